@@ -1,0 +1,2 @@
+from .mesh import WsMesh, OsMesh
+from .systolic import SystolicArray

@@ -1,0 +1,97 @@
+"""The systolic array as the controller sees it: unskewed vectors in, deskewed vectors
+out, with a fixed latency.
+
+Weight-stationary: a row vector ``a`` (one element per array row, i.e. along K) presented
+in cycle X gives the column sums ``out`` (one per array column, along N) in cycle
+X + ``latency``. Output-stationary: an ``a`` column (along M) and a ``b`` row (along N)
+presented together in each step; the step that carries ``sw`` in cycle X flushes the
+previous tile, whose row r appears on ``out`` in cycle X + ``drain_offset`` + 2r.
+"""
+from amaranth.hdl import Module, Signal, signed
+from amaranth.lib import data, wiring
+from amaranth.lib.wiring import In, Out
+
+from ..config.schema import OS, ArrayConfig
+from .mesh import OsMesh, WsMesh
+
+
+def _delay(m, sig, n, name):
+    """``sig`` delayed by ``n`` register stages."""
+    for i in range(n):
+        nxt = Signal.like(sig, name=f"{name}_d{i + 1}")
+        m.d.sync += nxt.eq(sig)
+        sig = nxt
+    return sig
+
+
+class SystolicArray(wiring.Component):
+    """R x C systolic array with input skew and output deskew registers.
+
+    Parameters
+    ----------
+    cfg : ArrayConfig
+        Shape and dataflow.
+    in_bits, acc_bits : int
+        Operand and accumulator widths.
+
+    Attributes
+    ----------
+    a : In, R elements
+        Left-edge vector.
+    b : In, C elements
+        Top-edge vector: next weights (weight-stationary, shifted in while ``w_shift``)
+        or the B row of this step (output-stationary).
+    w_shift : In
+        Weight-stationary only: shift the shadow-weight chain.
+    sw : In
+        First vector of a new tile.
+    out : Out, C elements
+        Deskewed column results.
+    """
+
+    def __init__(self, cfg: ArrayConfig, in_bits: int, acc_bits: int):
+        self.cfg = cfg
+        self.in_bits, self.acc_bits = in_bits, acc_bits
+        R, C = cfg.rows, cfg.cols
+        super().__init__({
+            "a": In(data.ArrayLayout(signed(in_bits), R)),
+            "b": In(data.ArrayLayout(signed(in_bits), C)),
+            "w_shift": In(1),
+            "sw": In(1),
+            "out": Out(data.ArrayLayout(signed(acc_bits), C)),
+        })
+
+    @property
+    def latency(self) -> int:
+        """Weight-stationary: cycles from ``a`` to the matching ``out``."""
+        return self.cfg.rows + self.cfg.cols - 1
+
+    @property
+    def drain_offset(self) -> int:
+        """Output-stationary: cycles from the ``sw`` step to row 0 of the previous tile."""
+        return self.cfg.cols
+
+    def elaborate(self, platform):
+        m = Module()
+        R, C = self.cfg.rows, self.cfg.cols
+        os = self.cfg.dataflow == OS
+        mesh = (OsMesh if os else WsMesh)(R, C, self.in_bits, self.acc_bits)
+        m.submodules.mesh = mesh
+        sw = self.sw  # one delay chain, tapped once per row
+        for r in range(R):
+            m.d.comb += [
+                mesh.a[r].eq(_delay(m, self.a[r], r, f"a_skew{r}")),
+                mesh.sw[r].eq(sw),
+            ]
+            sw = _delay(m, sw, 1, f"sw_skew{r}")
+        for c in range(C):
+            if os:
+                m.d.comb += mesh.b[c].eq(_delay(m, self.b[c], c, f"b_skew{c}"))
+                res = mesh.d[c]
+            else:
+                m.d.comb += mesh.w[c].eq(self.b[c])
+                res = mesh.ps[c]
+            m.d.comb += self.out[c].eq(_delay(m, res, C - 1 - c, f"deskew{c}"))
+        if not os:
+            m.d.comb += mesh.w_shift.eq(self.w_shift)
+        return m

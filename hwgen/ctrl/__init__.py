@@ -1,0 +1,2 @@
+from .engine import ComputeEngine
+from .host_if import HostInterface

@@ -1,0 +1,279 @@
+"""The compute engine: runs one ``COMPUTE`` (C = A.B over operands resident in the
+buffers) by walking the array tiles, feeding the systolic array and writing the
+accumulator buffer.
+
+The schedule is fixed by M, K, N and the array shape alone, so the cycle count is exact
+and :mod:`hwgen.models.perf` computes it without simulating. The per-dataflow schedules
+are described in docs/architecture.md.
+"""
+from amaranth.hdl import Cat, Const, Module, Mux, Signal, signed
+from amaranth.lib import data, wiring
+from amaranth.lib.wiring import In, Out
+
+from ..config.schema import DIM_BITS, OS, AcceleratorConfig
+from ..mem.scratchpad import ReadPortSignature, WritePortSignature
+
+
+def ws_tile_period(R: int, C: int, M: int) -> int:
+    """Cycles between the first rows of two consecutive weight-stationary tiles: M rows,
+    but at least long enough to shift the next weights in after the previous switch has
+    swept the array (R + C - 2 cycles) -- R shifts."""
+    return max(M, 2 * R + C - 2)
+
+
+def os_tile_period(R: int, K: int) -> int:
+    """Steps per output-stationary tile: K, but at least 2R - 1 so that a finished tile
+    has left the drain chain before the next one is captured."""
+    return max(K, 2 * R - 1)
+
+
+class ComputeEngine(wiring.Component):
+    """Sequencer for one GEMM chunk on the systolic array.
+
+    Attributes
+    ----------
+    start : In
+        Begin a computation with the parameters below (ignored while ``busy``).
+    m, k, n : In
+        GEMM dimensions.
+    accumulate : In
+        Add to the accumulator words instead of overwriting them.
+    in_bank, w_bank, acc_bank : In
+        Banks to read operands from and write results to.
+    busy : Out
+        A computation is running; the ``cur_*_bank`` outputs name its banks.
+    in_rd, w_rd, acc_rd : Out(ReadPortSignature)
+        Buffer read clients.
+    acc_wr : Out(WritePortSignature)
+        Accumulator write client.
+    arr_a, arr_b, arr_w_shift, arr_sw : Out
+        Systolic array inputs.
+    arr_out : In
+        Systolic array outputs.
+    """
+
+    def __init__(self, cfg: AcceleratorConfig):
+        self.cfg = cfg
+        R, C = cfg.R, cfg.C
+        ib, ab = cfg.precision.in_bits, cfg.acc_bits
+        bufs = cfg.buffers
+        bank_bits = lambda b: max(1, (b.banks - 1).bit_length())
+        self.a_shape = data.ArrayLayout(signed(ib), R)
+        self.b_shape = data.ArrayLayout(signed(ib), C)
+        self.acc_shape = data.ArrayLayout(signed(ab), C)
+        super().__init__({
+            "start": In(1),
+            "m": In(DIM_BITS), "k": In(DIM_BITS), "n": In(DIM_BITS),
+            "accumulate": In(1), "in_bank": In(1), "w_bank": In(1), "acc_bank": In(1),
+            "busy": Out(1),
+            "cur_in_bank": Out(1), "cur_w_bank": Out(1), "cur_acc_bank": Out(1),
+            "in_rd": Out(ReadPortSignature(bank_bits(bufs.input), bufs.input.addr_bits, self.a_shape)),
+            "w_rd": Out(ReadPortSignature(bank_bits(bufs.weight), bufs.weight.addr_bits, self.b_shape)),
+            "acc_rd": Out(ReadPortSignature(bank_bits(bufs.acc), bufs.acc.addr_bits, self.acc_shape)),
+            "acc_wr": Out(WritePortSignature(bank_bits(bufs.acc), bufs.acc.addr_bits, self.acc_shape)),
+            "arr_a": Out(self.a_shape), "arr_b": Out(self.b_shape),
+            "arr_w_shift": Out(1), "arr_sw": Out(1),
+            "arr_out": In(self.acc_shape),
+        })
+
+    def elaborate(self, platform):
+        m = Module()
+        cfg = self.cfg
+        R, C = cfg.R, cfg.C
+        os = cfg.array.dataflow == OS
+        acc_aw = cfg.buffers.acc.addr_bits
+
+        # Parameters latched at start.
+        M = Signal(DIM_BITS); K = Signal(DIM_BITS); N = Signal(DIM_BITS)
+        accumulate = Signal()
+        with m.If(self.start & ~self.busy):
+            m.d.sync += [M.eq(self.m), K.eq(self.k), N.eq(self.n),
+                         accumulate.eq(self.accumulate),
+                         self.cur_in_bank.eq(self.in_bank), self.cur_w_bank.eq(self.w_bank),
+                         self.cur_acc_bank.eq(self.acc_bank)]
+        m.d.comb += [
+            self.in_rd.bank.eq(self.cur_in_bank), self.w_rd.bank.eq(self.cur_w_bank),
+            self.acc_rd.bank.eq(self.cur_acc_bank), self.acc_wr.bank.eq(self.cur_acc_bank),
+        ]
+
+        # Operand valid, aligned with the read data: bubbles feed zeros to the array.
+        a_valid = Signal(); b_valid = Signal(); sw_q = Signal(); shift_q = Signal()
+        a_issue = Signal(); b_issue = Signal(); sw_issue = Signal(); w_issue = Signal()
+        m.d.sync += [a_valid.eq(a_issue), b_valid.eq(b_issue), sw_q.eq(sw_issue),
+                     shift_q.eq(w_issue)]
+        m.d.comb += [
+            self.arr_a.eq(Mux(a_valid, self.in_rd.data, 0)),
+            self.arr_sw.eq(sw_q),
+            self.in_rd.en.eq(a_issue),
+        ]
+
+        # Result descriptor that reaches the writeback together with arr_out.
+        wb_valid = Signal(); wb_addr = Signal(acc_aw); wb_over = Signal()
+
+        # Writeback: read the old accumulator word, add, write one cycle later.
+        vec_q = Signal(self.acc_shape); wv_q = Signal(); wa_q = Signal(acc_aw); wo_q = Signal()
+        m.d.comb += [self.acc_rd.addr.eq(wb_addr), self.acc_rd.en.eq(wb_valid)]
+        m.d.sync += [vec_q.eq(self.arr_out), wv_q.eq(wb_valid), wa_q.eq(wb_addr), wo_q.eq(wb_over)]
+        m.d.comb += [self.acc_wr.addr.eq(wa_q), self.acc_wr.en.eq(wv_q)]
+        for c in range(C):
+            m.d.comb += self.acc_wr.data[c].eq(
+                Mux(wo_q, 0, self.acc_rd.data[c]) + vec_q[c])
+
+        if os:
+            m.d.comb += [self.arr_b.eq(Mux(b_valid, self.w_rd.data, 0)),
+                         self.arr_w_shift.eq(0), self.w_rd.en.eq(b_issue)]
+            self._os_schedule(m, M, K, N, accumulate, a_issue, b_issue, sw_issue,
+                              wb_valid, wb_addr, wb_over)
+        else:
+            self._ws_schedule(m, M, K, N, accumulate, a_issue, sw_issue, w_issue,
+                              wb_valid, wb_addr, wb_over)
+            m.d.comb += [self.arr_b.eq(self.w_rd.data), self.arr_w_shift.eq(shift_q),
+                         self.w_rd.en.eq(w_issue)]
+        return m
+
+    # ---------------------------------------------------------------------------------
+    def _ws_schedule(self, m, M, K, N, accumulate, a_issue, sw_issue, w_issue,
+                     wb_valid, wb_addr, wb_over):
+        cfg = self.cfg
+        R, C = cfg.R, cfg.C
+        G = R + C - 2            # first cycle of a tile at which the next weights may shift
+        L = R + C - 1            # array latency
+        in_aw, w_aw, acc_aw = (cfg.buffers.input.addr_bits, cfg.buffers.weight.addr_bits,
+                               cfg.buffers.acc.addr_bits)
+
+        k_base = Signal(DIM_BITS + 1); n_base = Signal(DIM_BITS + 1)
+        in_base = Signal(in_aw + 1); w_base = Signal(w_aw + 1); acc_base = Signal(acc_aw + 1)
+        first_k = Signal()
+        t = Signal(DIM_BITS + 1); j = Signal(range(R + 1))
+        period = Signal(DIM_BITS + 1)
+        m.d.comb += period.eq(Mux(M > 2 * R + C - 2, M, 2 * R + C - 2))
+        last_k = Signal(); last_n = Signal()
+        m.d.comb += [last_k.eq(k_base + R >= K), last_n.eq(n_base + C >= N)]
+        drain = Signal(range(L + 4))
+
+        # Descriptor pipeline: issue cycle -> array output cycle (1 read + L array).
+        meta_v = Signal(); meta_a = Signal(acc_aw); meta_o = Signal()
+        v, a, o = meta_v, meta_a, meta_o
+        for i in range(1 + L):
+            nv, na, no = Signal(name=f"mv{i}"), Signal(acc_aw, name=f"ma{i}"), Signal(name=f"mo{i}")
+            m.d.sync += [nv.eq(v), na.eq(a), no.eq(o)]
+            v, a, o = nv, na, no
+        m.d.comb += [wb_valid.eq(v), wb_addr.eq(a), wb_over.eq(o)]
+
+        with m.FSM(name="ws_fsm"):
+            with m.State("IDLE"):
+                with m.If(self.start):
+                    m.d.sync += [k_base.eq(0), n_base.eq(0), in_base.eq(0), w_base.eq(0),
+                                 acc_base.eq(0), first_k.eq(1), j.eq(0), t.eq(0)]
+                    m.next = "PRELOAD"
+            with m.State("PRELOAD"):
+                m.d.comb += self.busy.eq(1)
+                m.d.comb += [w_issue.eq(1), self.w_rd.addr.eq(w_base + (R - 1) - j)]
+                m.d.sync += j.eq(j + 1)
+                with m.If(j == R - 1):
+                    m.d.sync += w_base.eq(w_base + R)
+                    m.next = "STREAM"
+            with m.State("STREAM"):
+                m.d.comb += self.busy.eq(1)
+                with m.If(t < M):
+                    m.d.comb += [a_issue.eq(1), self.in_rd.addr.eq(in_base + t),
+                                 sw_issue.eq(t == 0),
+                                 meta_v.eq(1), meta_a.eq(acc_base + t),
+                                 meta_o.eq(first_k & ~accumulate)]
+                with m.If(~(last_k & last_n) & (t >= G) & (t < G + R)):
+                    m.d.comb += [w_issue.eq(1),
+                                 self.w_rd.addr.eq(w_base + (R - 1) - (t - G))]
+                m.d.sync += t.eq(t + 1)
+                with m.If(t == period - 1):
+                    m.d.sync += t.eq(0)
+                    with m.If(last_k & last_n):
+                        m.d.sync += drain.eq(0)
+                        m.next = "DRAIN"
+                    with m.Else():
+                        m.d.sync += w_base.eq(w_base + R)
+                        with m.If(last_k):
+                            m.d.sync += [k_base.eq(0), in_base.eq(0), first_k.eq(1),
+                                         n_base.eq(n_base + C), acc_base.eq(acc_base + M)]
+                        with m.Else():
+                            m.d.sync += [k_base.eq(k_base + R), in_base.eq(in_base + M),
+                                         first_k.eq(0)]
+            with m.State("DRAIN"):
+                # The rows already issued pass the array and the writeback.
+                m.d.comb += self.busy.eq(1)
+                m.d.sync += drain.eq(drain + 1)
+                with m.If(drain == L + 1):
+                    m.next = "IDLE"
+
+    # ---------------------------------------------------------------------------------
+    def _os_schedule(self, m, M, K, N, accumulate, a_issue, b_issue, sw_issue,
+                     wb_valid, wb_addr, wb_over):
+        cfg = self.cfg
+        R, C = cfg.R, cfg.C
+        in_aw, w_aw, acc_aw = (cfg.buffers.input.addr_bits, cfg.buffers.weight.addr_bits,
+                               cfg.buffers.acc.addr_bits)
+
+        m_base = Signal(DIM_BITS + 1); n_base = Signal(DIM_BITS + 1)
+        in_base = Signal(in_aw + 1); w_base = Signal(w_aw + 1)
+        cur_acc = Signal(acc_aw + 1); has_prev = Signal()
+        s = Signal(DIM_BITS + 1)
+        period = Signal(DIM_BITS + 1)
+        m.d.comb += period.eq(Mux(K > 2 * R - 1, K, 2 * R - 1))
+        last_m = Signal(); last_n = Signal()
+        m.d.comb += [last_m.eq(m_base + R >= M), last_n.eq(n_base + C >= N)]
+
+        # Drain descriptor: starts with the sw step, reaches the deskewed output
+        # 1 (read) + drain_offset cycles later, then one row every two cycles.
+        d_start = Signal(); d_base = Signal(acc_aw)
+        v, a = d_start, d_base
+        for i in range(1 + C):
+            nv, na = Signal(name=f"dv{i}"), Signal(acc_aw, name=f"da{i}")
+            m.d.sync += [nv.eq(v), na.eq(a)]
+            v, a = nv, na
+        dcnt = Signal(range(2 * R + 1)); dact = Signal(); dbase = Signal(acc_aw)
+        with m.If(v):
+            m.d.sync += [dact.eq(1), dcnt.eq(0), dbase.eq(a)]
+        with m.Elif(dact):
+            m.d.sync += dcnt.eq(dcnt + 1)
+            with m.If(dcnt == 2 * R - 2):
+                m.d.sync += dact.eq(0)
+        emit = Signal()
+        m.d.comb += [emit.eq(v | (dact & (dcnt[0] == 1))),
+                     wb_valid.eq(emit), wb_over.eq(~accumulate),
+                     wb_addr.eq(Mux(v, a, dbase + ((dcnt + 1) >> 1)))]
+        drain = Signal(range(2 * R + C + 4))
+
+        with m.FSM(name="os_fsm"):
+            with m.State("IDLE"):
+                with m.If(self.start):
+                    m.d.sync += [m_base.eq(0), n_base.eq(0), in_base.eq(0), w_base.eq(0),
+                                 cur_acc.eq(0), has_prev.eq(0), s.eq(0)]
+                    m.next = "STREAM"
+            with m.State("STREAM"):
+                m.d.comb += self.busy.eq(1)
+                with m.If(s < K):
+                    m.d.comb += [a_issue.eq(1), b_issue.eq(1),
+                                 self.in_rd.addr.eq(in_base + s), self.w_rd.addr.eq(w_base + s)]
+                m.d.comb += sw_issue.eq(s == 0)
+                with m.If((s == 0) & has_prev):
+                    m.d.comb += [d_start.eq(1), d_base.eq(cur_acc - R)]
+                m.d.sync += s.eq(s + 1)
+                with m.If(s == period - 1):
+                    m.d.sync += [s.eq(0), cur_acc.eq(cur_acc + R), has_prev.eq(1)]
+                    with m.If(last_m & last_n):
+                        m.next = "FLUSH"
+                    with m.Elif(last_m):
+                        m.d.sync += [m_base.eq(0), in_base.eq(0),
+                                     n_base.eq(n_base + C), w_base.eq(w_base + K)]
+                    with m.Else():
+                        m.d.sync += [m_base.eq(m_base + R), in_base.eq(in_base + K)]
+            with m.State("FLUSH"):
+                # A zero step carrying sw pushes the last tile into the drain chain.
+                m.d.comb += [self.busy.eq(1), sw_issue.eq(1),
+                             d_start.eq(1), d_base.eq(cur_acc - R)]
+                m.d.sync += drain.eq(0)
+                m.next = "DRAIN"
+            with m.State("DRAIN"):
+                m.d.comb += self.busy.eq(1)
+                m.d.sync += drain.eq(drain + 1)
+                with m.If(drain == 2 * R + C):
+                    m.next = "IDLE"

@@ -1,0 +1,274 @@
+"""Host interface: decodes the command stream, fills the operand buffers from ``din``,
+starts the compute engine, and streams (optionally requantized) results on ``dout``.
+
+The protocol is specified in docs/host_protocol.md; :mod:`hwgen.host.program` encodes it.
+"""
+from amaranth.hdl import Cat, Const, Module, Mux, Signal, signed, unsigned
+from amaranth.lib import data, stream, wiring
+from amaranth.lib.fifo import SyncFIFOBuffered
+from amaranth.lib.wiring import In, Out
+
+from ..config.schema import DIM_BITS, AcceleratorConfig, ceil_div
+from ..mem.scratchpad import ReadPortSignature, WritePortSignature
+
+OP_NOP, OP_LOAD_IN, OP_LOAD_W, OP_COMPUTE, OP_READ, OP_SET_QUANT, OP_SET_BIAS = range(7)
+BIAS_BITS_MAX = 48
+SHIFT_BITS = 6
+READ_FIFO_DEPTH = 8
+
+
+class Requantizer(wiring.Component):
+    """One lane of the output path, three register stages:
+    ``acc + bias`` -> ``* mult`` -> round half to even by ``2^shift``, saturate, ReLU.
+    In raw mode the accumulator passes unchanged."""
+
+    def __init__(self, acc_bits: int, out_bits: int, mult_bits: int):
+        self.acc_bits, self.out_bits, self.mult_bits = acc_bits, out_bits, mult_bits
+        self.product_bits = acc_bits + 1 + mult_bits + 1
+        self.bias_bits = min(acc_bits, BIAS_BITS_MAX)
+        super().__init__({
+            "acc": In(signed(acc_bits)), "bias": In(signed(self.bias_bits)),
+            "mult": In(unsigned(mult_bits)), "shift": In(SHIFT_BITS),
+            "raw": In(1), "relu": In(1),
+            "out": Out(signed(acc_bits)),
+        })
+
+    def elaborate(self, platform):
+        m = Module()
+        vw = self.acc_bits + 1
+        pw = vw + self.mult_bits + 1
+        v = Signal(signed(vw))
+        p = Signal(signed(pw))
+        m.d.sync += v.eq(Mux(self.raw, self.acc, self.acc + self.bias))
+        m.d.sync += p.eq(Mux(self.raw, v, v * self.mult))
+        q = Signal(signed(pw))
+        rem = Signal(unsigned(pw))
+        half = Signal(unsigned(pw))
+        one = Const(1, pw)
+        # shift < pw - 1 is a protocol rule (max_shift), so these stay in range.
+        m.d.comb += [
+            q.eq(p >> self.shift),
+            rem.eq(p.as_unsigned() & ((one << self.shift) - 1)),
+            half.eq((one << self.shift) >> 1),
+        ]
+        up = Signal()
+        m.d.comb += up.eq((self.shift != 0) & ((rem > half) | ((rem == half) & q[0])))
+        y = Signal(signed(pw + 1))
+        m.d.comb += y.eq(q + up)
+        lo, hi = -(1 << (self.out_bits - 1)), (1 << (self.out_bits - 1)) - 1
+        sat = Signal(signed(self.out_bits))
+        with m.If(y > hi):
+            m.d.comb += sat.eq(hi)
+        with m.Elif(y < lo):
+            m.d.comb += sat.eq(lo)
+        with m.Else():
+            m.d.comb += sat.eq(y)
+        with m.If(self.raw):
+            m.d.comb += self.out.eq(p)
+        with m.Elif(self.relu & sat[-1]):
+            m.d.comb += self.out.eq(0)
+        with m.Else():
+            m.d.comb += self.out.eq(sat)
+        return m
+
+
+class HostInterface(wiring.Component):
+    """Command decoder, loader and result streamer.
+
+    Attributes
+    ----------
+    cmd, din : In(stream.Signature)
+        Command words and operand beats from the host.
+    dout : Out(stream.Signature)
+        Result beats to the host.
+    busy : Out
+        A command is executing.
+    error : Out
+        Sticky: an unknown opcode was received.
+    eng_* : Out / In
+        Compute engine control and status.
+    in_wr, w_wr : Out(WritePortSignature)
+        Input and weight buffer write clients.
+    acc_rd : Out(ReadPortSignature)
+        Accumulator read client for READ.
+    """
+
+    def __init__(self, cfg: AcceleratorConfig):
+        self.cfg = cfg
+        R, C = cfg.R, cfg.C
+        ib, ab, beat = cfg.precision.in_bits, cfg.acc_bits, cfg.host.beat_elems
+        bufs = cfg.buffers
+        bank_bits = lambda b: max(1, (b.banks - 1).bit_length())
+        self.a_shape = data.ArrayLayout(signed(ib), R)
+        self.b_shape = data.ArrayLayout(signed(ib), C)
+        self.acc_shape = data.ArrayLayout(signed(ab), C)
+        super().__init__({
+            "cmd": In(stream.Signature(64)),
+            "din": In(stream.Signature(data.ArrayLayout(signed(ib), beat))),
+            "dout": Out(stream.Signature(data.ArrayLayout(signed(ab), beat))),
+            "busy": Out(1), "error": Out(1),
+            "eng_start": Out(1), "eng_m": Out(DIM_BITS), "eng_k": Out(DIM_BITS),
+            "eng_n": Out(DIM_BITS), "eng_accumulate": Out(1),
+            "eng_in_bank": Out(1), "eng_w_bank": Out(1), "eng_acc_bank": Out(1),
+            "eng_busy": In(1), "eng_cur_in_bank": In(1), "eng_cur_w_bank": In(1),
+            "eng_cur_acc_bank": In(1),
+            "in_wr": Out(WritePortSignature(bank_bits(bufs.input), bufs.input.addr_bits, self.a_shape)),
+            "w_wr": Out(WritePortSignature(bank_bits(bufs.weight), bufs.weight.addr_bits, self.b_shape)),
+            "acc_rd": Out(ReadPortSignature(bank_bits(bufs.acc), bufs.acc.addr_bits, self.acc_shape)),
+        })
+
+    def elaborate(self, platform):
+        m = Module()
+        cfg = self.cfg
+        R, C = cfg.R, cfg.C
+        beat = cfg.host.beat_elems
+        banks = cfg.buffers
+
+        c = Signal(64)  # the command being executed
+        op = c[0:4]
+        f4 = c[4]
+        addr_f, count_f = c[8:28], c[28:48]
+
+        # Quantization state.
+        mult = Signal(cfg.precision.mult_bits, init=1)
+        shift = Signal(SHIFT_BITS)
+        bias_bits = min(cfg.acc_bits, BIAS_BITS_MAX)
+        bias = [Signal(signed(bias_bits), name=f"bias{i}") for i in range(C)]
+
+        # Loader state.
+        addr = Signal(20); left = Signal(21); bi = Signal(range(max(2, ceil_div(max(R, C), beat) + 1)))
+        lanes = max(R, C)
+        word = Signal(data.ArrayLayout(signed(cfg.precision.in_bits), lanes))
+        word_next = Signal.like(word)
+        to_w = Signal()
+
+        # Engine parameters come straight from the command word.
+        m.d.comb += [
+            self.eng_m.eq(c[8:26]), self.eng_k.eq(c[26:44]), self.eng_n.eq(c[44:62]),
+            self.eng_accumulate.eq(c[4]), self.eng_in_bank.eq(c[5]), self.eng_w_bank.eq(c[6]),
+            self.eng_acc_bank.eq(c[7]),
+        ]
+
+        # ---- read path: issue -> requantize (3 stages) -> FIFO -> serializer --------
+        fifo = SyncFIFOBuffered(width=C * cfg.acc_bits, depth=READ_FIFO_DEPTH)
+        m.submodules.read_fifo = fifo
+        raw = Signal(); relu = Signal()
+        rq = []
+        for i in range(C):
+            q = Requantizer(cfg.acc_bits, cfg.precision.out_bits, cfg.precision.mult_bits)
+            m.submodules[f"requant{i}"] = q
+            m.d.comb += [q.acc.eq(self.acc_rd.data[i]), q.bias.eq(bias[i]), q.mult.eq(mult),
+                         q.shift.eq(shift), q.raw.eq(raw), q.relu.eq(relu)]
+            rq.append(q)
+        issue = Signal(); v1 = Signal(); v2 = Signal(); v3 = Signal()
+        m.d.sync += [v1.eq(issue), v2.eq(v1), v3.eq(v2)]
+        # v1: read data valid; v2: bias added; v3: product ready, result valid (comb).
+        m.d.comb += [fifo.w_data.eq(Cat(*[q.out for q in rq])), fifo.w_en.eq(v3)]
+        pending = Signal(range(READ_FIFO_DEPTH + 8))
+        m.d.comb += pending.eq(fifo.level + v1 + v2 + v3)
+        r_left = Signal(21); r_addr = Signal(20)
+        m.d.comb += [self.acc_rd.addr.eq(r_addr), self.acc_rd.en.eq(issue),
+                     self.acc_rd.bank.eq(c[4])]
+
+        bpw_out = ceil_div(C, beat)
+        obi = Signal(range(max(2, bpw_out)))
+        out_word = Signal(self.acc_shape)
+        m.d.comb += out_word.as_value().eq(fifo.r_data)
+        m.d.comb += self.dout.valid.eq(fifo.r_rdy)
+        with m.Switch(obi):
+            for b in range(bpw_out):
+                with m.Case(b):
+                    for l in range(beat):
+                        e = b * beat + l
+                        if e < C:
+                            m.d.comb += self.dout.payload[l].eq(out_word[e])
+        with m.If(self.dout.valid & self.dout.ready):
+            with m.If(obi == bpw_out - 1):
+                m.d.comb += fifo.r_en.eq(1)
+                m.d.sync += obi.eq(0)
+            with m.Else():
+                m.d.sync += obi.eq(obi + 1)
+
+        # ---- loader word assembly ---------------------------------------------------
+        m.d.comb += word_next.eq(word)
+        bpw_in, bpw_w = ceil_div(R, beat), ceil_div(C, beat)
+        with m.Switch(bi):
+            for b in range(max(bpw_in, bpw_w)):
+                with m.Case(b):
+                    for l in range(beat):
+                        e = b * beat + l
+                        if e < lanes:
+                            m.d.comb += word_next[e].eq(self.din.payload[l])
+        last_beat = Signal()
+        m.d.comb += last_beat.eq(Mux(to_w, bi == bpw_w - 1, bi == bpw_in - 1))
+        m.d.comb += [
+            self.in_wr.addr.eq(addr), self.in_wr.bank.eq(c[4]),
+            self.w_wr.addr.eq(addr), self.w_wr.bank.eq(c[4]),
+        ]
+        for i in range(R):
+            m.d.comb += self.in_wr.data[i].eq(word_next[i])
+        for i in range(C):
+            m.d.comb += self.w_wr.data[i].eq(word_next[i])
+
+        with m.FSM(name="host_fsm") as fsm:
+            with m.State("IDLE"):
+                m.d.comb += self.cmd.ready.eq(1)
+                with m.If(self.cmd.valid):
+                    m.d.sync += c.eq(self.cmd.payload)
+                    m.next = "EXEC"
+            with m.State("EXEC"):
+                with m.Switch(op):
+                    with m.Case(OP_NOP):
+                        m.next = "IDLE"
+                    with m.Case(OP_SET_QUANT):
+                        m.d.sync += [shift.eq(c[8:14]), mult.eq(c[16:48])]
+                        m.next = "IDLE"
+                    with m.Case(OP_SET_BIAS):
+                        with m.Switch(c[8:14]):
+                            for i in range(C):
+                                with m.Case(i):
+                                    m.d.sync += bias[i].eq(c[16:64])
+                        m.next = "IDLE"
+                    with m.Case(OP_COMPUTE):
+                        with m.If(~self.eng_busy):
+                            m.d.comb += self.eng_start.eq(1)
+                            m.next = "IDLE"
+                    with m.Case(OP_LOAD_IN, OP_LOAD_W):
+                        is_w = op == OP_LOAD_W
+                        # A bank the running computation reads is off limits; with
+                        # one bank, the whole buffer is.
+                        clash_in = (self.eng_cur_in_bank == f4) if banks.input.banks > 1 else 1
+                        clash_w = (self.eng_cur_w_bank == f4) if banks.weight.banks > 1 else 1
+                        conflict = self.eng_busy & Mux(is_w, clash_w, clash_in)
+                        with m.If(~conflict):
+                            m.d.sync += [addr.eq(addr_f), left.eq(count_f), bi.eq(0), to_w.eq(is_w)]
+                            m.next = "LOAD"
+                    with m.Case(OP_READ):
+                        conflict = self.eng_busy & (
+                            (self.eng_cur_acc_bank == f4) if banks.acc.banks > 1 else 1)
+                        with m.If(~conflict):
+                            m.d.sync += [r_addr.eq(addr_f), r_left.eq(count_f),
+                                         raw.eq(c[5]), relu.eq(c[6])]
+                            m.next = "READ"
+                    with m.Default():
+                        m.d.sync += self.error.eq(1)
+                        m.next = "IDLE"
+            with m.State("LOAD"):
+                m.d.comb += self.din.ready.eq(left != 0)
+                with m.If(left == 0):
+                    m.next = "IDLE"
+                with m.Elif(self.din.valid):
+                    m.d.sync += [word.eq(word_next), bi.eq(bi + 1)]
+                    with m.If(last_beat):
+                        m.d.comb += [self.in_wr.en.eq(~to_w), self.w_wr.en.eq(to_w)]
+                        m.d.sync += [bi.eq(0), addr.eq(addr + 1), left.eq(left - 1)]
+                        with m.If(left == 1):
+                            m.next = "IDLE"
+            with m.State("READ"):
+                m.d.comb += issue.eq((r_left != 0) & (pending < READ_FIFO_DEPTH))
+                with m.If(issue):
+                    m.d.sync += [r_addr.eq(r_addr + 1), r_left.eq(r_left - 1)]
+                with m.If((r_left == 0) & ~v1 & ~v2 & ~v3 & (fifo.level == 0)):
+                    m.next = "IDLE"
+        m.d.comb += self.busy.eq(~fsm.ongoing("IDLE") | self.eng_busy)
+        return m

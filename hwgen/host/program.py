@@ -1,0 +1,263 @@
+"""Turns a GEMM into the command and data streams of docs/host_protocol.md.
+
+The same code drives the simulator testbenches, the cycle model and (later) the board
+driver: chunking by the mapping, operand layouts, double-buffered bank assignment,
+beat packing and result decoding all live here.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Optional
+
+import numpy as np
+
+from ..config.schema import DIM_BITS, OS, AcceleratorConfig, MappingConfig, ceil_div
+from ..ctrl.host_if import (BIAS_BITS_MAX, OP_COMPUTE, OP_LOAD_IN, OP_LOAD_W, OP_READ,
+                            OP_SET_BIAS, OP_SET_QUANT, Requantizer)
+
+
+class WorkloadError(ValueError):
+    """A workload that this accelerator cannot run as asked (one-line message)."""
+
+
+# ---- command encoding -------------------------------------------------------------
+def _field(value: int, lo: int, width: int) -> int:
+    if not 0 <= value < (1 << width):
+        raise WorkloadError(f"command field value {value} does not fit {width} bits")
+    return value << lo
+
+
+def cmd_load(weights: bool, bank: int, addr: int, count: int) -> int:
+    return ((OP_LOAD_W if weights else OP_LOAD_IN) | _field(bank, 4, 1)
+            | _field(addr, 8, 20) | _field(count, 28, 20))
+
+
+def cmd_compute(m: int, k: int, n: int, accumulate: bool, in_bank: int, w_bank: int,
+                acc_bank: int) -> int:
+    return (OP_COMPUTE | _field(int(accumulate), 4, 1) | _field(in_bank, 5, 1)
+            | _field(w_bank, 6, 1) | _field(acc_bank, 7, 1)
+            | _field(m, 8, DIM_BITS) | _field(k, 26, DIM_BITS) | _field(n, 44, DIM_BITS))
+
+
+def cmd_read(bank: int, addr: int, count: int, raw: bool, relu: bool) -> int:
+    return (OP_READ | _field(bank, 4, 1) | _field(int(raw), 5, 1) | _field(int(relu), 6, 1)
+            | _field(addr, 8, 20) | _field(count, 28, 20))
+
+
+def cmd_set_quant(mult: int, shift: int) -> int:
+    return OP_SET_QUANT | _field(shift, 8, 6) | _field(mult, 16, 32)
+
+
+def cmd_set_bias(lane: int, value: int) -> int:
+    return OP_SET_BIAS | _field(lane, 8, 6) | _field(value & ((1 << 48) - 1), 16, 48)
+
+
+# ---- operand layouts ----------------------------------------------------------------
+def _pad(x: np.ndarray, rows: int, cols: int) -> np.ndarray:
+    out = np.zeros((rows, cols), dtype=np.int64)
+    out[:x.shape[0], :x.shape[1]] = x
+    return out
+
+
+def input_words(cfg: AcceleratorConfig, a: np.ndarray) -> np.ndarray:
+    """Input-buffer words (rows of R elements) for an M x K chunk of A."""
+    R = cfg.R
+    M, K = a.shape
+    if cfg.array.dataflow == OS:
+        ap = _pad(a, ceil_div(M, R) * R, K)                  # word mt*K + k = A[mt*R + r, k]
+        return ap.reshape(-1, R, K).transpose(0, 2, 1).reshape(-1, R)
+    ap = _pad(a, M, ceil_div(K, R) * R)                      # word kt*M + m = A[m, kt*R + r]
+    return ap.reshape(M, -1, R).transpose(1, 0, 2).reshape(-1, R)
+
+
+def weight_words(cfg: AcceleratorConfig, b: np.ndarray) -> np.ndarray:
+    """Weight-buffer words (rows of C elements) for a K x N chunk of B."""
+    R, C = cfg.R, cfg.C
+    K, N = b.shape
+    NT = ceil_div(N, C)
+    if cfg.array.dataflow == OS:
+        bp = _pad(b, K, NT * C)                              # word nt*K + k = B[k, nt*C + c]
+        return bp.reshape(K, NT, C).transpose(1, 0, 2).reshape(-1, C)
+    bp = _pad(b, ceil_div(K, R) * R, NT * C)                 # word (nt*KT + kt)*R + r
+    return bp.reshape(-1, NT, C).transpose(1, 0, 2).reshape(-1, C)
+
+
+def acc_rows_per_ntile(cfg: AcceleratorConfig, m: int) -> int:
+    """Accumulator words between consecutive column tiles of a chunk with m rows."""
+    return ceil_div(m, cfg.R) * cfg.R if cfg.array.dataflow == OS else m
+
+
+# ---- beats ------------------------------------------------------------------------
+def pack_beats(words: np.ndarray, beat: int, bits: int) -> list[int]:
+    """Words (n x E) -> beats of ``beat`` lanes, two's complement ``bits`` each."""
+    n, E = words.shape
+    bpw = ceil_div(E, beat)
+    padded = np.zeros((n, bpw * beat), dtype=np.int64)
+    padded[:, :E] = words
+    lanes = padded.reshape(n * bpw, beat)
+    mask = (1 << bits) - 1
+    out = []
+    for row in lanes.tolist():
+        v = 0
+        for i, e in enumerate(row):
+            v |= (e & mask) << (i * bits)
+        out.append(v)
+    return out
+
+
+def unpack_beats(beats: list[int], elems: int, beat: int, bits: int) -> np.ndarray:
+    """Beats -> words (n x elems) of signed ``bits``-bit integers (Python ints)."""
+    bpw = ceil_div(elems, beat)
+    mask, sign = (1 << bits) - 1, 1 << (bits - 1)
+    vals = []
+    for v in beats:
+        for i in range(beat):
+            e = (v >> (i * bits)) & mask
+            vals.append(e - (1 << bits) if e & sign else e)
+    arr = np.array(vals, dtype=object).reshape(-1, bpw * beat)
+    return arr[:, :elems]
+
+
+# ---- the program ---------------------------------------------------------------------
+@dataclass(frozen=True)
+class Quant:
+    """READ post-processing. ``raw`` returns the accumulators unchanged."""
+    raw: bool = True
+    mult: int = 1
+    shift: int = 0
+    relu: bool = False
+    bias: Optional[tuple] = None  # per output column; None = zeros
+
+
+@dataclass
+class Program:
+    cmds: list[int] = field(default_factory=list)
+    din: list[int] = field(default_factory=list)
+    reads: list[tuple] = field(default_factory=list)  # (row0, col0, rows, cols) per READ
+    n_dout: int = 0
+    shape: tuple = (0, 0, 0)
+    chunks: tuple = (0, 0, 0)
+    order: tuple = ("m", "n", "k")
+
+    def decode(self, cfg: AcceleratorConfig, dout: list[int]) -> np.ndarray:
+        """Reassemble the M x N result from the captured ``dout`` beats."""
+        M, _, N = self.shape
+        C = cfg.C
+        bpw = ceil_div(C, cfg.host.beat_elems)
+        if len(dout) != self.n_dout:
+            raise ValueError(f"expected {self.n_dout} result beats, got {len(dout)}")
+        out = np.zeros((M, N), dtype=object)
+        pos = 0
+        for row0, col0, rows, cols in self.reads:
+            words = unpack_beats(dout[pos:pos + rows * bpw], C, cfg.host.beat_elems, cfg.acc_bits)
+            out[row0:row0 + rows, col0:col0 + cols] = words[:, :cols]
+            pos += rows * bpw
+        return out
+
+
+def check_gemm(cfg: AcceleratorConfig, M: int, K: int, N: int) -> None:
+    for name, v in (("M", M), ("K", K), ("N", N)):
+        if v < 1:
+            raise WorkloadError(f"gemm {name} must be >= 1, got {v}")
+    if K > cfg.precision.max_k:
+        raise WorkloadError(
+            f"gemm K={K} exceeds precision.max_k={cfg.precision.max_k}: the accumulator "
+            f"could overflow; raise max_k in the config")
+
+
+def build_gemm_program(cfg: AcceleratorConfig, M: int, K: int, N: int,
+                       a: Optional[np.ndarray] = None, b: Optional[np.ndarray] = None,
+                       mapping: Optional[MappingConfig] = None,
+                       quant: Quant = Quant()) -> Program:
+    """Commands (and, when A and B are given, the operand beats) that compute A.B.
+
+    Chunks follow ``mapping`` (the config's, else a derived default). Each step loads the
+    chunks it needs into the bank the previous COMPUTE is not reading, so loads overlap
+    computation; a finished output chunk is read back while the next one computes.
+    """
+    from ..models.perf import default_mapping
+
+    check_gemm(cfg, M, K, N)
+    mp = mapping or cfg.mapping or default_mapping(cfg, M, K, N)
+    tm, tk, tn = min(mp.tile_m, M), min(mp.tile_k, K), min(mp.tile_n, N)
+    why = cfg.chunk_fits(tm, tk, tn)
+    if why is not None:
+        raise WorkloadError(f"mapping tile {tm}x{tk}x{tn} does not fit: {why}")
+    if not quant.raw:
+        pw = Requantizer(cfg.acc_bits, cfg.precision.out_bits, cfg.precision.mult_bits).product_bits
+        if not 0 <= quant.shift < pw - 1:
+            raise WorkloadError(f"shift must be in 0..{pw - 2}, got {quant.shift}")
+        if not 0 <= quant.mult < (1 << cfg.precision.mult_bits):
+            raise WorkloadError(f"mult must fit precision.mult_bits={cfg.precision.mult_bits}")
+    with_data = a is not None
+    prog = Program(shape=(M, K, N), chunks=(tm, tk, tn), order=tuple(mp.order))
+    beat, ib = cfg.host.beat_elems, cfg.precision.in_bits
+    two = lambda buf: getattr(cfg.buffers, buf).banks > 1
+    bias_lim = min(cfg.acc_bits, BIAS_BITS_MAX)
+    C = cfg.C
+
+    if not quant.raw:
+        prog.cmds.append(cmd_set_quant(quant.mult, quant.shift))
+
+    ranges = {"m": range(0, M, tm), "k": range(0, K, tk), "n": range(0, N, tn)}
+    o0, o1, _ = mp.order
+    steps = []  # (m0, n0, k0) in loop order, k innermost
+    for x in ranges[o0]:
+        for y in ranges[o1]:
+            pos = {o0: x, o1: y}
+            steps.extend((pos["m"], pos["n"], k0) for k0 in ranges["k"])
+
+    banks = {"in": [None, None], "w": [None, None]}  # chunk key held in each bank
+    last_bank = {"in": 1, "w": 1}                     # bank the previous COMPUTE read
+    acc_bank = 1
+    prev_out = None
+
+    def load(kind, key, block):
+        nonlocal prog
+        held = banks[kind]
+        if key in held and (two("input" if kind == "in" else "weight") or held.index(key) == 0):
+            return held.index(key)
+        if two("input" if kind == "in" else "weight"):
+            bank = 1 - last_bank[kind]
+        else:
+            bank = 0
+        held[bank] = key
+        words = input_words(cfg, block) if kind == "in" else weight_words(cfg, block)
+        if len(words):
+            prog.cmds.append(cmd_load(kind == "w", bank, 0, len(words)))
+            if with_data:
+                prog.din.extend(pack_beats(words, beat, ib))
+        return bank
+
+    def read_out(m0, n0, mc, nc, bank):
+        rows_nt = acc_rows_per_ntile(cfg, mc)
+        for nt in range(ceil_div(nc, C)):
+            col0 = n0 + nt * C
+            cols = min(C, N - col0, nc - nt * C)
+            if not quant.raw:
+                for lane in range(C):
+                    bv = 0
+                    if quant.bias is not None and lane < cols:
+                        bv = int(quant.bias[col0 + lane])
+                        if not -(1 << (bias_lim - 1)) <= bv < (1 << (bias_lim - 1)):
+                            raise WorkloadError(f"bias {bv} does not fit {bias_lim} bits")
+                    prog.cmds.append(cmd_set_bias(lane, bv))
+            prog.cmds.append(cmd_read(bank, nt * rows_nt, mc, quant.raw, quant.relu))
+            prog.reads.append((m0, col0, mc, cols))
+            prog.n_dout += mc * ceil_div(C, beat)
+
+    for i, (m0, n0, k0) in enumerate(steps):
+        mc, kc, nc = min(tm, M - m0), min(tk, K - k0), min(tn, N - n0)
+        ab = a[m0:m0 + mc, k0:k0 + kc] if with_data else np.zeros((mc, kc), dtype=np.int64)
+        bb = b[k0:k0 + kc, n0:n0 + nc] if with_data else np.zeros((kc, nc), dtype=np.int64)
+        ib_ = load("in", (m0, k0), ab)
+        wb_ = load("w", (k0, n0), bb)
+        if k0 == 0:
+            acc_bank = 1 - acc_bank if two("acc") else 0
+        prog.cmds.append(cmd_compute(mc, kc, nc, k0 != 0, ib_, wb_, acc_bank))
+        last_bank["in"], last_bank["w"] = ib_, wb_
+        if prev_out is not None and prev_out[:2] != (m0, n0):
+            read_out(*prev_out)
+        prev_out = (m0, n0, mc, nc, acc_bank)
+    read_out(*prev_out)
+    return prog

@@ -1,0 +1,1 @@
+from .scratchpad import Scratchpad

@@ -1,0 +1,94 @@
+"""Banked scratchpad on ``amaranth.lib.memory``.
+
+Each bank is its own memory with one write port and one synchronous read port, the shape
+Yosys maps to a simple dual-port block RAM. With two banks the host fills one while the
+array reads the other (double buffering). Several clients may read, each from the bank it
+names; the protocol never lets two clients read the same bank at once, and where they
+would, the lower-numbered client wins.
+"""
+from amaranth.hdl import Module, Signal, unsigned
+from amaranth.lib import data, wiring
+from amaranth.lib.memory import Memory
+from amaranth.lib.wiring import In, Out
+
+from ..config.schema import BufferConfig
+
+
+class ReadPortSignature(wiring.Signature):
+    def __init__(self, bank_bits, addr_bits, shape):
+        super().__init__({
+            "bank": Out(bank_bits), "addr": Out(addr_bits), "en": Out(1),
+            "data": In(shape),
+        })
+
+
+class WritePortSignature(wiring.Signature):
+    def __init__(self, bank_bits, addr_bits, shape):
+        super().__init__({
+            "bank": Out(bank_bits), "addr": Out(addr_bits), "en": Out(1),
+            "data": Out(shape),
+        })
+
+
+class Scratchpad(wiring.Component):
+    """Banked buffer of ``cfg.banks`` x ``cfg.depth`` words of ``shape``.
+
+    Parameters
+    ----------
+    cfg : BufferConfig
+        Depth (words per bank) and number of banks.
+    shape : ShapeLike
+        One word, e.g. an ``ArrayLayout`` of the array's edge.
+    n_read : int
+        Number of read clients.
+
+    Attributes
+    ----------
+    w : In(WritePortSignature)
+        Write client.
+    r0, r1, ... : In(ReadPortSignature)
+        Read clients; ``data`` is valid the cycle after ``en``.
+    """
+
+    def __init__(self, cfg: BufferConfig, shape, *, n_read: int = 1):
+        self.cfg = cfg
+        self.shape = shape
+        self.n_read = n_read
+        bb = max(1, (cfg.banks - 1).bit_length())
+        members = {"w": In(WritePortSignature(bb, cfg.addr_bits, shape))}
+        for i in range(n_read):
+            members[f"r{i}"] = In(ReadPortSignature(bb, cfg.addr_bits, shape))
+        super().__init__(members)
+
+    def _is(self, bank, b):
+        # With one bank the bank bit is ignored.
+        return 1 if self.cfg.banks == 1 else bank == b
+
+    def elaborate(self, platform):
+        m = Module()
+        readers = [getattr(self, f"r{i}") for i in range(self.n_read)]
+        bank_data = []
+        for b in range(self.cfg.banks):
+            mem = Memory(shape=self.shape, depth=self.cfg.depth, init=[])
+            m.submodules[f"bank{b}"] = mem
+            wp = mem.write_port()
+            rp = mem.read_port()
+            m.d.comb += [
+                wp.addr.eq(self.w.addr), wp.data.eq(self.w.data),
+                wp.en.eq(self.w.en & self._is(self.w.bank, b)),
+                rp.en.eq(0),
+            ]
+            # Priority: the first client that names this bank drives its read port.
+            for rd in reversed(readers):
+                with m.If(rd.en & self._is(rd.bank, b)):
+                    m.d.comb += [rp.addr.eq(rd.addr), rp.en.eq(1)]
+            bank_data.append(rp.data)
+        for rd in readers:
+            sel = Signal(range(self.cfg.banks), name="sel")
+            with m.If(rd.en):
+                m.d.sync += sel.eq(rd.bank if self.cfg.banks > 1 else 0)
+            with m.Switch(sel):
+                for b in range(self.cfg.banks):
+                    with m.Case(b):
+                        m.d.comb += rd.data.eq(bank_data[b])
+        return m

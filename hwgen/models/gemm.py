@@ -1,0 +1,49 @@
+"""Golden model of the GEMM datapath, written from the mathematics.
+
+``C = A.B`` in exact integer arithmetic, then the READ post-processing of
+docs/host_protocol.md: bias, multiply, divide by 2^shift rounding half to even,
+saturate to the output width, optional ReLU.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+
+def gemm(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Exact integer product (Python integers, so no width can overflow)."""
+    return np.asarray(a, dtype=object).dot(np.asarray(b, dtype=object))
+
+
+def round_shift_half_even(p: int, shift: int) -> int:
+    """p / 2^shift rounded to the nearest integer, ties to even."""
+    if shift == 0:
+        return p
+    q = p >> shift                      # floor division, also for negative p
+    rem = p - (q << shift)              # 0 <= rem < 2^shift
+    half = 1 << (shift - 1)
+    if rem > half or (rem == half and q & 1):
+        q += 1
+    return q
+
+
+def requantize(acc, bias, mult: int, shift: int, out_bits: int, relu: bool) -> np.ndarray:
+    """Elementwise READ post-processing of an accumulator matrix; ``bias`` is per column."""
+    acc = np.asarray(acc, dtype=object)
+    lo, hi = -(1 << (out_bits - 1)), (1 << (out_bits - 1)) - 1
+    out = np.empty(acc.shape, dtype=object)
+    for idx, v in np.ndenumerate(acc):
+        y = round_shift_half_even((int(v) + int(bias[idx[-1]])) * mult, shift)
+        y = min(max(y, lo), hi)
+        out[idx] = max(y, 0) if relu else y
+    return out
+
+
+def random_operands(rng: np.random.Generator, m: int, k: int, n: int, bits: int,
+                    extreme: bool = False):
+    """Random signed operands; ``extreme`` gives all -2^(bits-1), the worst case for the
+    accumulator width."""
+    lo, hi = -(1 << (bits - 1)), (1 << (bits - 1)) - 1
+    if extreme:
+        return np.full((m, k), lo, dtype=np.int64), np.full((k, n), lo, dtype=np.int64)
+    return (rng.integers(lo, hi + 1, size=(m, k), dtype=np.int64),
+            rng.integers(lo, hi + 1, size=(k, n), dtype=np.int64))

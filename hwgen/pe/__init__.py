@@ -1,0 +1,1 @@
+from .mac import WsPE, OsPE

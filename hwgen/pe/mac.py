@@ -1,0 +1,133 @@
+"""Processing elements: one signed multiply-accumulate each.
+
+Two flavours, one per dataflow, so a design carries no hardware for the dataflow it does
+not use.
+"""
+from amaranth.hdl import Module, Mux, Signal, signed
+from amaranth.lib import wiring
+from amaranth.lib.wiring import In, Out
+
+
+class WsPE(wiring.Component):
+    """Weight-stationary PE.
+
+    The weight in use (``active``) stays put while activations pass left to right and
+    partial sums top to bottom. The next tile's weight is shifted into ``shadow`` through
+    the column (``w_in`` -> ``w_out``) while the current tile computes; the ``sw`` flag
+    travels with the first activation of a tile and swaps the shadow in exactly when that
+    activation reaches this PE, so consecutive tiles stream with no bubble.
+
+    Parameters
+    ----------
+    in_bits : int
+        Operand width (signed).
+    acc_bits : int
+        Partial-sum width (signed).
+
+    Attributes
+    ----------
+    a_in, sw_in : In
+        Activation and tile-switch flag from the left.
+    a_out, sw_out : Out
+        Registered copies to the right.
+    w_in : In
+        Next weight from the PE above (or the column top).
+    w_shift : In
+        Shift the shadow-weight chain this cycle (column-wide).
+    w_out : Out
+        This PE's shadow weight, to the PE below.
+    ps_in : In
+        Partial sum from above.
+    ps_out : Out
+        ``ps_in + a_in * w``, registered.
+    """
+
+    def __init__(self, in_bits: int, acc_bits: int):
+        self.in_bits = in_bits
+        self.acc_bits = acc_bits
+        super().__init__({
+            "a_in": In(signed(in_bits)), "a_out": Out(signed(in_bits)),
+            "sw_in": In(1), "sw_out": Out(1),
+            "w_in": In(signed(in_bits)), "w_out": Out(signed(in_bits)),
+            "w_shift": In(1),
+            "ps_in": In(signed(acc_bits)), "ps_out": Out(signed(acc_bits)),
+        })
+
+    def elaborate(self, platform):
+        m = Module()
+        active = Signal(signed(self.in_bits))
+        shadow = Signal(signed(self.in_bits))
+        w_use = Signal(signed(self.in_bits))
+        m.d.comb += [
+            w_use.eq(Mux(self.sw_in, shadow, active)),
+            self.w_out.eq(shadow),
+        ]
+        m.d.sync += [
+            active.eq(w_use),
+            self.a_out.eq(self.a_in),
+            self.sw_out.eq(self.sw_in),
+            self.ps_out.eq(self.ps_in + self.a_in * w_use),
+        ]
+        with m.If(self.w_shift):
+            m.d.sync += shadow.eq(self.w_in)
+        return m
+
+
+class OsPE(wiring.Component):
+    """Output-stationary PE.
+
+    Accumulates ``a_in * b_in`` in place. The ``sw`` flag travels with the first operand
+    pair of a tile: the finished sum moves into the drain register ``d`` and the
+    accumulator restarts with the new product. Drain registers form a chain from the
+    bottom of the column to the top (``d_in`` from below, ``d_out`` upwards); because the
+    tile switch sweeps down the column while the chain moves up, a finished tile leaves
+    the column top one row every two cycles without colliding with the next one.
+
+    Parameters
+    ----------
+    in_bits : int
+        Operand width (signed).
+    acc_bits : int
+        Accumulator width (signed).
+
+    Attributes
+    ----------
+    a_in, sw_in : In
+        Activation and tile-switch flag from the left.
+    a_out, sw_out : Out
+        Registered copies to the right.
+    b_in : In
+        Weight from above.
+    b_out : Out
+        Registered copy downwards.
+    d_in : In
+        Drain chain from the PE below (zero at the bottom row).
+    d_out : Out
+        Drain register, to the PE above.
+    """
+
+    def __init__(self, in_bits: int, acc_bits: int):
+        self.in_bits = in_bits
+        self.acc_bits = acc_bits
+        super().__init__({
+            "a_in": In(signed(in_bits)), "a_out": Out(signed(in_bits)),
+            "sw_in": In(1), "sw_out": Out(1),
+            "b_in": In(signed(in_bits)), "b_out": Out(signed(in_bits)),
+            "d_in": In(signed(acc_bits)), "d_out": Out(signed(acc_bits)),
+        })
+
+    def elaborate(self, platform):
+        m = Module()
+        acc = Signal(signed(self.acc_bits))
+        prod = Signal(signed(2 * self.in_bits))
+        m.d.comb += prod.eq(self.a_in * self.b_in)
+        m.d.sync += [
+            self.a_out.eq(self.a_in),
+            self.b_out.eq(self.b_in),
+            self.sw_out.eq(self.sw_in),
+        ]
+        with m.If(self.sw_in):
+            m.d.sync += [acc.eq(prod), self.d_out.eq(acc)]
+        with m.Else():
+            m.d.sync += [acc.eq(acc + prod), self.d_out.eq(self.d_in)]
+        return m

@@ -1,0 +1,73 @@
+"""The accelerator top: host interface, buffers, compute engine and systolic array."""
+from amaranth.hdl import Module
+from amaranth.lib import data, stream, wiring
+from amaranth.lib.wiring import In, Out, connect, flipped
+
+from .array import SystolicArray
+from .config.schema import AcceleratorConfig
+from .ctrl import ComputeEngine, HostInterface
+from .mem import Scratchpad
+
+
+class Accelerator(wiring.Component):
+    """GEMM accelerator generated from an :class:`AcceleratorConfig`.
+
+    Attributes
+    ----------
+    cmd, din : In(stream.Signature)
+        Command words and operand beats (docs/host_protocol.md).
+    dout : Out(stream.Signature)
+        Result beats.
+    busy, compute_busy, error : Out
+        Status.
+    compute_cycles : Out(32)
+        Cycles the compute engine has been busy since reset.
+    """
+
+    def __init__(self, cfg: AcceleratorConfig):
+        self.cfg = cfg
+        self.host = HostInterface(cfg)
+        super().__init__({
+            "cmd": In(self.host.cmd.signature.flip()),
+            "din": In(self.host.din.signature.flip()),
+            "dout": Out(self.host.dout.signature),
+            "busy": Out(1), "compute_busy": Out(1), "error": Out(1),
+            "compute_cycles": Out(32),
+        })
+
+    def elaborate(self, platform):
+        m = Module()
+        cfg = self.cfg
+        m.submodules.host = host = self.host
+        m.submodules.engine = eng = ComputeEngine(cfg)
+        m.submodules.array = arr = SystolicArray(cfg.array, cfg.precision.in_bits, cfg.acc_bits)
+        m.submodules.input_buf = ibuf = Scratchpad(cfg.buffers.input, eng.a_shape)
+        m.submodules.weight_buf = wbuf = Scratchpad(cfg.buffers.weight, eng.b_shape)
+        m.submodules.acc_buf = abuf = Scratchpad(cfg.buffers.acc, eng.acc_shape, n_read=2)
+
+        connect(m, flipped(self.cmd), host.cmd)
+        connect(m, flipped(self.din), host.din)
+        connect(m, host.dout, flipped(self.dout))
+
+        connect(m, host.in_wr, ibuf.w)
+        connect(m, host.w_wr, wbuf.w)
+        connect(m, host.acc_rd, abuf.r1)
+        connect(m, eng.in_rd, ibuf.r0)
+        connect(m, eng.w_rd, wbuf.r0)
+        connect(m, eng.acc_rd, abuf.r0)
+        connect(m, eng.acc_wr, abuf.w)
+
+        m.d.comb += [
+            eng.start.eq(host.eng_start), eng.m.eq(host.eng_m), eng.k.eq(host.eng_k),
+            eng.n.eq(host.eng_n), eng.accumulate.eq(host.eng_accumulate),
+            eng.in_bank.eq(host.eng_in_bank), eng.w_bank.eq(host.eng_w_bank),
+            eng.acc_bank.eq(host.eng_acc_bank),
+            host.eng_busy.eq(eng.busy), host.eng_cur_in_bank.eq(eng.cur_in_bank),
+            host.eng_cur_w_bank.eq(eng.cur_w_bank), host.eng_cur_acc_bank.eq(eng.cur_acc_bank),
+            arr.a.eq(eng.arr_a), arr.b.eq(eng.arr_b), arr.w_shift.eq(eng.arr_w_shift),
+            arr.sw.eq(eng.arr_sw), eng.arr_out.eq(arr.out),
+            self.busy.eq(host.busy), self.compute_busy.eq(eng.busy), self.error.eq(host.error),
+        ]
+        with m.If(eng.busy):
+            m.d.sync += self.compute_cycles.eq(self.compute_cycles + 1)
+        return m
