@@ -87,11 +87,13 @@ def _kind(v: Any) -> str:
 
 def config_from_dict(data: Any, source: str = "<config>") -> AcceleratorConfig:
     ck = _Checker(source)
-    top = ck.section(data, "", {"name", "array", "precision", "buffers", "host", "mapping"})
     if not isinstance(data, dict):
+        ck.fail("<top>", f"must be a mapping, got {_kind(data)}")
         raise ConfigError(ck.problems)
+    top = ck.section(data, "", {"name", "array", "precision", "buffers", "host", "mapping"})
 
-    name = top.get("name", Path(source).stem)
+    stem = Path(source).stem
+    name = top.get("name", stem if stem.replace("_", "").replace("-", "").isalnum() else "hwgen")
     if not isinstance(name, str) or not name.replace("_", "").replace("-", "").isalnum():
         ck.fail("name", f"must be a word of letters, digits, '_' or '-', got {name!r}")
         name = "hwgen"

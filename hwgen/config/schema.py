@@ -41,6 +41,12 @@ def acc_bits_needed(in_bits: int, max_k: int) -> int:
     return w
 
 
+def requant_product_bits(acc_bits: int, mult_bits: int) -> int:
+    """Width of (acc + bias) * mult in the read path: acc + bias needs one bit more than
+    the accumulator; the unsigned multiplier adds mult_bits + 1 as a signed operand."""
+    return acc_bits + 1 + mult_bits + 1
+
+
 @dataclass(frozen=True)
 class ArrayConfig:
     rows: int = 4
@@ -162,6 +168,11 @@ class AcceleratorConfig:
             return f"chunk dimension above {(1 << DIM_BITS) - 1}"
         return None
 
+    @property
+    def max_shift(self) -> int:
+        """Largest requantization shift the read path supports."""
+        return requant_product_bits(self.acc_bits, self.precision.mult_bits) - 2
+
     def params(self) -> dict:
         """Every parameter software needs, flat, for params.json and the C header."""
         return {
@@ -184,4 +195,5 @@ class AcceleratorConfig:
             "ACC_DEPTH": self.buffers.acc.depth,
             "ACC_BANKS": self.buffers.acc.banks,
             "DIM_BITS": DIM_BITS,
+            "MAX_SHIFT": self.max_shift,
         }

@@ -8,7 +8,7 @@ from amaranth.lib import data, stream, wiring
 from amaranth.lib.fifo import SyncFIFOBuffered
 from amaranth.lib.wiring import In, Out
 
-from ..config.schema import DIM_BITS, AcceleratorConfig, ceil_div
+from ..config.schema import DIM_BITS, AcceleratorConfig, ceil_div, requant_product_bits
 from ..mem.scratchpad import ReadPortSignature, WritePortSignature
 
 OP_NOP, OP_LOAD_IN, OP_LOAD_W, OP_COMPUTE, OP_READ, OP_SET_QUANT, OP_SET_BIAS = range(7)
@@ -24,7 +24,7 @@ class Requantizer(wiring.Component):
 
     def __init__(self, acc_bits: int, out_bits: int, mult_bits: int):
         self.acc_bits, self.out_bits, self.mult_bits = acc_bits, out_bits, mult_bits
-        self.product_bits = acc_bits + 1 + mult_bits + 1
+        self.product_bits = requant_product_bits(acc_bits, mult_bits)
         self.bias_bits = min(acc_bits, BIAS_BITS_MAX)
         super().__init__({
             "acc": In(signed(acc_bits)), "bias": In(signed(self.bias_bits)),
@@ -36,7 +36,7 @@ class Requantizer(wiring.Component):
     def elaborate(self, platform):
         m = Module()
         vw = self.acc_bits + 1
-        pw = vw + self.mult_bits + 1
+        pw = self.product_bits
         v = Signal(signed(vw))
         p = Signal(signed(pw))
         m.d.sync += v.eq(Mux(self.raw, self.acc, self.acc + self.bias))
@@ -45,7 +45,7 @@ class Requantizer(wiring.Component):
         rem = Signal(unsigned(pw))
         half = Signal(unsigned(pw))
         one = Const(1, pw)
-        # shift < pw - 1 is a protocol rule (max_shift), so these stay in range.
+        # shift <= pw - 2 is a protocol rule (max_shift), so these stay in range.
         m.d.comb += [
             q.eq(p >> self.shift),
             rem.eq(p.as_unsigned() & ((one << self.shift) - 1)),

@@ -13,7 +13,7 @@ import numpy as np
 
 from ..config.schema import DIM_BITS, OS, AcceleratorConfig, MappingConfig, ceil_div
 from ..ctrl.host_if import (BIAS_BITS_MAX, OP_COMPUTE, OP_LOAD_IN, OP_LOAD_W, OP_READ,
-                            OP_SET_BIAS, OP_SET_QUANT, Requantizer)
+                            OP_SET_BIAS, OP_SET_QUANT)
 
 
 class WorkloadError(ValueError):
@@ -184,9 +184,8 @@ def build_gemm_program(cfg: AcceleratorConfig, M: int, K: int, N: int,
     if why is not None:
         raise WorkloadError(f"mapping tile {tm}x{tk}x{tn} does not fit: {why}")
     if not quant.raw:
-        pw = Requantizer(cfg.acc_bits, cfg.precision.out_bits, cfg.precision.mult_bits).product_bits
-        if not 0 <= quant.shift < pw - 1:
-            raise WorkloadError(f"shift must be in 0..{pw - 2}, got {quant.shift}")
+        if not 0 <= quant.shift <= cfg.max_shift:
+            raise WorkloadError(f"shift must be in 0..{cfg.max_shift}, got {quant.shift}")
         if not 0 <= quant.mult < (1 << cfg.precision.mult_bits):
             raise WorkloadError(f"mult must fit precision.mult_bits={cfg.precision.mult_bits}")
     with_data = a is not None

@@ -1,0 +1,53 @@
+"""The requantizer lane against the golden model, including ties and saturation."""
+import random
+
+import pytest
+from amaranth.sim import Simulator
+
+from hwgen.ctrl.host_if import Requantizer
+from hwgen.models.gemm import requantize, round_shift_half_even
+
+
+def test_round_half_even_model():
+    assert [round_shift_half_even(p, 1) for p in (-3, -2, -1, 1, 2, 3, 5)] == [-2, -1, 0, 0, 1, 2, 2]
+    assert round_shift_half_even(6, 2) == 2     # 1.5 -> 2
+    assert round_shift_half_even(10, 2) == 2    # 2.5 -> 2
+    assert round_shift_half_even(-10, 2) == -2  # -2.5 -> -2
+    assert round_shift_half_even(-6, 2) == -2   # -1.5 -> -2
+    assert round_shift_half_even(7, 0) == 7
+
+
+@pytest.mark.parametrize("acc_bits,out_bits,mult_bits", [(26, 8, 16), (17, 4, 8), (40, 16, 32)])
+def test_requantizer_matches_model(acc_bits, out_bits, mult_bits):
+    dut = Requantizer(acc_bits, out_bits, mult_bits)
+    rng = random.Random(acc_bits)
+    cases = []
+    lo, hi = -(1 << (acc_bits - 1)), (1 << (acc_bits - 1)) - 1
+    blim = 1 << (min(acc_bits, 48) - 1)
+    for i in range(300):
+        acc = rng.choice([lo, hi, 0, -1, 1, rng.randrange(lo, hi + 1), rng.randrange(-999, 999)])
+        bias = rng.choice([0, rng.randrange(-blim, blim), -blim, blim - 1])
+        mult = rng.choice([0, 1, (1 << mult_bits) - 1, rng.randrange(1 << mult_bits)])
+        shift = rng.randrange(0, min(63, dut.product_bits - 1))
+        cases.append((acc, bias, mult, shift, rng.random() < 0.5, rng.random() < 0.2))
+    # exact ties, both signs
+    for p in (6, 10, -6, -10, 2, -2):
+        cases.append((p, 0, 1, 2, False, False))
+
+    async def bench(ctx):
+        results = []
+        for acc, bias, mult, shift, relu, raw in cases:
+            for sig, v in ((dut.acc, acc), (dut.bias, bias), (dut.mult, mult), (dut.shift, shift),
+                           (dut.relu, relu), (dut.raw, raw)):
+                ctx.set(sig, v)
+            await ctx.tick()
+            await ctx.tick()
+            results.append(ctx.get(dut.out))
+        for (acc, bias, mult, shift, relu, raw), got in zip(cases, results):
+            want = acc if raw else requantize([[acc]], [bias], mult, shift, out_bits, relu)[0][0]
+            assert got == want, (acc, bias, mult, shift, relu, raw)
+
+    sim = Simulator(dut)
+    sim.add_clock(1e-8)
+    sim.add_testbench(bench)
+    sim.run()

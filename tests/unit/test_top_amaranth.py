@@ -1,0 +1,85 @@
+"""Whole accelerator on the Amaranth simulator: random shapes, both dataflows, random
+back-pressure, requantization, and the cycle model checked cycle for cycle."""
+import pytest
+
+from hwgen.config import OS, WS, MappingConfig
+from hwgen.host.program import Quant
+from hwgen.models.perf import program_timing
+from hwgen.sim_amaranth import run_program_amaranth
+
+from ..helpers import gemm_case, variant
+
+SHAPES = [(1, 1, 1), (1, 7, 5), (6, 1, 9), (7, 5, 9), (9, 13, 6), (16, 4, 3), (3, 17, 8),
+          (12, 8, 12)]
+
+
+def run_and_check(cfg, prog, want, seed, stall_pct=0):
+    res = run_program_amaranth(cfg, prog.cmds, prog.din, prog.n_dout, seed=seed,
+                               stall_pct=stall_pct)
+    assert not res.timed_out, f"timed out (seed {seed})"
+    got = prog.decode(cfg, res.dout)
+    assert (got == want).all(), f"mismatch (seed {seed})\n{got}\n!=\n{want}"
+    return res
+
+
+@pytest.mark.parametrize("dataflow", [WS, OS])
+@pytest.mark.parametrize("shape", SHAPES)
+def test_gemm_exact_and_cycles_match_model(dataflow, shape):
+    cfg = variant(dataflow=dataflow)
+    seed = hash(shape) & 0xFFFF
+    prog, want = gemm_case(cfg, *shape, seed)
+    res = run_and_check(cfg, prog, want, seed)
+    t = program_timing(cfg, prog.cmds)
+    assert (res.cycles, res.compute_cycles) == (t.cycles, t.compute_cycles)
+
+
+@pytest.mark.parametrize("dataflow", [WS, OS])
+def test_back_pressure_on_every_stream(dataflow):
+    cfg = variant(dataflow=dataflow)
+    for seed in (11, 12):
+        prog, want = gemm_case(cfg, 10, 9, 7, seed)
+        res = run_and_check(cfg, prog, want, seed, stall_pct=40)
+        assert res.cycles > program_timing(cfg, prog.cmds).cycles
+
+
+@pytest.mark.parametrize("dataflow", [WS, OS])
+def test_extreme_operands(dataflow):
+    cfg = variant(dataflow=dataflow)
+    prog, want = gemm_case(cfg, 5, 1024, 6, 1, extreme=True)  # K at max_k: acc at its peak
+    assert want[0][0] == 1024 * 128 * 128 == (1 << (cfg.acc_bits - 2))
+    run_and_check(cfg, prog, want, 1)
+
+
+@pytest.mark.parametrize("dataflow", [WS, OS])
+@pytest.mark.parametrize("relu", [False, True])
+def test_bias_requant_relu(dataflow, relu):
+    cfg = variant(dataflow=dataflow)
+    prog, want = gemm_case(cfg, 9, 11, 10, 7, quant=Quant(raw=False, mult=300, shift=12, relu=relu))
+    res = run_and_check(cfg, prog, want, 7)
+    assert (res.cycles, res.compute_cycles) == (program_timing(cfg, prog.cmds).cycles,
+                                                program_timing(cfg, prog.cmds).compute_cycles)
+
+
+@pytest.mark.parametrize("rows,cols,beat,banks,dataflow", [
+    (3, 5, 2, 2, WS), (5, 3, 4, 1, OS), (1, 4, 3, 2, OS), (4, 1, 1, 1, WS), (2, 6, 6, 2, OS),
+])
+def test_shapes_beats_and_banks(rows, cols, beat, banks, dataflow):
+    cfg = variant(rows=rows, cols=cols, beat=beat, banks=banks, dataflow=dataflow)
+    prog, want = gemm_case(cfg, 7, 10, 8, rows * 10 + cols)
+    res = run_and_check(cfg, prog, want, 3)
+    t = program_timing(cfg, prog.cmds)
+    assert (res.cycles, res.compute_cycles) == (t.cycles, t.compute_cycles)
+
+
+@pytest.mark.parametrize("order", [("m", "n", "k"), ("n", "m", "k")])
+@pytest.mark.parametrize("dataflow", [WS, OS])
+def test_explicit_mapping_splits_k(order, dataflow):
+    # Chunks smaller than the GEMM in every dimension: K is split over accumulating
+    # COMPUTEs, and loads double-buffer against computation.
+    cfg = variant(dataflow=dataflow)
+    mp = MappingConfig(tile_m=5, tile_k=6, tile_n=4, order=order)
+    prog, want = gemm_case(cfg, 11, 13, 9, 5, mapping=mp)
+    res = run_and_check(cfg, prog, want, 5)
+    t = program_timing(cfg, prog.cmds)
+    assert (res.cycles, res.compute_cycles) == (t.cycles, t.compute_cycles)
+    res = run_and_check(cfg, prog, want, 6, stall_pct=30)
