@@ -17,8 +17,13 @@ from ..mem.scratchpad import ReadPortSignature, WritePortSignature
 def ws_tile_period(R: int, C: int, M: int) -> int:
     """Cycles between the first rows of two consecutive weight-stationary tiles: M rows,
     but at least long enough to shift the next weights in after the previous switch has
-    swept the array (R + C - 2 cycles) -- R shifts."""
-    return max(M, 2 * R + C - 2)
+    swept the array (R + C - 2 cycles) -- R shifts, and at least 2 so that the
+    accumulator read-modify-write of one row finishes before the next tile reads it."""
+    return max(M, ws_min_period(R, C))
+
+
+def ws_min_period(R: int, C: int) -> int:
+    return max(2 * R + C - 2, 2)
 
 
 def os_tile_period(R: int, K: int) -> int:
@@ -146,7 +151,8 @@ class ComputeEngine(wiring.Component):
         first_k = Signal()
         t = Signal(DIM_BITS + 1); j = Signal(range(R + 1))
         period = Signal(DIM_BITS + 1)
-        m.d.comb += period.eq(Mux(M > 2 * R + C - 2, M, 2 * R + C - 2))
+        pmin = ws_min_period(R, C)
+        m.d.comb += period.eq(Mux(M > pmin, M, pmin))
         last_k = Signal(); last_n = Signal()
         m.d.comb += [last_k.eq(k_base + R >= K), last_n.eq(n_base + C >= N)]
         drain = Signal(range(L + 4))

@@ -253,10 +253,14 @@ def build_gemm_program(cfg: AcceleratorConfig, M: int, K: int, N: int,
         wb_ = load("w", (k0, n0), bb)
         if k0 == 0:
             acc_bank = 1 - acc_bank if two("acc") else 0
+            if prev_out is not None and prev_out[4] == acc_bank:
+                # One accumulator bank: drain it before the next chunk overwrites it.
+                read_out(*prev_out)
+                prev_out = None
         prog.cmds.append(cmd_compute(mc, kc, nc, k0 != 0, ib_, wb_, acc_bank))
         last_bank["in"], last_bank["w"] = ib_, wb_
         if prev_out is not None and prev_out[:2] != (m0, n0):
-            read_out(*prev_out)
+            read_out(*prev_out)  # overlaps the COMPUTE just issued (other bank)
         prev_out = (m0, n0, mc, nc, acc_bank)
     read_out(*prev_out)
     return prog

@@ -83,3 +83,20 @@ def test_explicit_mapping_splits_k(order, dataflow):
     t = program_timing(cfg, prog.cmds)
     assert (res.cycles, res.compute_cycles) == (t.cycles, t.compute_cycles)
     res = run_and_check(cfg, prog, want, 6, stall_pct=30)
+
+
+def test_single_accumulator_bank_drains_before_next_chunk():
+    # Regression: with one accumulator bank the program must read a finished output
+    # chunk before the next COMPUTE overwrites it.
+    cfg = variant(rows=3, cols=5, dataflow=WS, banks=1, beat=6)
+    prog, want = gemm_case(cfg, 3, 15, 9, 694, mapping=MappingConfig(3, 15, 5))
+    run_and_check(cfg, prog, want, 694)
+
+
+def test_one_pe_array_single_row_split_k():
+    # Regression: on a 1x1 weight-stationary array with M = 1, consecutive tiles hit the
+    # same accumulator word every cycle; the tile period keeps the read-modify-write apart.
+    cfg = variant(rows=1, cols=1, dataflow=WS, banks=1, beat=2)
+    prog, want = gemm_case(cfg, 1, 14, 1, 58)
+    res = run_and_check(cfg, prog, want, 58)
+    assert res.cycles == program_timing(cfg, prog.cmds).cycles

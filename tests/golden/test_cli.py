@@ -1,0 +1,94 @@
+"""The command line as a user meets it: exit codes, one-line errors, outputs."""
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from hwgen.cli import main
+
+
+def run(capsys, *argv):
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_check_ok(capsys):
+    code, out, _ = run(capsys, "check", "tiny")
+    assert code == 0 and out.startswith("tiny: ok: tiny, 4x4 output_stationary")
+
+
+def test_check_bad_config_exit_2_one_line_each(capsys, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    Path("bad.yaml").write_text("array: {rows: 0, cols: 2, bogus: 1}\n")
+    code, out, err = run(capsys, "check", "bad.yaml")
+    assert code == 2 and out == ""
+    assert err.splitlines() == [
+        "bad.yaml: array.bogus: unknown key (known: cols, dataflow, rows)",
+        "bad.yaml: array.rows: must be between 1 and 64, got 0",
+    ]
+    assert "Traceback" not in err
+
+
+@pytest.mark.parametrize("spec", ["gemm:3x4", "gemm:0x4x4", "conv:3x3x3", "", "gemm:axbxc"])
+def test_bad_workload(capsys, spec):
+    code, out, err = run(capsys, "estimate", "tiny", "--workload", spec)
+    assert code == 2
+    assert err.strip() == (f"hwgen: bad --workload {spec!r}: expected gemm:MxKxN with positive "
+                           "integers, e.g. gemm:64x64x64")
+
+
+def test_workload_k_beyond_max_k(capsys):
+    code, _, err = run(capsys, "estimate", "tiny", "--workload", "gemm:4x2000x4")
+    assert code == 2 and "exceeds precision.max_k=1024" in err
+
+
+def test_estimate_json_keys(capsys):
+    code, out, _ = run(capsys, "estimate", "os16", "--workload", "gemm:256x256x256", "--json")
+    rep = json.loads(out)
+    assert code == 0
+    for k in ("cycles", "ideal_cycles", "utilization", "compute_cycles", "compute_utilization"):
+        assert k in rep
+    assert rep["ideal_cycles"] == 256 ** 3 // 256
+
+
+def test_generate_outputs(capsys, tmp_path):
+    out = tmp_path / "gen"
+    code, _, _ = run(capsys, "generate", "tiny", "-o", str(out))
+    assert code == 0
+    man = json.loads((out / "manifest.json").read_text())
+    assert man["config"]["array"] == {"rows": 4, "cols": 4, "dataflow": "output_stationary"}
+    assert man["config"]["precision"]["acc_bits"] == 26
+    assert man["tools"]["amaranth"].startswith("0.5")
+    ports = {p["name"]: p for p in man["ports"]}
+    assert ports["cmd__payload"] == {"name": "cmd__payload", "direction": "input", "width": 64}
+    assert ports["dout__payload"]["width"] == 4 * 26
+    params = json.loads((out / "params.json").read_text())
+    header = (out / "hwgen_params.h").read_text()
+    for k, v in params.items():
+        assert f"#define HWGEN_{k} {v}\n" in header
+    assert not list(out.glob(".*tmp*"))
+
+
+def test_generate_interrupted_leaves_no_manifest(tmp_path, monkeypatch):
+    """A run that dies mid-way must not leave a manifest a later run trusts."""
+    import hwgen.outputs as outputs
+    out = tmp_path / "gen"
+    from hwgen.config import load_config
+    outputs.write_outputs(load_config("tiny"), out)
+    assert (out / "manifest.json").exists()
+
+    def boom(cfg):
+        raise KeyboardInterrupt
+    monkeypatch.setattr(outputs, "generate_verilog", boom)
+    with pytest.raises(KeyboardInterrupt):
+        outputs.write_outputs(load_config("tiny"), out)
+    assert not (out / "manifest.json").exists()
+
+
+def test_cli_entry_point_runs():
+    out = subprocess.run([sys.executable, "-m", "hwgen.cli", "check", "ws16"],
+                         capture_output=True, text=True)
+    assert out.returncode == 0 and "16x16 weight_stationary" in out.stdout
