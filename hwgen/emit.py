@@ -1,5 +1,7 @@
 """Verilog output. The same config always gives byte-identical Verilog."""
-from amaranth.back import verilog
+from contextlib import contextmanager
+
+from amaranth.back import rtlil, verilog
 
 from .config.schema import AcceleratorConfig
 from .top import Accelerator
@@ -7,7 +9,36 @@ from .top import Accelerator
 TOP_NAME = "hwgen_top"
 
 
+@contextmanager
+def _sram_semantics():
+    """Emit all-zero memories without initial contents.
+
+    Amaranth writes every bit of a memory's initial value into the netlist, which for
+    the buffers of a large array costs most of the conversion time and most of the
+    Verilog text. The buffers behave like SRAM macros instead: their contents are
+    undefined until written (the host protocol never reads a word it has not written;
+    FPGA block RAMs still power up as zero). Memories with non-zero contents, such as
+    ROMs, keep them.
+    """
+    emitter = getattr(rtlil, "ModuleEmitter", None)
+    orig = getattr(emitter, "emit_memory", None)
+    if orig is None:  # a different Amaranth: keep its behaviour
+        yield
+        return
+
+    def emit_memory(self, cell_idx, cell):
+        if any(cell.init):
+            orig(self, cell_idx, cell)
+
+    emitter.emit_memory = emit_memory
+    try:
+        yield
+    finally:
+        emitter.emit_memory = orig
+
+
 def generate_verilog(cfg: AcceleratorConfig) -> str:
     top = Accelerator(cfg)
-    # strip_internal_attrs keeps source paths out of the output.
-    return verilog.convert(top, name=TOP_NAME, emit_src=False, strip_internal_attrs=True)
+    with _sram_semantics():
+        # emit_src=False keeps source paths out of the output.
+        return verilog.convert(top, name=TOP_NAME, emit_src=False, strip_internal_attrs=True)
