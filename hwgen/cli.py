@@ -194,12 +194,15 @@ def main(argv=None) -> int:
     except Exception as e:  # tool problems and workload errors are bad input
         from .host.program import WorkloadError
         try:
-            from sim_tb.runner import ToolMissing
+            from sim_tb.runner import SimError, ToolMissing
         except ImportError:  # pragma: no cover
-            ToolMissing = ()
+            SimError = ToolMissing = ()
         if isinstance(e, (WorkloadError, ToolMissing)):
             print(f"hwgen: {e}", file=sys.stderr)
             return EXIT_BAD
+        if isinstance(e, SimError):
+            print(f"hwgen: simulation failed: {e}", file=sys.stderr)
+            return EXIT_FAIL
         raise
 
 

@@ -84,9 +84,12 @@ class Scratchpad(wiring.Component):
                     m.d.comb += [rp.addr.eq(rd.addr), rp.en.eq(1)]
             bank_data.append(rp.data)
         for rd in readers:
-            sel = Signal(range(self.cfg.banks), name="sel")
+            if self.cfg.banks == 1:
+                m.d.comb += rd.data.eq(bank_data[0])
+                continue
+            sel = Signal(range(self.cfg.banks), name="sel")  # bank of the data now out
             with m.If(rd.en):
-                m.d.sync += sel.eq(rd.bank if self.cfg.banks > 1 else 0)
+                m.d.sync += sel.eq(rd.bank)
             with m.Switch(sel):
                 for b in range(self.cfg.banks):
                     with m.Case(b):

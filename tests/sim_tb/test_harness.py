@@ -146,6 +146,13 @@ def test_bad_arguments():
         run_program(DUMMY, {"DIN_BITS": 24}, [], [], 0, sim="icarus")
 
 
+def test_width_mismatch_is_caught():
+    design = ("module hwgen_top(din__payload, dout__payload);\n  input [31:0] din__payload;\n"
+              "  output [103:0] dout__payload;\nendmodule\n")
+    with pytest.raises(ValueError, match="DOUT_BITS=100"):
+        run_program(design, {"DIN_BITS": 32, "DOUT_BITS": 100}, [], [], 0, sim="icarus")
+
+
 def test_depth_grows_with_program():
     assert runner.depth_log2_for(0, 0, 0) == 10
     assert runner.depth_log2_for(1024, 5, 0) == 10
@@ -167,11 +174,15 @@ def test_build_cache(tmp_path):
     first = run_dummy(cmds, din, 2, sim="icarus", build_root=tmp_path)
     builds = sorted(p.name for p in tmp_path.iterdir() if p.name.startswith("icarus-"))
     assert len(builds) == 1 and (tmp_path / builds[0] / "build.json").is_file()
-    # A directory without the completion marker (an interrupted build) is rebuilt.
+    # A directory without the completion marker is rebuilt, and the temporary directory of
+    # a build that was killed is cleared away.
     (tmp_path / builds[0] / "build.json").unlink()
+    killed = tmp_path / f".{builds[0]}.k1ll3d"
+    (killed / "src").mkdir(parents=True)
     second = run_dummy(cmds, din, 2, sim="icarus", build_root=tmp_path)
     assert second.dout == first.dout
     assert (tmp_path / builds[0] / "build.json").is_file()
+    assert not killed.exists()
     third = run_dummy(cmds, din, 2, sim="icarus", build_root=tmp_path, stall_pct=50)
     assert third.dout == first.dout
     # No temporary build directories or run directories are left behind.
@@ -189,6 +200,15 @@ def test_failed_build_reports_log(tmp_path):
     # The failed build is kept for inspection but never taken for a finished one.
     assert [p.name for p in tmp_path.glob("icarus-*")] == [p.name for p in tmp_path.glob("*.failed")]
     assert not list(tmp_path.glob("*/build.json"))
+
+
+def test_failed_run_reports_log(monkeypatch, tmp_path):
+    monkeypatch.setattr(runner, "TEST_MODULE", "sim_tb.no_such_test_module")
+    with pytest.raises(runner.SimError, match="run failed") as info:
+        run_dummy([], [], 0, sim="icarus", build_root=tmp_path)
+    assert "no_such_test_module" in str(info.value)
+    kept = list((tmp_path / "runs").iterdir())
+    assert len(kept) == 1 and (kept[0] / "sim.log").is_file()
 
 
 def test_missing_tools(monkeypatch, tmp_path):

