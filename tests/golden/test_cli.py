@@ -92,3 +92,30 @@ def test_cli_entry_point_runs():
     out = subprocess.run([sys.executable, "-m", "hwgen.cli", "check", "ws16"],
                          capture_output=True, text=True)
     assert out.returncode == 0 and "16x16 weight_stationary" in out.stdout
+
+
+def test_missing_simulator_one_line_exit_2(capsys, monkeypatch):
+    monkeypatch.setenv("IVERILOG", "/nonexistent/iverilog")
+    code, out, err = run(capsys, "sim", "tiny", "--sim", "icarus", "--workload", "gemm:2x2x2")
+    lines = [l for l in err.splitlines() if not l.startswith("hwgen: generating")
+             and not l.startswith("hwgen: simulating")]
+    assert code == 2 and len(lines) == 1
+    assert lines[0].startswith("hwgen: iverilog (for ") and "apt-get install -y iverilog" in lines[0]
+
+
+def test_sim_amaranth_reports_and_matches_estimate(capsys):
+    code, out, _ = run(capsys, "sim", "tiny", "--sim", "amaranth", "--workload", "gemm:5x6x7",
+                       "--json", "--seed", "4")
+    rep = json.loads(out)
+    assert code == 0 and rep["correct"] is True
+    assert rep["cycles"] == rep["estimate_cycles"]
+    assert rep["ideal_cycles"] == -(-5 * 6 * 7 // 16)
+    assert rep["utilization"] == round(5 * 6 * 7 / (16 * rep["cycles"]), 6)
+
+
+def test_sim_exit_1_when_not_bit_exact(capsys, monkeypatch):
+    import hwgen.models.gemm as golden
+    real = golden.gemm
+    monkeypatch.setattr(golden, "gemm", lambda a, b: real(a, b) + 1)  # a wrong reference
+    code, out, err = run(capsys, "sim", "tiny", "--sim", "amaranth", "--workload", "gemm:3x3x3")
+    assert code == 1 and "NOT bit-exact" in err and "seed 1" in err
