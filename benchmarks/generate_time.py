@@ -9,7 +9,7 @@ from dataclasses import replace
 
 from common import save, table
 
-from hwgen.config import ArrayConfig, load_config
+from hwgen.config import load_config
 from hwgen.emit import generate_verilog
 
 

@@ -1,6 +1,6 @@
 """The accelerator top: host interface, buffers, compute engine and systolic array."""
 from amaranth.hdl import Module
-from amaranth.lib import data, stream, wiring
+from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out, connect, flipped
 
 from .array import SystolicArray

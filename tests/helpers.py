@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from hwgen.config import OS, WS, ArrayConfig, BufferConfig, BuffersConfig, HostConfig, load_config
+from hwgen.config import ArrayConfig, BufferConfig, BuffersConfig, HostConfig, load_config
 from hwgen.host.program import Quant, build_gemm_program
 from hwgen.models.gemm import gemm, random_operands, requantize
 

@@ -1,3 +1,5 @@
 from .schema import (WS, OS, AcceleratorConfig, ArrayConfig, PrecisionConfig, BufferConfig,
                      BuffersConfig, HostConfig, MappingConfig, acc_bits_needed, ceil_div)
 from .loader import ConfigError, load_config, config_from_dict, config_dict, config_hash, preset_names
+
+__all__ = ['WS', 'OS', 'AcceleratorConfig', 'ArrayConfig', 'PrecisionConfig', 'BufferConfig', 'BuffersConfig', 'HostConfig', 'MappingConfig', 'acc_bits_needed', 'ceil_div', 'ConfigError', 'load_config', 'config_from_dict', 'config_dict', 'config_hash', 'preset_names']

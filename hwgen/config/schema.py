@@ -8,7 +8,7 @@ place, and exported to Verilog, ``params.json`` and the C header from the same o
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Optional
 
 WS = "weight_stationary"

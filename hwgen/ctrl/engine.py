@@ -6,7 +6,7 @@ The schedule is fixed by M, K, N and the array shape alone, so the cycle count i
 and :mod:`hwgen.models.perf` computes it without simulating. The per-dataflow schedules
 are described in docs/architecture.md.
 """
-from amaranth.hdl import Cat, Const, Module, Mux, Signal, signed
+from amaranth.hdl import Module, Mux, Signal, signed
 from amaranth.lib import data, wiring
 from amaranth.lib.wiring import In, Out
 
@@ -84,7 +84,7 @@ class ComputeEngine(wiring.Component):
     def elaborate(self, platform):
         m = Module()
         cfg = self.cfg
-        R, C = cfg.R, cfg.C
+        C = cfg.C
         os = cfg.array.dataflow == OS
         acc_aw = cfg.buffers.acc.addr_bits
 

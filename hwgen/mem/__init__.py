@@ -1,1 +1,3 @@
 from .scratchpad import Scratchpad
+
+__all__ = ['Scratchpad']

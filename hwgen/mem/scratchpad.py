@@ -6,8 +6,8 @@ array reads the other (double buffering). Several clients may read, each from th
 names; the protocol never lets two clients read the same bank at once, and where they
 would, the lower-numbered client wins.
 """
-from amaranth.hdl import Module, Signal, unsigned
-from amaranth.lib import data, wiring
+from amaranth.hdl import Module, Signal
+from amaranth.lib import wiring
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 

@@ -46,7 +46,6 @@ def program_timing(cfg: AcceleratorConfig, cmds: list[int], trace: list | None =
     two = {"in": cfg.buffers.input.banks > 1, "w": cfg.buffers.weight.banks > 1,
            "acc": cfg.buffers.acc.banks > 1}
     t = START_OFFSET           # cycle at which the host FSM sits in IDLE
-    eng_start = -1             # cycle the engine saw start
     eng_free = 0               # first cycle the engine is idle again
     eng_banks = {"in": None, "w": None, "acc": None}
     last_beat = -1
@@ -66,7 +65,7 @@ def program_timing(cfg: AcceleratorConfig, cmds: list[int], trace: list | None =
             e = max(e, eng_free)
             M, K, N = (c >> 8) & 0x3FFFF, (c >> 26) & 0x3FFFF, (c >> 44) & 0x3FFFF
             d = engine_cycles(cfg, M, K, N)
-            eng_start, eng_free = e, e + d + 1
+            eng_free = e + d + 1
             eng_banks = {"in": (c >> 5) & 1, "w": (c >> 6) & 1, "acc": (c >> 7) & 1}
             compute += d
             macs += M * K * N

@@ -1,1 +1,3 @@
 from .mac import WsPE, OsPE
+
+__all__ = ['WsPE', 'OsPE']
