@@ -124,6 +124,7 @@ def cmd_sim(args) -> int:
     correct = (not res.timed_out and len(res.dout) == prog.n_dout
                and bool((prog.decode(cfg, res.dout) == gemm(a, b)).all()))
     rep = _workload_report(cfg, M, K, N, timing)
+    rep["mapping"] = {"tile": dict(zip("mkn", prog.chunks)), "order": list(prog.order)}
     rep.update({
         "correct": correct,
         "cycles": res.cycles,

@@ -119,3 +119,12 @@ def test_sim_exit_1_when_not_bit_exact(capsys, monkeypatch):
     monkeypatch.setattr(golden, "gemm", lambda a, b: real(a, b) + 1)  # a wrong reference
     code, out, err = run(capsys, "sim", "tiny", "--sim", "amaranth", "--workload", "gemm:3x3x3")
     assert code == 1 and "NOT bit-exact" in err and "seed 1" in err
+
+
+def test_examples_are_valid(capsys):
+    root = Path(__file__).resolve().parents[2] / "examples"
+    files = sorted(root.glob("*.yaml"))
+    assert files
+    for f in files:
+        code, out, err = run(capsys, "check", str(f))
+        assert code == 0, err
