@@ -211,20 +211,19 @@ def build_gemm_program(cfg: AcceleratorConfig, M: int, K: int, N: int,
     acc_bank = 1
     prev_out = None
 
-    def load(kind, key, block):
-        nonlocal prog
+    def load(kind, key, dims, block):
+        buf = "input" if kind == "in" else "weight"
         held = banks[kind]
-        if key in held and (two("input" if kind == "in" else "weight") or held.index(key) == 0):
+        if key in held and (two(buf) or held.index(key) == 0):
             return held.index(key)
-        if two("input" if kind == "in" else "weight"):
-            bank = 1 - last_bank[kind]
-        else:
-            bank = 0
+        bank = 1 - last_bank[kind] if two(buf) else 0
         held[bank] = key
-        words = input_words(cfg, block) if kind == "in" else weight_words(cfg, block)
-        if len(words):
-            prog.cmds.append(cmd_load(kind == "w", bank, 0, len(words)))
+        count = cfg.chunk_words(*dims)[buf]
+        if count:
+            prog.cmds.append(cmd_load(kind == "w", bank, 0, count))
             if with_data:
+                words = input_words(cfg, block()) if kind == "in" else weight_words(cfg, block())
+                assert len(words) == count
                 prog.din.extend(pack_beats(words, beat, ib))
         return bank
 
@@ -247,10 +246,9 @@ def build_gemm_program(cfg: AcceleratorConfig, M: int, K: int, N: int,
 
     for i, (m0, n0, k0) in enumerate(steps):
         mc, kc, nc = min(tm, M - m0), min(tk, K - k0), min(tn, N - n0)
-        ab = a[m0:m0 + mc, k0:k0 + kc] if with_data else np.zeros((mc, kc), dtype=np.int64)
-        bb = b[k0:k0 + kc, n0:n0 + nc] if with_data else np.zeros((kc, nc), dtype=np.int64)
-        ib_ = load("in", (m0, k0), ab)
-        wb_ = load("w", (k0, n0), bb)
+        dims = (mc, kc, nc)
+        ib_ = load("in", (m0, k0), dims, lambda: a[m0:m0 + mc, k0:k0 + kc])
+        wb_ = load("w", (k0, n0), dims, lambda: b[k0:k0 + kc, n0:n0 + nc])
         if k0 == 0:
             acc_bank = 1 - acc_bank if two("acc") else 0
             if prev_out is not None and prev_out[4] == acc_bank:

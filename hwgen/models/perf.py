@@ -104,10 +104,46 @@ def report(cfg: AcceleratorConfig, timing: Timing) -> dict:
     }
 
 
-def default_mapping(cfg: AcceleratorConfig, M: int, K: int, N: int) -> MappingConfig:
-    """The fastest mapping the cycle model finds among chunk sizes that fit the buffers:
-    the full dimension or the array's tile times a power of two, both k-innermost loop
-    orders."""
+def _splits(total: int, tile: int) -> list[tuple[int, int]]:
+    """(chunk size, how many) for one dimension split into chunks of ``tile``."""
+    full, rem = divmod(total, tile)
+    return [(tile, full)] * bool(full) + [(rem, 1)] * bool(rem)
+
+
+def approx_cycles(cfg: AcceleratorConfig, M: int, K: int, N: int,
+                  mp: MappingConfig) -> int:
+    """A quick cost for ranking mappings: compute and host transfer, assumed to overlap.
+    Exact figures come from :func:`program_timing`."""
+    ms, ks, ns = _splits(M, mp.tile_m), _splits(K, mp.tile_k), _splits(N, mp.tile_n)
+    kt = sum(c for _, c in ks)
+    compute = sum(cm * ck * cn * engine_cycles(cfg, m, k, n)
+                  for m, cm in ms for k, ck in ks for n, cn in ns)
+    mt, nt = sum(c for _, c in ms), sum(c for _, c in ns)
+    # A is reloaded for every n chunk unless it stays put over an inner n loop.
+    a_reps = 1 if kt == 1 and mp.order[1] == "n" else nt
+    b_reps = 1 if kt == 1 and mp.order[1] == "m" else mt
+    bpw_in = ceil_div(cfg.R, cfg.host.beat_elems)
+    bpw_w = ceil_div(cfg.C, cfg.host.beat_elems)
+    a_beats = a_reps * bpw_in * sum(cm * ck * cfg.chunk_words(m, k, 1)["input"]
+                                    for m, cm in ms for k, ck in ks)
+    b_beats = b_reps * bpw_w * sum(ck * cn * cfg.chunk_words(1, k, n)["weight"]
+                                   for k, ck in ks for n, cn in ns)
+    out_beats = M * ceil_div(N, cfg.C) * bpw_w
+    # The first chunk's operands arrive before anything computes and the last output
+    # chunk leaves after everything has: neither overlaps.
+    tm, tk, tn = min(mp.tile_m, M), min(mp.tile_k, K), min(mp.tile_n, N)
+    words = cfg.chunk_words(tm, tk, tn)
+    exposed = (words["input"] * bpw_in + words["weight"] * bpw_w
+               + tm * ceil_div(tn, cfg.C) * bpw_w)
+    return max(compute, a_beats + b_beats + out_beats) + exposed
+
+
+def default_mapping(cfg: AcceleratorConfig, M: int, K: int, N: int,
+                    exact: int = 6) -> MappingConfig:
+    """A fast mapping for this GEMM. Chunk sizes are the full dimension or the array's
+    tile times a power of two; only maximal chunks that fit the buffers are considered,
+    for both k-innermost loop orders. They are ranked by :func:`approx_cycles` and the
+    best ``exact`` are compared with the exact cycle model."""
     from ..host.program import build_gemm_program
 
     R, C = cfg.R, cfg.C
@@ -120,21 +156,29 @@ def default_mapping(cfg: AcceleratorConfig, M: int, K: int, N: int) -> MappingCo
             v *= 2
         return sorted(out, reverse=True)
 
-    best = None
-    for tk in candidates(K, R):
-        for tm in candidates(M, R):
-            for tn in candidates(N, C):
-                if cfg.chunk_fits(tm, tk, tn) is not None:
-                    continue
-                for order in (("m", "n", "k"), ("n", "m", "k")):
-                    mp = MappingConfig(tm, tk, tn, order)
-                    prog = build_gemm_program(cfg, M, K, N, mapping=mp)
-                    cyc = program_timing(cfg, prog.cmds).cycles
-                    key = (cyc, -(tm * tk * tn))
-                    if best is None or key < best[0]:
-                        best = (key, mp)
-        if best is not None and tk == K:
-            break  # a mapping with the whole K on chip exists; partial-K chunks only add traffic
-    if best is None:
+    cm, ck, cn = candidates(M, R), candidates(K, R), candidates(N, C)
+    fits = lambda m, k, n: cfg.chunk_fits(m, k, n) is None
+    shapes = set()
+    for tk in ck:
+        for tm in cm:
+            tn = next((n for n in cn if fits(tm, tk, n)), None)
+            if tn:
+                shapes.add((tm, tk, tn))
+        for tn in cn:
+            tm = next((m for m in cm if fits(m, tk, tn)), None)
+            if tm:
+                shapes.add((tm, tk, tn))
+    if not shapes:
         raise ValueError("no chunk fits the buffers")  # config validation prevents this
+    volume = lambda mp: mp.tile_m * mp.tile_k * mp.tile_n
+    ranked = sorted((MappingConfig(tm, tk, tn, order) for tm, tk, tn in shapes
+                     for order in (("m", "n", "k"), ("n", "m", "k"))),
+                    key=lambda mp: (approx_cycles(cfg, M, K, N, mp), -volume(mp), mp.order,
+                                    mp.tile_m, mp.tile_k))
+    best = None
+    for mp in ranked[:exact]:
+        cyc = program_timing(cfg, build_gemm_program(cfg, M, K, N, mapping=mp).cmds).cycles
+        key = (cyc, -volume(mp), mp.order)
+        if best is None or key < best[0]:
+            best = (key, mp)
     return best[1]

@@ -128,3 +128,11 @@ def test_examples_are_valid(capsys):
     for f in files:
         code, out, err = run(capsys, "check", str(f))
         assert code == 0, err
+
+
+def test_estimate_of_a_large_gemm_is_quick(capsys):
+    import time
+    t0 = time.monotonic()
+    code, out, _ = run(capsys, "estimate", "tiny", "--workload", "gemm:1024x1024x1024", "--json")
+    assert code == 0 and json.loads(out)["utilization"] > 0.9
+    assert time.monotonic() - t0 < 60  # generous: it takes a few seconds, the old search minutes
