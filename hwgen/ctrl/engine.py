@@ -6,11 +6,12 @@ The schedule is fixed by M, K, N and the array shape alone, so the cycle count i
 and :mod:`hwgen.models.perf` computes it without simulating. The per-dataflow schedules
 are described in docs/architecture.md.
 """
-from amaranth.hdl import Module, Mux, Signal, signed
-from amaranth.lib import data, wiring
+from amaranth.hdl import Module, Mux, Signal
+from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
 from ..config.schema import DIM_BITS, OS, AcceleratorConfig
+from ..lib.words import acc_word, input_word, weight_word
 from ..mem.scratchpad import ReadPortSignature, WritePortSignature
 
 
@@ -59,23 +60,18 @@ class ComputeEngine(wiring.Component):
 
     def __init__(self, cfg: AcceleratorConfig):
         self.cfg = cfg
-        R, C = cfg.R, cfg.C
-        ib, ab = cfg.precision.in_bits, cfg.acc_bits
         bufs = cfg.buffers
-        bank_bits = lambda b: max(1, (b.banks - 1).bit_length())
-        self.a_shape = data.ArrayLayout(signed(ib), R)
-        self.b_shape = data.ArrayLayout(signed(ib), C)
-        self.acc_shape = data.ArrayLayout(signed(ab), C)
+        self.a_shape, self.b_shape, self.acc_shape = input_word(cfg), weight_word(cfg), acc_word(cfg)
         super().__init__({
             "start": In(1),
             "m": In(DIM_BITS), "k": In(DIM_BITS), "n": In(DIM_BITS),
             "accumulate": In(1), "in_bank": In(1), "w_bank": In(1), "acc_bank": In(1),
             "busy": Out(1),
             "cur_in_bank": Out(1), "cur_w_bank": Out(1), "cur_acc_bank": Out(1),
-            "in_rd": Out(ReadPortSignature(bank_bits(bufs.input), bufs.input.addr_bits, self.a_shape)),
-            "w_rd": Out(ReadPortSignature(bank_bits(bufs.weight), bufs.weight.addr_bits, self.b_shape)),
-            "acc_rd": Out(ReadPortSignature(bank_bits(bufs.acc), bufs.acc.addr_bits, self.acc_shape)),
-            "acc_wr": Out(WritePortSignature(bank_bits(bufs.acc), bufs.acc.addr_bits, self.acc_shape)),
+            "in_rd": Out(ReadPortSignature(bufs.input, self.a_shape)),
+            "w_rd": Out(ReadPortSignature(bufs.weight, self.b_shape)),
+            "acc_rd": Out(ReadPortSignature(bufs.acc, self.acc_shape)),
+            "acc_wr": Out(WritePortSignature(bufs.acc, self.acc_shape)),
             "arr_a": Out(self.a_shape), "arr_b": Out(self.b_shape),
             "arr_w_shift": Out(1), "arr_sw": Out(1),
             "arr_out": In(self.acc_shape),

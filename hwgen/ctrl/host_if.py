@@ -9,6 +9,7 @@ from amaranth.lib.fifo import SyncFIFOBuffered
 from amaranth.lib.wiring import In, Out
 
 from ..config.schema import DIM_BITS, AcceleratorConfig, ceil_div, requant_product_bits
+from ..lib.words import acc_word, input_word, weight_word
 from ..mem.scratchpad import ReadPortSignature, WritePortSignature
 
 OP_NOP, OP_LOAD_IN, OP_LOAD_W, OP_COMPUTE, OP_READ, OP_SET_QUANT, OP_SET_BIAS = range(7)
@@ -95,13 +96,9 @@ class HostInterface(wiring.Component):
 
     def __init__(self, cfg: AcceleratorConfig):
         self.cfg = cfg
-        R, C = cfg.R, cfg.C
         ib, ab, beat = cfg.precision.in_bits, cfg.acc_bits, cfg.host.beat_elems
         bufs = cfg.buffers
-        bank_bits = lambda b: max(1, (b.banks - 1).bit_length())
-        self.a_shape = data.ArrayLayout(signed(ib), R)
-        self.b_shape = data.ArrayLayout(signed(ib), C)
-        self.acc_shape = data.ArrayLayout(signed(ab), C)
+        self.a_shape, self.b_shape, self.acc_shape = input_word(cfg), weight_word(cfg), acc_word(cfg)
         super().__init__({
             "cmd": In(stream.Signature(64)),
             "din": In(stream.Signature(data.ArrayLayout(signed(ib), beat))),
@@ -112,9 +109,9 @@ class HostInterface(wiring.Component):
             "eng_in_bank": Out(1), "eng_w_bank": Out(1), "eng_acc_bank": Out(1),
             "eng_busy": In(1), "eng_cur_in_bank": In(1), "eng_cur_w_bank": In(1),
             "eng_cur_acc_bank": In(1),
-            "in_wr": Out(WritePortSignature(bank_bits(bufs.input), bufs.input.addr_bits, self.a_shape)),
-            "w_wr": Out(WritePortSignature(bank_bits(bufs.weight), bufs.weight.addr_bits, self.b_shape)),
-            "acc_rd": Out(ReadPortSignature(bank_bits(bufs.acc), bufs.acc.addr_bits, self.acc_shape)),
+            "in_wr": Out(WritePortSignature(bufs.input, self.a_shape)),
+            "w_wr": Out(WritePortSignature(bufs.weight, self.b_shape)),
+            "acc_rd": Out(ReadPortSignature(bufs.acc, self.acc_shape)),
         })
 
     def elaborate(self, platform):

@@ -14,18 +14,26 @@ from amaranth.lib.wiring import In, Out
 from ..config.schema import BufferConfig
 
 
+def _bank_bits(cfg: BufferConfig) -> int:
+    return max(1, (cfg.banks - 1).bit_length())
+
+
 class ReadPortSignature(wiring.Signature):
-    def __init__(self, bank_bits, addr_bits, shape):
+    """A read client of a buffer: bank, address and enable out, data back a cycle later."""
+
+    def __init__(self, cfg: BufferConfig, shape):
         super().__init__({
-            "bank": Out(bank_bits), "addr": Out(addr_bits), "en": Out(1),
+            "bank": Out(_bank_bits(cfg)), "addr": Out(cfg.addr_bits), "en": Out(1),
             "data": In(shape),
         })
 
 
 class WritePortSignature(wiring.Signature):
-    def __init__(self, bank_bits, addr_bits, shape):
+    """A write client of a buffer."""
+
+    def __init__(self, cfg: BufferConfig, shape):
         super().__init__({
-            "bank": Out(bank_bits), "addr": Out(addr_bits), "en": Out(1),
+            "bank": Out(_bank_bits(cfg)), "addr": Out(cfg.addr_bits), "en": Out(1),
             "data": Out(shape),
         })
 
@@ -54,10 +62,9 @@ class Scratchpad(wiring.Component):
         self.cfg = cfg
         self.shape = shape
         self.n_read = n_read
-        bb = max(1, (cfg.banks - 1).bit_length())
-        members = {"w": In(WritePortSignature(bb, cfg.addr_bits, shape))}
+        members = {"w": In(WritePortSignature(cfg, shape))}
         for i in range(n_read):
-            members[f"r{i}"] = In(ReadPortSignature(bb, cfg.addr_bits, shape))
+            members[f"r{i}"] = In(ReadPortSignature(cfg, shape))
         super().__init__(members)
 
     def _is(self, bank, b):

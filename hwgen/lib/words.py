@@ -1,0 +1,21 @@
+"""Word shapes shared by the buffers, the engine and the host interface, derived from
+the config in one place."""
+from amaranth.hdl import signed
+from amaranth.lib import data
+
+from ..config.schema import AcceleratorConfig
+
+
+def input_word(cfg: AcceleratorConfig) -> data.ArrayLayout:
+    """An input-buffer word: one operand per array row."""
+    return data.ArrayLayout(signed(cfg.precision.in_bits), cfg.R)
+
+
+def weight_word(cfg: AcceleratorConfig) -> data.ArrayLayout:
+    """A weight-buffer word: one operand per array column."""
+    return data.ArrayLayout(signed(cfg.precision.in_bits), cfg.C)
+
+
+def acc_word(cfg: AcceleratorConfig) -> data.ArrayLayout:
+    """An accumulator word: one sum per array column."""
+    return data.ArrayLayout(signed(cfg.acc_bits), cfg.C)
