@@ -1,4 +1,4 @@
-"""``hwgen`` command line: check, generate, estimate, sim.
+"""``hwgen`` command line: check, generate, estimate, sim, asic.
 
 Results go to stdout (a table, or JSON with --json), logs to stderr. Exit codes: 0 done,
 1 failed (e.g. a simulation that is not bit-exact), 2 bad input (config, workload,
@@ -173,6 +173,11 @@ def build_parser() -> argparse.ArgumentParser:
                            help="random back-pressure on every stream, percent of cycles")
             s.add_argument("--max-cycles", type=int, default=50_000_000)
         s.set_defaults(func=fn)
+
+    from asic_flow.command import add_arguments as asic_arguments, command as asic_command
+    s = sub.add_parser("asic", help="standard-cell synthesis, static timing and power")
+    asic_arguments(s)
+    s.set_defaults(func=asic_command)
     return p
 
 

@@ -10,6 +10,10 @@ log() { echo "setup: $*" >&2; }
 
 need_apt=()
 command -v iverilog >/dev/null 2>&1 || need_apt+=(iverilog)
+command -v sta >/dev/null 2>&1 || need_apt+=(opensta)
+for pdk in osu018 osu035 osu050; do
+  [ -d "/usr/share/qflow/tech/$pdk" ] || need_apt+=("qflow-tech-$pdk")
+done
 command -v make >/dev/null 2>&1 || need_apt+=(make)
 command -v g++ >/dev/null 2>&1 || need_apt+=(g++)
 python3 -c 'import venv, ensurepip' 2>/dev/null || need_apt+=(python3-venv)

@@ -1,0 +1,66 @@
+"""``hwgen asic``: the command-line side of the flow, for ``hwgen/cli.py`` to register.
+
+    hwgen asic CONFIG --pdk osu018 --clock-ns 10 -o DIR [--json]
+    hwgen asic CONFIG --liberty cells.lib --clock-ns 10
+
+Table (or JSON) to stdout, progress to stderr; exit 0 when the clock is met, 1 when it
+is not (the report still says what period is achievable), 2 for bad input (unknown PDK,
+unreadable Liberty, missing tool) and 1 when a tool fails.
+"""
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+from .errors import AsicFlowError, BadLiberty, ToolFailed, ToolMissing, UnknownPdk
+from .flow import run
+from .pdks import KNOWN_PDKS
+from .report import format_table
+
+EXIT_OK, EXIT_FAIL, EXIT_BAD = 0, 1, 2
+
+
+def add_arguments(p) -> None:
+    p.add_argument("config", metavar="CONFIG", help="YAML file or preset name")
+    g = p.add_mutually_exclusive_group(required=True)
+    g.add_argument("--pdk", metavar="PDK", help=f"standard cells: {', '.join(sorted(KNOWN_PDKS))}")
+    g.add_argument("--liberty", metavar="FILE", type=Path, help="any Liberty file instead")
+    p.add_argument("--clock-ns", type=float, required=True, metavar="T", help="clock period in ns")
+    p.add_argument("-o", "--output", metavar="DIR",
+                   help="output directory (default build/NAME-HASH-asic-PDK-Tns)")
+    p.add_argument("--json", action="store_true", help="print the report as JSON")
+
+
+def _log(msg: str) -> None:
+    print(f"hwgen: {msg}", file=sys.stderr, flush=True)
+
+
+def command(args) -> int:
+    """Run the flow for parsed ``args``; ConfigError is left to the caller (exit 2)."""
+    from hwgen.config import config_hash, load_config
+
+    cfg = load_config(args.config)
+    if not args.clock_ns > 0:
+        _log(f"--clock-ns must be positive, got {args.clock_ns}")
+        return EXIT_BAD
+    lib_name = args.pdk or Path(args.liberty).stem
+    out = (Path(args.output) if args.output else
+           Path("build") / f"{cfg.name}-{config_hash(cfg)}-asic-{lib_name}-{args.clock_ns:g}ns")
+    try:
+        rep = run(cfg, args.pdk, args.clock_ns, out, liberty=args.liberty, log=_log)
+    except (UnknownPdk, BadLiberty, ToolMissing) as e:
+        _log(str(e))
+        return EXIT_BAD
+    except ToolFailed as e:
+        _log(str(e))
+        return EXIT_FAIL
+    except AsicFlowError as e:  # pragma: no cover - every subclass is handled above
+        _log(str(e))
+        return EXIT_FAIL
+    print(json.dumps(rep, indent=2, sort_keys=True) if args.json else format_table(rep))
+    _log(f"wrote {out}")
+    if not rep["timing_met"]:
+        _log(rep["failed_constraint"])
+        return EXIT_FAIL
+    return EXIT_OK

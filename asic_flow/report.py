@@ -1,0 +1,90 @@
+"""The flow report as a Markdown table, and its numbers checked against recorded rules.
+
+Rules live in ``asic_flow/rules.json``, keyed ``<design>@<pdk>``, the way ORFS gates its
+designs with ``rules-*.json``: each metric has a ``min`` and/or ``max`` set from a
+measured run with a margin, so a change that costs area or speed fails a test.
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Optional
+
+RULES_FILE = Path(__file__).resolve().with_name("rules.json")
+
+
+def _fmt(v, nd=2) -> str:
+    if v is None:
+        return "-"
+    if isinstance(v, float):
+        return f"{v:,.{nd}f}"
+    if isinstance(v, int) and not isinstance(v, bool):
+        return f"{v:,}"
+    return str(v)
+
+
+def format_table(rep: dict) -> str:
+    """Markdown: a summary table, area per block, and the memories' note."""
+    cp = rep.get("critical_path") or {}
+    status = "met" if rep.get("timing_met") else "NOT MET"
+    rows = [
+        ("design", f"{rep.get('design')} ({rep.get('array')})"),
+        ("PDK / Liberty", f"{rep.get('pdk')} / {Path(str(rep.get('liberty'))).name}"),
+        ("clock", f"{_fmt(rep.get('clock_ns'), 3)} ns: {status}"),
+        ("worst slack (WNS / TNS)",
+         f"{_fmt(rep.get('worst_slack_ns'), 3)} ns "
+         f"({_fmt(rep.get('wns_ns'), 3)} / {_fmt(rep.get('tns_ns'), 3)} ns)"),
+        ("achievable period / fmax", f"{_fmt(rep.get('achievable_period_ns'), 3)} ns / "
+                                     f"{_fmt(rep.get('fmax_mhz'), 1)} MHz"),
+        ("critical path", f"{cp.get('start_register', cp.get('startpoint', '-'))} -> "
+                          f"{cp.get('end_register', cp.get('endpoint', '-'))}, "
+                          f"{cp.get('stages', '-')} stages, {_fmt(cp.get('delay_ns'), 3)} ns"),
+        ("area", f"{_fmt(rep.get('area_um2'), 0)} um^2"),
+        ("cells", _fmt(rep.get("cells"))),
+        ("power", f"{_fmt(rep.get('power_mw'), 3)} mW "
+                  f"(activity {_fmt((rep.get('power') or {}).get('activity'), 2)}, no simulation)"),
+        ("seconds", ", ".join(f"{k} {v:g}" for k, v in (rep.get("seconds") or {}).items())),
+    ]
+    if rep.get("failed_constraint"):
+        rows.insert(3, ("failed constraint", rep["failed_constraint"]))
+    lines = ["| metric | value |", "|---|---|"]
+    lines += [f"| {k} | {v} |" for k, v in rows]
+    blocks = rep.get("area_by_block") or {}
+    if blocks:
+        lines += ["", "| block | modules | cells | area (um^2) | share |",
+                  "|---|---|---:|---:|---:|"]
+        for role, b in sorted(blocks.items(), key=lambda kv: -kv[1]["area_um2"]):
+            lines.append(f"| {role} | {', '.join(b['modules'])} | {_fmt(b['cells'])} | "
+                         f"{_fmt(b['area_um2'], 0)} | {100 * b['share']:.1f}% |")
+    mem = rep.get("memories")
+    if mem:
+        lines += ["", f"Memories ({_fmt(mem['bits'])} bits) are {mem['note']}. Buffers: "
+                      f"{_fmt(mem['buffer_area_um2'], 0)} um^2, "
+                      f"{100 * mem['buffer_area_share']:.1f}% of the area."]
+    return "\n".join(lines)
+
+
+def load_rules(path: Path = RULES_FILE) -> dict:
+    return json.loads(Path(path).read_text())["designs"]
+
+
+def check_rules(rep: dict, rules: Optional[dict] = None, key: Optional[str] = None) -> list[str]:
+    """Rule violations of ``rep`` (empty when all hold). ``key`` defaults to
+    ``<design>@<pdk>``; a report without rules gives one violation saying so."""
+    rules = load_rules() if rules is None else rules
+    key = key or f"{rep['design']}@{rep['pdk']}"
+    if key not in rules:
+        return [f"no rules recorded for {key}"]
+    bad = []
+    for metric, lim in rules[key].items():
+        if metric.startswith("_") or not isinstance(lim, dict):
+            continue
+        v = rep.get(metric)
+        if v is None:
+            bad.append(f"{metric}: missing from the report")
+            continue
+        if "min" in lim and v < lim["min"]:
+            bad.append(f"{metric}: {v} below the minimum {lim['min']}")
+        if "max" in lim and v > lim["max"]:
+            bad.append(f"{metric}: {v} above the maximum {lim['max']}")
+    return bad

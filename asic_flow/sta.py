@@ -1,0 +1,144 @@
+"""Static timing and power of the synthesized netlist with OpenSTA.
+
+The clock is ideal (no clock tree: there is no placement yet), ports are constrained to
+the same clock with zero input/output delay, inputs are driven by the library's buffer
+and outputs carry a fixed load. The achievable period is the clock period minus the
+worst setup slack; with zero port delays every constraint scales with the period, so
+that is the period at which the worst path would just meet timing.
+
+Power has no simulation behind it: OpenSTA propagates a stated activity (``activity``
+toggles per clock on every input and register output) through the netlist.
+"""
+from __future__ import annotations
+
+import re
+import subprocess
+from pathlib import Path
+
+from .errors import ToolFailed
+from .pdks import DEFAULT_LOAD_FF, Library
+from .templates import render
+from .tools import Tool
+
+SDC = "constraint.sdc"
+SCRIPT = "sta.tcl"
+LOG = "sta.log"
+CLOCK_PORT = "clk"
+#: Toggle rate (transitions per clock cycle) assumed on every net for report_power.
+DEFAULT_ACTIVITY = 0.1
+
+
+def render_sdc(*, design: str, lib: Library, clock_ns: float, clock_port: str = CLOCK_PORT,
+               input_delay_ns: float = 0.0, output_delay_ns: float = 0.0,
+               load_ff: float = DEFAULT_LOAD_FF) -> str:
+    t = lib.time_unit_ns
+
+    def tv(ns: float) -> str:
+        return f"{ns / t:.6g}"
+
+    unit_t = f"{t:g} ns"
+    unit_c = f"{lib.cap_unit_ff:g} fF"
+    return render("constraint.sdc.tmpl", design=design, clock_ns=f"{clock_ns:g}",
+                  clock_port=clock_port, time_unit=unit_t, cap_unit=unit_c,
+                  period=tv(clock_ns), input_delay=tv(input_delay_ns),
+                  output_delay=tv(output_delay_ns), drive_cell=lib.drive_cell,
+                  drive_pin=lib.drive_pin, load=f"{load_ff / lib.cap_unit_ff:.6g}")
+
+
+def render_tcl(*, design: str, top: str, liberty: str, netlist: str,
+               activity: float = DEFAULT_ACTIVITY) -> str:
+    return render("sta.tcl.tmpl", design=design, top=top, liberty=liberty, netlist=netlist,
+                  sdc=SDC, activity=f"{activity:g}")
+
+
+def analyze(tool: Tool, lib: Library, netlist: str, top: str, design: str, clock_ns: float,
+            work: Path, activity: float = DEFAULT_ACTIVITY, timeout: float = 1800) -> dict:
+    (work / SDC).write_text(render_sdc(design=design, lib=lib, clock_ns=clock_ns))
+    (work / SCRIPT).write_text(render_tcl(design=design, top=top, liberty=str(lib.liberty),
+                                          netlist=netlist, activity=activity))
+    try:
+        proc = subprocess.run([*tool.argv, "-no_splash", "-exit", SCRIPT], cwd=work,
+                              capture_output=True, text=True, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        raise ToolFailed(f"sta did not finish within {timeout:.0f} s") from None
+    out = proc.stdout + proc.stderr
+    (work / LOG).write_text(out)
+    if proc.returncode != 0 or "@@ end" not in out:
+        errs = [ln for ln in out.splitlines() if ln.startswith("Error")] or ["no message"]
+        raise ToolFailed(f"sta failed ({errs[0]}); see {work / LOG}")
+    return parse_report(out, clock_ns, lib.time_unit_ns, activity)
+
+
+def _sections(text: str) -> dict[str, str]:
+    parts = re.split(r"^@@ (\w+)\s*$", text, flags=re.M)
+    return {parts[i]: parts[i + 1] for i in range(1, len(parts) - 1, 2)}
+
+
+def parse_path(text: str, time_unit_ns: float = 1.0) -> dict | None:
+    """Startpoint, endpoint, stages and data arrival of the first path in a
+    ``report_checks -format full`` report; None if there is no constrained path."""
+    sp = re.search(r"^Startpoint:\s*(\S+)", text, re.M)
+    ep = re.search(r"^Endpoint:\s*(\S+)", text, re.M)
+    arr = re.search(r"^\s*(-?[\d.]+)\s+data arrival time", text, re.M)
+    if not (sp and ep and arr):
+        return None
+    body = text[sp.end(): arr.start()]
+    insts, last_pin = [], None
+    for m in re.finditer(r"^\s*-?[\d.]+\s+-?[\d.]+\s+[v^]\s+(\S+)\s+\((\w+)\)", body, re.M):
+        last_pin = m.group(1)
+        if "/" not in last_pin:  # a port (its "cell" is shown as in / out)
+            continue
+        inst = last_pin.rsplit("/", 1)[0]
+        if inst not in insts:
+            insts.append(inst)
+    # The last line is the endpoint's data pin: its register is not a stage of the path.
+    if last_pin and "/" in last_pin and insts and insts[-1] == last_pin.rsplit("/", 1)[0]:
+        insts.pop()
+    return {"startpoint": sp.group(1), "endpoint": ep.group(1), "stages": len(insts),
+            "delay_ns": round(float(arr.group(1)) * time_unit_ns, 4)}
+
+
+def register_names(netlist: str, top: str) -> dict[str, str]:
+    """Instance path -> the register it holds (its Q net), for flip-flops of a netlist
+    written by Yosys: synthesized cell names (``_1234_``) say nothing to a reader."""
+    inst_of = {}  # module -> instance path prefix (each block module is used once)
+    for mod, name in re.findall(r"^\s*\\?(\S+)\s+(\S+)\s*\($", netlist, re.M):
+        if mod.startswith(top + "."):
+            inst_of[mod] = name
+    out, prefix = {}, ""
+    for chunk in re.split(r"^module\s+", netlist, flags=re.M)[1:]:
+        mod = chunk.split("(", 1)[0].strip().lstrip("\\")
+        prefix = "" if mod == top else (inst_of.get(mod, mod) + "/")
+        for inst, q in re.findall(r"^\s*\w+\s+(\S+)\s*\((?:(?!\);).)*?\.Q\(([^)]*)\)", chunk,
+                                  re.M | re.S):
+            out[prefix + inst] = (prefix + q.strip()).replace(" ", "").replace("\\", "")
+    return out
+
+
+def parse_report(text: str, clock_ns: float, time_unit_ns: float = 1.0,
+                 activity: float = DEFAULT_ACTIVITY) -> dict:
+    s = _sections(text)
+    path = parse_path(s.get("checks", ""), time_unit_ns)
+    m = re.search(r"worst slack\s+(-?[\d.eE+-]+)", s.get("worst_slack", ""))
+    slack = float(m.group(1)) * time_unit_ns if m and path else None
+    m = re.search(r"tns\s+(-?[\d.eE+-]+)", s.get("tns", ""))
+    tns = float(m.group(1)) * time_unit_ns if m else 0.0
+    p = re.search(r"^Total\s+([-\d.eE+]+)\s+([-\d.eE+]+)\s+([-\d.eE+]+)\s+([-\d.eE+]+)",
+                  s.get("power", ""), re.M)
+    power = None
+    if p:
+        internal, switching, leakage, total = (float(x) * 1e3 for x in p.groups())  # W -> mW
+        power = {"total_mw": round(total, 4), "internal_mw": round(internal, 4),
+                 "switching_mw": round(switching, 4), "leakage_mw": round(leakage, 6)}
+    achievable = clock_ns - slack if slack is not None else None
+    return {
+        "worst_slack_ns": round(slack, 4) if slack is not None else None,
+        "wns_ns": round(min(0.0, slack), 4) if slack is not None else 0.0,
+        "tns_ns": round(min(0.0, tns), 4),
+        "critical_path": path,
+        "achievable_period_ns": round(achievable, 4) if achievable is not None else None,
+        "fmax_mhz": round(1000.0 / achievable, 2) if achievable and achievable > 0 else None,
+        "timing_met": slack is None or slack >= 0.0,
+        "power": power,
+        "activity": activity,
+    }

@@ -1,0 +1,117 @@
+"""Logic synthesis to a Liberty library with Yosys and ABC.
+
+Each top-level block (PE array, each buffer, compute engine, host interface) stays a
+module of its own so its area is known; the memories become flip-flops (no SRAM macros
+in this flow), and ``memories_in`` lists them from the RTL so their share is reported.
+"""
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+from .errors import ToolFailed
+from .pdks import DEFAULT_LOAD_FF, Library
+from .templates import render
+from .tools import Tool, yosys_command
+
+VERILOG = "design.v"
+NETLIST = "netlist.v"
+SCRIPT = "synth.ys"
+ABC_CONSTR = "abc.constr"
+STAT_JSON = "synth_stat.json"
+STAT_TXT = "synth_stat.txt"
+LOG = "synth.log"
+
+
+def top_blocks(verilog: str, top: str) -> list[str]:
+    """Module names of the top's direct sub-blocks (``top.X``, one level down)."""
+    names = re.findall(r"^module\s+\\?(\S+)\s*\(", verilog, re.M)
+    return sorted(n for n in names if n.startswith(top + ".") and "." not in n[len(top) + 1:])
+
+
+def memories_in(verilog: str) -> list[dict]:
+    """Memory arrays of the RTL (``reg [W-1:0] name [D-1:0];``) with the module holding them."""
+    out, module = [], None
+    for line in verilog.splitlines():
+        m = re.match(r"module\s+\\?(\S+)\s*\(", line)
+        if m:
+            module = m.group(1)
+            continue
+        m = re.match(r"\s*reg\s+(?:\[(\d+):(\d+)\]\s+)?(\\?\S+)\s*\[(\d+):(\d+)\]\s*;", line)
+        if m and module:
+            width = abs(int(m.group(1) or 0) - int(m.group(2) or 0)) + 1
+            depth = abs(int(m.group(4)) - int(m.group(5))) + 1
+            out.append({"module": module, "name": m.group(3).lstrip("\\"),
+                        "width": width, "depth": depth, "bits": width * depth})
+    return out
+
+
+def render_script(*, design: str, top: str, blocks: list[str], liberty_name: str,
+                  delay_ps: float) -> str:
+    return render("synth.ys.tmpl", design=design, top=top, verilog=VERILOG,
+                  blocks=" ".join(blocks) if blocks else top, liberty_name=liberty_name,
+                  liberty=liberty_name, delay_ps=f"{delay_ps:.0f}", abc_constr=ABC_CONSTR,
+                  stat_json=STAT_JSON, stat_txt=STAT_TXT, netlist=NETLIST)
+
+
+def render_abc_constr(lib: Library, load_ff: float = DEFAULT_LOAD_FF) -> str:
+    # ABC works in ps and fF internally whatever the Liberty's units.
+    return render("abc.constr.tmpl", drive_cell=lib.drive_cell, load_ff=f"{load_ff:g}")
+
+
+def synthesize(tool: Tool, lib: Library, verilog: str, top: str, design: str,
+               clock_ns: float, work: Path, timeout: float = 3600) -> dict:
+    """Write the inputs into ``work``, run Yosys there, return parsed statistics."""
+    liberty_name = lib.liberty.name
+    shutil.copyfile(lib.liberty, work / liberty_name)  # the WASI Yosys sees only `work`
+    (work / VERILOG).write_text(verilog)
+    blocks = top_blocks(verilog, top)
+    (work / ABC_CONSTR).write_text(render_abc_constr(lib))
+    (work / SCRIPT).write_text(render_script(design=design, top=top, blocks=blocks,
+                                             liberty_name=liberty_name,
+                                             delay_ps=clock_ns * 1000.0))
+    try:
+        proc = subprocess.run(yosys_command(tool, SCRIPT, LOG), cwd=work, capture_output=True,
+                              text=True, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        raise ToolFailed(f"yosys did not finish within {timeout:.0f} s; see {work / LOG}") from None
+    if proc.returncode != 0 or not (work / NETLIST).is_file():
+        log = (work / LOG).read_text(errors="replace") if (work / LOG).is_file() else ""
+        errors = [ln.strip() for ln in (log + proc.stderr).splitlines() if "ERROR" in ln]
+        last = errors[-1] if errors else (proc.stderr.strip().splitlines() or ["no message"])[-1]
+        raise ToolFailed(f"yosys failed ({last}); see {work / LOG}")
+    (work / liberty_name).unlink()  # a copy of an installed file: not an output
+    return parse_stat(json.loads((work / STAT_JSON).read_text()), top, blocks)
+
+
+def parse_stat(stat: dict, top: str, blocks: list[str]) -> dict:
+    """Area and cells, in total and per block, from ``stat -json -liberty``."""
+    mods = {k.lstrip("\\"): v for k, v in stat["modules"].items()}
+
+    def own(m: dict) -> tuple[float, float, int, dict]:
+        # A module's "area" and "sequential_area" include its submodules: take them off.
+        by_type = {k.lstrip("\\"): int(v) for k, v in m.get("num_cells_by_type", {}).items()}
+        subs = {k: v for k, v in by_type.items() if k in mods}
+        cells = {k: v for k, v in by_type.items() if k not in mods}
+        area = (float(m.get("area", 0.0))
+                - sum(n * float(mods[k].get("area", 0.0)) for k, n in subs.items()))
+        seq = (float(m.get("sequential_area", 0.0))
+               - sum(n * float(mods[k].get("sequential_area", 0.0)) for k, n in subs.items()))
+        return area, seq, sum(cells.values()), cells
+
+    per_block, cells_by_type = {}, {}
+    for name in [n for n in (top, *blocks) if n in mods]:
+        area, seq, n, by_type = own(mods[name])
+        entry = {"area_um2": round(area, 2), "sequential_area_um2": round(seq, 2), "cells": n}
+        per_block["top" if name == top else name[len(top) + 1:]] = entry
+        for k, v in by_type.items():
+            cells_by_type[k] = cells_by_type.get(k, 0) + v
+    return {
+        "area_um2": round(sum(b["area_um2"] for b in per_block.values()), 2),
+        "cells": sum(cells_by_type.values()),
+        "cells_by_type": dict(sorted(cells_by_type.items())),
+        "blocks": per_block,
+    }
