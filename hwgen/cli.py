@@ -1,4 +1,4 @@
-"""``hwgen`` command line: check, generate, estimate, sim, asic.
+"""``hwgen`` command line: check, generate, estimate, sim, fpga, asic.
 
 Results go to stdout (a table, or JSON with --json), logs to stderr. Exit codes: 0 done,
 1 failed (e.g. a simulation that is not bit-exact), 2 bad input (config, workload,
@@ -145,6 +145,36 @@ def cmd_sim(args) -> int:
     return EXIT_OK
 
 
+def cmd_fpga(args) -> int:
+    import fpga
+    cfg = load_config(args.config)
+    if args.clock_mhz is not None and not args.clock_mhz > 0:
+        raise BadInput(f"--clock-mhz must be positive, got {args.clock_mhz}")
+    out = (Path(args.output) if args.output
+           else Path("build") / f"{cfg.name}-{config_hash(cfg)}-{args.board}")
+    try:
+        rep = fpga.build(cfg, args.board, out, clock_mhz=args.clock_mhz, seed=args.seed,
+                         progress=log)
+    except (fpga.UnknownBoard, fpga.ToolMissing) as e:
+        raise BadInput(str(e))
+    except fpga.DoesNotFit as e:
+        log(f"does not fit: {e}")
+        return EXIT_FAIL
+    except fpga.FlowError as e:
+        log(str(e))
+        return EXIT_FAIL
+    if args.json:
+        print(json.dumps(rep, indent=2, sort_keys=True))
+    else:
+        print(fpga.format_table(rep))
+    if not rep["timing_met"]:
+        log(f"timing constraint of {rep['constraint_mhz']} MHz NOT met: achieved "
+            + ", ".join(f"{k} {v:.2f} MHz" for k, v in rep["fmax_mhz"].items()))
+        return EXIT_FAIL
+    log(f"wrote {out}")
+    return EXIT_OK
+
+
 # ---- entry point -----------------------------------------------------------------------
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="hwgen", description=__doc__.splitlines()[0])
@@ -173,6 +203,18 @@ def build_parser() -> argparse.ArgumentParser:
                            help="random back-pressure on every stream, percent of cycles")
             s.add_argument("--max-cycles", type=int, default=50_000_000)
         s.set_defaults(func=fn)
+
+    s = sub.add_parser("fpga", help="bitstream for an FPGA board (Yosys, nextpnr, pack)")
+    s.add_argument("config", metavar="CONFIG")
+    s.add_argument("--board", required=True, metavar="BOARD",
+                   help="icebreaker, ulx3s-25f, ulx3s-85f, orangecrab-25f")
+    s.add_argument("-o", "--output", metavar="DIR",
+                   help="output directory (default build/NAME-HASH-BOARD)")
+    s.add_argument("--clock-mhz", type=float, metavar="F",
+                   help="timing target (default: the board oscillator)")
+    s.add_argument("--seed", type=int, default=1, help="nextpnr placement seed")
+    s.add_argument("--json", action="store_true", help="print the report as JSON")
+    s.set_defaults(func=cmd_fpga)
 
     from asic_flow.command import add_arguments as asic_arguments, command as asic_command
     s = sub.add_parser("asic", help="standard-cell synthesis, static timing and power")

@@ -10,7 +10,7 @@ TOP_NAME = "hwgen_top"
 
 
 @contextmanager
-def _sram_semantics():
+def sram_semantics():
     """Emit all-zero memories without initial contents.
 
     Amaranth writes every bit of a memory's initial value into the netlist, which for
@@ -39,6 +39,6 @@ def _sram_semantics():
 
 def generate_verilog(cfg: AcceleratorConfig) -> str:
     top = Accelerator(cfg)
-    with _sram_semantics():
+    with sram_semantics():
         # emit_src=False keeps source paths out of the output.
         return verilog.convert(top, name=TOP_NAME, emit_src=False, strip_internal_attrs=True)

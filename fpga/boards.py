@@ -1,0 +1,101 @@
+"""Board data: device, package, tool options, capacities, pins used by the board top.
+
+Pin-outs come from the ``amaranth-boards`` platform of each board; this file adds what
+the flow needs on top (nextpnr device flags, device capacities, which LED shows what).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+class UnknownBoard(KeyError):
+    """A board name the flow does not know (one-line message listing the known ones)."""
+
+    def __str__(self):
+        return self.args[0]
+
+
+@dataclass(frozen=True)
+class Board:
+    name: str
+    family: str              # "ice40" or "ecp5"
+    device: str              # vendor name, as in the report
+    package: str
+    nextpnr_args: tuple      # device and package flags
+    #: Device capacity in the report's resource names (LUT = logic cells on iCE40).
+    capacity: dict
+    #: Block RAM bits, for the quick fit check before synthesis.
+    bram_bits: int
+    preset: str              # the preset the tests and docs build for this board
+    reset_button: tuple      # (resource, number)
+    leds: dict               # role -> (resource, number[, sub-signal])
+    clock_hz: float = 0.0   # the oscillator (the same as the platform's default clock)
+    ecppack_args: tuple = ()
+    notes: str = ""
+    platform_name: str = ""  # amaranth-boards class
+    extra_uart: dict = field(default_factory=dict)  # rx/tx on a connector, if the board has none
+    extra_resources: str = ""  # a platform attribute listing resources to add (break-off PMOD)
+
+    def platform(self):
+        """A fresh amaranth-boards platform for this board."""
+        import importlib
+
+        from amaranth.build import Attrs
+        from amaranth_boards.resources import UARTResource
+
+        mod_name, cls_name = self.platform_name.rsplit(".", 1)
+        cls = getattr(importlib.import_module(mod_name), cls_name)
+        plat = cls(toolchain="Trellis") if self.family == "ecp5" else cls(toolchain="IceStorm")
+        if self.extra_resources:
+            plat.add_resources(getattr(plat, self.extra_resources))
+        if self.extra_uart:
+            u = self.extra_uart
+            plat.add_resources([UARTResource(0, rx=u["rx"], tx=u["tx"], conn=u["conn"],
+                                             attrs=Attrs(IO_TYPE="LVCMOS33"))])
+        return plat
+
+
+_ECP5_25F = {"LUT": 24288, "FF": 24288, "BRAM": 56, "DSP": 28}
+_ECP5_85F = {"LUT": 83640, "FF": 83640, "BRAM": 208, "DSP": 156}
+
+BOARDS = {b.name: b for b in [
+    Board("icebreaker", "ice40", "iCE40UP5K", "SG48", ("--up5k", "--package", "sg48"),
+          {"LUT": 5280, "FF": 5280, "BRAM": 30, "DSP": 8}, 30 * 4096, "ice40",
+          reset_button=("button", 0), clock_hz=12e6,
+          leds={"heartbeat": ("led", 1), "error": ("led", 0), "busy": ("led", 2)},
+          platform_name="amaranth_boards.icebreaker.ICEBreakerPlatform",
+          extra_resources="break_off_pmod",
+          notes="busy is on the snap-off LED board (LED1); UART on the FTDI's second port"),
+    Board("ulx3s-25f", "ecp5", "LFE5U-25F", "CABGA381",
+          ("--25k", "--package", "CABGA381", "--speed", "6"), _ECP5_25F, 56 * 18432, "tiny",
+          reset_button=("button_fire", 0), clock_hz=25e6,
+          leds={"heartbeat": ("led", 0), "busy": ("led", 1), "error": ("led", 2)},
+          platform_name="amaranth_boards.ulx3s.ULX3S_25F_Platform",
+          notes="UART on the FTDI (US1 port); FIRE1 resets"),
+    Board("ulx3s-85f", "ecp5", "LFE5U-85F", "CABGA381",
+          ("--85k", "--package", "CABGA381", "--speed", "6"), _ECP5_85F, 208 * 18432, "tiny",
+          reset_button=("button_fire", 0), clock_hz=25e6,
+          leds={"heartbeat": ("led", 0), "busy": ("led", 1), "error": ("led", 2)},
+          platform_name="amaranth_boards.ulx3s.ULX3S_85F_Platform",
+          notes="UART on the FTDI (US1 port); FIRE1 resets"),
+    Board("orangecrab-25f", "ecp5", "LFE5U-25F", "CSFBGA285",
+          ("--25k", "--package", "CSFBGA285", "--speed", "8"), _ECP5_25F, 56 * 18432, "tiny",
+          reset_button=("button", 0), clock_hz=48e6,
+          leds={"heartbeat": ("rgb_led", 0, "g"), "busy": ("rgb_led", 0, "b"),
+                "error": ("rgb_led", 0, "r")},
+          ecppack_args=("--compress", "--freq", "38.8"),
+          platform_name="amaranth_boards.orangecrab_r0_2.OrangeCrabR0_2_25FPlatform",
+          extra_uart={"rx": "0", "tx": "1", "conn": ("io", 0)},
+          notes="no on-board UART: a 3.3 V USB-serial adapter on the Feather RX (0) / TX (1) pins"),
+]}
+
+
+def board_names() -> list[str]:
+    return sorted(BOARDS)
+
+
+def get_board(name: str) -> Board:
+    try:
+        return BOARDS[name]
+    except KeyError:
+        raise UnknownBoard(f"unknown board {name!r} (known: {', '.join(board_names())})") from None

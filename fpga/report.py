@@ -1,0 +1,101 @@
+"""Reading Yosys and nextpnr output into the build report, and printing it."""
+from __future__ import annotations
+
+import json
+import re
+
+#: nextpnr bel types -> report resource names, per family.
+NEXTPNR_NAMES = {
+    "ice40": {"ICESTORM_LC": "LUT", "ICESTORM_RAM": "BRAM", "ICESTORM_DSP": "DSP",
+              "SB_IO": "IO"},
+    "ecp5": {"TRELLIS_COMB": "LUT", "TRELLIS_FF": "FF", "DP16KD": "BRAM",
+             "MULT18X18D": "DSP", "TRELLIS_IO": "IO"},
+}
+
+_UTIL_LINE = re.compile(r"^Info:\s+(\w+):\s+(\d+)/\s*(\d+)\s+\d+%", re.M)
+_FMAX_LINE = re.compile(r"Max frequency for clock\s+'([^']+)':\s+([\d.]+) MHz \((PASS|FAIL) at ([\d.]+) MHz\)")
+
+
+def yosys_cells(stat: dict) -> dict:
+    """Cell counts of the top design from ``stat -json`` output."""
+    design = stat.get("design") or {}
+    cells = design.get("num_cells_by_type")
+    if cells is None:  # older layout: per module only
+        cells = {}
+        for mod in stat.get("modules", {}).values():
+            for k, v in mod.get("num_cells_by_type", {}).items():
+                cells[k] = cells.get(k, 0) + v
+    return {k: int(v) for k, v in cells.items()}
+
+
+def estimate_from_cells(family: str, cells: dict) -> dict:
+    """Lower bounds of what placement will need, from the synthesised cells."""
+    def total(prefix):
+        return sum(v for k, v in cells.items() if k.startswith(prefix))
+
+    if family == "ice40":
+        return {"LUT": max(total("SB_LUT4"), total("SB_DFF")), "FF": total("SB_DFF"),
+                "BRAM": total("SB_RAM40_4K"), "DSP": total("SB_MAC16")}
+    return {"LUT": total("LUT4") + 2 * total("CCU2C") + 2 * total("TRELLIS_DPR16X4"),
+            "FF": total("TRELLIS_FF"), "BRAM": total("DP16KD"), "DSP": total("MULT18X18D")}
+
+
+def overflow(use: dict, capacity: dict) -> list[tuple]:
+    """(resource, needed, available) for every resource above the capacity."""
+    return [(k, n, capacity[k]) for k, n in use.items() if k in capacity and n > capacity[k]]
+
+
+def nextpnr_utilisation(log: str) -> dict:
+    """{bel type: (used, available)} from the last utilisation table in a nextpnr log."""
+    found = {}
+    for m in _UTIL_LINE.finditer(log):
+        found[m.group(1)] = (int(m.group(2)), int(m.group(3)))
+    return found
+
+
+def nextpnr_fmax(log: str) -> dict:
+    """{clock: (achieved MHz, constraint MHz)} from the last timing summary in a log."""
+    found = {}
+    for m in _FMAX_LINE.finditer(log):
+        found[m.group(1)] = (float(m.group(2)), float(m.group(4)))
+    return found
+
+
+def resources(family: str, utilisation: dict, cells: dict, capacity: dict) -> dict:
+    """Report resources: LUT (logic cells on iCE40), FF, BRAM, DSP (and IO)."""
+    names = NEXTPNR_NAMES[family]
+    out = {}
+    for bel, (used, avail) in utilisation.items():
+        if bel in names:
+            out[names[bel]] = {"used": used, "available": avail}
+    if "FF" not in out:  # iCE40 flip-flops live in the logic cells; count them from Yosys
+        out["FF"] = {"used": estimate_from_cells(family, cells)["FF"],
+                     "available": capacity["FF"]}
+    for k in ("LUT", "FF", "BRAM", "DSP"):
+        out.setdefault(k, {"used": 0, "available": capacity[k]})
+    return dict(sorted(out.items()))
+
+
+def read_nextpnr_report(text: str) -> tuple[dict, dict]:
+    """(utilisation, fmax) from nextpnr's ``--report`` JSON."""
+    data = json.loads(text)
+    util = {k: (int(v["used"]), int(v["available"])) for k, v in data.get("utilization", {}).items()}
+    fmax = {k: (float(v["achieved"]), float(v["constraint"])) for k, v in data.get("fmax", {}).items()}
+    return util, fmax
+
+
+def format_table(report: dict) -> str:
+    """The report for people: one line per fact, resources as used / available."""
+    lines = [f"board      {report['board']} ({report['device']}), config {report.get('config', '?')}"]
+    for clk, mhz in report.get("fmax_mhz", {}).items():
+        lines.append(f"fmax       {mhz:.2f} MHz on {clk} (constraint {report['constraint_mhz']:g} MHz, "
+                     f"{'met' if report['timing_met'] else 'NOT met'})")
+    lines.append(f"{'resource':<10} {'used':>8} {'available':>10} {'%':>6}")
+    for name, r in report.get("resources", {}).items():
+        pct = 100.0 * r["used"] / r["available"] if r["available"] else 0.0
+        lines.append(f"{name:<10} {r['used']:>8} {r['available']:>10} {pct:>5.1f}%")
+    lines.append(f"bitstream  {report['bitstream']} ({report['bitstream_bytes']} bytes, "
+                 f"sha256 {report['bitstream_sha256'][:16]}...)")
+    steps = ", ".join(f"{k} {v:.1f} s" for k, v in report.get("seconds", {}).items())
+    lines.append(f"time       {steps}")
+    return "\n".join(lines)
