@@ -172,6 +172,16 @@ def cmd_fpga(args) -> int:
             + ", ".join(f"{k} {v:.2f} MHz" for k, v in rep["fmax_mhz"].items()))
         return EXIT_FAIL
     log(f"wrote {out}")
+    if args.program:
+        from fpga.program import program
+        try:
+            res = program(rep, args.board, flash=args.flash)
+        except fpga.ToolMissing as e:
+            raise BadInput(str(e))
+        except fpga.FlowError as e:
+            log(str(e))
+            return EXIT_FAIL
+        log(f"programmed {args.board} with {res['tool']} in {res['seconds']} s")
     return EXIT_OK
 
 
@@ -214,6 +224,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help="timing target (default: the board oscillator)")
     s.add_argument("--seed", type=int, default=1, help="nextpnr placement seed")
     s.add_argument("--json", action="store_true", help="print the report as JSON")
+    s.add_argument("--program", action="store_true",
+                   help="load the bitstream onto the board after building (iceprog / openFPGALoader)")
+    s.add_argument("--flash", action="store_true",
+                   help="with --program: write the configuration flash instead of the FPGA's SRAM")
     s.set_defaults(func=cmd_fpga)
 
     from asic_flow.command import add_arguments as asic_arguments, command as asic_command

@@ -1,0 +1,87 @@
+"""A driver transport backed by the board core on the Amaranth simulator.
+
+``write`` queues bytes that a testbench shifts into the core's ``rx`` pin (8N1);
+another testbench samples ``tx`` and queues what it decodes for ``read``. The simulator
+only advances inside ``read``. Time is simulated: the clock is taken to run at
+``divisor × baud``, so a driver timeout of t seconds is ``t × divisor × baud`` cycles
+(about 0.46 million cycles per second at divisor 4 and 115 200 baud).
+"""
+from __future__ import annotations
+
+import math
+from collections import deque
+
+from amaranth.sim import Simulator
+
+from fpga.top import BoardCore
+
+PERIOD = 1e-8  # the simulator's clock period; only the cycle count matters
+IDLE_WAKE = 100  # bit times between checks for close() on an idle line
+
+
+class SimBoardTransport:
+    def __init__(self, cfg, *, divisor=4, baud=115_200, fifo_bytes=512, connected=True):
+        self.dut = BoardCore(cfg, divisor, heartbeat_bit=4, fifo_bytes=fifo_bytes)
+        self.divisor, self.cycles_per_s = divisor, divisor * baud
+        self.connected = connected  # False: written bytes are lost (a dead link)
+        self.to_board, self.from_board = deque(), deque()
+        self.cycles = 0
+        self._stop = False
+        self.bytes_in = self.bytes_out = 0
+        self.sim = Simulator(self.dut)
+        self.sim.add_clock(PERIOD)
+        self.sim.add_testbench(self._drive_rx)
+        self.sim.add_testbench(self._sample_tx)
+
+    async def _drive_rx(self, ctx):
+        div, rx = self.divisor, self.dut.rx
+        while not self._stop:
+            if not self.to_board:
+                await ctx.tick().repeat(div)
+                continue
+            byte = self.to_board.popleft()
+            for bit in [0] + [(byte >> i) & 1 for i in range(8)] + [1]:
+                ctx.set(rx, bit)
+                await ctx.tick().repeat(div)
+
+    async def _sample_tx(self, ctx):
+        div, tx = self.divisor, self.dut.tx
+        while not self._stop:
+            if ctx.get(tx):
+                # Wake now and then so that close() can end this testbench.
+                await ctx.negedge(tx).delay(IDLE_WAKE * div * PERIOD)
+                continue
+            await ctx.tick().repeat(div // 2)
+            assert ctx.get(tx) == 0, "start bit too short"
+            byte = 0
+            for i in range(8):
+                await ctx.tick().repeat(div)
+                byte |= ctx.get(tx) << i
+            await ctx.tick().repeat(div)
+            assert ctx.get(tx) == 1, "stop bit low"
+            self.from_board.append(byte)
+
+    def _advance(self, cycles):
+        self.cycles += cycles
+        self.sim.run_until(self.cycles * PERIOD)
+
+    def close(self) -> None:
+        """Let both testbenches finish (an unfinished one warns when collected)."""
+        if not self._stop:
+            self._stop = True
+            self._advance((IDLE_WAKE + 20) * self.divisor)
+
+    # ---- the transport interface ----------------------------------------------------------
+    def write(self, data: bytes) -> None:
+        self.bytes_in += len(data)
+        if self.connected:
+            self.to_board.extend(data)
+
+    def read(self, n: int, timeout: float) -> bytes:
+        deadline = self.cycles + math.ceil(timeout * self.cycles_per_s)
+        step = 10 * self.divisor  # one byte time
+        while not self.from_board and self.cycles < deadline:
+            self._advance(min(step, deadline - self.cycles))
+        out = bytes(self.from_board.popleft() for _ in range(min(n, len(self.from_board))))
+        self.bytes_out += len(out)
+        return out
