@@ -2,10 +2,14 @@
 
     hwgen asic CONFIG --pdk osu018 --clock-ns 10 -o DIR [--json]
     hwgen asic CONFIG --liberty cells.lib --clock-ns 10
+    hwgen asic CONFIG --pdk osu018 --clock-ns 10 --workload gemm:8x8x8 [--seed 1]
+    hwgen asic CONFIG --pdk osu018 --clock-ns 10 --orfs-platform sky130hd
+    hwgen asic CONFIG --pdk osu018 --clock-ns 10 --pnr [--pnr-timeout 900]
 
 Table (or JSON) to stdout, progress to stderr; exit 0 when the clock is met, 1 when it
 is not (the report still says what period is achievable), 2 for bad input (unknown PDK,
-unreadable Liberty, missing tool) and 1 when a tool fails.
+unreadable Liberty, bad workload, unknown ORFS platform, missing tool) and 1 when a tool
+fails. A failed ORFS run does not change the exit code: it is recorded in the report.
 """
 from __future__ import annotations
 
@@ -13,8 +17,16 @@ import json
 import sys
 from pathlib import Path
 
-from .errors import AsicFlowError, BadLiberty, ToolFailed, ToolMissing, UnknownPdk
+from .errors import (
+    AsicFlowError,
+    BadLiberty,
+    BadWorkload,
+    ToolFailed,
+    ToolMissing,
+    UnknownPdk,
+)
 from .flow import run
+from .orfs import PLATFORMS, UnknownPlatform
 from .pdks import KNOWN_PDKS
 from .report import format_table
 
@@ -30,6 +42,17 @@ def add_arguments(p) -> None:
     p.add_argument("-o", "--output", metavar="DIR",
                    help="output directory (default build/NAME-HASH-asic-PDK-Tns)")
     p.add_argument("--json", action="store_true", help="print the report as JSON")
+    p.add_argument("--workload", metavar="gemm:MxKxN",
+                   help="also report power from the switching activity of this GEMM, "
+                        "simulated on the RTL in Icarus")
+    p.add_argument("--seed", type=int, default=1, help="operand seed for --workload (default 1)")
+    p.add_argument("--orfs-platform", metavar="PLATFORM",
+                   help="also write an OpenROAD-flow-scripts design directory to DIR/orfs "
+                        f"({', '.join(sorted(PLATFORMS))}) and run it if ORFS is installed")
+    p.add_argument("--pnr", action="store_true",
+                   help="also place and route the PE array alone with qflow (slow: minutes)")
+    p.add_argument("--pnr-timeout", type=float, default=900, metavar="S",
+                   help="give up place and route after S seconds (default 900)")
 
 
 def _log(msg: str) -> None:
@@ -48,8 +71,11 @@ def command(args) -> int:
     out = (Path(args.output) if args.output else
            Path("build") / f"{cfg.name}-{config_hash(cfg)}-asic-{lib_name}-{args.clock_ns:g}ns")
     try:
-        rep = run(cfg, args.pdk, args.clock_ns, out, liberty=args.liberty, log=_log)
-    except (UnknownPdk, BadLiberty, ToolMissing) as e:
+        rep = run(cfg, args.pdk, args.clock_ns, out, liberty=args.liberty, log=_log,
+                  workload=getattr(args, "workload", None), seed=getattr(args, "seed", 1),
+                  orfs_platform=getattr(args, "orfs_platform", None),
+                  pnr=getattr(args, "pnr", False), pnr_timeout=getattr(args, "pnr_timeout", 900))
+    except (UnknownPdk, BadLiberty, BadWorkload, UnknownPlatform, ToolMissing) as e:
         _log(str(e))
         return EXIT_BAD
     except ToolFailed as e:

@@ -19,3 +19,7 @@ class BadLiberty(AsicFlowError):
 
 class ToolFailed(AsicFlowError):
     """A tool ran but failed; the message names its log."""
+
+
+class BadWorkload(AsicFlowError, ValueError):
+    """A workload spec the flow cannot run (bad syntax, or too big for the config)."""

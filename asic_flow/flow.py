@@ -16,8 +16,12 @@ from importlib import metadata
 from pathlib import Path
 from typing import Callable, Optional
 
+from . import activity as activity_mod
+from . import orfs as orfs_mod
 from . import pdks, sta, synth, tools
-from .errors import AsicFlowError
+from . import pnr as pnr_mod
+from . import workload as workload_mod
+from .errors import AsicFlowError, ToolFailed, UnknownPdk
 from .report import format_table
 
 TOP = "hwgen_top"
@@ -83,9 +87,78 @@ def _memories(verilog: str, blocks: dict, lib_info: dict) -> dict:
     }
 
 
+def _simulated_power(sta_tool, lib, design: str, work: Path, act, info: dict,
+                     blocks: list[str]) -> dict:
+    """Power per block at the block's measured mean flip-flop activity."""
+    regs = sta.register_names((work / synth.NETLIST).read_text(), TOP)
+    acts = activity_mod.block_activities(act, regs)
+    overall = acts["all"]
+    if not overall["flops_measured"]:
+        raise ToolFailed("no flip-flop of the netlist matched a register in the simulation "
+                         f"dump ({work / workload_mod.VCD})")
+    source = (f"simulation: {info['workload']} on {info['simulator']}, "
+              f"{info['dump_cycles']} cycles")
+    groups, used = [], {}
+    for name in sorted(blocks):
+        a = acts.get(name) or {}
+        measured = bool(a.get("flops_measured"))
+        pick = a if measured else overall
+        used[name] = {"activity": pick["activity"], "duty": pick["duty"],
+                      "flops": a.get("flops", 0), "flops_measured": a.get("flops_measured", 0),
+                      "from": "block" if measured else "design mean"}
+        pattern = sta.TOP_GLUE_CELLS if name == "top" else f"{name}/*"
+        groups.append((name, pattern, pick["activity"], pick["duty"]))
+    by_block = sta.analyze_power_by_block(sta_tool, lib, synth.NETLIST, TOP, design, work,
+                                          groups, source)
+    for name, p in by_block.items():
+        used[name].update(p)
+    total = {k: round(sum(b[k] for b in by_block.values()), 6 if k == "leakage_mw" else 4)
+             for k in ("internal_mw", "switching_mw", "leakage_mw", "total_mw")}
+    return {
+        **total,
+        "activity_source": source,
+        "method": ("each block's cells at the mean toggle rate and duty of the block's "
+                   "flip-flops measured in the simulation (design mean where none matched); "
+                   "buffer words are not in the dump, so buffer power is overstated"),
+        "mean_activity": overall["activity"],
+        "mean_duty": overall["duty"],
+        "flops_measured": overall["flops_measured"],
+        "flops": overall["flops"],
+        "blocks": used,
+        "simulation": info,
+    }
+
+
+def _orfs(cfg, verilog: str, platform_name: str, clock_ns: float, work: Path, say,
+          timeout: float) -> dict:
+    """Write ``work/orfs`` and run ORFS on it when it is installed."""
+    mems = synth.memories_in(verilog)
+    files = orfs_mod.write_design(
+        work / "orfs", design=cfg.name, array=f"{cfg.R}x{cfg.C} {cfg.array.dataflow}",
+        verilog=verilog, platform_name=platform_name, top=TOP, clock_ns=clock_ns,
+        memory_bits=max([m["bits"] for m in mems] or [0]))
+    rep = {"platform": platform_name, "dir": "orfs", "files": files}
+    found = orfs_mod.find_orfs()
+    if not found.usable:
+        rep["status"] = (f"not run: {found.why_not()}; the open-flow numbers above are "
+                         "still complete")
+        say(f"wrote the ORFS design directory for {platform_name}; {rep['status']}")
+        return rep
+    try:
+        rep.update(orfs_mod.run_orfs(found, work / "orfs", timeout=timeout, log=say))
+        rep["status"] = "ran"
+    except ToolFailed as e:
+        rep["status"] = f"failed: {e}"
+        say(rep["status"])
+    return rep
+
+
 def run(cfg, pdk: Optional[str], clock_ns: float, out_dir: Path, *,
         liberty: Optional[Path] = None, activity: float = sta.DEFAULT_ACTIVITY,
-        log: Optional[Callable[[str], None]] = None) -> dict:
+        log: Optional[Callable[[str], None]] = None, workload: Optional[str] = None,
+        seed: int = 1, orfs_platform: Optional[str] = None,
+        orfs_timeout: float = 4 * 3600, pnr: bool = False,
+        pnr_timeout: float = 900) -> dict:
     """Synthesize ``cfg`` to a standard-cell library and analyse timing and power.
 
     Parameters
@@ -103,10 +176,26 @@ def run(cfg, pdk: Optional[str], clock_ns: float, out_dir: Path, *,
         Toggle rate assumed on every net for the power estimate.
     log : callable, optional
         Receives one line per step (the CLI prints them to stderr).
+    workload : str, optional
+        ``gemm:MxKxN``: run it on the RTL in Icarus (operands from ``seed``), check the
+        result, and report a second power figure from the switching activity measured
+        in that run (``power_simulated``; see :mod:`asic_flow.activity` for the method).
+    seed : int
+        Operand seed for ``workload``.
+    orfs_platform : str, optional
+        Also write an OpenROAD-flow-scripts design directory for this platform
+        (:data:`asic_flow.orfs.PLATFORMS`) to ``out_dir/orfs`` and, when ORFS and
+        OpenROAD are found, run it (up to ``orfs_timeout`` seconds) and add its metrics
+        under ``orfs``. An ORFS failure is recorded there, not raised.
+    pnr : bool
+        Also place and route the PE array block alone with qflow (OSU PDKs only) into
+        ``out_dir/pnr``, capped at ``pnr_timeout`` seconds; the result (wirelength, die,
+        DEF/GDS, ``layout.png``) or the failure is recorded under ``pnr``.
 
     Returns the report (also written to ``out_dir/report.json``). A missed clock is
     not an exception: the report has ``timing_met: False`` and the achievable period.
-    Raises UnknownPdk, BadLiberty, ToolMissing (all before any work) or ToolFailed.
+    Raises UnknownPdk, BadLiberty, BadWorkload, UnknownPlatform, ToolMissing (all before
+    any work) or ToolFailed.
     """
     if not clock_ns > 0:
         raise ValueError(f"clock period must be positive, got {clock_ns} ns")
@@ -114,6 +203,16 @@ def run(cfg, pdk: Optional[str], clock_ns: float, out_dir: Path, *,
     lib = pdks.resolve(pdk, Path(liberty) if liberty is not None else None)
     lib_info = pdks.read_liberty(lib.liberty, lib.name)
     yosys, sta_tool = tools.find_yosys(), tools.find_sta()
+    if orfs_platform is not None:
+        orfs_mod.platform(orfs_platform)
+    if pnr:
+        if lib.name not in pdks.KNOWN_PDKS:
+            raise UnknownPdk(f"place and route needs one of the qflow PDKs "
+                             f"({', '.join(sorted(pdks.KNOWN_PDKS))}), not {lib.name!r}")
+        pnr_mod.find_qflow()
+    if workload is not None:
+        workload_mod.parse_workload(workload)
+        workload_mod.check_simulator()
 
     out_dir = Path(out_dir)
     out_dir.parent.mkdir(parents=True, exist_ok=True)
@@ -129,6 +228,14 @@ def run(cfg, pdk: Optional[str], clock_ns: float, out_dir: Path, *,
         say(f"generating Verilog for {cfg.name}")
         verilog = generate_verilog(cfg)
         seconds["generate"] = round(time.monotonic() - t0, 2)
+
+        sim_act = sim_info = None
+        if workload is not None:
+            t0 = time.monotonic()
+            say(f"simulating {workload} on {workload_mod.SIM} (seed {seed}) for switching "
+                "activity")
+            sim_act, sim_info = workload_mod.simulate(cfg, verilog, workload, seed, work)
+            seconds["simulate"] = round(time.monotonic() - t0, 2)
 
         t0 = time.monotonic()
         say(f"synthesizing to {lib.name} with {yosys.version} (memories become flip-flops)")
@@ -147,6 +254,31 @@ def run(cfg, pdk: Optional[str], clock_ns: float, out_dir: Path, *,
             cp["start_register"] = regs.get(cp["startpoint"], cp["startpoint"])
             cp["end_register"] = (regs.get(cp["endpoint"])
                                   or regs.get(cp["endpoint"].rsplit("/", 1)[0]) or cp["endpoint"])
+        power_sim = None
+        if sim_act is not None:
+            t0 = time.monotonic()
+            power_sim = _simulated_power(sta_tool, lib, cfg.name, work, sim_act, sim_info,
+                                         list(st["blocks"]))
+            seconds["power_sim"] = round(time.monotonic() - t0, 2)
+            say(f"{power_sim['total_mw']:.1f} mW with the activity of "
+                f"{power_sim['activity_source']}")
+        orfs_rep = None
+        if orfs_platform is not None:
+            orfs_rep = _orfs(cfg, verilog, orfs_platform, clock_ns, work, say, orfs_timeout)
+            if "seconds" in orfs_rep:
+                seconds["orfs"] = orfs_rep["seconds"]
+        pnr_rep = None
+        if pnr:
+            try:
+                pnr_rep = {**pnr_mod.place_and_route(cfg, lib.name, work / "pnr",
+                                                     timeout=pnr_timeout, log=say),
+                           "dir": "pnr", "status": "ran"}
+                seconds["pnr"] = pnr_rep["seconds"]
+                say(f"routed the PE array: {pnr_rep['cells']} cells, "
+                    f"{pnr_rep['wirelength_um'] / 1000:.1f} mm of wire")
+            except ToolFailed as e:
+                pnr_rep = {"dir": "pnr", "status": f"failed: {e}"}
+                say(pnr_rep["status"])
     except BaseException as e:
         failed = out_dir.with_name(out_dir.name + ".failed")
         shutil.rmtree(failed, ignore_errors=True)
@@ -178,13 +310,18 @@ def run(cfg, pdk: Optional[str], clock_ns: float, out_dir: Path, *,
         "fmax_mhz": timing["fmax_mhz"],
         "power_mw": power.get("total_mw"),
         "power": {**power, "activity": activity,
+                  "activity_source": f"default {activity:g}",
                   "assumption": (f"no simulation: every input and register output toggles "
                                  f"{activity:g} times per clock (duty 0.5) at "
                                  f"{1000.0 / clock_ns:g} MHz; ideal clock, no clock tree, "
                                  "no wires")},
+        "power_sim_mw": power_sim["total_mw"] if power_sim else None,
+        "power_simulated": power_sim,
         "timing_model": ("ideal clock, no wire load, inputs driven by "
                          f"{lib.drive_cell}, outputs loaded with {pdks.DEFAULT_LOAD_FF:g} fF, "
                          "zero input/output delay"),
+        **({"orfs": orfs_rep} if orfs_rep is not None else {}),
+        **({"pnr": pnr_rep} if pnr_rep is not None else {}),
         "tools": _versions(yosys, sta_tool),
         "seconds": seconds,
     }

@@ -142,3 +142,58 @@ def parse_report(text: str, clock_ns: float, time_unit_ns: float = 1.0,
         "power": power,
         "activity": activity,
     }
+
+
+POWER_SIM_SCRIPT = "power_sim.tcl"
+POWER_SIM_LOG = "power_sim.log"
+TOP_GLUE_CELLS = "_*"
+"""Cells of the top module itself: Yosys names every synthesized cell ``_<n>_``."""
+
+
+def render_power_tcl(*, design: str, top: str, liberty: str, netlist: str, source: str,
+                     groups: list[tuple[str, str, float, float]]) -> str:
+    """``groups``: (name, cell pattern, activity, duty) per block."""
+    lines = []
+    for name, pattern, act, duty in groups:
+        lines += [f"set_power_activity -global -activity {act:.6g} -duty {duty:.6g}",
+                  f'puts "@@ block {name}"',
+                  f"report_power -instances [get_cells {{{pattern}}}] -digits 6"]
+    return render("power_sim.tcl.tmpl", design=design, top=top, liberty=liberty,
+                  netlist=netlist, sdc=SDC, source=source, blocks="\n".join(lines))
+
+
+def parse_power_by_block(text: str) -> dict[str, dict]:
+    """Per-instance rows of each ``@@ block NAME`` section summed, in mW."""
+    out = {}
+    for name, body in re.findall(r"^@@ block (\S+)\s*$(.*?)(?=^@@ )", text, re.S | re.M):
+        sums, cells = [0.0] * 4, 0
+        for m in re.finditer(r"^\s*([-\d.eE+]+)\s+([-\d.eE+]+)\s+([-\d.eE+]+)\s+([-\d.eE+]+)"
+                             r"\s+\S+\s*$", body, re.M):
+            cells += 1
+            for i in range(4):
+                sums[i] += float(m.group(i + 1)) * 1e3
+        out[name] = {"cells": cells, "internal_mw": round(sums[0], 4),
+                     "switching_mw": round(sums[1], 4), "leakage_mw": round(sums[2], 6),
+                     "total_mw": round(sums[3], 4)}
+    return out
+
+
+def analyze_power_by_block(tool: Tool, lib: Library, netlist: str, top: str, design: str,
+                           work: Path, groups: list[tuple[str, str, float, float]],
+                           source: str, timeout: float = 1800) -> dict[str, dict]:
+    """Power of each group of cells at its own activity (see asic_flow.activity).
+    Reuses ``constraint.sdc`` written by :func:`analyze`."""
+    (work / POWER_SIM_SCRIPT).write_text(render_power_tcl(
+        design=design, top=top, liberty=str(lib.liberty), netlist=netlist, source=source,
+        groups=groups))
+    try:
+        proc = subprocess.run([*tool.argv, "-no_splash", "-exit", POWER_SIM_SCRIPT], cwd=work,
+                              capture_output=True, text=True, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        raise ToolFailed(f"sta (power) did not finish within {timeout:.0f} s") from None
+    out = proc.stdout + proc.stderr
+    (work / POWER_SIM_LOG).write_text(out)
+    if proc.returncode != 0 or "@@ end" not in out:
+        errs = [ln for ln in out.splitlines() if ln.startswith("Error")] or ["no message"]
+        raise ToolFailed(f"sta failed ({errs[0]}); see {work / POWER_SIM_LOG}")
+    return parse_power_by_block(out)

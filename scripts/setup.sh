@@ -11,6 +11,7 @@ log() { echo "setup: $*" >&2; }
 need_apt=()
 command -v iverilog >/dev/null 2>&1 || need_apt+=(iverilog)
 command -v sta >/dev/null 2>&1 || need_apt+=(opensta)
+command -v qflow >/dev/null 2>&1 || need_apt+=(qflow)   # graywolf, qrouter, magic: hwgen asic --pnr
 for pdk in osu018 osu035 osu050; do
   [ -d "/usr/share/qflow/tech/$pdk" ] || need_apt+=("qflow-tech-$pdk")
 done

@@ -342,6 +342,24 @@ def _quiet_runner(sim: str):
     return runner
 
 
+def _allow_vcd(runner) -> None:
+    """Let the wrapper's `$dumpfile` write a VCD under cocotb's Icarus runner.
+
+    Without its own FST tracing the runner starts vvp with `-none`, which suppresses every
+    dump; `-vcd` in its place keeps the build (and its cache entry) unchanged.
+    """
+    plain = runner._test_command
+
+    def test_command():
+        commands = plain()
+        if not any("-none" in cmd for cmd in commands):
+            raise SimError("cannot enable VCD output: this cocotb's Icarus runner no longer "
+                           "passes -none to vvp")
+        return [["-vcd" if arg == "-none" else arg for arg in cmd] for cmd in commands]
+
+    runner._test_command = test_command
+
+
 # ---------------------------------------------------------------------------- build
 
 
@@ -485,7 +503,8 @@ def _build_into(build_dir: Path, verilog: str, params: Mapping[str, object], sim
 
 def run_program(verilog: str, params: dict, cmd_words: list[int], din_beats: list[int],
                 n_dout: int, *, sim: str = "verilator", seed: int = 1, stall_pct: int = 0,
-                build_root: Path | None = None, max_cycles: int = 10_000_000) -> SimResult:
+                build_root: Path | None = None, max_cycles: int = 10_000_000,
+                vcd: Path | None = None) -> SimResult:
     """Simulate `hwgen_top` running a host program and return what it sent back.
 
     `verilog` is the design's Verilog text; `params` holds at least DIN_BITS and DOUT_BITS,
@@ -495,6 +514,9 @@ def run_program(verilog: str, params: dict, cmd_words: list[int], din_beats: lis
     `stall_pct` (0..100) is the share of cycles in which each source withholds valid and
     the sink withholds ready, from generators seeded by `seed`; 0 means full throughput.
     A run that is not done after `max_cycles` cycles returns with `timed_out` set.
+    `vcd` (Icarus only) names a file that receives a value-change dump of every signal of
+    `hwgen_top` (scope `hwgen_tb.dut`) from time 0 until the run ends; the build is the
+    same as without it.
     """
     sim = _normalise_sim(sim)
     if not 0 <= stall_pct <= 100:
@@ -505,6 +527,13 @@ def run_program(verilog: str, params: dict, cmd_words: list[int], din_beats: lis
         raise ValueError(f"max_cycles must be within 1..2^32-1, not {max_cycles}")
     if n_dout < 0:
         raise ValueError(f"n_dout must not be negative, not {n_dout}")
+    if vcd is not None:
+        if sim != "icarus":
+            raise ValueError(f"vcd needs sim='icarus' (the {sim} build has no tracing)")
+        vcd = Path(vcd).expanduser().absolute()
+        if len(str(vcd).encode()) >= _PATH_CHARS:
+            raise ValueError(f"vcd path too long for the testbench: {vcd}")
+        vcd.parent.mkdir(parents=True, exist_ok=True)
     depth_log2 = depth_log2_for(len(cmd_words), len(din_beats), n_dout)
     if depth_log2 > MAX_DEPTH_LOG2:
         raise ValueError(f"program too large for the testbench: more than 2^{MAX_DEPTH_LOG2} "
@@ -539,11 +568,15 @@ def run_program(verilog: str, params: dict, cmd_words: list[int], din_beats: lis
         f"+seed={seed}", f"+stall_pct={stall_pct}", f"+max_cycles={max_cycles}",
         f"+result_file={files['result.json']}",
     ]
+    if vcd is not None:
+        plusargs.append(f"+vcd_file={vcd}")
 
     start = time.perf_counter()
     failure = None
     with _tool_environment(sim, build_root / ".tools"):
         runner = _quiet_runner(sim)
+        if vcd is not None:
+            _allow_vcd(runner)
         try:
             runner.test(
                 test_module=TEST_MODULE,

@@ -16,6 +16,7 @@
 //   +stall_pct=P                0..100: share of cycles a source withholds valid / the sink
 //                               withholds ready
 //   +max_cycles=C               give up after C cycles: `done` and `timeout` rise
+//   +vcd_file=PATH              (Icarus) dump the design's signals to a VCD file
 //
 // `cycles` counts clock cycles from the release of `rst` until every command and din
 // beat has been accepted, all n_dout beats have been captured and `busy` is low.  On that
@@ -126,6 +127,18 @@ module hwgen_tb #(
     );
 `ifndef HWGEN_TOP_HAS_ERROR
     assign dut_error = 1'b0;
+`endif
+
+`ifndef VERILATOR
+    // +vcd_file=PATH dumps every signal of the design (not of this wrapper) as a VCD,
+    // e.g. for switching activity. Icarus only: a Verilator build has no tracing.
+    reg [8*PATH_CHARS-1:0] vcd_file;
+    initial begin
+        if ($value$plusargs("vcd_file=%s", vcd_file)) begin
+            $dumpfile(vcd_file);
+            $dumpvars(0, dut);
+        end
+    end
 `endif
 
     // ---------------------------------------------------------------- sources

@@ -7,12 +7,15 @@ import pytest
 
 from asic_flow import (
     BadLiberty,
+    BadWorkload,
     ToolFailed,
     ToolMissing,
     UnknownPdk,
+    activity,
     check_rules,
     format_table,
     load_rules,
+    orfs,
     pdks,
     run,
     sta,
@@ -23,6 +26,7 @@ from hwgen.config import load_config
 
 PRESET = "asic2"
 PDK = "osu018"
+WORKLOAD = "gemm:8x8x8"
 
 # A hand-written two-cell library: enough for the flow's own checks, not for the tools.
 FAKE_LIBERTY = """\
@@ -50,6 +54,13 @@ library (fake) {
 """
 
 
+@pytest.fixture(autouse=True)
+def _no_orfs(monkeypatch):
+    """The flow must not find a real OpenROAD during these tests."""
+    monkeypatch.delenv("ORFS_FLOW_HOME", raising=False)
+    monkeypatch.setenv("OPENROAD", "/nonexistent/openroad")
+
+
 def _tools_or_skip(pdk=PDK):
     try:
         tools.find_yosys()
@@ -63,7 +74,8 @@ def _tools_or_skip(pdk=PDK):
 def report_10ns(tmp_path_factory):
     _tools_or_skip()
     out = tmp_path_factory.mktemp("asic") / f"{PRESET}-{PDK}"
-    return out, run(load_config(PRESET), PDK, 10.0, out)
+    return out, run(load_config(PRESET), PDK, 10.0, out, workload=WORKLOAD, seed=3,
+                    orfs_platform="sky130hd")
 
 
 @pytest.fixture
@@ -292,6 +304,10 @@ def test_rules_check():
     bad = check_rules({"design": "d", "pdk": "p", "area_um2": 11, "cells": 1}, rules)
     assert bad == ["area_um2: 11 above the maximum 10", "cells: 1 below the minimum 2"]
     assert check_rules({"design": "e", "pdk": "p"}, rules) == ["no rules recorded for e@p"]
+    opt = {"d@p": {"power_sim_mw": {"max": 5, "optional": True}}}
+    assert check_rules({"design": "d", "pdk": "p"}, opt) == []
+    assert check_rules({"design": "d", "pdk": "p", "power_sim_mw": 6}, opt) == [
+        "power_sim_mw: 6 above the maximum 5"]
 
 
 @pytest.mark.slow
@@ -320,3 +336,299 @@ def test_command_bad_input_exit_2(tmp_path, capsys):
     assert command(_parse([PRESET, "--pdk", PDK, "--clock-ns", "-1", "-o", str(tmp_path / "o")])) == 2
     with pytest.raises(SystemExit):
         _parse([PRESET, "--pdk", PDK, "--liberty", "x.lib", "--clock-ns", "5"])
+
+
+# ---- power from simulated switching activity ----------------------------------------
+def test_simulated_power_by_block(report_10ns):
+    out, rep = report_10ns
+    ps = rep["power_simulated"]
+    assert rep["power"]["activity_source"] == "default 0.1"
+    assert ps["activity_source"].startswith(f"simulation: {WORKLOAD} on icarus, ")
+    sim = ps["simulation"]
+    assert sim["cycles"] > 100 and sim["dump_cycles"] >= sim["cycles"]
+    assert ps["activity_source"].endswith(f", {sim['dump_cycles']} cycles")
+    assert rep["power_sim_mw"] == ps["total_mw"]
+    # Every cell is in exactly one block's report.
+    assert sum(b["cells"] for b in ps["blocks"].values()) == rep["cells"]
+    assert set(ps["blocks"]) == set(rep["blocks"])
+    # The array and the controller are fully measured (no memories in them); the buffer
+    # words are not in the dump.
+    for name in ("array", "engine"):
+        b = ps["blocks"][name]
+        assert b["flops_measured"] == b["flops"] > 0 and b["from"] == "block"
+    assert ps["blocks"]["acc_buf"]["flops_measured"] < ps["blocks"]["acc_buf"]["flops"]
+    assert 0.0 < ps["mean_activity"] < 1.0 and 0.0 < ps["mean_duty"] < 1.0
+    # The PE array is the busiest block of a GEMM.
+    assert ps["blocks"]["array"]["activity"] == max(b["activity"] for b in ps["blocks"].values())
+    # Clock power of the flip-flops dominates both figures with these cells.
+    assert 0.6 * rep["power_mw"] < ps["total_mw"] < 1.4 * rep["power_mw"]
+    for f in (sim["vcd"], "power_sim.tcl", "power_sim.log"):
+        assert (out / f).is_file(), f
+    md = (out / "report.md").read_text()
+    assert "| power (simulated activity) |" in md and "| array | 0.1" in md
+
+
+def test_workload_rejected_before_any_work(tmp_path):
+    _tools_or_skip()
+    with pytest.raises(BadWorkload, match="expected gemm:MxKxN"):
+        run(load_config(PRESET), PDK, 10.0, tmp_path / "o", workload="gemm:8x8")
+    assert not any(tmp_path.iterdir())
+
+
+def test_command_bad_workload_exit_2(tmp_path, capsys):
+    _tools_or_skip()
+    from asic_flow.command import command
+    args = _parse([PRESET, "--pdk", PDK, "--clock-ns", "10", "-o", str(tmp_path / "o"),
+                   "--workload", "gemm:0x1x1"])
+    assert command(args) == 2
+    assert "bad workload 'gemm:0x1x1'" in capsys.readouterr().err
+
+
+VCD_TEXT = """\
+$timescale 1ps $end
+$scope module hwgen_tb $end
+$var reg 1 ! clk $end
+$scope module dut $end
+$var wire 1 ! clk $end
+$var wire 4 " acc [3:0] $end
+$var wire 2 # \\out[1] [1:0] $end
+$var wire 1 $ flag $end
+$scope module mesh $end
+$scope module pe_0_0 $end
+$var wire 3 % w [4:2] $end
+$upscope $end
+$upscope $end
+$upscope $end
+$upscope $end
+$enddefinitions $end
+#0
+$dumpvars
+0!
+b0 "
+bx #
+0$
+b0 %
+$end
+#5
+1!
+b11 "
+1$
+0$
+#10
+0!
+b101 "
+b1 #
+#15
+1!
+b100 %
+#20
+0!
+"""
+
+
+def test_read_vcd_counts_toggles_per_cycle(tmp_path):
+    p = tmp_path / "t.vcd"
+    p.write_text(VCD_TEXT)
+    act = activity.read_vcd(p)
+    assert act.cycles == 2 and act.duration == 20
+    assert set(act.signals) == {"clk", "acc", "out[1]", "flag", "mesh.pe_0_0.w"}
+    # acc: 0000 -> 0011 -> 0101: bit 0 toggles once, bit 1 twice, bit 2 once.
+    assert act.bit("acc", 0) == (0.5, 15 / 20)
+    assert act.bit("acc", 1) == (1.0, 5 / 20)
+    assert act.bit("acc", 2) == (0.5, 10 / 20)
+    assert act.bit("acc", 3) == (0.0, 0.0) and act.bit("acc", 4) is None
+    # A pulse inside one time step is no transition; x reads as 0.
+    assert act.bit("flag", None) == (0.0, 0.0)
+    assert act.bit("out[1]", 0) == (0.5, 10 / 20)
+    # Ranges that do not start at 0: bit 4 of w[4:2] is the first character.
+    assert act.bit("mesh.pe_0_0.w", 4) == (0.5, 5 / 20)
+    assert act.bit("mesh.pe_0_0.w", 1) is None
+    assert act.bit("acc", None) is None and act.bit("nope", 0) is None
+
+
+def test_read_vcd_needs_a_clock(tmp_path):
+    p = tmp_path / "t.vcd"
+    p.write_text(VCD_TEXT.replace("$var wire 1 ! clk $end\n", ""))
+    with pytest.raises(activity.BadVcd, match="no clock hwgen_tb.dut.clk"):
+        activity.read_vcd(p)
+    p.write_text("$var wire 1 ! clk $end\n")
+    with pytest.raises(activity.BadVcd, match="enddefinitions"):
+        activity.read_vcd(p)
+
+
+def test_block_activities_match_register_names(tmp_path):
+    p = tmp_path / "t.vcd"
+    p.write_text(VCD_TEXT)
+    act = activity.read_vcd(p)
+    regs = {"_1_": "acc[1]", "_2_": "flag",
+            "array/_3_": "array/mesh.pe_0_0.w[4]", "array/_4_": "array/bank0[3][1]"}
+    act.signals["array.mesh.pe_0_0.w"] = act.signals.pop("mesh.pe_0_0.w")
+    got = activity.block_activities(act, regs)
+    assert got["top"] == {"flops": 2, "flops_measured": 2, "activity": 0.5, "duty": 0.125}
+    assert got["array"] == {"flops": 2, "flops_measured": 1, "activity": 0.5, "duty": 0.25}
+    assert got["all"]["flops"] == 4 and got["all"]["flops_measured"] == 3
+
+
+def test_power_script_and_parse(fake_lib):
+    tcl = sta.render_power_tcl(design="d", top="t", liberty="x.lib", netlist="n.v",
+                               source="simulation: gemm:1x1x1 on icarus, 9 cycles",
+                               groups=[("array", "array/*", 0.25, 0.5), ("top", "_*", 0.1, 0.4)])
+    assert "set_power_activity -global -activity 0.25 -duty 0.5\n" in tcl
+    assert "report_power -instances [get_cells {array/*}] -digits 6" in tcl
+    assert "report_power -instances [get_cells {_*}]" in tcl
+    assert tcl.index("@@ block array") < tcl.index("@@ block top") < tcl.index("@@ end")
+    text = ("@@ block array\n     Internal    Switching      Leakage        Total\n"
+            "----\n 1.0e-03 2.0e-04 1.0e-09 1.2e-03 array/_1_\n"
+            " 1.0e-03 0.0e+00 1.0e-09 1.0e-03 array/_2_\n"
+            "@@ block top\n 5.0e-04 0.0e+00 0.0e+00 5.0e-04 _7_\n@@ end\n")
+    got = sta.parse_power_by_block(text)
+    assert got["array"] == {"cells": 2, "internal_mw": 2.0, "switching_mw": 0.2,
+                            "leakage_mw": 2e-06, "total_mw": 2.2}
+    assert got["top"]["cells"] == 1 and got["top"]["total_mw"] == 0.5
+
+
+def test_vcd_needs_icarus():
+    from sim_tb.runner import run_program
+    with pytest.raises(ValueError, match="vcd needs sim='icarus'"):
+        run_program("", {"DIN_BITS": 8, "DOUT_BITS": 8}, [], [], 0, sim="verilator",
+                    vcd="x.vcd")
+
+
+# ---- OpenROAD-flow-scripts design directory ------------------------------------------
+def test_orfs_directory_without_openroad(report_10ns):
+    out, rep = report_10ns
+    o = rep["orfs"]
+    assert o["platform"] == "sky130hd" and o["dir"] == "orfs"
+    assert o["status"].startswith("not run: OpenROAD not found")
+    assert "the open-flow numbers above are still complete" in o["status"]
+    d = out / "orfs"
+    assert (d / "design.v").read_text() == (out / "design.v").read_text()
+    cfg_mk = (d / "config.mk").read_text()
+    assert "export PLATFORM        = sky130hd\n" in cfg_mk
+    assert "export DESIGN_NAME     = hwgen_top\n" in cfg_mk
+    assert "export VERILOG_FILES = $(HWGEN_DESIGN_DIR)design.v\n" in cfg_mk
+    assert "| OpenROAD (sky130hd) | orfs/: not run: OpenROAD not found" in format_table(rep)
+
+
+@pytest.mark.parametrize("plat, period", [("sky130hd", "5"), ("nangate45", "5"),
+                                          ("asap7", "5000"), ("gf180", "5")])
+def test_orfs_files_text(tmp_path, plat, period):
+    files = orfs.write_design(tmp_path, design="d", array="2x2 output_stationary",
+                              verilog="module hwgen_top; endmodule\n", platform_name=plat,
+                              top="hwgen_top", clock_ns=5.0, memory_bits=5000)
+    assert files == {"config": "config.mk", "sdc": "constraint.sdc", "verilog": "design.v"}
+    mk = (tmp_path / "config.mk").read_text()
+    assert "$(dir $(abspath $(lastword $(MAKEFILE_LIST))))" in mk
+    for line in (f"export PLATFORM        = {plat}", "export DESIGN_NICKNAME = d",
+                 "export SDC_FILE      = $(HWGEN_DESIGN_DIR)constraint.sdc",
+                 "export SYNTH_MEMORY_MAX_BITS = 8192", "export ABC_CLOCK_PERIOD_IN_PS = 5000",
+                 "export CORE_UTILIZATION = 30", "export PLACE_DENSITY    = 0.6"):
+        assert line + "\n" in mk, line
+    sdc = (tmp_path / "constraint.sdc").read_text()
+    assert f"set clk_period {period}\n" in sdc
+    assert "create_clock -name core_clock -period $clk_period [get_ports clk]" in sdc
+    assert "set_output_delay [expr {$clk_period * 0.2}] -clock core_clock [all_outputs]" in sdc
+    assert "$$" not in mk + sdc and "${" not in mk + sdc
+
+
+def test_orfs_unknown_platform(tmp_path):
+    with pytest.raises(orfs.UnknownPlatform, match="known: asap7, gf180, nangate45, sky130hd"):
+        orfs.platform("sky130hs")
+    _tools_or_skip()
+    with pytest.raises(orfs.UnknownPlatform):
+        run(load_config(PRESET), PDK, 10.0, tmp_path / "o", orfs_platform="sky130hs")
+    assert not any(tmp_path.iterdir())
+
+
+FAKE_ORFS_MAKEFILE = """\
+all:
+\t@test -f "$(DESIGN_CONFIG)"
+\tmkdir -p $(WORK_HOME)/reports/p/d/base $(WORK_HOME)/logs/p/d/base
+\techo '{"finish__design__instance__area": 123.5, "other": 1}' \\
+\t  > $(WORK_HOME)/reports/p/d/base/metadata.json
+\techo ran $(OPENROAD_EXE)
+"""
+
+
+def test_orfs_run_with_a_stand_in_flow(tmp_path, monkeypatch):
+    if shutil.which("make") is None:
+        pytest.skip("no make")
+    flow = tmp_path / "flow"
+    flow.mkdir()
+    (flow / "Makefile").write_text(FAKE_ORFS_MAKEFILE)
+    monkeypatch.setenv("ORFS_FLOW_HOME", str(flow))
+    monkeypatch.setenv("OPENROAD", shutil.which("true"))
+    found = orfs.find_orfs()
+    assert found.usable and found.why_not() == ""
+    d = tmp_path / "design"
+    orfs.write_design(d, design="d", array="a", verilog="", platform_name="sky130hd",
+                      top="hwgen_top", clock_ns=10.0, memory_bits=0)
+    got = orfs.run_orfs(found, d)
+    assert got["source"] == "reports/p/d/base/metadata.json"
+    assert got["summary"] == {"finish__design__instance__area": 123.5}
+    assert "ran " + shutil.which("true") in (d / "orfs.log").read_text()
+    (flow / "Makefile").write_text("all:\n\texit 3\n")
+    with pytest.raises(ToolFailed, match="exit 2"):
+        orfs.run_orfs(found, d)
+    monkeypatch.delenv("ORFS_FLOW_HOME")
+    assert "ORFS_FLOW_HOME" in orfs.find_orfs().why_not()
+
+
+# ---- qflow place and route (opt-in) ---------------------------------------------------
+DEF_TEXT = """\
+VERSION 5.6 ;
+UNITS DISTANCE MICRONS 100 ;
+DIEAREA ( 0 0 ) ( 4000 2000 ) ;
+COMPONENTS 2 ;
+- _1_ INVX1 + PLACED ( 100 200 ) N ;
+- _2_ DFFPOSX1 + FIXED ( 1100 200 ) FS ;
+END COMPONENTS
+NETS 1 ;
+- n1
+  ( _1_ Y ) ( _2_ D )
++ ROUTED metal2 ( 150 300 ) ( * 900 ) M2_M1
+  NEW metal1 ( 150 900 ) ( 1150 * )
+  NEW metal1 ( 1150 900 ) ( * * ) ;
+END NETS
+END DESIGN
+"""
+
+
+def test_def_and_lef_reading(tmp_path):
+    from asic_flow import pnr
+    lay = pnr.read_def(DEF_TEXT)
+    assert lay["die"] == (0.0, 0.0, 40.0, 20.0)
+    assert lay["components"] == [("_1_", "INVX1", 1.0, 2.0), ("_2_", "DFFPOSX1", 11.0, 2.0)]
+    assert lay["segments"] == [("metal2", 1.5, 3.0, 1.5, 9.0), ("metal1", 1.5, 9.0, 11.5, 9.0)]
+    assert pnr.wirelength(lay["segments"]) == 16.0
+    lef = "MACRO INVX1\n  CLASS CORE ;\n  SIZE 2.4 BY 10 ;\nEND INVX1\n"
+    assert pnr.lef_sizes(lef) == {"INVX1": (2.4, 10.0)}
+    png = tmp_path / "l.png"
+    pnr.plot_layout(lay, pnr.lef_sizes(lef), png, "t")
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+@pytest.mark.slow
+def test_place_and_route_pe_array(tmp_path):
+    """qflow on the 2x2 PE array: about 5 minutes on a shared 2-core machine."""
+    _tools_or_skip()
+    from asic_flow import pnr
+    try:
+        pnr.find_qflow()
+    except ToolMissing as e:
+        pytest.skip(str(e))
+    out = tmp_path / "o"
+    rep = run(load_config(PRESET), PDK, 10.0, out, pnr=True, pnr_timeout=1800)
+    p = rep["pnr"]
+    assert p["status"] == "ran", p["status"]
+    assert p["cells"] > 1000 and p["wirelength_um"] > 10_000 and p["die_area_um2"] > 10_000
+    for f in (p["def"], p["gds"], p["png"]):
+        assert (out / "pnr" / f).is_file(), f
+    assert "| place and route (qflow, PE array only) | pnr/: ran;" in format_table(rep)
+
+
+def test_place_and_route_needs_a_qflow_pdk(tmp_path, fake_lib):
+    _tools_or_skip()
+    with pytest.raises(UnknownPdk, match="place and route needs one of the qflow PDKs"):
+        run(load_config(PRESET), None, 10.0, tmp_path / "o", liberty=fake_lib, pnr=True)
+    assert not (tmp_path / "o").exists()

@@ -1,0 +1,243 @@
+"""Switching activity from a simulation, for OpenSTA's power report.
+
+The OpenSTA in Debian (2.0.17, 2019) reads neither VCD nor SAIF: its only way in is
+``set_power_activity`` on the whole design, on input ports or on named pins. So the flow
+counts toggles itself:
+
+1. A GEMM runs on the generated RTL in Icarus (``sim_tb.runner.run_program(vcd=...)``),
+   which dumps every signal of ``hwgen_top``.
+2. :func:`read_vcd` counts, per bit, the transitions and the time spent high. Values are
+   compared once per time step, so zero-delay glitches of the event-driven simulation do
+   not count. Activity is transitions per clock cycle (rising edges of ``clk``), the unit
+   of ``set_power_activity``; duty is the share of the dump's time the bit was 1.
+3. :func:`block_activities` matches the flip-flops of the synthesized netlist to RTL
+   registers by name (Yosys names a flip-flop's Q net after the register it holds,
+   e.g. ``array/mesh.pe_0_0.acc[3]``) and averages the measured activity and duty
+   over each block's matched flip-flops.
+4. OpenSTA then reports power block by block: ``set_power_activity -global`` with that
+   block's mean, ``report_power -instances`` on its cells (``sta.analyze_power_by_block``).
+
+Why per block and not per net: in this OpenSTA, ``set_power_activity -pins`` is broken
+(its Tcl calls an undefined ``get_pins_error``), the underlying per-pin call is ignored
+on flip-flop outputs (register outputs always get the activity propagated from their D
+input), and ``-global`` overrides per-port input activity. A per-block mean is the
+finest annotation that reaches every cell.
+
+Limits: every cell of a block, combinational or not, gets the block's mean flip-flop
+activity. Icarus does not dump memory arrays, so buffer words (their flip-flops) are
+not measured; a buffer block's mean comes from its few named registers (read data,
+addresses), which toggle more often than stored words do, so buffer power is
+overstated. The dump includes the reset cycles. No glitches: activity is counted per
+clock cycle on the RTL, not on the gates.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .errors import AsicFlowError
+
+DUT_SCOPE = "hwgen_tb.dut"
+CLOCK = "clk"
+
+
+class BadVcd(AsicFlowError):
+    """A value-change dump that cannot be used for activity."""
+
+
+@dataclass
+class Signal:
+    name: str
+    """Path below the design scope, dot-separated, without VCD escapes."""
+    width: int
+    msb: int
+    lsb: int
+    toggles: list[int] = field(default_factory=list)
+    high_time: list[int] = field(default_factory=list)
+
+    def bit_position(self, index: int) -> int | None:
+        """Position in the value (0 = last character of the VCD vector) of RTL bit
+        ``index``, or None when the signal has no such bit."""
+        pos = index - self.lsb if self.msb >= self.lsb else self.lsb - index
+        return pos if 0 <= pos < self.width else None
+
+
+@dataclass
+class Activity:
+    signals: dict[str, Signal]
+    cycles: int
+    """Rising edges of the clock in the dump."""
+    duration: int
+    """Dump time span, in the VCD's time unit."""
+
+    def bit(self, name: str, index: int | None) -> tuple[float, float] | None:
+        """(toggles per cycle, duty) of one bit, or None if the dump does not have it."""
+        sig = self.signals.get(name)
+        if sig is None:
+            return None
+        if index is None:
+            if sig.width != 1:
+                return None
+            pos = 0
+        else:
+            pos = sig.bit_position(index)
+            if pos is None:
+                return None
+        return (sig.toggles[pos] / self.cycles,
+                sig.high_time[pos] / self.duration if self.duration else 0.0)
+
+
+def _unescape(name: str) -> str:
+    return name[1:] if name.startswith("\\") else name
+
+
+def _bits(value: str) -> int:
+    """A VCD vector as an integer, x and z read as 0."""
+    return int(value.translate(str.maketrans("xXzZ", "0000")) or "0", 2)
+
+
+def read_vcd(path: Path, scope: str = DUT_SCOPE, clock: str = CLOCK) -> Activity:
+    """Per-bit transition counts and high times of every signal below ``scope``."""
+    text = Path(path).read_text()
+    head, sep, body = text.partition("$enddefinitions")
+    if not sep:
+        raise BadVcd(f"{path}: no $enddefinitions: not a complete VCD")
+    stack: list[str] = []
+    by_id: dict[str, list[Signal]] = {}
+    signals: dict[str, Signal] = {}
+    prefix = scope + "."
+    for m in re.finditer(r"\$(scope|upscope|var)\b(.*?)\$end", head, re.S):
+        kind, args = m.group(1), m.group(2).split()
+        if kind == "scope":
+            stack.append(_unescape(args[1]))
+        elif kind == "upscope":
+            stack.pop()
+        else:
+            width, ident, name = int(args[1]), args[2], _unescape(args[3])
+            path_name = ".".join([*stack, name])
+            if not path_name.startswith(prefix):
+                continue
+            msb, lsb = width - 1, 0
+            if len(args) > 4:
+                r = re.fullmatch(r"\[(\d+)(?::(\d+))?\]", args[4])
+                if r:
+                    msb = int(r.group(1))
+                    lsb = int(r.group(2)) if r.group(2) is not None else msb
+            sig = Signal(path_name[len(prefix):], width, msb, lsb, [0] * width, [0] * width)
+            signals.setdefault(sig.name, sig)
+            by_id.setdefault(ident, []).append(sig)
+    clk_sig = signals.get(clock)
+    if clk_sig is None:
+        raise BadVcd(f"{path}: no clock {scope}.{clock} in the dump")
+
+    value: dict[str, int] = {}
+    since: dict[str, int] = {}
+    pending: dict[str, int] = {}
+    t_first: int | None = None
+    now = 0
+    rising = 0
+    clk_ids = [i for i, sigs in by_id.items() if clk_sig in sigs]
+
+    def commit(t: int) -> None:
+        nonlocal rising
+        for ident, new in pending.items():
+            old = value.get(ident)
+            if old is None:  # first value: no transition, start the clock for high time
+                value[ident], since[ident] = new, t
+                continue
+            if new == old:
+                continue
+            sigs = by_id[ident]
+            span = t - since[ident]
+            changed = old ^ new
+            pos = 0
+            while changed or old:
+                if changed & 1:
+                    for s in sigs:
+                        s.toggles[pos] += 1
+                if old & 1:
+                    for s in sigs:
+                        s.high_time[pos] += span
+                changed >>= 1
+                old >>= 1
+                pos += 1
+            if ident in clk_ids and new & 1:
+                rising += 1
+            value[ident], since[ident] = new, t
+        pending.clear()
+
+    for line in body.splitlines()[1:]:  # the first is the rest of "$enddefinitions $end"
+        line = line.strip()
+        if not line:
+            continue
+        c = line[0]
+        if c == "#":
+            commit(now)
+            now = int(line[1:])
+            if t_first is None:
+                t_first = now
+        elif c in "01xzXZ":
+            ident = line[1:].strip()
+            if ident in by_id:
+                pending[ident] = 1 if c == "1" else 0
+        elif c in "bB":
+            bits, _, ident = line[1:].partition(" ")
+            ident = ident.strip()
+            if ident in by_id:
+                pending[ident] = _bits(bits)
+    commit(now)
+    # Time high up to the end of the dump.
+    for ident, v in value.items():
+        span = now - since[ident]
+        pos = 0
+        while v:
+            if v & 1:
+                for s in by_id[ident]:
+                    s.high_time[pos] += span
+            v >>= 1
+            pos += 1
+    if rising == 0:
+        raise BadVcd(f"{path}: the clock never rises in the dump")
+    return Activity(signals, rising, now - (t_first or 0))
+
+
+_BIT = re.compile(r"^(.*)\[(\d+)\]$")
+
+
+def _split_bit(name: str) -> tuple[str, int | None]:
+    m = _BIT.match(name)
+    return (m.group(1), int(m.group(2))) if m else (name, None)
+
+
+def block_activities(act: Activity, registers: dict[str, str]) -> dict:
+    """Mean measured activity and duty of the flip-flops of each block.
+
+    ``registers`` maps flip-flop instance paths to their register names
+    (:func:`asic_flow.sta.register_names`): ``array/_123_`` -> ``array/mesh.pe_0_0.acc[3]``;
+    a flip-flop counts as measured when that register bit is in the dump. Blocks are the
+    netlist's top-level instances; ``top`` holds the flip-flops of the top module itself.
+    ``all`` is the mean over every measured flip-flop.
+    """
+    sums: dict[str, list] = {}
+    for inst, reg in sorted(registers.items()):
+        block, _, rest = inst.partition("/") if "/" in inst else ("top", "", inst)
+        name = reg.split("/", 1)[1] if "/" in inst else reg
+        rtl = f"{block}.{name}" if block != "top" else name
+        s = sums.setdefault(block, [0, 0, 0.0, 0.0])
+        s[0] += 1
+        a = act.bit(*_split_bit(rtl))
+        if a is not None:
+            s[1] += 1
+            s[2] += a[0]
+            s[3] += a[1]
+    out = {}
+    n = sum(s[1] for s in sums.values())
+    for block, (flops, measured, a_sum, d_sum) in sorted(sums.items()):
+        out[block] = {"flops": flops, "flops_measured": measured,
+                      "activity": round(a_sum / measured, 6) if measured else None,
+                      "duty": round(d_sum / measured, 6) if measured else None}
+    out["all"] = {"flops": sum(s[0] for s in sums.values()), "flops_measured": n,
+                  "activity": round(sum(s[2] for s in sums.values()) / n, 6) if n else None,
+                  "duty": round(sum(s[3] for s in sums.values()) / n, 6) if n else None}
+    return out

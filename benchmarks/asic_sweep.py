@@ -1,0 +1,162 @@
+"""ASIC cost of the PE array against array size and operand precision (OSU 0.18 um).
+
+Each point is a full ``asic_flow.run``: Yosys/ABC synthesis to the OSU 0.18 um cells,
+OpenSTA timing, power at the default activity and at the activity of a GEMM simulated
+on the RTL. Buffers are kept tiny (16 words per bank) so that the design stays small;
+the per-MAC figures use the PE array block alone (its area and, for energy, its share of
+the simulated power), which is the number that does not depend on the buffers. fmax is
+the whole design's (its critical path is often in the host interface, see ``crit``).
+
+``pj_per_mac`` is the array block's power while running the workload, divided by the
+array's peak MAC rate at 100 MHz (every PE busy). The workload is small and mostly
+loading and reading back, so the array's real utilization, and its measured activity,
+falls with array size: compare precisions and dataflows at one size, not sizes.
+``mw_per_gops`` is the whole design's simulated power over its peak GOPS (a MAC is two
+operations). Flip-flop clock power, paid every cycle, dominates all power figures.
+
+    python benchmarks/asic_sweep.py [--sizes 2,4,8] [--bits 4,8,16] [--workload gemm:8x8x8]
+    python benchmarks/asic_sweep.py --plot-only
+
+Writes benchmarks/results/asic_sweep.json, prints a Markdown table, and plots
+docs/img/asic_sweep.png. Takes minutes (one synthesis per point).
+"""
+import argparse
+import json
+import tempfile
+import time
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+
+from common import RESULTS, ROOT, save  # noqa: E402
+
+from asic_flow import run  # noqa: E402
+from hwgen.config.loader import config_from_dict  # noqa: E402
+
+CLOCK_NS = 10.0
+PDK = "osu018"
+DATAFLOWS = ("output_stationary", "weight_stationary")
+
+
+def config(n: int, bits: int, dataflow: str):
+    tag = "os" if dataflow == "output_stationary" else "ws"
+    return config_from_dict({
+        "name": f"sweep{n}x{n}_{tag}_int{bits}",
+        "array": {"rows": n, "cols": n, "dataflow": dataflow},
+        "precision": {"in_bits": bits, "out_bits": bits, "max_k": 64, "mult_bits": 8},
+        "buffers": {b: {"depth": 16, "banks": 2} for b in ("input", "weight", "acc")},
+        "host": {"beat_elems": 2},
+    }, source="asic_sweep")
+
+
+def point(cfg, workload: str, seed: int, work: Path) -> dict:
+    t0 = time.monotonic()
+    rep = run(cfg, PDK, CLOCK_NS, work / cfg.name, workload=workload, seed=seed)
+    wall = time.monotonic() - t0
+    pes = cfg.array.pes
+    arr = rep["area_by_block"]["pe_array"]
+    ps = rep["power_simulated"]
+    arr_p = ps["blocks"]["array"]
+    macs_per_s = pes * 1e3 / CLOCK_NS * 1e6  # every PE busy at the clock
+    gops = 2 * macs_per_s / 1e9
+    cp = rep["critical_path"] or {}
+    return {
+        "array": f"{cfg.R}x{cfg.C}",
+        "dataflow": cfg.array.dataflow.split("_")[0],
+        "bits": cfg.precision.in_bits,
+        "cells": rep["cells"],
+        "area_mm2": round(rep["area_um2"] / 1e6, 4),
+        "array_share": round(arr["share"], 3),
+        "um2_per_mac": round(arr["area_um2"] / pes, 1),
+        "fmax_mhz": rep["fmax_mhz"],
+        "crit": (cp.get("start_register") or "-").split("/")[0],
+        "power_mw": round(rep["power_mw"], 2),
+        "power_sim_mw": round(ps["total_mw"], 2),
+        "array_act": arr_p["activity"],
+        "array_mw": round(arr_p["total_mw"], 3),
+        "pj_per_mac": round(arr_p["total_mw"] * 1e-3 / macs_per_s * 1e12, 3),
+        "mw_per_gops": round(ps["total_mw"] / gops, 2),
+        "synth_s": rep["seconds"]["synth"],
+        "sta_s": round(rep["seconds"]["sta"] + rep["seconds"].get("power_sim", 0), 2),
+        "sim_s": rep["seconds"].get("simulate"),
+        "wall_s": round(wall, 1),
+    }
+
+
+def markdown(rows: list[dict]) -> str:
+    keys = list(rows[0])
+    out = ["| " + " | ".join(keys) + " |", "|" + "---|" * len(keys)]
+    for r in rows:
+        out.append("| " + " | ".join(f"{r[k]:g}" if isinstance(r[k], float) else str(r[k])
+                                      for k in keys) + " |")
+    return "\n".join(out)
+
+
+def plot(rows: list[dict], path: Path, workload: str) -> None:
+    fig, axes = plt.subplots(1, 3, figsize=(13, 4))
+    for df, style in (("output", "-o"), ("weight", "--s")):
+        for bits in sorted({r["bits"] for r in rows}):
+            pts = sorted((r for r in rows if r["dataflow"] == df and r["bits"] == bits),
+                         key=lambda r: int(r["array"].split("x")[0]))
+            if not pts:
+                continue
+            x = [int(r["array"].split("x")[0]) ** 2 for r in pts]
+            label = f"{df[0].upper()}S int{bits}"
+            axes[0].plot(x, [r["um2_per_mac"] for r in pts], style, label=label)
+            axes[1].plot(x, [r["fmax_mhz"] for r in pts], style, label=label)
+            axes[2].plot(x, [r["pj_per_mac"] for r in pts], style, label=label)
+    titles = ("PE array area per MAC (um^2)", "fmax of the design (MHz)",
+              f"PE array power in {workload} / peak MAC rate (pJ)")
+    for ax, t in zip(axes, titles):
+        ax.set_title(t, fontsize=10)
+        ax.set_xscale("log", base=2)
+        ax.set_xlabel("MACs (PEs)")
+        ax.grid(True, alpha=0.3)
+    axes[0].legend(fontsize=8)
+    fig.suptitle(f"hwgen on OSU 0.18 um (Yosys/ABC + OpenSTA, {CLOCK_NS:g} ns clock, "
+                 "simulated activity)", fontsize=10)
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=110)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--sizes", default="2,4", help="array sizes N (NxN), comma-separated")
+    ap.add_argument("--bits", default="4,8,16", help="operand widths, comma-separated")
+    ap.add_argument("--dataflows", default="os,ws")
+    ap.add_argument("--workload", default="gemm:8x8x8")
+    ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--plot-only", action="store_true",
+                    help="redraw the plot from benchmarks/results/asic_sweep.json")
+    args = ap.parse_args()
+    img = ROOT / "docs" / "img" / "asic_sweep.png"
+    if args.plot_only:
+        saved = json.loads((RESULTS / "asic_sweep.json").read_text())["results"]
+        plot(saved["rows"], img, saved["workload"])
+        print(markdown(saved["rows"]))
+        return
+    sizes = [int(x) for x in args.sizes.split(",")]
+    bits = [int(x) for x in args.bits.split(",")]
+    dfs = [d for d in DATAFLOWS if d[0] + "s" in args.dataflows.split(",")]
+    rows = []
+    with tempfile.TemporaryDirectory(prefix="asic-sweep-") as tmp:
+        for n in sizes:
+            for b in bits:
+                for df in dfs:
+                    cfg = config(n, b, df)
+                    r = point(cfg, args.workload, args.seed, Path(tmp))
+                    rows.append(r)
+                    print(json.dumps(r), flush=True)
+    path = save("asic_sweep", {"pdk": PDK, "clock_ns": CLOCK_NS, "workload": args.workload,
+                               "rows": rows})
+    plot(rows, img, args.workload)
+    print(markdown(rows))
+    print(f"wrote {path} and {img}")
+
+
+if __name__ == "__main__":
+    main()
