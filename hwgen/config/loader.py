@@ -14,6 +14,7 @@ from typing import Any, Optional
 
 import yaml
 
+from .sc import parse_sc
 from .schema import (DATAFLOWS, DIM_BITS, ADDR_BITS_MAX, AcceleratorConfig, ArrayConfig,
                      BufferConfig, BuffersConfig, HostConfig, MappingConfig,
                      PrecisionConfig, acc_bits_needed)
@@ -90,7 +91,7 @@ def config_from_dict(data: Any, source: str = "<config>") -> AcceleratorConfig:
     if not isinstance(data, dict):
         ck.fail("<top>", f"must be a mapping, got {_kind(data)}")
         raise ConfigError(ck.problems)
-    top = ck.section(data, "", {"name", "array", "precision", "buffers", "host", "mapping"})
+    top = ck.section(data, "", {"name", "array", "precision", "buffers", "host", "mapping", "sc"})
 
     stem = Path(source).stem
     name = top.get("name", stem if stem.replace("_", "").replace("-", "").isalnum() else "hwgen")
@@ -140,7 +141,15 @@ def config_from_dict(data: Any, source: str = "<config>") -> AcceleratorConfig:
     h = ck.section(top.get("host"), "host", {"beat_elems"})
     host = HostConfig(beat_elems=ck.int_(h, "host", "beat_elems", min(4, array.rows), 1, 64))
 
-    cfg = AcceleratorConfig(name=name, array=array, precision=prec, buffers=buffers, host=host)
+    sc = None
+    if top.get("sc") is not None:
+        try:
+            sc = parse_sc(top["sc"], source)
+        except ConfigError as e:
+            ck.problems.extend(e.problems)
+
+    cfg = AcceleratorConfig(name=name, array=array, precision=prec, buffers=buffers, host=host,
+                            sc=sc)
 
     # The smallest chunk (one array tile, K = 1) must fit every buffer.
     small = cfg.chunk_fits(1, 1, 1)
@@ -212,6 +221,8 @@ def config_dict(cfg: AcceleratorConfig) -> dict:
                         "order": list(mp["order"])}
     else:
         d.pop("mapping")
+    if cfg.sc is None:
+        d.pop("sc")  # configs without an SC layer keep their hash
     return d
 
 

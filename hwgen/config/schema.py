@@ -11,6 +11,8 @@ import dataclasses
 from dataclasses import dataclass
 from typing import Optional
 
+from .sc import ScConfig
+
 WS = "weight_stationary"
 OS = "output_stationary"
 DATAFLOWS = (WS, OS)
@@ -112,6 +114,7 @@ class AcceleratorConfig:
     buffers: BuffersConfig = BuffersConfig()
     host: HostConfig = HostConfig()
     mapping: Optional[MappingConfig] = None
+    sc: Optional[ScConfig] = None  # stochastic-computing layer (hwgen/units/stochastic.py)
 
     def replace(self, **kw) -> "AcceleratorConfig":
         return dataclasses.replace(self, **kw)

@@ -1,0 +1,1 @@
+"""Special-purpose units (stochastic computing, ...), one file per family."""
