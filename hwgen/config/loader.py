@@ -14,6 +14,7 @@ from typing import Any, Optional
 
 import yaml
 
+from .circulant import parse_circulant
 from .sc import parse_sc
 from .schema import (DATAFLOWS, DIM_BITS, ADDR_BITS_MAX, AcceleratorConfig, ArrayConfig,
                      BufferConfig, BuffersConfig, HostConfig, MappingConfig,
@@ -91,7 +92,8 @@ def config_from_dict(data: Any, source: str = "<config>") -> AcceleratorConfig:
     if not isinstance(data, dict):
         ck.fail("<top>", f"must be a mapping, got {_kind(data)}")
         raise ConfigError(ck.problems)
-    top = ck.section(data, "", {"name", "array", "precision", "buffers", "host", "mapping", "sc"})
+    top = ck.section(data, "", {"name", "array", "precision", "buffers", "host", "mapping", "sc",
+                                 "circulant"})
 
     stem = Path(source).stem
     name = top.get("name", stem if stem.replace("_", "").replace("-", "").isalnum() else "hwgen")
@@ -148,8 +150,15 @@ def config_from_dict(data: Any, source: str = "<config>") -> AcceleratorConfig:
         except ConfigError as e:
             ck.problems.extend(e.problems)
 
+    circ = None
+    if top.get("circulant") is not None:
+        try:
+            circ = parse_circulant(top["circulant"], source)
+        except ConfigError as e:
+            ck.problems.extend(e.problems)
+
     cfg = AcceleratorConfig(name=name, array=array, precision=prec, buffers=buffers, host=host,
-                            sc=sc)
+                            sc=sc, circulant=circ)
 
     # The smallest chunk (one array tile, K = 1) must fit every buffer.
     small = cfg.chunk_fits(1, 1, 1)
@@ -221,8 +230,9 @@ def config_dict(cfg: AcceleratorConfig) -> dict:
                         "order": list(mp["order"])}
     else:
         d.pop("mapping")
-    if cfg.sc is None:
-        d.pop("sc")  # configs without an SC layer keep their hash
+    for unit in ("sc", "circulant"):
+        if getattr(cfg, unit) is None:
+            d.pop(unit)  # configs without the unit keep their hash
     return d
 
 

@@ -11,6 +11,7 @@ import dataclasses
 from dataclasses import dataclass
 from typing import Optional
 
+from .circulant import CirculantConfig
 from .sc import ScConfig
 
 WS = "weight_stationary"
@@ -115,6 +116,7 @@ class AcceleratorConfig:
     host: HostConfig = HostConfig()
     mapping: Optional[MappingConfig] = None
     sc: Optional[ScConfig] = None  # stochastic-computing layer (hwgen/units/stochastic.py)
+    circulant: Optional[CirculantConfig] = None  # block-circulant FFT layer (units/circulant_fft.py)
 
     def replace(self, **kw) -> "AcceleratorConfig":
         return dataclasses.replace(self, **kw)

@@ -62,7 +62,7 @@ def test_hash_and_dict_stable():
      "cfg.yaml: precision.out_bits: must not exceed the accumulator width 17, got 30"),
     ("buffers: {input: {banks: 3}}", "cfg.yaml: buffers.input.banks: must be between 1 and 2, got 3"),
     ("host: {beat_elems: 0}", "cfg.yaml: host.beat_elems: must be between 1 and 64, got 0"),
-    ("foo: 1", "cfg.yaml: foo: unknown key (known: array, buffers, host, mapping, name, precision, sc)"),
+    ("foo: 1", "cfg.yaml: foo: unknown key (known: array, buffers, circulant, host, mapping, name, precision, sc)"),
     ("array: [1, 2]", "cfg.yaml: array: must be a mapping, got a list"),
     ("mapping: {tile: {m: 8, k: 8, n: 8}, order: [k, m, n]}",
      "cfg.yaml: mapping.order: k must be innermost (partial sums stay in the accumulator buffer), got ['k', 'm', 'n']"),
@@ -121,3 +121,10 @@ def test_sc_section_hooked_into_the_config(problems):
     assert cfg.sc.length == 256 and config_dict(cfg)["sc"]["fan_in"] == 8
     assert "sc" not in config_dict(load_config("tiny"))  # hashes of plain configs unchanged
     assert problems("sc: {length: 100}") == ["cfg.yaml: sc.length: must be a power of two, got 100"]
+
+
+def test_circulant_section_hooked_into_the_config(problems):
+    cfg = config_from_dict({"circulant": {"k": 16, "m": 32, "n": 64}}, "x.yaml")
+    assert cfg.circulant.k == 16
+    assert "circulant" not in config_dict(load_config("tiny"))
+    assert problems("circulant: {k: 12}")[0] == "cfg.yaml: circulant.k: must be a power of two, got 12"

@@ -1,0 +1,178 @@
+"""Configuration of the block-circulant FFT units and the compressed layer built on them.
+
+A block-circulant layer splits an m x n weight matrix into k x k circulant blocks, each
+defined by one length-k vector, and computes every block product as
+``IFFT(FFT(w) * FFT(x))``. The YAML section is ``circulant:``; :func:`parse_circulant`
+checks it completely and reports one line per problem, ``file: circulant.key: rule``.
+
+Word lengths
+------------
+``in_bits``
+    Signed width of each real and imaginary input sample.
+``out_bits``
+    Signed width of each output component. With ``per_stage`` and ``block_float`` scaling
+    every butterfly stage is ``out_bits`` wide and the input enters at the top of that
+    word (``out_bits - in_bits`` guard bits below it). With ``none`` stage s (0-based) is
+    ``in_bits + s + 1`` bits wide, enough for the worst-case growth, so ``out_bits`` must
+    be at least ``in_bits + log2(k) + 1``.
+``tw_bits``
+    Signed width of a twiddle factor component, with ``tw_bits - 2`` fraction bits so
+    that +1 and -1 are exact.
+"""
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+
+SCALINGS = ("per_stage", "block_float", "none")
+ARCHITECTURES = ("parallel", "streaming")
+KEYS = {"k", "in_bits", "out_bits", "tw_bits", "scaling", "architecture", "real_input",
+        "m", "n"}
+
+K_MIN, K_MAX = 4, 64
+BITS_MAX = 32
+TW_BITS_MAX = 27
+DIM_MAX = 1 << 16
+
+
+def _log2(k: int) -> int:
+    return k.bit_length() - 1
+
+
+@dataclass(frozen=True)
+class CirculantConfig:
+    """One block-circulant layer and the FFT units that compute it.
+
+    Parameters
+    ----------
+    k : int
+        Block size and FFT length, a power of two from 4 to 64.
+    in_bits, out_bits, tw_bits : int
+        Word lengths (see the module docstring).
+    scaling : str
+        ``per_stage`` (every stage divides by 2, so the FFT gives X/k), ``block_float``
+        (a stage divides by 2 only when some value of the block would overflow; the
+        number of halvings leaves as an exponent) or ``none`` (the word grows).
+    architecture : str
+        ``parallel`` (k samples per cycle, log2 k pipelined butterfly stages) or
+        ``streaming`` (radix-2 single-path delay feedback, one sample per cycle).
+    real_input : bool
+        The forward transform only ever sees real samples (the layer's activations), so
+        the imaginary input is dropped.
+    m, n : int
+        Layer shape (outputs x inputs), multiples of k.
+    """
+    k: int = 16
+    in_bits: int = 12
+    out_bits: int = 16
+    tw_bits: int = 16
+    scaling: str = "per_stage"
+    architecture: str = "parallel"
+    real_input: bool = True
+    m: int = 64
+    n: int = 64
+
+    def replace(self, **kw) -> "CirculantConfig":
+        return dataclasses.replace(self, **kw)
+
+    # ---- derived facts -------------------------------------------------------------
+    @property
+    def stages(self) -> int:
+        return _log2(self.k)
+
+    @property
+    def tw_frac(self) -> int:
+        """Fraction bits of a twiddle component."""
+        return self.tw_bits - 2
+
+    @property
+    def guard_bits(self) -> int:
+        """Left shift that places an input sample in the first stage's word."""
+        return 0 if self.scaling == "none" else self.out_bits - self.in_bits
+
+    def stage_bits(self, s: int) -> int:
+        """Width of the values entering stage ``s`` (``s == stages``: the output)."""
+        if self.scaling == "none":
+            return self.in_bits + s + (1 if s else 0)
+        return self.out_bits
+
+    @property
+    def exp_bits(self) -> int:
+        """Width of the block-floating-point exponent (0..stages)."""
+        return max(1, self.stages.bit_length())
+
+    @property
+    def blocks_out(self) -> int:
+        return self.m // self.k
+
+    @property
+    def blocks_in(self) -> int:
+        return self.n // self.k
+
+    def params(self) -> dict:
+        return {
+            "CIRC_K": self.k,
+            "CIRC_IN_BITS": self.in_bits,
+            "CIRC_OUT_BITS": self.out_bits,
+            "CIRC_TW_BITS": self.tw_bits,
+            "CIRC_SCALING": SCALINGS.index(self.scaling),
+            "CIRC_PARALLEL": int(self.architecture == "parallel"),
+            "CIRC_REAL_INPUT": int(self.real_input),
+            "CIRC_M": self.m,
+            "CIRC_N": self.n,
+            "CIRC_EXP_BITS": self.exp_bits,
+        }
+
+
+def parse_circulant(data, source: str = "<config>") -> CirculantConfig:
+    """Validate the ``circulant:`` section (a mapping) into a :class:`CirculantConfig`.
+
+    Raises :class:`hwgen.config.ConfigError` with one line per problem.
+    """
+    # imported here so that the loader may import this module at its top
+    from .loader import ConfigError, _Checker, _kind
+
+    ck = _Checker(source)
+    path = "circulant"
+    if data is not None and not isinstance(data, dict):
+        ck.fail(path, f"must be a mapping, got {_kind(data)}")
+        raise ConfigError(ck.problems)
+    d = ck.section(data, path, KEYS)
+    base = CirculantConfig()
+    k = ck.int_(d, path, "k", base.k, K_MIN, K_MAX)
+    if k & (k - 1):
+        ck.fail(f"{path}.k", f"must be a power of two, got {k}")
+        k = base.k
+    in_bits = ck.int_(d, path, "in_bits", base.in_bits, 2, BITS_MAX)
+    out_bits = ck.int_(d, path, "out_bits", base.out_bits, 2, BITS_MAX)
+    tw_bits = ck.int_(d, path, "tw_bits", base.tw_bits, 3, TW_BITS_MAX)
+    scaling = ck.choice(d, path, "scaling", base.scaling, SCALINGS)
+    arch = ck.choice(d, path, "architecture", base.architecture, ARCHITECTURES)
+    real_input = base.real_input
+    if "real_input" in d:
+        if isinstance(d["real_input"], bool):
+            real_input = d["real_input"]
+        else:
+            ck.fail(f"{path}.real_input",
+                    f"must be true or false, got {_kind(d['real_input'])} {d['real_input']!r}")
+    m = ck.int_(d, path, "m", base.m, 1, DIM_MAX)
+    n = ck.int_(d, path, "n", base.n, 1, DIM_MAX)
+    for key, v in (("m", m), ("n", n)):
+        if key in d and v % k:
+            ck.fail(f"{path}.{key}", f"must be a multiple of k={k}, got {v}")
+
+    if scaling == "none":
+        need = in_bits + _log2(k) + 1
+        if out_bits < need:
+            ck.fail(f"{path}.out_bits",
+                    f"{out_bits} bits overflow a {k}-point FFT of {in_bits}-bit inputs "
+                    f"without scaling; needs at least {need} (or use per_stage or block_float)")
+    elif out_bits < in_bits:
+        ck.fail(f"{path}.out_bits",
+                f"must be at least in_bits={in_bits} with {scaling} scaling, got {out_bits}")
+
+    if ck.problems:
+        raise ConfigError(ck.problems)
+    return CirculantConfig(k=k, in_bits=in_bits, out_bits=out_bits, tw_bits=tw_bits,
+                           scaling=scaling, architecture=arch, real_input=real_input,
+                           m=m, n=n)

@@ -1,0 +1,1 @@
+"""PyTorch layers that map onto hwgen's special units."""

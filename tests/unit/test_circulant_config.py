@@ -1,0 +1,53 @@
+"""The ``circulant:`` config section: defaults, derived widths and one line per problem."""
+import pytest
+
+from hwgen.config import ConfigError
+from hwgen.config.circulant import CirculantConfig, parse_circulant
+
+
+def problems(data):
+    with pytest.raises(ConfigError) as e:
+        parse_circulant(data, "c.yaml")
+    return e.value.problems
+
+
+def test_defaults_and_derived_widths():
+    assert parse_circulant(None, "c.yaml") == CirculantConfig()
+    cfg = parse_circulant({"k": 8, "in_bits": 10, "out_bits": 14, "tw_bits": 12,
+                           "m": 16, "n": 24}, "c.yaml")
+    assert (cfg.stages, cfg.tw_frac, cfg.guard_bits) == (3, 10, 4)
+    assert [cfg.stage_bits(s) for s in range(4)] == [14] * 4
+    assert (cfg.blocks_out, cfg.blocks_in) == (2, 3)
+    none = cfg.replace(scaling="none", out_bits=14)
+    assert [none.stage_bits(s) for s in range(4)] == [10, 12, 13, 14]
+    assert none.guard_bits == 0
+    assert cfg.params()["CIRC_K"] == 8 and cfg.params()["CIRC_SCALING"] == 0
+
+
+def test_every_problem_one_line():
+    assert problems({"k": 12}) == ["c.yaml: circulant.k: must be a power of two, got 12"]
+    assert problems({"k": 128}) == ["c.yaml: circulant.k: must be between 4 and 64, got 128"]
+    assert problems({"k": 16, "in_bits": 12, "out_bits": 16, "scaling": "none"}) == [
+        "c.yaml: circulant.out_bits: 16 bits overflow a 16-point FFT of 12-bit inputs "
+        "without scaling; needs at least 17 (or use per_stage or block_float)"]
+    assert problems({"in_bits": 12, "out_bits": 10}) == [
+        "c.yaml: circulant.out_bits: must be at least in_bits=12 with per_stage scaling, got 10"]
+    got = problems({"k": 8, "m": 12, "n": 20, "scaling": "fast", "architecture": "x",
+                    "real_input": "yes", "depth": 3})
+    assert got == [
+        "c.yaml: circulant.depth: unknown key (known: architecture, in_bits, k, m, n, "
+        "out_bits, real_input, scaling, tw_bits)",
+        "c.yaml: circulant.scaling: must be one of per_stage, block_float, none, got 'fast'",
+        "c.yaml: circulant.architecture: must be one of parallel, streaming, got 'x'",
+        "c.yaml: circulant.real_input: must be true or false, got a string 'yes'",
+        "c.yaml: circulant.m: must be a multiple of k=8, got 12",
+        "c.yaml: circulant.n: must be a multiple of k=8, got 20",
+    ]
+    assert problems([1]) == ["c.yaml: circulant: must be a mapping, got a list"]
+    assert problems({"tw_bits": 2.5}) == [
+        "c.yaml: circulant.tw_bits: must be an integer, got a number 2.5"]
+
+
+def test_none_scaling_at_the_exact_width_is_accepted():
+    cfg = parse_circulant({"k": 64, "in_bits": 8, "out_bits": 15, "scaling": "none"}, "c.yaml")
+    assert cfg.stage_bits(cfg.stages) == 15
