@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import dataclasses
 
-from amaranth.hdl import Cat, Const, Module, Signal, unsigned
+from amaranth.hdl import Cat, Const, Module, Signal, Value
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
@@ -27,7 +27,7 @@ __all__ = ["LFSR_TAPS", "Lfsr", "VdcSource", "Sng", "ScMultiplier", "ScMuxAdder"
            "ParallelCounter", "StreamCounter", "ScLayer", "ScNeuron", "popcount"]
 
 
-def popcount(bits) -> "Value":
+def popcount(bits) -> Value:
     """Number of ones in ``bits`` as a balanced adder tree (depth log2 n)."""
     terms = [bits[i] for i in range(len(bits))]
     if not terms:

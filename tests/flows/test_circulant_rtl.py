@@ -3,7 +3,6 @@ bit against the golden model (the same stimulus as the Amaranth-simulator tests)
 import json
 import time
 
-import numpy as np
 import pytest
 from amaranth.back import verilog
 from cocotb_tools.check_results import get_results
