@@ -31,7 +31,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
-from common import RESULTS, ROOT, save  # noqa: E402
+from common import RESULTS, ROOT, save, table  # noqa: E402
 
 from asic_flow import run  # noqa: E402
 from hwgen.config.loader import config_from_dict  # noqa: E402
@@ -87,12 +87,7 @@ def point(cfg, workload: str, seed: int, work: Path) -> dict:
 
 
 def markdown(rows: list[dict]) -> str:
-    keys = list(rows[0])
-    out = ["| " + " | ".join(keys) + " |", "|" + "---|" * len(keys)]
-    for r in rows:
-        out.append("| " + " | ".join(f"{r[k]:g}" if isinstance(r[k], float) else str(r[k])
-                                      for k in keys) + " |")
-    return "\n".join(out)
+    return table(rows, float_format="g")
 
 
 def plot(rows: list[dict], path: Path, workload: str) -> None:

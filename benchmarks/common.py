@@ -17,10 +17,10 @@ def save(name: str, data) -> Path:
     return path
 
 
-def table(rows: list[dict]) -> str:
+def table(rows: list[dict], float_format: str = ".4f") -> str:
     keys = list(rows[0])
     out = ["| " + " | ".join(keys) + " |", "|" + "---|" * len(keys)]
     for r in rows:
-        out.append("| " + " | ".join(f"{r[k]:.4f}" if isinstance(r[k], float) else str(r[k])
-                                      for k in keys) + " |")
+        out.append("| " + " | ".join(format(r[k], float_format) if isinstance(r[k], float)
+                                      else str(r[k]) for k in keys) + " |")
     return "\n".join(out)

@@ -143,22 +143,17 @@ def config_from_dict(data: Any, source: str = "<config>") -> AcceleratorConfig:
     h = ck.section(top.get("host"), "host", {"beat_elems"})
     host = HostConfig(beat_elems=ck.int_(h, "host", "beat_elems", min(4, array.rows), 1, 64))
 
-    sc = None
-    if top.get("sc") is not None:
-        try:
-            sc = parse_sc(top["sc"], source)
-        except ConfigError as e:
-            ck.problems.extend(e.problems)
-
-    circ = None
-    if top.get("circulant") is not None:
-        try:
-            circ = parse_circulant(top["circulant"], source)
-        except ConfigError as e:
-            ck.problems.extend(e.problems)
+    units = {}  # optional special-unit sections, each with its own parser
+    for key, parse in (("sc", parse_sc), ("circulant", parse_circulant)):
+        units[key] = None
+        if top.get(key) is not None:
+            try:
+                units[key] = parse(top[key], source)
+            except ConfigError as e:
+                ck.problems.extend(e.problems)
 
     cfg = AcceleratorConfig(name=name, array=array, precision=prec, buffers=buffers, host=host,
-                            sc=sc, circulant=circ)
+                            **units)
 
     # The smallest chunk (one array tile, K = 1) must fit every buffer.
     small = cfg.chunk_fits(1, 1, 1)
