@@ -629,3 +629,47 @@ def run_program(verilog: str, params: dict, cmd_words: list[int], din_beats: lis
         stats={k: result[k] for k in ("cmd_taken", "din_taken", "dout_taken",
                                       "compute_busy_cycles", "error_seen")},
     )
+
+
+# ----------------------------------------------------------------- single units
+
+
+def run_unit(verilog: str, top: str, test_module: str, work_dir: Path, *,
+             sim: str = "verilator", plusargs: Sequence[str] = (),
+             extra_env: Mapping[str, str] | None = None, public_ports: bool = True,
+             seed: int | None = None) -> Path:
+    """Build ``verilog`` (top module ``top``) and run the cocotb ``test_module`` on it,
+    for a unit tested on its own rather than through the accelerator wrapper.
+
+    Everything goes under ``work_dir`` (no cache). Returns ``work_dir``; the test module
+    leaves its results there. Raises ToolMissing before any work, SimError when the build
+    or the cocotb test fails."""
+    from cocotb_tools.runner import get_results
+
+    sim = _normalise_sim(sim)
+    for tool in _needed_tools(sim):
+        _tool(tool)
+    work_dir = Path(work_dir)
+    work_dir.mkdir(parents=True, exist_ok=True)
+    src = work_dir / f"{top}.v"
+    src.write_text(verilog)
+    args = list(_BUILD_ARGS[sim])
+    if public_ports:  # the cocotb test reads the unit's ports directly
+        args = [a for a in args if a != "--no-public-flat-rw"]
+    results = work_dir / "results.xml"
+    with _tool_environment(sim, work_dir / ".tools"):
+        runner = _quiet_runner(sim)
+        try:
+            runner.build(sources=[src], hdl_toplevel=top, build_dir=work_dir / "build",
+                         timescale=("1ns", "1ps"), build_args=args,
+                         log_file=work_dir / "build.log")
+        except Exception as e:  # the log says why
+            raise SimError(f"{sim} build of {top} failed ({e}); log: {work_dir / 'build.log'}")
+        runner.test(test_module=test_module, hdl_toplevel=top, hdl_toplevel_lang="verilog",
+                    build_dir=work_dir / "build", test_dir=work_dir, seed=seed,
+                    log_file=work_dir / "sim.log", results_xml=str(results),
+                    plusargs=list(plusargs), extra_env=dict(extra_env or {}))
+    _, failed = get_results(results)
+    if failed:
+        raise SimError(f"{sim}: cocotb test {test_module} failed; log: {work_dir / 'sim.log'}")
+    return work_dir

@@ -9,14 +9,13 @@ from amaranth.back import verilog
 from hwgen.config.sc import parse_sc
 from hwgen.models import stochastic as model
 from hwgen.units.stochastic import ScLayer
-from sim_tb.runner import _needed_tools, _quiet_runner, _tool, _tool_environment
+from sim_tb.runner import run_unit
 
 CFG = dict(length=64, encoding="bipolar", generator="lfsr", lfsr_width=7, seed=0x35,
            adder="counter", fan_in=6, neurons=2, activation="relu", parallelism=2)
 SEED = 11
 # The design is small, so cocotb may keep every signal public (no wrapper here marks the
 # ports); Icarus reads Yosys's Verilog-2005 initialisation only in -g2005 mode.
-BUILD_ARGS = {"verilator": ["-Wno-lint", "-Wno-style", "-Wno-fatal"], "icarus": ["-g2005"]}
 
 
 def pack(codes, bits):
@@ -29,8 +28,6 @@ def unpack(v, bits, k):
 
 @pytest.mark.parametrize("sim", ["icarus", "verilator"])
 def test_sc_layer_rtl_bit_exact(sim, tmp_path):
-    for tool in _needed_tools(sim):
-        _tool(tool)
     cfg = parse_sc(CFG, "flow.yaml")
     rng = np.random.default_rng(SEED)
     hi = 1 << cfg.value_bits
@@ -48,21 +45,12 @@ def test_sc_layer_rtl_bit_exact(sim, tmp_path):
         cases.append({"x": str(pack(x, cfg.value_bits)), "w": str(pack(w.ravel(), cfg.value_bits))})
         want.append(model.layer(cfg, x, w))
 
-    src = tmp_path / "sc_layer.v"
-    src.write_text(verilog.convert(ScLayer(cfg), name="sc_layer"))
     vectors = tmp_path / "vectors.json"
     vectors.write_text(json.dumps({"cases": cases}))
     result = tmp_path / "result.json"
-    with _tool_environment(sim, tmp_path / ".tools"):
-        runner = _quiet_runner(sim)
-        runner.build(sources=[src], hdl_toplevel="sc_layer", build_dir=tmp_path / "build",
-                     timescale=("1ns", "1ps"), build_args=BUILD_ARGS[sim],
-                     log_file=tmp_path / "build.log")
-        runner.test(test_module="sim_tb.test_stochastic", hdl_toplevel="sc_layer",
-                    hdl_toplevel_lang="verilog", build_dir=tmp_path / "build",
-                    test_dir=tmp_path, seed=SEED, log_file=tmp_path / "sim.log",
-                    results_xml=str(tmp_path / "results.xml"),
-                    plusargs=[f"+vectors_file={vectors}", f"+result_file={result}"])
+    run_unit(verilog.convert(ScLayer(cfg), name="sc_layer"), "sc_layer", "sim_tb.test_stochastic",
+             tmp_path, sim=sim, seed=SEED,
+             plusargs=[f"+vectors_file={vectors}", f"+result_file={result}"])
     got = json.loads(result.read_text())
     assert len(got) == len(cases), f"{sim}: {len(got)} of {len(cases)} cases ran (seed {SEED})"
     cw = cfg.count_width
