@@ -56,16 +56,7 @@ def analyze(tool: Tool, lib: Library, netlist: str, top: str, design: str, clock
     (work / SDC).write_text(render_sdc(design=design, lib=lib, clock_ns=clock_ns))
     (work / SCRIPT).write_text(render_tcl(design=design, top=top, liberty=str(lib.liberty),
                                           netlist=netlist, activity=activity))
-    try:
-        proc = subprocess.run([*tool.argv, "-no_splash", "-exit", SCRIPT], cwd=work,
-                              capture_output=True, text=True, timeout=timeout)
-    except subprocess.TimeoutExpired:
-        raise ToolFailed(f"sta did not finish within {timeout:.0f} s") from None
-    out = proc.stdout + proc.stderr
-    (work / LOG).write_text(out)
-    if proc.returncode != 0 or "@@ end" not in out:
-        errs = [ln for ln in out.splitlines() if ln.startswith("Error")] or ["no message"]
-        raise ToolFailed(f"sta failed ({errs[0]}); see {work / LOG}")
+    out = _run_sta(tool, work, SCRIPT, LOG, timeout, "sta")
     return parse_report(out, clock_ns, lib.time_unit_ns, activity)
 
 
@@ -186,14 +177,21 @@ def analyze_power_by_block(tool: Tool, lib: Library, netlist: str, top: str, des
     (work / POWER_SIM_SCRIPT).write_text(render_power_tcl(
         design=design, top=top, liberty=str(lib.liberty), netlist=netlist, source=source,
         groups=groups))
+    out = _run_sta(tool, work, POWER_SIM_SCRIPT, POWER_SIM_LOG, timeout, "sta (power)")
+    return parse_power_by_block(out)
+
+
+def _run_sta(tool, work: Path, script: str, log: str, timeout: float, what: str) -> str:
+    """Run OpenSTA on ``script`` in ``work``; its output, also saved as ``log``. The
+    scripts print ``@@ end`` last, so a run that stopped early is caught too."""
     try:
-        proc = subprocess.run([*tool.argv, "-no_splash", "-exit", POWER_SIM_SCRIPT], cwd=work,
+        proc = subprocess.run([*tool.argv, "-no_splash", "-exit", script], cwd=work,
                               capture_output=True, text=True, timeout=timeout)
     except subprocess.TimeoutExpired:
-        raise ToolFailed(f"sta (power) did not finish within {timeout:.0f} s") from None
+        raise ToolFailed(f"{what} did not finish within {timeout:.0f} s") from None
     out = proc.stdout + proc.stderr
-    (work / POWER_SIM_LOG).write_text(out)
+    (work / log).write_text(out)
     if proc.returncode != 0 or "@@ end" not in out:
         errs = [ln for ln in out.splitlines() if ln.startswith("Error")] or ["no message"]
-        raise ToolFailed(f"sta failed ({errs[0]}); see {work / POWER_SIM_LOG}")
-    return parse_power_by_block(out)
+        raise ToolFailed(f"sta failed ({errs[0]}); see {work / log}")
+    return out

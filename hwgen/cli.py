@@ -95,7 +95,7 @@ def cmd_sim(args) -> int:
     from .emit import generate_verilog
     from .host.program import build_gemm_program
     from .models.gemm import gemm, random_operands
-    from .models.perf import program_timing
+    from .models.perf import Timing, program_timing
 
     cfg = load_config(args.config)
     M, K, N = parse_workload(args.workload)
@@ -123,15 +123,11 @@ def cmd_sim(args) -> int:
         build_s, run_s = res.build_seconds, res.run_seconds
     correct = (not res.timed_out and len(res.dout) == prog.n_dout
                and bool((prog.decode(cfg, res.dout) == gemm(a, b)).all()))
-    rep = _workload_report(cfg, M, K, N, timing)
+    # The same report as estimate, from the measured cycles.
+    rep = _workload_report(cfg, M, K, N, Timing(res.cycles, res.compute_cycles, timing.macs))
     rep["mapping"] = {"tile": dict(zip("mkn", prog.chunks)), "order": list(prog.order)}
     rep.update({
         "correct": correct,
-        "cycles": res.cycles,
-        "compute_cycles": res.compute_cycles,
-        "utilization": round(timing.macs / (cfg.array.pes * res.cycles), 6) if res.cycles else 0.0,
-        "compute_utilization": (round(timing.macs / (cfg.array.pes * res.compute_cycles), 6)
-                                if res.compute_cycles else 0.0),
         "estimate_cycles": timing.cycles,
         "sim": args.sim, "seed": seed, "stall_pct": args.stall,
         "build_seconds": round(build_s, 2), "run_seconds": round(run_s, 2),

@@ -37,7 +37,7 @@ class Timing:
     macs: int
 
 
-def program_timing(cfg: AcceleratorConfig, cmds: list[int], trace: list | None = None) -> Timing:
+def program_timing(cfg: AcceleratorConfig, cmds: list[int]) -> Timing:
     """Replay the host interface's command FSM on ``cmds`` with an ideal host (command
     and data always valid, results always accepted)."""
     bpw_in = ceil_div(cfg.R, cfg.host.beat_elems)
@@ -57,8 +57,6 @@ def program_timing(cfg: AcceleratorConfig, cmds: list[int], trace: list | None =
         return eng_free if busy_clash else e
 
     for c in cmds:
-        if trace is not None:
-            trace.append(t)
         op = c & 0xF
         e = t + 1                       # EXEC
         if op == OP_COMPUTE:
