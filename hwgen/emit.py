@@ -42,3 +42,15 @@ def generate_verilog(cfg: AcceleratorConfig) -> str:
     with sram_semantics():
         # emit_src=False keeps source paths out of the output.
         return verilog.convert(top, name=TOP_NAME, emit_src=False, strip_internal_attrs=True)
+
+
+def generate_unit_verilog(cfg: AcceleratorConfig) -> dict[str, str]:
+    """Verilog of the stand-alone special units (``sc:``, ``circulant:`` sections),
+    keyed by module name; empty when the config has none."""
+    from .units import unit_designs
+    out = {}
+    for name, top in unit_designs(cfg).items():
+        with sram_semantics():
+            out[name] = verilog.convert(top, name=name, emit_src=False,
+                                        strip_internal_attrs=True)
+    return out

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from .config import AcceleratorConfig, config_dict, config_hash
 from .ctrl import host_if
-from .emit import TOP_NAME, generate_verilog
+from .emit import TOP_NAME, generate_unit_verilog, generate_verilog
 
 
 def _write(path: Path, text: str) -> None:
@@ -34,9 +34,9 @@ def tool_versions() -> dict:
     return out
 
 
-def top_ports(verilog: str) -> list[dict]:
-    """Ports of the top module as (name, direction, width), in declaration order."""
-    body = verilog.split(f"module {TOP_NAME}(", 1)[1].split("endmodule", 1)[0]
+def top_ports(verilog: str, top: str = TOP_NAME) -> list[dict]:
+    """Ports of module ``top`` as (name, direction, width), sorted by name."""
+    body = verilog.split(f"module {top}(", 1)[1].split("endmodule", 1)[0]
     ports = []
     for d, rng, name in re.findall(r"^\s*(input|output)\s+(?:\[(\d+):0\]\s+)?(\w+);", body, re.M):
         ports.append({"name": name, "direction": d, "width": int(rng) + 1 if rng else 1})
@@ -64,8 +64,10 @@ def write_outputs(cfg: AcceleratorConfig, out: Path) -> list[Path]:
         manifest.unlink()
     digest = config_hash(cfg)
     verilog = generate_verilog(cfg)
+    units = generate_unit_verilog(cfg)
     files = {
         f"{TOP_NAME}.v": verilog,
+        **{f"{name}.v": text for name, text in units.items()},
         "params.json": json.dumps(cfg.params(), indent=2, sort_keys=True) + "\n",
         "hwgen_params.h": c_header(cfg, digest),
     }
@@ -77,6 +79,8 @@ def write_outputs(cfg: AcceleratorConfig, out: Path) -> list[Path]:
         "config_hash": digest,
         "tools": tool_versions(),
         "ports": top_ports(verilog),
+        "units": {name: {"file": f"{name}.v", "ports": top_ports(text, name)}
+                  for name, text in units.items()},
         "files": {name: hashlib.sha256(text.encode()).hexdigest() for name, text in files.items()},
     }
     _write(manifest, json.dumps(man, indent=2, sort_keys=True) + "\n")

@@ -406,3 +406,11 @@ class CirculantFftSdf(wiring.Component):
         im = _sat(xi, ob)
         m.d.comb += self.o_im.eq(_neg_sat(im, ob) if self.inverse else im)
         return m
+
+
+def circulant_top(cfg: CirculantConfig) -> wiring.Component:
+    """The stand-alone module ``hwgen generate`` writes for a config's ``circulant:``
+    section."""
+    if cfg.architecture == "parallel":
+        return CirculantFft(cfg)
+    return CirculantFftSdf(cfg)

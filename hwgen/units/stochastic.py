@@ -428,3 +428,8 @@ class ScNeuron(ScLayer):
 
     def __init__(self, cfg: ScConfig):
         super().__init__(dataclasses.replace(cfg, neurons=1))
+
+
+def sc_top(cfg: ScConfig) -> wiring.Component:
+    """The stand-alone SC module ``hwgen generate`` writes for a config's ``sc:`` section."""
+    return ScLayer(cfg)

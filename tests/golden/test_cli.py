@@ -72,6 +72,28 @@ def test_generate_outputs(capsys, tmp_path):
     assert not list(out.glob(".*tmp*"))
 
 
+def test_generate_writes_special_units(capsys, tmp_path):
+    """Optional ``sc:`` / ``circulant:`` sections give one stand-alone module each,
+    listed in the manifest with its ports and hash."""
+    import hashlib
+    cfg = tmp_path / "u.yaml"
+    cfg.write_text("name: u\narray: {rows: 2, cols: 2}\n"
+                   "sc: {length: 64, encoding: bipolar, fan_in: 4, neurons: 2}\n"
+                   "circulant: {k: 8, m: 16, n: 16}\n")
+    out = tmp_path / "gen"
+    assert run(capsys, "generate", str(cfg), "-o", str(out))[0] == 0
+    man = json.loads((out / "manifest.json").read_text())
+    assert sorted(man["units"]) == ["hwgen_circulant_layer", "hwgen_sc_layer"]
+    for name, unit in man["units"].items():
+        text = (out / unit["file"]).read_text()
+        assert f"module {name}(" in text
+        assert man["files"][unit["file"]] == hashlib.sha256(text.encode()).hexdigest()
+        assert {p["name"] for p in unit["ports"]} >= {"clk", "rst"}
+    plain = tmp_path / "plain"
+    assert run(capsys, "generate", "tiny", "-o", str(plain))[0] == 0
+    assert json.loads((plain / "manifest.json").read_text())["units"] == {}
+
+
 def test_generate_interrupted_leaves_no_manifest(tmp_path, monkeypatch):
     """A run that dies mid-way must not leave a manifest a later run trusts."""
     import hwgen.outputs as outputs
