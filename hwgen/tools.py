@@ -1,0 +1,92 @@
+"""Finding the external tools every flow needs, checked before any work starts.
+
+One rule for all of them (simulators, FPGA and ASIC tools, programmers):
+
+1. If the tool's environment variable is set (``IVERILOG``, ``YOSYS``, ``STA``, ...), its
+   value names the tool, as a path or as a command on PATH. A value that names nothing
+   executable is an error: the user asked for that tool, a silent fall-back would hide it.
+2. Otherwise the tool's commands are looked for, in order, in the running interpreter's
+   ``bin`` directory (the venv, where the pip-installed tools live) and then on PATH.
+
+A missing tool raises :class:`ToolMissing` with one line: the tool, what it is needed for
+and how to install it (or which variable to fix).
+"""
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Optional
+
+__all__ = ["ToolMissing", "ToolSpec", "find", "search_path", "version_of"]
+
+VENV_BIN = Path(sys.executable).parent
+
+
+class ToolMissing(Exception):
+    """A tool a flow needs is not installed, or its environment variable is wrong.
+
+    The flows subclass it (together with their own error base) so that one ``except``
+    catches a missing tool wherever it is needed."""
+
+    def __str__(self):
+        return str(self.args[0]) if self.args else "a tool is missing"
+
+
+@dataclass(frozen=True)
+class ToolSpec:
+    name: str
+    """The tool as the user knows it (``iverilog``, ``nextpnr-ecp5``)."""
+    purpose: str
+    """What it is needed for, completing "needed for ..."."""
+    install: str
+    """How to get it, completing a sentence: "apt-get install -y iverilog"."""
+    env: Optional[str] = None
+    """Environment variable that overrides the search."""
+    commands: tuple[str, ...] = ()
+    """Command names to look for, in order of preference; default: ``name``."""
+
+
+def search_path(*extra_dirs: str | Path) -> str:
+    """The search path: ``extra_dirs``, the interpreter's bin directory, then PATH."""
+    return os.pathsep.join([*(str(d) for d in extra_dirs), str(VENV_BIN),
+                            os.environ.get("PATH", os.defpath)])
+
+
+def find(spec: ToolSpec, *, extra_dirs: Sequence[str | Path] = (),
+         error: type[ToolMissing] = ToolMissing) -> Path:
+    """Absolute path of the tool ``spec`` names, or ``error`` (a ToolMissing subclass)."""
+    if spec.env and os.environ.get(spec.env):
+        value = os.environ[spec.env]
+        found = shutil.which(str(Path(value).expanduser()) if os.sep in value else value)
+        if found is None:
+            raise error(f"{spec.name} (for {spec.purpose}): {spec.env}={value} is not an "
+                        f"executable; fix {spec.env} or unset it, or {spec.install}")
+        return Path(found).absolute()
+    path = search_path(*extra_dirs)
+    for command in spec.commands or (spec.name,):
+        found = shutil.which(command, path=path)
+        if found is not None:
+            return Path(found).absolute()
+    hint = f"set {spec.env} or {spec.install}" if spec.env else spec.install
+    raise error(f"{spec.name} not found (needed for {spec.purpose}); {hint}")
+
+
+def version_of(argv: Sequence[str], pattern: str = "", *, timeout: float = 60) -> Optional[str]:
+    """The first match of ``pattern`` (or the first line) in what ``argv`` prints, or None
+    when the tool cannot be run or prints nothing."""
+    try:
+        out = subprocess.run(list(argv), capture_output=True, text=True, timeout=timeout)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    text = out.stdout + out.stderr
+    if pattern:
+        m = re.search(pattern, text)
+        return m.group(m.lastindex or 0).strip() if m else None
+    lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
+    return lines[0] if lines else None
