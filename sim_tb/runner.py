@@ -417,9 +417,20 @@ def _build_key(verilog: str, params: Mapping[str, object], sim: str, depth_log2:
 
 def _ensure_build(verilog: str, params: Mapping[str, object], sim: str, depth_log2: int,
                   build_root: Path) -> Path:
-    """Directory of a complete build, building it first if needed."""
-    key = _build_key(verilog, params, sim, depth_log2)
-    final = build_root / f"{sim}-{key}"
+    """Directory of a complete build of the wrapped design, building it first if needed."""
+    return _cached_build(
+        build_root, f"{sim}-{_build_key(verilog, params, sim, depth_log2)}", sim,
+        lambda tmp: _build_into(tmp, verilog, params, sim, depth_log2, build_root),
+        {"sim": sim, "params": {str(k): str(v) for k, v in params.items()},
+         "depth_log2": depth_log2})
+
+
+def _cached_build(build_root: Path, name: str, sim: str, build, meta: dict) -> Path:
+    """``build_root / name``, complete, built with ``build(tmp_dir)`` if it is not there.
+
+    The build happens in a private directory renamed into place at the end, under a file
+    lock, so concurrent processes build each key once and nobody sees half a build."""
+    final = build_root / name
     marker = final / "build.json"
     if marker.is_file():
         return final
@@ -435,7 +446,7 @@ def _ensure_build(verilog: str, params: Mapping[str, object], sim: str, depth_lo
                 shutil.rmtree(stale, ignore_errors=True)
         tmp = Path(tempfile.mkdtemp(prefix=f".{final.name}.", dir=build_root))
         try:
-            _build_into(tmp, verilog, params, sim, depth_log2, build_root)
+            build(tmp)
         except BaseException as e:
             # Keep the failed build for inspection under a name no lookup will match.
             failed = build_root / f"{final.name}.failed"
@@ -449,9 +460,8 @@ def _ensure_build(verilog: str, params: Mapping[str, object], sim: str, depth_lo
                                f"last lines:\n{_log_tail(failed / 'build.log')}") from None
             raise
         tmp.chmod(0o755)
-        (tmp / "build.json").write_text(json.dumps(
-            {"sim": sim, "params": {str(k): str(v) for k, v in params.items()},
-             "depth_log2": depth_log2, "tools": tool_versions()}, indent=1))
+        (tmp / "build.json").write_text(json.dumps({**meta, "tools": tool_versions()},
+                                                   indent=1))
         os.rename(tmp, final)
     return final
 
@@ -621,13 +631,16 @@ def run_program(verilog: str, params: dict, cmd_words: list[int], din_beats: lis
 def run_unit(verilog: str, top: str, test_module: str, work_dir: Path, *,
              sim: str = "verilator", plusargs: Sequence[str] = (),
              extra_env: Mapping[str, str] | None = None, public_ports: bool = True,
-             seed: int | None = None) -> Path:
+             seed: int | None = None, build_root: Path | None = None) -> Path:
     """Build ``verilog`` (top module ``top``) and run the cocotb ``test_module`` on it,
     for a unit tested on its own rather than through the accelerator wrapper.
 
-    Everything goes under ``work_dir`` (no cache). Returns ``work_dir``; the test module
-    leaves its results there. Raises ToolMissing before any work, SimError when the build
-    or the cocotb test fails."""
+    The build is cached like :func:`run_program`'s (under ``build_root``, default
+    :func:`default_build_root`), keyed by the Verilog, the top, the simulator, the build
+    options and the tool versions. The test runs in ``work_dir``, which is returned; the
+    test module leaves its results there. Raises ToolMissing before any work, SimError
+    when the build or the cocotb test fails."""
+    import cocotb_tools.config
     from cocotb_tools.runner import get_results
 
     sim = _normalise_sim(sim)
@@ -635,25 +648,45 @@ def run_unit(verilog: str, top: str, test_module: str, work_dir: Path, *,
         _tool(tool)
     work_dir = Path(work_dir)
     work_dir.mkdir(parents=True, exist_ok=True)
-    src = work_dir / f"{top}.v"
-    src.write_text(verilog)
+    build_root = Path(build_root) if build_root is not None else default_build_root()
     args = list(_BUILD_ARGS[sim])
     if public_ports:  # the cocotb test reads the unit's ports directly
         args = [a for a in args if a != "--no-public-flat-rw"]
+    identity = {"recipe": BUILD_RECIPE, "verilog": hashlib.sha256(verilog.encode()).hexdigest(),
+                "top": top, "sim": sim, "build_args": args, "tools": tool_versions(),
+                "cocotb_libs": str(cocotb_tools.config.libs_dir)}
+    key = hashlib.sha256(json.dumps(identity, sort_keys=True).encode()).hexdigest()[:20]
+
+    def build(tmp: Path) -> None:
+        src = tmp / "src" / f"{top}.v"
+        src.parent.mkdir()
+        src.write_text(verilog)
+        with _tool_environment(sim, build_root / ".tools"):
+            try:
+                _quiet_runner(sim).build(
+                    sources=[src], hdl_toplevel=top, build_dir=tmp, timescale=TIMESCALE,
+                    build_args=args, log_file=tmp / "build.log")
+            except (Exception, SystemExit) as e:
+                raise _BuildFailed(str(e) or type(e).__name__) from e
+
+    build_dir = _cached_build(build_root, f"unit-{sim}-{key}", sim, build,
+                              {"sim": sim, "top": top})
     results = work_dir / "results.xml"
-    with _tool_environment(sim, work_dir / ".tools"):
-        runner = _quiet_runner(sim)
+    results.unlink(missing_ok=True)
+    log = work_dir / "sim.log"
+    with _tool_environment(sim, build_root / ".tools"):
         try:
-            runner.build(sources=[src], hdl_toplevel=top, build_dir=work_dir / "build",
-                         timescale=("1ns", "1ps"), build_args=args,
-                         log_file=work_dir / "build.log")
-        except Exception as e:  # the log says why
-            raise SimError(f"{sim} build of {top} failed ({e}); log: {work_dir / 'build.log'}")
-        runner.test(test_module=test_module, hdl_toplevel=top, hdl_toplevel_lang="verilog",
-                    build_dir=work_dir / "build", test_dir=work_dir, seed=seed,
-                    log_file=work_dir / "sim.log", results_xml=str(results),
-                    plusargs=list(plusargs), extra_env=dict(extra_env or {}))
+            _quiet_runner(sim).test(
+                test_module=test_module, hdl_toplevel=top, hdl_toplevel_lang="verilog",
+                build_dir=build_dir, test_dir=work_dir, seed=seed, log_file=log,
+                results_xml=str(results), plusargs=list(plusargs),
+                extra_env=dict(extra_env or {}))
+        except (Exception, SystemExit) as e:
+            raise SimError(f"{sim}: cocotb test {test_module} did not complete "
+                           f"({str(e) or type(e).__name__}); log: {log}") from None
+    if not results.is_file():
+        raise SimError(f"{sim}: cocotb test {test_module} wrote no results; log: {log}")
     _, failed = get_results(results)
     if failed:
-        raise SimError(f"{sim}: cocotb test {test_module} failed; log: {work_dir / 'sim.log'}")
+        raise SimError(f"{sim}: cocotb test {test_module} failed; log: {log}")
     return work_dir

@@ -14,6 +14,9 @@ from collections import deque
 from amaranth.sim import Simulator
 
 from fpga.top import BoardCore
+from sim_tb.uart_model import frame_bits
+
+from .uart_line import recv_frame
 
 PERIOD = 1e-8  # the simulator's clock period; only the cycle count matters
 IDLE_WAKE = 100  # bit times between checks for close() on an idle line
@@ -40,7 +43,7 @@ class SimBoardTransport:
                 await ctx.tick().repeat(div)
                 continue
             byte = self.to_board.popleft()
-            for bit in [0] + [(byte >> i) & 1 for i in range(8)] + [1]:
+            for bit in frame_bits(byte):
                 ctx.set(rx, bit)
                 await ctx.tick().repeat(div)
 
@@ -51,14 +54,7 @@ class SimBoardTransport:
                 # Wake now and then so that close() can end this testbench.
                 await ctx.negedge(tx).delay(IDLE_WAKE * div * PERIOD)
                 continue
-            await ctx.tick().repeat(div // 2)
-            assert ctx.get(tx) == 0, "start bit too short"
-            byte = 0
-            for i in range(8):
-                await ctx.tick().repeat(div)
-                byte |= ctx.get(tx) << i
-            await ctx.tick().repeat(div)
-            assert ctx.get(tx) == 1, "stop bit low"
+            byte = await recv_frame(ctx, tx, div)
             self.from_board.append(byte)
 
     def _advance(self, cycles):
