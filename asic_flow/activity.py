@@ -1,8 +1,8 @@
-"""Switching activity from a simulation, for OpenSTA's power report.
+"""Per-block switching activity from an RTL simulation (``--activity-method block``).
 
-The OpenSTA in Debian (2.0.17, 2019) reads neither VCD nor SAIF: its only way in is
-``set_power_activity`` on the whole design, on input ports or on named pins. So the flow
-counts toggles itself:
+The default method is per net (:mod:`asic_flow.netact`: a gate-level simulation and
+every pin annotated). This one is coarser and cheaper: no gate-level simulation and no
+cell models needed, so it also works with any ``--liberty``.
 
 1. A GEMM runs on the generated RTL in Icarus (``sim_tb.runner.run_program(vcd=...)``),
    which dumps every signal of ``hwgen_top``.
@@ -16,12 +16,6 @@ counts toggles itself:
    over each block's matched flip-flops.
 4. OpenSTA then reports power block by block: ``set_power_activity -global`` with that
    block's mean, ``report_power -instances`` on its cells (``sta.analyze_power_by_block``).
-
-Why per block and not per net: in this OpenSTA, ``set_power_activity -pins`` is broken
-(its Tcl calls an undefined ``get_pins_error``), the underlying per-pin call is ignored
-on flip-flop outputs (register outputs always get the activity propagated from their D
-input), and ``-global`` overrides per-port input activity. A per-block mean is the
-finest annotation that reaches every cell.
 
 Limits: every cell of a block, combinational or not, gets the block's mean flip-flop
 activity. Icarus does not dump memory arrays, so buffer words (their flip-flops) are

@@ -3,8 +3,10 @@
     hwgen asic CONFIG --pdk osu018 --clock-ns 10 -o DIR [--json]
     hwgen asic CONFIG --liberty cells.lib --clock-ns 10
     hwgen asic CONFIG --pdk osu018 --clock-ns 10 --workload gemm:8x8x8 [--seed 1]
+        [--activity-method net|block] [--activity-window FIRST:COUNT]
+    hwgen asic CONFIG --pdk osu018 --clock-ns 10 --memories macro
     hwgen asic CONFIG --pdk osu018 --clock-ns 10 --orfs-platform sky130hd
-    hwgen asic CONFIG --pdk osu018 --clock-ns 10 --pnr [--pnr-timeout 900]
+    hwgen asic CONFIG --pdk osu018 --clock-ns 10 --pnr [array|design] [--pnr-timeout 900]
 
 Table (or JSON) to stdout, progress to stderr; exit 0 when the clock is met, 1 when it
 is not (the report still says what period is achievable), 2 for bad input (unknown PDK,
@@ -16,6 +18,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
+from typing import Optional
 
 from .errors import (
     AsicFlowError,
@@ -44,15 +47,43 @@ def add_arguments(p) -> None:
     p.add_argument("--json", action="store_true", help="print the report as JSON")
     p.add_argument("--workload", metavar="gemm:MxKxN",
                    help="also report power from the switching activity of this GEMM, "
-                        "simulated on the RTL in Icarus")
+                        "simulated in Icarus (result checked against the golden model)")
     p.add_argument("--seed", type=int, default=1, help="operand seed for --workload (default 1)")
+    p.add_argument("--activity-method", choices=("net", "block"), default="net",
+                   help="net (default): simulate the mapped netlist with the cells' models "
+                        "and annotate every pin with its net's activity; block: simulate "
+                        "the RTL and give each block its flip-flops' mean activity (faster)")
+    p.add_argument("--activity-window", metavar="FIRST:COUNT", type=_window, default=(0, None),
+                   help="per-net method: count activity from clock cycle FIRST for COUNT "
+                        "cycles (default: the whole run)")
     p.add_argument("--orfs-platform", metavar="PLATFORM",
                    help="also write an OpenROAD-flow-scripts design directory to DIR/orfs "
                         f"({', '.join(sorted(PLATFORMS))}) and run it if ORFS is installed")
-    p.add_argument("--pnr", action="store_true",
-                   help="also place and route the PE array alone with qflow (slow: minutes)")
+    p.add_argument("--memories", choices=("flops", "macro"), default="flops",
+                   help="flops (default): build every memory from flip-flops; macro: the "
+                        "buffers become black-box SRAM macros with a modelled area, timing "
+                        "and power (see docs/asic_flow.md), reported apart from the logic")
+    p.add_argument("--pnr", nargs="?", const="array", choices=("array", "design"),
+                   help="also place and route with qflow: the PE array alone (default, "
+                        "minutes) or the whole design (slow: tens of minutes or more; "
+                        "capped by --pnr-timeout)")
     p.add_argument("--pnr-timeout", type=float, default=900, metavar="S",
                    help="give up place and route after S seconds (default 900)")
+
+
+def _window(text: str) -> tuple[int, Optional[int]]:
+    import argparse
+
+    first, sep, count = text.partition(":")
+    try:
+        out = (int(first), int(count) if count else None)
+    except ValueError:
+        out = (-1, None)
+    if not sep or out[0] < 0 or (out[1] is not None and out[1] < 1):
+        raise argparse.ArgumentTypeError(
+            f"{text!r}: expected FIRST:COUNT (cycles, FIRST >= 0, COUNT >= 1 or empty), "
+            "e.g. 20:200")
+    return out
 
 
 def _log(msg: str) -> None:
@@ -73,8 +104,12 @@ def command(args) -> int:
     try:
         rep = run(cfg, args.pdk, args.clock_ns, out, liberty=args.liberty, log=_log,
                   workload=getattr(args, "workload", None), seed=getattr(args, "seed", 1),
+                  activity_method=getattr(args, "activity_method", "net"),
+                  activity_window=getattr(args, "activity_window", (0, None)),
                   orfs_platform=getattr(args, "orfs_platform", None),
-                  pnr=getattr(args, "pnr", False), pnr_timeout=getattr(args, "pnr_timeout", 900))
+                  pnr=getattr(args, "pnr", None) or False,
+                  pnr_timeout=getattr(args, "pnr_timeout", 900),
+                  memories=getattr(args, "memories", "flops"))
     except (UnknownPdk, BadLiberty, BadWorkload, UnknownPlatform, ToolMissing) as e:
         _log(str(e))
         return EXIT_BAD

@@ -51,6 +51,8 @@ class Library:
         Liberty time unit in ns; SDC values are written in it.
     cap_unit_ff : float
         Liberty capacitance unit in fF.
+    models : Path or None
+        The cells' Verilog models, when found next to the Liberty file.
     """
     name: str
     liberty: Path
@@ -59,6 +61,9 @@ class Library:
     drive_pin: str
     time_unit_ns: float
     cap_unit_ff: float
+    models: Optional[Path] = None
+    """Verilog simulation models of the cells (the Liberty's stem with ``.v``), for the
+    gate-level simulation behind per-net activity; None when there are none."""
 
 
 def tech_dirs() -> list[Path]:
@@ -91,7 +96,8 @@ def find_pdk(name: str) -> Library:
             return Library(name=name, liberty=lib, lef=lef if lef and lef.is_file() else None,
                            drive_cell=v.get("bufcell") or info["buffer"][0],
                            drive_pin=v.get("bufpin_out") or info["buffer"][1],
-                           time_unit_ns=info["time_unit_ns"], cap_unit_ff=info["cap_unit_ff"])
+                           time_unit_ns=info["time_unit_ns"], cap_unit_ff=info["cap_unit_ff"],
+                           models=cell_models(lib))
     raise UnknownPdk(f"PDK {name!r} is not installed (looked in "
                      f"{', '.join(str(d) for d in tech_dirs())}); "
                      f"apt-get install -y {KNOWN_PDKS[name]}, or set QFLOW_TECH_DIR")
@@ -103,7 +109,14 @@ def from_liberty(path: Path) -> Library:
     info = read_liberty(path, path.stem)
     return Library(name=path.stem, liberty=path.resolve(), lef=None,
                    drive_cell=info["buffer"][0], drive_pin=info["buffer"][1],
-                   time_unit_ns=info["time_unit_ns"], cap_unit_ff=info["cap_unit_ff"])
+                   time_unit_ns=info["time_unit_ns"], cap_unit_ff=info["cap_unit_ff"],
+                   models=cell_models(path.resolve()))
+
+
+def cell_models(liberty: Path) -> Optional[Path]:
+    """``cells.v`` next to ``cells.lib`` (how the qflow tech packages ship them)."""
+    v = Path(liberty).with_suffix(".v")
+    return v if v.is_file() else None
 
 
 def read_liberty(path: Path, what: str) -> dict:

@@ -1,15 +1,21 @@
-"""Opt-in place and route of the PE array with qflow (graywolf, qrouter, magic).
+"""Opt-in place and route with qflow (graywolf, qrouter, magic): the PE array block
+alone (``scope="array"``) or the whole design (``scope="design"``).
 
-Only the PE array block goes through: the whole design with its flip-flop buffers is far
-too big for graywolf (over 15 minutes on one 4x4 array already). qflow synthesizes the
-block with its own Yosys (Debian's 0.23, not the 0.70 used for the report's numbers),
-places it with graywolf, routes it with qrouter and writes GDS with magic. The run is
-capped (``timeout``), prints each qflow step as it starts, and returns the routed
-wirelength (summed from the routed DEF), the die size, and a PNG of the layout drawn
-from the DEF (cells and wires).
+qflow synthesizes the Verilog with its own Yosys (Debian's 0.23, not the 0.70 used for
+the report's numbers), places it with graywolf, routes it with qrouter and writes GDS
+with magic. It is slow: the PE array of asic2 takes minutes; the whole asic2 design
+(30k cells, mostly flip-flop buffers) did not get past two of graywolf's annealing
+iterations in 33 minutes on a busy 2-core machine. So the run is capped (``timeout``,
+checked every second; the whole process group is stopped), each qflow step is reported
+as it starts, a note every minute says how long the current step has run (for graywolf
+with its iteration count), and a capped run raises :class:`QflowTimeout` saying how far
+it got. A finished run returns the routed wirelength (summed from the routed DEF), the
+die size, the seconds per step and a PNG of the layout drawn from the DEF.
 
     from asic_flow.pnr import place_and_route
     place_and_route(load_config("asic2"), "osu018", Path("build/pnr"), timeout=900)
+    place_and_route(load_config("asic2"), "osu018", Path("build/pnr"), scope="design",
+                    timeout=4 * 3600)
 """
 from __future__ import annotations
 
@@ -26,6 +32,8 @@ from .errors import ToolFailed, ToolMissing
 from .pdks import KNOWN_PDKS
 
 MODULE = "pe_array"
+DESIGN_TOP = "hwgen_top"
+SCOPES = ("array", "design")
 STEPS = ("synthesize", "place", "route", "migrate", "gdsii")
 _TECH_DIR = Path("/usr/share/qflow/tech")
 #: qflow's own progress lines (not the tools' chatter that also starts with "Running").
@@ -135,33 +143,105 @@ def plot_layout(layout: dict, sizes: dict, path: Path, title: str) -> None:
 
 
 # ---------------------------------------------------------------------------- run
-def _run_qflow(exe: str, pdk: str, project: Path, timeout: float,
-               say: Callable[[str], None]) -> None:
-    cmd = [exe, *STEPS, "-T", pdk, MODULE]
+#: TimberWolfSC (graywolf's placer) prints one line per annealing iteration to
+#: ``layout/<top>.out`` under a header ``Iter T fds Wire Penal ...``: the iteration
+#: number and a colon, the temperature, then statistics (``-1:`` is the start).
+_GW_ITER = re.compile(r"^[ \t]*(-?\d+):[ \t]+\d+\.\d+[eE][-+]\d+[ \t]", re.M)
+
+
+def graywolf_progress(out_file: Path) -> dict | None:
+    """Annealing iterations graywolf has written so far (its output is buffered, so
+    this lags by up to 4 kB of lines), or None before it starts."""
+    try:
+        text = Path(out_file).read_text(errors="replace")
+    except OSError:
+        return None
+    iters = [int(m.group(1)) for m in _GW_ITER.finditer(text)]
+    # Iterations count from 0 (-1 is the initial placement).
+    return {"iterations": max([-1, *iters]) + 1, "out_bytes": len(text)}
+
+
+class QflowTimeout(ToolFailed):
+    """qflow hit its time cap; ``progress`` says how far it got."""
+
+    def __init__(self, msg: str, progress: dict):
+        super().__init__(msg)
+        self.progress = progress
+
+
+def _run_qflow(exe: str, pdk: str, project: Path, module: str, timeout: float,
+               say: Callable[[str], None], report_every: float = 60.0) -> dict:
+    """Run the qflow steps; returns seconds per step. Every ``report_every`` seconds
+    without a new step it says how long the current step has run (and graywolf's
+    iteration count). At the cap the process group is stopped: QflowTimeout."""
+    import queue
+    import threading
+
+    cmd = [exe, *STEPS, "-T", pdk, module]
     log = project / "qflow.log"
-    deadline = time.monotonic() + timeout
+    lines: queue.Queue = queue.Queue()
+    t0 = time.monotonic()
+    deadline = t0 + timeout
+    steps: list[list] = []  # [name, start]
+    gw_out = project / "layout" / f"{module}.out"
     with open(log, "w") as f:
         proc = subprocess.Popen(cmd, cwd=project, stdout=subprocess.PIPE,
                                 stderr=subprocess.STDOUT, text=True, start_new_session=True)
-        try:
-            for line in proc.stdout:
+        reader = threading.Thread(target=lambda: [lines.put(ln) for ln in proc.stdout],
+                                  daemon=True)
+        reader.start()
+        last_note = time.monotonic()
+        while True:
+            try:
+                line = lines.get(timeout=1.0)
+            except queue.Empty:
+                line = None
+            now = time.monotonic()
+            if line is not None:
                 f.write(line)
-                if _STEP.match(line):
-                    say(f"qflow: {line.strip()}")
-                if time.monotonic() > deadline:
-                    raise subprocess.TimeoutExpired(cmd, timeout)
-            proc.wait(timeout=max(1.0, deadline - time.monotonic()))
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGTERM)
-            proc.wait()
-            raise ToolFailed(f"qflow did not finish within {timeout:.0f} s; see {log}") from None
+                m = _STEP.match(line)
+                if m:
+                    steps.append([m.group(1), now])
+                    say(f"qflow: {line.strip()} ({now - t0:.0f} s)")
+                    last_note = now
+            elif proc.poll() is not None and not reader.is_alive():
+                break
+            if now - last_note >= report_every and steps:
+                name, since = steps[-1]
+                gw = graywolf_progress(gw_out) if name == "GrayWolf" else None
+                say(f"qflow: {name} running for {now - since:.0f} s"
+                    + (f", {gw['iterations']} annealing iterations written" if gw else ""))
+                last_note = now
+            if now > deadline:
+                os.killpg(proc.pid, signal.SIGTERM)
+                proc.wait()
+                name, since = steps[-1] if steps else ("start", t0)
+                progress = {"step": name, "step_seconds": round(now - since, 1),
+                            "seconds": round(now - t0, 1),
+                            "steps_done": [s[0] for s in steps[:-1]]}
+                if name == "GrayWolf":
+                    progress["graywolf"] = graywolf_progress(gw_out)
+                raise QflowTimeout(
+                    f"qflow did not finish within {timeout:.0f} s: stopped in {name} after "
+                    f"{now - since:.0f} s of it" + (
+                        f" ({progress['graywolf']['iterations']} annealing iterations "
+                        "written)" if progress.get("graywolf") else "") + f"; see {log}",
+                    progress)
+        f.flush()
     if proc.returncode != 0:
         raise ToolFailed(f"qflow failed (exit {proc.returncode}); see {log}")
+    end = time.monotonic()
+    return {name: round((steps[k + 1][1] if k + 1 < len(steps) else end) - start, 1)
+            for k, (name, start) in enumerate(steps)}
 
 
 def place_and_route(cfg, pdk: str, out: Path, *, timeout: float = 900,
-                    log: Optional[Callable[[str], None]] = None) -> dict:
-    """Place and route the PE array of ``cfg`` on an OSU library with qflow."""
+                    log: Optional[Callable[[str], None]] = None,
+                    scope: str = "array") -> dict:
+    """Place and route ``cfg`` on an OSU library with qflow: the PE array alone
+    (``scope="array"``) or the whole design (``"design"``, module ``hwgen_top``)."""
+    if scope not in SCOPES:
+        raise ValueError(f"scope must be one of {', '.join(SCOPES)}, not {scope!r}")
     if pdk not in KNOWN_PDKS:
         raise ToolMissing(f"qflow place and route supports {', '.join(sorted(KNOWN_PDKS))}, "
                           f"not {pdk!r}")
@@ -171,14 +251,20 @@ def place_and_route(cfg, pdk: str, out: Path, *, timeout: float = 900,
     shutil.rmtree(out, ignore_errors=True)
     for d in ("source", "synthesis", "layout", "log"):
         (out / d).mkdir(parents=True)
-    (out / "source" / f"{MODULE}.v").write_text(block_verilog(cfg))
+    if scope == "array":
+        module, what, text = MODULE, f"the {cfg.R}x{cfg.C} PE array", block_verilog(cfg)
+    else:
+        from hwgen.emit import generate_verilog
+
+        module, what, text = DESIGN_TOP, f"the whole {cfg.name} design", generate_verilog(cfg)
+    (out / "source" / f"{module}.v").write_text(text)
     t0 = time.monotonic()
-    say(f"place and route of the {cfg.R}x{cfg.C} PE array with qflow on {pdk} "
-        f"(cap {timeout:.0f} s)")
-    _run_qflow(exe, pdk, out, timeout, say)
+    say(f"place and route of {what} with qflow on {pdk} (cap {timeout:.0f} s; slow: "
+        "graywolf alone can take tens of minutes)")
+    step_seconds = _run_qflow(exe, pdk, out, module, timeout, say)
     seconds = round(time.monotonic() - t0, 1)
     layout_dir = out / "layout"
-    routed = layout_dir / f"{MODULE}.def"
+    routed = layout_dir / f"{module}.def"
     if not routed.is_file():
         raise ToolFailed(f"qflow wrote no {routed.name}; see {out / 'qflow.log'}")
     lay = read_def(routed.read_text())
@@ -188,11 +274,11 @@ def place_and_route(cfg, pdk: str, out: Path, *, timeout: float = 900,
     fill = sum(1 for _, macro, _, _ in lay["components"] if macro.startswith("FILL"))
     wl = wirelength(lay["segments"])
     x0, y0, x1, y1 = lay["die"] or (0, 0, 0, 0)
-    plot_layout(lay, sizes, png, f"{cfg.name}: {cfg.R}x{cfg.C} PE array on {pdk}, "
+    plot_layout(lay, sizes, png, f"{cfg.name}: {what[4:]} on {pdk}, "
                                  f"{len(lay['components']) - fill} cells, wire {wl / 1000:.1f} mm")
-    gds = layout_dir / f"{MODULE}.gds"
+    gds = layout_dir / f"{module}.gds"
     return {
-        "block": "pe_array",
+        "block": "pe_array" if scope == "array" else "design",
         "pdk": pdk,
         "cells": len(lay["components"]) - fill,
         "fill_cells": fill,
@@ -203,5 +289,6 @@ def place_and_route(cfg, pdk: str, out: Path, *, timeout: float = 900,
         "gds": str(gds.relative_to(out)) if gds.is_file() else None,
         "png": png.name,
         "seconds": seconds,
+        "step_seconds": step_seconds,
         "synthesis": "qflow's own Yosys (Debian), not the flow's Yosys 0.70",
     }

@@ -6,14 +6,17 @@ and outputs carry a fixed load. The achievable period is the clock period minus 
 worst setup slack; with zero port delays every constraint scales with the period, so
 that is the period at which the worst path would just meet timing.
 
-Power has no simulation behind it: OpenSTA propagates a stated activity (``activity``
-toggles per clock on every input and register output) through the netlist.
+The main report's power has no simulation behind it: every pin gets a stated activity
+(``activity`` toggles per clock). :func:`analyze_power_by_net` reports power with the
+activity of each pin set from a gate-level simulation (:mod:`asic_flow.netact`);
+:func:`analyze_power_by_block` is the coarser per-block method (:mod:`asic_flow.activity`).
 """
 from __future__ import annotations
 
 import re
 import subprocess
 from pathlib import Path
+from typing import Sequence
 
 from .errors import ToolFailed
 from .pdks import DEFAULT_LOAD_FF, Library
@@ -45,17 +48,25 @@ def render_sdc(*, design: str, lib: Library, clock_ns: float, clock_port: str = 
                   drive_pin=lib.drive_pin, load=f"{load_ff / lib.cap_unit_ff:.6g}")
 
 
+def read_liberty_lines(liberty: str, extra: Sequence[str] = ()) -> str:
+    """``read_liberty`` commands: the cell library, then e.g. the macros' Liberty."""
+    return "\n".join(f"read_liberty {lib}" for lib in (liberty, *extra))
+
+
 def render_tcl(*, design: str, top: str, liberty: str, netlist: str,
-               activity: float = DEFAULT_ACTIVITY) -> str:
+               activity: float = DEFAULT_ACTIVITY, extra_liberties: Sequence[str] = ()) -> str:
     return render("sta.tcl.tmpl", design=design, top=top, liberty=liberty, netlist=netlist,
+                  read_liberty=read_liberty_lines(liberty, extra_liberties),
                   sdc=SDC, activity=f"{activity:g}")
 
 
 def analyze(tool: Tool, lib: Library, netlist: str, top: str, design: str, clock_ns: float,
-            work: Path, activity: float = DEFAULT_ACTIVITY, timeout: float = 1800) -> dict:
+            work: Path, activity: float = DEFAULT_ACTIVITY, timeout: float = 1800,
+            extra_liberties: Sequence[str] = ()) -> dict:
     (work / SDC).write_text(render_sdc(design=design, lib=lib, clock_ns=clock_ns))
     (work / SCRIPT).write_text(render_tcl(design=design, top=top, liberty=str(lib.liberty),
-                                          netlist=netlist, activity=activity))
+                                          netlist=netlist, activity=activity,
+                                          extra_liberties=extra_liberties))
     out = _run_sta(tool, work, SCRIPT, LOG, timeout, "sta")
     return parse_report(out, clock_ns, lib.time_unit_ns, activity)
 
@@ -142,7 +153,8 @@ TOP_GLUE_CELLS = "_*"
 
 
 def render_power_tcl(*, design: str, top: str, liberty: str, netlist: str, source: str,
-                     groups: list[tuple[str, str, float, float]]) -> str:
+                     groups: list[tuple[str, str, float, float]],
+                     extra_liberties: Sequence[str] = ()) -> str:
     """``groups``: (name, cell pattern, activity, duty) per block."""
     lines = []
     for name, pattern, act, duty in groups:
@@ -150,6 +162,7 @@ def render_power_tcl(*, design: str, top: str, liberty: str, netlist: str, sourc
                   f'puts "@@ block {name}"',
                   f"report_power -instances [get_cells {{{pattern}}}] -digits 6"]
     return render("power_sim.tcl.tmpl", design=design, top=top, liberty=liberty,
+                  read_liberty=read_liberty_lines(liberty, extra_liberties),
                   netlist=netlist, sdc=SDC, source=source, blocks="\n".join(lines))
 
 
@@ -171,14 +184,53 @@ def parse_power_by_block(text: str) -> dict[str, dict]:
 
 def analyze_power_by_block(tool: Tool, lib: Library, netlist: str, top: str, design: str,
                            work: Path, groups: list[tuple[str, str, float, float]],
-                           source: str, timeout: float = 1800) -> dict[str, dict]:
+                           source: str, timeout: float = 1800,
+                           extra_liberties: Sequence[str] = ()) -> dict[str, dict]:
     """Power of each group of cells at its own activity (see asic_flow.activity).
     Reuses ``constraint.sdc`` written by :func:`analyze`."""
     (work / POWER_SIM_SCRIPT).write_text(render_power_tcl(
         design=design, top=top, liberty=str(lib.liberty), netlist=netlist, source=source,
-        groups=groups))
+        groups=groups, extra_liberties=extra_liberties))
     out = _run_sta(tool, work, POWER_SIM_SCRIPT, POWER_SIM_LOG, timeout, "sta (power)")
     return parse_power_by_block(out)
+
+
+POWER_NET_SCRIPT = "power_net.tcl"
+POWER_NET_LOG = "power_net.log"
+
+
+def render_power_net_tcl(*, design: str, top: str, liberty: str, netlist: str, source: str,
+                         activity_files: list[str], blocks: list[tuple[str, str]],
+                         extra_liberties: Sequence[str] = ()) -> str:
+    """``blocks``: (name, cell pattern) whose cells' power is reported one by one."""
+    lines = []
+    for name, pattern in blocks:
+        lines += [f'puts "@@ block {name}"',
+                  f"report_power -instances [get_cells {{{pattern}}}] -digits 6"]
+    return render("power_net.tcl.tmpl", design=design, top=top, liberty=liberty,
+                  read_liberty=read_liberty_lines(liberty, extra_liberties),
+                  netlist=netlist, sdc=SDC, source=source,
+                  sources="\n".join(f"source {f}" for f in activity_files),
+                  blocks="\n".join(lines))
+
+
+def analyze_power_by_net(tool: Tool, lib: Library, netlist: str, top: str, design: str,
+                         work: Path, activity_files: list[str], blocks: list[tuple[str, str]],
+                         source: str, timeout: float = 3600,
+                         extra_liberties: Sequence[str] = ()) -> dict:
+    """Total power and power per block with per-pin activity from ``activity_files``
+    (written by :func:`asic_flow.netact.write_tcl`). Reuses ``constraint.sdc``."""
+    (work / POWER_NET_SCRIPT).write_text(render_power_net_tcl(
+        design=design, top=top, liberty=str(lib.liberty), netlist=netlist, source=source,
+        activity_files=activity_files, blocks=blocks, extra_liberties=extra_liberties))
+    out = _run_sta(tool, work, POWER_NET_SCRIPT, POWER_NET_LOG, timeout, "sta (power)")
+    total = parse_report(out, 1.0)["power"]
+    if total is None:
+        raise ToolFailed(f"sta printed no power report; see {work / POWER_NET_LOG}")
+    secs = _sections(out)
+    default = parse_report(f"@@ power\n{secs.get('default_power', '')}@@ end\n", 1.0)["power"]
+    return {**total, "blocks": parse_power_by_block(out),
+            "unannotated_total_mw": default["total_mw"] if default else None}
 
 
 def _run_sta(tool, work: Path, script: str, log: str, timeout: float, what: str) -> str:
@@ -194,4 +246,22 @@ def _run_sta(tool, work: Path, script: str, log: str, timeout: float, what: str)
     if proc.returncode != 0 or "@@ end" not in out:
         errs = [ln for ln in out.splitlines() if ln.startswith("Error")] or ["no message"]
         raise ToolFailed(f"sta failed ({errs[0]}); see {work / log}")
+    bad = read_problems(out)
+    if bad:
+        raise ToolFailed(f"sta misread the netlist ({bad[0]}); its numbers would describe "
+                         f"another circuit; see {work / log}")
     return out
+
+
+#: OpenSTA messages after which the design it analyses is not the netlist written:
+#: its Verilog reader recovers from a syntax error by reading on into the next module.
+_READ_PROBLEMS = re.compile(
+    r"^(Error: .*|Warning: .*(?:Creating black box|previously declared|duplicated - renamed"
+    r"|is not in the port list).*)$", re.M)
+
+
+def read_problems(out: str) -> list[str]:
+    """Lines of an OpenSTA log saying the netlist was not read as written: any error,
+    or the warnings its parser's error recovery leaves (black boxes for modules that
+    are in the file, signals declared twice, duplicated instance names)."""
+    return [m.group(1).strip() for m in _READ_PROBLEMS.finditer(out)]
