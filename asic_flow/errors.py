@@ -1,4 +1,5 @@
 """The flow's exceptions. Each carries one line for the user."""
+from hwgen.tools import ToolMissing as _ToolMissing
 
 
 class AsicFlowError(Exception):
@@ -9,7 +10,7 @@ class UnknownPdk(AsicFlowError):
     """A PDK name the flow does not know, or whose files are not installed."""
 
 
-class ToolMissing(AsicFlowError):
+class ToolMissing(AsicFlowError, _ToolMissing):
     """Yosys or OpenSTA is not installed (or its environment variable is wrong)."""
 
 

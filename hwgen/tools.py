@@ -65,15 +65,15 @@ def find(spec: ToolSpec, *, extra_dirs: Sequence[str | Path] = (),
         value = os.environ[spec.env]
         found = shutil.which(str(Path(value).expanduser()) if os.sep in value else value)
         if found is None:
-            raise error(f"{spec.name} (for {spec.purpose}): {spec.env}={value} is not an "
-                        f"executable; fix {spec.env} or unset it, or {spec.install}")
+            raise error(f"{spec.name} (for {spec.purpose}): ${spec.env}={value} is not an "
+                        f"executable; fix ${spec.env} or unset it, or {spec.install}")
         return Path(found).absolute()
     path = search_path(*extra_dirs)
     for command in spec.commands or (spec.name,):
         found = shutil.which(command, path=path)
         if found is not None:
             return Path(found).absolute()
-    hint = f"set {spec.env} or {spec.install}" if spec.env else spec.install
+    hint = f"set ${spec.env} or {spec.install}" if spec.env else spec.install
     raise error(f"{spec.name} not found (needed for {spec.purpose}); {hint}")
 
 

@@ -41,7 +41,7 @@ def test_env_var_wins_and_a_wrong_one_is_an_error(tmp_path, monkeypatch):
     with pytest.raises(ToolMissing) as e:
         tools.find(SPEC)
     msg = str(e.value)
-    assert "\n" not in msg and "FROB=" in msg and "apt-get install -y frob" in msg
+    assert "\n" not in msg and "$FROB=" in msg and "apt-get install -y frob" in msg
 
 
 def test_missing_names_purpose_and_install(tmp_path, monkeypatch):
@@ -54,7 +54,7 @@ def test_missing_names_purpose_and_install(tmp_path, monkeypatch):
     with pytest.raises(Mine) as e:
         tools.find(SPEC, error=Mine)
     assert str(e.value) == ("frob not found (needed for frobbing netlists); "
-                            "set FROB or apt-get install -y frob")
+                            "set $FROB or apt-get install -y frob")
 
 
 def test_version_of(tmp_path):
