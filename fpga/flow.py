@@ -17,14 +17,15 @@ import os
 import re
 import shutil
 import subprocess
-import sys
 import tempfile
 import time
 from fractions import Fraction
 from pathlib import Path
 from typing import Callable
 
+from hwgen import tools as hwgen_tools
 from hwgen.config.schema import AcceleratorConfig
+from hwgen.tools import ToolSpec
 
 from . import pll as pll_solver
 from . import report as rep
@@ -40,7 +41,7 @@ class FlowError(RuntimeError):
         self.log = log
 
 
-class ToolMissing(FlowError):
+class ToolMissing(FlowError, hwgen_tools.ToolMissing):
     """A tool the flow needs was not found."""
 
 
@@ -79,18 +80,8 @@ CONSTRAINTS = {"ice40": "top.pcf", "ecp5": "top.lpf", "gowin": "top.cst"}
 def find_tool(tool: str) -> str:
     """Path of ``tool``: ``$VAR`` if set, else the YoWASP command; ToolMissing if absent."""
     var, yowasp, pkg, purpose = TOOLS[tool]
-    hint = f"pip install {pkg}"
-    value = os.environ.get(var)
-    if value:
-        path = shutil.which(value)
-        if path is None:
-            raise ToolMissing(f"{tool} (for {purpose}) not found: {var}={value} is not an "
-                              f"executable; fix {var} or unset it and {hint}")
-        return path
-    path = shutil.which(yowasp) or shutil.which(yowasp, path=str(Path(sys.executable).parent))
-    if path is None:
-        raise ToolMissing(f"{tool} (for {purpose}) not found: set {var} or {hint}")
-    return path
+    spec = ToolSpec(tool, purpose, f"pip install {pkg}", env=var, commands=(yowasp,))
+    return str(hwgen_tools.find(spec, error=ToolMissing))
 
 
 def check_amaranth_boards() -> None:
