@@ -148,9 +148,12 @@ def _raise_overflow(cfg, board, over, when, log=None):
 
 
 # ---- scripts -----------------------------------------------------------------------
-def yosys_script(board: Board) -> str:
+def yosys_script(board: Board, dsp: bool = True) -> str:
+    """Synthesis script; ``dsp=False`` builds every multiplier from logic cells."""
     synth = {"ice40": "synth_ice40 -dsp -top top", "ecp5": "synth_ecp5 -top top",
              "gowin": "synth_gowin -top top"}[board.family]
+    if not dsp:
+        synth = synth.replace(" -dsp", "") if board.family == "ice40" else synth + " -nodsp"
     return "\n".join([
         "read_rtlil top.il",
         synth,
@@ -335,8 +338,22 @@ def _build_in(cfg, b: Board, tools: dict, work: Path, target: float, osc_mhz: fl
     seconds["synth"] = time.monotonic() - t0
     cells = rep.yosys_cells(json.loads((work / "stat.json").read_text()))
     over = rep.overflow(rep.estimate_from_cells(b.family, cells), b.capacity)
+    multipliers = "dsp"
+    if over and [r for r, _, _ in over] == ["DSP"]:
+        # Only the DSP blocks overflow: build the multipliers from logic cells instead.
+        _, need, have = over[0]
+        progress(f"synth: needs {need} of {have} DSP blocks; multipliers in logic cells instead")
+        (work / "top.ys").write_text(yosys_script(b, dsp=False))
+        t0 = time.monotonic()
+        _run("yosys", tools["yosys"], ["-q", "-l", "yosys.log", "top.ys"], work, "yosys.out")
+        seconds["synth"] += time.monotonic() - t0
+        cells = rep.yosys_cells(json.loads((work / "stat.json").read_text()))
+        over = rep.overflow(rep.estimate_from_cells(b.family, cells), b.capacity)
+        multipliers = "logic"
     if over:
-        _raise_overflow(cfg, b, over, "after synthesis", work / "yosys.log")
+        _raise_overflow(cfg, b, over, "after synthesis"
+                        + (" with multipliers in logic cells" if multipliers == "logic" else ""),
+                        work / "yosys.log")
 
     pnr_tool = PNR_TOOL[b.family]
     progress(f"pnr: {pnr_tool} at {target:g} MHz, seed {seed}")
@@ -388,6 +405,7 @@ def _build_in(cfg, b: Board, tools: dict, work: Path, target: float, osc_mhz: fl
         "oscillator_mhz": osc_mhz,
         "clock": clock_report,
         "constraint_mhz": target,
+        "multipliers": multipliers,
         "fmax_mhz": fmax_mhz,
         "fmax_nets": fmax_nets,
         "timing_met": bool(fmax_mhz) and all(v >= target for v in fmax_mhz.values()),

@@ -139,6 +139,8 @@ def format_table(report: dict) -> str:
     for clk, mhz in report.get("fmax_mhz", {}).items():
         lines.append(f"fmax       {mhz:.2f} MHz on {clk} (constraint {report['constraint_mhz']:g} MHz, "
                      f"{'met' if report['timing_met'] else 'NOT met'})")
+    if report.get("multipliers") == "logic":
+        lines.append("multipliers in logic cells (the DSP blocks were too few)")
     lines.append(f"{'resource':<10} {'used':>8} {'available':>10} {'%':>6}")
     for name, r in report.get("resources", {}).items():
         pct = 100.0 * r["used"] / r["available"] if r["available"] else 0.0

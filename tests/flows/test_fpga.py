@@ -231,6 +231,10 @@ def test_scripts():
     assert "synth_ice40 -dsp -top top" in flow.yosys_script(ice)
     assert "synth_ecp5 -top top" in flow.yosys_script(ecp)
     assert "synth_gowin -top top" in flow.yosys_script(gw)
+    # Multipliers in logic cells, when the DSP blocks are too few.
+    assert "synth_ice40 -top top" in flow.yosys_script(ice, dsp=False)
+    assert "synth_ecp5 -top top -nodsp" in flow.yosys_script(ecp, dsp=False)
+    assert "synth_gowin -top top -nodsp" in flow.yosys_script(gw, dsp=False)
     args = flow.nextpnr_args(gw, 27.0, 2)
     assert args[:4] == ["--device", "GW1NR-LV9QN88PC6/I5", "--vopt", "family=GW1N-9C"]
     assert args[args.index("--write") + 1] == "routed.json"
