@@ -18,6 +18,16 @@ Decisions taken here:
 * ``parallelism`` P (a power of two, at most ``length``) replicates the datapath P times:
   cycle t produces stream bits P t .. P t + P - 1, so the result is the same as with
   P = 1 after length / P cycles.
+* ``sharing`` says which operands share a random source. ``layer`` (the default): one
+  source for the whole layer, every input stream compares with the same random number
+  and every weight stream with its partner (docs/stochastic.md). ``per_operand``: input
+  position i has a source of its own (an LFSR started i d steps into the m-sequence,
+  d = (2^w - 1) // fan_in, or a van der Corput pair with its own digital shifts), which
+  the weights of position i in every neuron pair with; that needs at least fan_in
+  distinct LFSR phases.
+* ``stanh`` is an activation computed on the stream: a saturating up/down counter with
+  ``fsm_states`` states (even) steps by the bipolar value of each adder output bit and
+  emits a stream whose ones are counted; it needs bipolar encoding.
 """
 from __future__ import annotations
 
@@ -28,7 +38,9 @@ from typing import Any, Optional
 ENCODINGS = ("unipolar", "bipolar")
 GENERATORS = ("lfsr", "vdc")
 ADDERS = ("mux", "counter")
-ACTIVATIONS = ("none", "sign", "relu")
+ACTIVATIONS = ("none", "sign", "relu", "stanh")
+SHARINGS = ("layer", "per_operand")
+FSM_STATES_MAX = 1 << 16
 #: LFSR widths with a maximal-length tap set in hwgen.units.stochastic.LFSR_TAPS.
 LFSR_WIDTH_MIN, LFSR_WIDTH_MAX = 3, 32
 LENGTH_MIN, LENGTH_MAX = 32, 4096
@@ -64,6 +76,19 @@ class ScConfig:
     parallelism: int = 1                # stream bits per cycle
     activation: str = "sign"
     counter_bits: Optional[int] = None  # None: derived from fan_in and length
+    sharing: str = "layer"
+    fsm_states: int = 16                # stanh only
+
+    @property
+    def fsm_bits(self) -> int:
+        """Width of the stanh state register (states 0 .. fsm_states - 1)."""
+        return max(1, (self.fsm_states - 1).bit_length())
+
+    @property
+    def phase_step(self) -> int:
+        """Distance in the m-sequence between the sources of consecutive input positions
+        with ``sharing: per_operand`` and the LFSR generator."""
+        return ((1 << self.lfsr_width) - 1) // self.fan_in
 
     @property
     def length_log2(self) -> int:
@@ -185,11 +210,17 @@ def parse_sc(data: Any, source: str = "<config>") -> ScConfig:
     pow2("parallelism", parallelism)
     activation = choice("activation", ACTIVATIONS)
     counter_bits = int_("counter_bits", 1, 48, optional=True)
+    sharing = choice("sharing", SHARINGS)
+    fsm_states = int_("fsm_states", 2, FSM_STATES_MAX)
+    if "fsm_states" not in bad and fsm_states % 2:
+        fail("fsm_states", f"must be even (the output is 1 in the upper half), got {fsm_states}")
+        bad.add("fsm_states")
 
     cfg = ScConfig(length=length, encoding=encoding, generator=generator,
                    lfsr_width=lfsr_width, seed=seed, sel_seed=sel_seed, adder=adder,
                    fan_in=fan_in, neurons=neurons, parallelism=parallelism,
-                   activation=activation, counter_bits=counter_bits)
+                   activation=activation, counter_bits=counter_bits, sharing=sharing,
+                   fsm_states=fsm_states)
 
     if generator == "lfsr" and not {"length", "lfsr_width"} & bad and lfsr_width < cfg.length_log2:
         fail("lfsr_width", f"a {lfsr_width}-bit LFSR repeats after {mask} bits, shorter than "
@@ -201,7 +232,11 @@ def parse_sc(data: Any, source: str = "<config>") -> ScConfig:
         elif "lfsr_width" not in bad and cfg.sel_bits > lfsr_width:
             fail("fan_in", f"the mux adder needs {cfg.sel_bits} select bits, more than "
                  f"sc.lfsr_width={lfsr_width}")
-    if activation in ("sign", "relu") and encoding == "unipolar" and not {"activation", "encoding"} & bad:
+    if (sharing == "per_operand" and generator == "lfsr"
+            and not {"sharing", "generator", "lfsr_width", "fan_in"} & bad and cfg.phase_step < 1):
+        fail("sharing", f"per_operand needs {fan_in} distinct phases of the {lfsr_width}-bit "
+             f"LFSR (period {mask}); raise sc.lfsr_width or use sharing: layer")
+    if activation in ("sign", "relu", "stanh") and encoding == "unipolar" and not {"activation", "encoding"} & bad:
         fail("activation", f"{activation} needs bipolar encoding (a unipolar value is never negative)")
     if (parallelism > 1 and not {"parallelism", "length"} & bad and parallelism > length):
         fail("parallelism", f"must not exceed sc.length={length}, got {parallelism}")

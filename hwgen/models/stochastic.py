@@ -22,6 +22,28 @@ Decorrelating the two operands of a multiplier (the rule the hardware follows):
       (t, rev(t)) / 2^k form the Hammersley point set, so AND / XNOR of the two streams
       is accurate to O(k / 2^k) instead of O(1/sqrt(L)).
 The MUX adder selects with the low log2(n) bits of its own LFSR (same taps, ``sel_seed``).
+
+Generator sharing (``sc.sharing``):
+    * layer: the rule above with one source for the layer; every input stream compares
+      with the same r_a, every weight stream with the same r_b.
+    * per_operand: input position i (and the weight of position i in every neuron) gets a
+      source of its own, so the n products of a neuron are no longer driven by one random
+      number and their errors stop adding up in step.
+      - lfsr: source i is the LFSR started i d steps after ``seed`` in its m-sequence,
+        d = (2^w - 1) // n (equally spaced phases, :func:`lfsr_jump`); A_i compares with
+        its state, B_i with the state bit-reversed.
+      - vdc: A_i compares with rev(t) XOR h_i and B_i with t XOR g_i, k-bit digital shifts
+        taken from the top k bits of states 32 (2i + 1) and 32 (2i + 2) of the 32-bit LFSR
+        seeded with ``seed`` (32 steps apart, so no two shifts share bits). A digital shift
+        keeps every aligned block of 2^k values a permutation, so each stream still has
+        exactly x ones per 2^k bits; the shifted pairs form a randomised Hammersley set.
+
+Stream activation ``stanh``: a saturating up/down counter with N states (N even), starting
+at N/2. For stream bit t the adder's bipolar output d_t (2 b_t - 1 for the MUX, 2 c_t - n
+for the parallel counter with c_t ones among the n products) moves the state:
+S_{t+1} = min(max(S_t + d_t, 0), N - 1); the output bit is o_t = [S_t >= N/2] (the state
+before the step). y is the number of ones of o over the stream, so 2 y / L - 1 is the
+bipolar output value, a tanh-like squashing of the dot product.
 """
 from __future__ import annotations
 
@@ -137,16 +159,68 @@ def vdc_sequence(bits: int, length: int, start: int = 0) -> np.ndarray:
     return bit_reverse(t, bits)
 
 
+def _step_map(width: int) -> list[int]:
+    """The LFSR step as a GF(2)-linear map: the image of each unit vector."""
+    return [lfsr_step(1 << j, width) for j in range(width)]
+
+
+def _apply(cols: list[int], v: int) -> int:
+    r = 0
+    for j, c in enumerate(cols):
+        if (v >> j) & 1:
+            r ^= c
+    return r
+
+
+def lfsr_jump(state: int, width: int, steps: int) -> int:
+    """The LFSR state ``steps`` steps after ``state`` (the step map raised to that power
+    by repeated squaring, so any distance costs O(width^2 log steps))."""
+    power = _step_map(width)
+    while steps:
+        if steps & 1:
+            state = _apply(power, state)
+        power = [_apply(power, c) for c in power]
+        steps >>= 1
+    return state
+
+
+def operand_seeds(cfg: ScConfig) -> list[int]:
+    """Start states of the per-position LFSRs (``sharing: per_operand``, lfsr): position i
+    starts i * cfg.phase_step steps after ``seed``."""
+    return [lfsr_jump(cfg.seed, cfg.lfsr_width, i * cfg.phase_step) for i in range(cfg.fan_in)]
+
+
+def vdc_shifts(cfg: ScConfig) -> tuple[list[int], list[int]]:
+    """Digital shifts (h_i, g_i) of the A and B operands of position i (``sharing:
+    per_operand``, vdc): the top k bits of states 32 (2i + 1) and 32 (2i + 2) of the
+    32-bit LFSR seeded with ``seed``."""
+    k = cfg.value_bits
+    s = lfsr_sequence(32, cfg.seed, 64 * cfg.fan_in + 1)
+    top = s >> (32 - k)
+    n = cfg.fan_in
+    return ([int(top[32 * (2 * i + 1)]) for i in range(n)],
+            [int(top[32 * (2 * i + 2)]) for i in range(n)])
+
+
 def operand_randoms(cfg: ScConfig, length: int | None = None):
     """(r_a, r_b, sel) for one stream: the random numbers the A and B operands are
-    compared with and the MUX select, cycle by cycle."""
+    compared with and the MUX select, cycle by cycle. r_a and r_b have shape (L,) with
+    ``sharing: layer`` and (fan_in, L) with ``per_operand`` (row i for position i)."""
     n = cfg.length if length is None else length
+    k = cfg.value_bits
     if cfg.generator == "lfsr":
-        ra = lfsr_sequence(cfg.lfsr_width, cfg.seed, n)
+        if cfg.sharing == "layer":
+            ra = lfsr_sequence(cfg.lfsr_width, cfg.seed, n)
+        else:
+            ra = np.stack([lfsr_sequence(cfg.lfsr_width, s, n) for s in operand_seeds(cfg)])
         rb = bit_reverse(ra, cfg.lfsr_width)
     else:
-        ra = vdc_sequence(cfg.value_bits, n)
-        rb = np.arange(n, dtype=np.int64) & ((1 << cfg.value_bits) - 1)
+        ra = vdc_sequence(k, n)
+        rb = np.arange(n, dtype=np.int64) & ((1 << k) - 1)
+        if cfg.sharing == "per_operand":
+            h, g = vdc_shifts(cfg)
+            ra = ra[None, :] ^ np.asarray(h, dtype=np.int64)[:, None]
+            rb = rb[None, :] ^ np.asarray(g, dtype=np.int64)[:, None]
     sel = lfsr_sequence(cfg.lfsr_width, cfg.select_seed, n) & ((1 << cfg.sel_bits) - 1)
     return ra, rb, sel
 
@@ -170,11 +244,25 @@ def decode(x, bits: int, encoding: str):
     return p if encoding == "unipolar" else 2 * p - 1
 
 
+def stanh(deltas, states: int) -> np.ndarray:
+    """Output bits of the saturating up/down counter with ``states`` states, started at
+    states / 2, stepped by ``deltas`` (last axis = stream bit; other axes run in
+    parallel): o_t = [S_t >= states / 2], S_{t+1} = clip(S_t + d_t, 0, states - 1)."""
+    d = np.asarray(deltas, dtype=np.int64)
+    s = np.full(d.shape[:-1], states // 2, dtype=np.int64)
+    out = np.empty(d.shape, dtype=np.uint8)
+    for t in range(d.shape[-1]):
+        out[..., t] = s >= states // 2
+        s = np.clip(s + d[..., t], 0, states - 1)
+    return out
+
+
 def activation(count: int, total: int, kind: str) -> int:
     """Activation on the ones count of a stream of ``total`` possible ones.
 
     none: the count; sign: 1 when the bipolar sum 2 count - total is >= 0;
-    relu: max(0, 2 count - total) (the bipolar sum in units of 1/length, clipped at 0)."""
+    relu: max(0, 2 count - total) (the bipolar sum in units of 1/length, clipped at 0).
+    (``stanh`` works on the stream itself, see :func:`stanh`.)"""
     if kind == "none":
         return count
     if kind == "sign":
@@ -195,20 +283,24 @@ def neuron(cfg: ScConfig, x, w) -> dict:
     ra, rb, sel = operand_randoms(cfg)
     prod = multiply(sng(x, ra), sng(w, rb), cfg.encoding)  # n x L
     if cfg.adder == "counter":
-        count = int(prod.sum())
+        ones = prod.sum(axis=0)               # c_t, ones among the n products
         total = n * L
         scale = n
     else:
-        count = int(prod[sel, np.arange(L)].sum())
+        ones = prod[sel, np.arange(L)]        # the selected product bit
         total = L
         scale = 1
+    count = int(ones.sum())
     p = count / L
     estimate = p if cfg.encoding == "unipolar" else 2 * p - scale
     vb = cfg.value_bits
     exact = float(np.dot(decode(x, vb, cfg.encoding), decode(w, vb, cfg.encoding)))
     if cfg.adder == "mux":
         estimate, exact = estimate, exact / n
-    y = activation(count, total, cfg.activation)
+    if cfg.activation == "stanh":
+        y = int(stanh(2 * ones.astype(np.int64) - scale, cfg.fsm_states).sum())
+    else:
+        y = activation(count, total, cfg.activation)
     mask = (1 << cfg.count_width) - 1
     return {"count": count & mask, "y": y & mask, "estimate": estimate, "exact": exact,
             "products": prod}

@@ -16,15 +16,16 @@ from __future__ import annotations
 
 import dataclasses
 
-from amaranth.hdl import Cat, Const, Module, Signal, Value
-from amaranth.lib import wiring
+from amaranth.hdl import Array, Cat, Const, Module, Signal, Value, signed
+from amaranth.lib import stream, wiring
 from amaranth.lib.wiring import In, Out
 
 from ..config.sc import ScConfig
-from ..models.stochastic import LFSR_TAPS
+from ..models.stochastic import LFSR_TAPS, operand_seeds, vdc_shifts
 
 __all__ = ["LFSR_TAPS", "Lfsr", "VdcSource", "Sng", "ScMultiplier", "ScMuxAdder",
-           "ParallelCounter", "StreamCounter", "ScLayer", "ScNeuron", "popcount"]
+           "ParallelCounter", "StreamCounter", "ScLayer", "ScLayerHost", "ScNeuron", "popcount",
+           "sc_top"]
 
 
 def popcount(bits) -> Value:
@@ -298,6 +299,23 @@ class StreamCounter(ParallelCounter):
         super().__init__(1, count_bits)
 
 
+class _Accumulator(ParallelCounter):
+    """Adds a ``bits``-wide number each enabled cycle (the stanh path's count: the lane
+    popcounts are computed for the FSM anyway, so the count adds them rather than
+    building a second popcount tree)."""
+
+    def __init__(self, bits: int, count_bits: int):
+        super().__init__(bits, count_bits)
+
+    def elaborate(self, platform):
+        m = Module()
+        with m.If(self.clear):
+            m.d.sync += self.count.eq(0)
+        with m.Elif(self.en):
+            m.d.sync += self.count.eq(self.count + self.i)
+        return m
+
+
 class ScLayer(wiring.Component):
     """A layer of ``cfg.neurons`` SC neurons, each a dot product of length ``cfg.fan_in``
     followed by an activation, over one stream of ``cfg.length`` bits.
@@ -305,7 +323,10 @@ class ScLayer(wiring.Component):
     The input streams are generated once and shared by all neurons; each neuron has its
     own weight streams, multipliers and adder. Operand A (inputs) compares with the LFSR
     state or the van der Corput value, operand B (weights) with the bit-reversed LFSR
-    state or the plain counter (see :mod:`hwgen.models.stochastic`). Codes are
+    state or the plain counter (see :mod:`hwgen.models.stochastic`). With
+    ``cfg.sharing = "per_operand"`` input position i has a source of its own (an LFSR at
+    its own phase, or the van der Corput pair XOR-ed with per-position constants) that
+    the weights of position i in every neuron pair with. Codes are
     ``cfg.value_bits`` wide and packed little-end first: input i is
     ``x[i*b:(i+1)*b]``, weight i of neuron j is ``w[(j*n+i)*b:...]``.
 
@@ -320,7 +341,10 @@ class ScLayer(wiring.Component):
 
     Activations on a neuron's ones count c out of T possible (T = n L for the counter
     adder, L for the MUX): ``none`` gives c, ``sign`` 1 when 2c >= T, ``relu``
-    max(0, 2c - T), the bipolar sum in units of 1/L clipped at zero.
+    max(0, 2c - T), the bipolar sum in units of 1/L clipped at zero. ``stanh`` works on
+    the stream: a saturating up/down counter of ``cfg.fsm_states`` states is stepped by
+    the adder's bipolar output of every stream bit (the P lanes of a cycle in order) and
+    ``y`` counts the ones of its output stream.
 
     Attributes
     ----------
@@ -347,6 +371,63 @@ class ScLayer(wiring.Component):
             "count": Out(k * cw), "y": Out(k * cw),
         })
 
+    def _sources(self, m, run):
+        """Random numbers per lane and input position: (ra, rb), ra[j][i] being what input
+        i compares with in lane j, rb[j][i] what the weights of position i compare with."""
+        cfg = self.cfg
+        b, n, P = cfg.value_bits, cfg.fan_in, cfg.parallelism
+        if cfg.generator == "lfsr":
+            w = cfg.lfsr_width
+            seeds = [cfg.seed] if cfg.sharing == "layer" else operand_seeds(cfg)
+            lanes = []
+            for i, seed in enumerate(seeds):
+                src = Lfsr(w, seed, P)
+                m.submodules["src" if cfg.sharing == "layer" else f"src{i}"] = src
+                m.d.comb += [src.en.eq(run), src.load.eq(self.start)]
+                lanes.append([src.states[j * w:(j + 1) * w] for j in range(P)])
+            pick = (lambda i: lanes[0]) if cfg.sharing == "layer" else (lambda i: lanes[i])
+            ra = [[pick(i)[j] for i in range(n)] for j in range(P)]
+            rb = [[r[::-1] for r in row] for row in ra]
+            return ra, rb
+        m.submodules.src = src = VdcSource(b, P)
+        m.d.comb += [src.en.eq(run), src.load.eq(self.start)]
+        h, g = vdc_shifts(cfg) if cfg.sharing == "per_operand" else ([0] * n, [0] * n)
+        # A digital shift is an XOR with a constant: inverters, no logic.
+        ra = [[src.values[j * b:(j + 1) * b] ^ Const(h[i], b) for i in range(n)]
+              for j in range(P)]
+        rb = [[src.counts[j * b:(j + 1) * b] ^ Const(g[i], b) for i in range(n)]
+              for j in range(P)]
+        return ra, rb
+
+    def _stanh(self, m, q, lane_ones, run):
+        """The stream activation of neuron q: the saturating up/down counter stepped once
+        per lane (lane order = stream order), and the count of its output ones."""
+        cfg = self.cfg
+        N, fb, P = cfg.fsm_states, cfg.fsm_bits, cfg.parallelism
+        scale = cfg.fan_in if cfg.adder == "counter" else 1
+        state = Signal(fb, init=N // 2, name=f"fsm{q}")
+        s, outs = state, []
+        for j, ones in enumerate(lane_ones):
+            outs.append(s >= N // 2)
+            v = Signal(signed(fb + max(1, scale.bit_length()) + 3), name=f"fsm{q}_sum{j}")
+            m.d.comb += v.eq(s + ones * 2 - scale)
+            nxt = Signal(fb, name=f"fsm{q}_next{j}")
+            with m.If(v < 0):
+                m.d.comb += nxt.eq(0)
+            with m.Elif(v > N - 1):
+                m.d.comb += nxt.eq(N - 1)
+            with m.Else():
+                m.d.comb += nxt.eq(v[:fb])
+            s = nxt
+        with m.If(self.start):
+            m.d.sync += state.eq(N // 2)
+        with m.Elif(run):
+            m.d.sync += state.eq(s)
+        ycnt = StreamCounter(cfg.count_width) if P == 1 else ParallelCounter(P, cfg.count_width)
+        m.submodules[f"ycount{q}"] = ycnt
+        m.d.comb += [ycnt.i.eq(Cat(*outs)), ycnt.en.eq(run), ycnt.clear.eq(self.start)]
+        return ycnt.count
+
     def elaborate(self, platform):
         cfg = self.cfg
         m = Module()
@@ -355,24 +436,14 @@ class ScLayer(wiring.Component):
         run = Signal()
         m.d.comb += run.eq(self.busy & ~self.start)
 
-        # Random sources: one pair per lane for the whole layer; lane j carries stream
-        # bit P*t + j in cycle t.
-        if cfg.generator == "lfsr":
-            w = cfg.lfsr_width
-            m.submodules.src = src = Lfsr(w, cfg.seed, P)
-            ra = [src.states[j * w:(j + 1) * w] for j in range(P)]
-            rb = [r[::-1] for r in ra]
-        else:
-            m.submodules.src = src = VdcSource(b, P)
-            ra = [src.values[j * b:(j + 1) * b] for j in range(P)]
-            rb = [src.counts[j * b:(j + 1) * b] for j in range(P)]
-        m.d.comb += [src.en.eq(run), src.load.eq(self.start)]
+        # Lane j carries stream bit P*t + j in cycle t.
+        ra, rb = self._sources(m, run)
 
         # Input streams, shared by the neurons: bit j*n + i is input i in lane j.
         xs = Signal(n * P)
         for j in range(P):
             for i in range(n):
-                m.d.comb += xs[j * n + i].eq(self.x[i * b:(i + 1) * b] > ra[j])
+                m.d.comb += xs[j * n + i].eq(self.x[i * b:(i + 1) * b] > ra[j][i])
 
         total = L * (n if cfg.adder == "counter" else 1)
         for q in range(k):
@@ -380,15 +451,23 @@ class ScLayer(wiring.Component):
             for j in range(P):
                 for i in range(n):
                     wi = self.w[(q * n + i) * b:(q * n + i + 1) * b]
-                    wbit = wi > rb[j]
+                    wbit = wi > rb[j][i]
                     xb = xs[j * n + i]
                     if cfg.encoding == "unipolar":
                         m.d.comb += prods[j * n + i].eq(xb & wbit)
                     else:
                         m.d.comb += prods[j * n + i].eq(~(xb ^ wbit))
             if cfg.adder == "counter":
-                cnt = ParallelCounter(n * P, cw)
-                m.d.comb += cnt.i.eq(prods)
+                if cfg.activation == "stanh":
+                    # per-lane sums feed the FSM; the count adds them up
+                    lane_ones = [popcount(prods[j * n:(j + 1) * n]) for j in range(P)]
+                    lane_sum = Signal(range(n * P + 1), name=f"ones{q}")
+                    m.d.comb += lane_sum.eq(sum(lane_ones[1:], lane_ones[0]))
+                    cnt = _Accumulator(len(lane_sum), cw)
+                    m.d.comb += cnt.i.eq(lane_sum)
+                else:
+                    cnt = ParallelCounter(n * P, cw)
+                    m.d.comb += cnt.i.eq(prods)
             else:
                 # Every neuron draws its select from an LFSR with the same seed; they
                 # could share one, but a separate one keeps the neuron self-contained
@@ -398,6 +477,7 @@ class ScLayer(wiring.Component):
                 m.d.comb += [mux.i.eq(prods), mux.en.eq(run), mux.load.eq(self.start)]
                 cnt = StreamCounter(cw) if P == 1 else ParallelCounter(P, cw)
                 m.d.comb += cnt.i.eq(mux.y)
+                lane_ones = [mux.y[j] for j in range(P)]
             m.submodules[f"count{q}"] = cnt
             m.d.comb += [cnt.en.eq(run), cnt.clear.eq(self.start)]
             c = cnt.count
@@ -407,13 +487,15 @@ class ScLayer(wiring.Component):
                 m.d.comb += yq.eq(c)
             elif cfg.activation == "sign":
                 m.d.comb += yq.eq(Cat(c, Const(0, 1)) * 2 >= total)
-            else:
+            elif cfg.activation == "relu":
                 twice = Signal(cw + 2, name=f"twice{q}")
                 m.d.comb += twice.eq(c * 2)
                 with m.If(twice > total):
                     m.d.comb += yq.eq(twice - total)
+            else:
+                m.d.comb += yq.eq(self._stanh(m, q, lane_ones, run))
 
-        t = Signal(range(cfg.cycles))
+        t = Signal(range(max(2, cfg.cycles)))
         with m.If(self.start):
             m.d.sync += [self.busy.eq(1), self.done.eq(0), t.eq(0)]
         with m.Elif(self.busy):
@@ -430,6 +512,84 @@ class ScNeuron(ScLayer):
         super().__init__(dataclasses.replace(cfg, neurons=1))
 
 
+class ScLayerHost(wiring.Component):
+    """Stand-alone SC layer for a host: :class:`ScLayer` behind three streams, with the
+    weights and inputs held in register files loaded one code per beat.
+
+    Weights go into a shift register of ``neurons * fan_in`` codes: it always holds the
+    last ``neurons * fan_in`` codes accepted, so a host sends them in order (neuron 0
+    inputs 0 .. n-1, then neuron 1, ...) and never addresses them. Weights are accepted
+    whenever the layer is not running (``w_in.ready = ~busy``), so a new set can be loaded
+    between vectors. An input vector is ``fan_in`` codes on ``x_in`` (input 0 first); the
+    beat carrying the last one starts the layer the next cycle. After ``cfg.cycles``
+    cycles ``y_out`` presents the ``neurons`` activations, neuron 0 first, and the unit
+    takes the next vector once the last one is accepted. Per vector that is
+    ``fan_in + 1 + cfg.cycles + neurons`` cycles without back-pressure.
+
+    Attributes
+    ----------
+    w_in : In(stream.Signature(value_bits))
+        Weight codes.
+    x_in : In(stream.Signature(value_bits))
+        Input codes.
+    y_out : Out(stream.Signature(count_width))
+        Activations (``count`` for ``activation: none``).
+    busy : Out(1)
+        From the last input beat until the last result beat is accepted.
+    """
+
+    def __init__(self, cfg: ScConfig):
+        self.cfg = cfg
+        super().__init__({
+            "w_in": In(stream.Signature(cfg.value_bits)),
+            "x_in": In(stream.Signature(cfg.value_bits)),
+            "y_out": Out(stream.Signature(cfg.count_width)),
+            "busy": Out(1),
+        })
+
+    def elaborate(self, platform):
+        cfg = self.cfg
+        m = Module()
+        b, n, k, cw = cfg.value_bits, cfg.fan_in, cfg.neurons, cfg.count_width
+        m.submodules.layer = layer = ScLayer(cfg)
+
+        wfile = Signal(k * n * b)
+        xfile = Signal(n * b)
+        m.d.comb += [layer.w.eq(wfile), layer.x.eq(xfile)]
+
+        m.d.comb += self.w_in.ready.eq(~self.busy)
+        with m.If(self.w_in.valid & self.w_in.ready):
+            # the newest code enters at the top; after k n beats the first is at the bottom
+            m.d.sync += wfile.eq(Cat(wfile[b:], self.w_in.payload) if k * n > 1
+                                 else self.w_in.payload)
+
+        xi = Signal(range(max(2, n)))  # never zero-width (Verilog [-1:0])
+        go = Signal()
+        q = Signal(range(max(2, k)))
+        draining = Signal()
+        m.d.comb += [layer.start.eq(go), self.x_in.ready.eq(~self.busy)]
+        m.d.sync += go.eq(0)
+        with m.If(self.x_in.valid & self.x_in.ready):
+            m.d.sync += xfile.eq(Cat(xfile[b:], self.x_in.payload) if n > 1 else self.x_in.payload)
+            with m.If(xi == n - 1):
+                m.d.sync += [xi.eq(0), go.eq(1), self.busy.eq(1)]
+            with m.Else():
+                m.d.sync += xi.eq(xi + 1)
+
+        ys = [layer.y[i * cw:(i + 1) * cw] for i in range(k)]
+        m.d.comb += [self.y_out.valid.eq(draining),
+                     self.y_out.payload.eq(Array(ys)[q] if k > 1 else ys[0])]
+        with m.If(self.busy & ~go & ~draining & layer.done):
+            m.d.sync += [draining.eq(1), q.eq(0)]
+        with m.If(self.y_out.valid & self.y_out.ready):
+            with m.If(q == k - 1):
+                m.d.sync += [draining.eq(0), self.busy.eq(0)]
+            with m.Else():
+                m.d.sync += q.eq(q + 1)
+        return m
+
+
 def sc_top(cfg: ScConfig) -> wiring.Component:
-    """The stand-alone SC module ``hwgen generate`` writes for a config's ``sc:`` section."""
-    return ScLayer(cfg)
+    """The stand-alone SC module ``hwgen generate`` writes for a config's ``sc:`` section:
+    :class:`ScLayerHost` (streams and register files around :class:`ScLayer`)."""
+    return ScLayerHost(cfg)

@@ -10,8 +10,9 @@ from amaranth.sim import Simulator
 from hwgen.config import ConfigError
 from hwgen.config.sc import ScConfig, parse_sc
 from hwgen.models import stochastic as model
-from hwgen.units.stochastic import (LFSR_TAPS, Lfsr, ParallelCounter, ScLayer, ScMultiplier,
-                                    ScMuxAdder, ScNeuron, Sng, StreamCounter, VdcSource)
+from hwgen.units.stochastic import (LFSR_TAPS, Lfsr, ParallelCounter, ScLayer, ScLayerHost,
+                                    ScMultiplier, ScMuxAdder, ScNeuron, Sng, StreamCounter,
+                                    VdcSource, sc_top)
 
 
 def run(dut, bench):
@@ -316,6 +317,194 @@ def test_model_estimate_tracks_exact():
         assert abs(r["estimate"] - r["exact"]) < 4e-3, (x, w, r["estimate"], r["exact"])
 
 
+# ----------------------------------------------------------------------------- sharing, stanh
+
+
+SHARED_CASES = [
+    dict(length=64, generator="lfsr", lfsr_width=7, seed=0x2B, fan_in=5, activation="relu",
+         neurons=2, parallelism=2, sharing="per_operand"),
+    dict(length=128, generator="vdc", fan_in=8, adder="mux", activation="stanh",
+         sharing="per_operand", parallelism=4, fsm_states=6),
+    dict(length=32, generator="vdc", fan_in=3, activation="sign", sharing="per_operand"),
+    dict(length=64, generator="lfsr", lfsr_width=6, adder="mux", fan_in=4, activation="stanh",
+         sharing="per_operand", seed=0x21),
+    dict(length=64, generator="lfsr", lfsr_width=7, seed=0x2B, fan_in=5, activation="stanh",
+         neurons=2, parallelism=4, fsm_states=8),
+    dict(length=256, generator="lfsr", lfsr_width=9, seed=0x0F3, fan_in=7, activation="stanh",
+         fsm_states=32, neurons=2, encoding="bipolar"),
+    dict(length=64, encoding="unipolar", generator="lfsr", lfsr_width=8, fan_in=6,
+         activation="none", sharing="per_operand", parallelism=8),
+]
+
+
+@pytest.mark.parametrize("case", range(len(SHARED_CASES)))
+def test_sharing_and_stanh_bit_exact(case):
+    cfg = parse_sc(SHARED_CASES[case], "case.yaml")
+    rng = np.random.default_rng(700 + case)
+    hi = 1 << cfg.value_bits
+    x = rng.integers(0, hi, size=cfg.fan_in)
+    w = rng.integers(0, hi, size=(cfg.neurons, cfg.fan_in))
+    (counts, ys, cycles), = run_layer(cfg, x, w)
+    want = model.layer(cfg, x, w)
+    assert cycles == cfg.cycles
+    assert counts == [r["count"] for r in want], f"seed {700 + case}"
+    assert ys == [r["y"] for r in want], f"seed {700 + case}"
+
+
+def test_lfsr_jump_and_operand_phases():
+    for width, seed, steps in [(5, 3, 0), (8, 0x5A, 77), (12, 1, 4000), (16, 0xACE1, 12345)]:
+        s = seed
+        for _ in range(steps):
+            s = model.lfsr_step(s, width)
+        assert model.lfsr_jump(seed, width, steps) == s
+    # a full period comes back, half a period does not
+    assert model.lfsr_jump(0x1234, 20, (1 << 20) - 1) == 0x1234
+    assert model.lfsr_jump(0x1234, 20, (1 << 19)) != 0x1234
+    cfg = parse_sc(dict(fan_in=10, lfsr_width=8, seed=0x35, sharing="per_operand"), "s")
+    seeds = model.operand_seeds(cfg)
+    seq = model.lfsr_sequence(8, 0x35, 255).tolist()
+    assert cfg.phase_step == 25
+    assert seeds == [seq[25 * i] for i in range(10)]
+    ra, rb, _ = model.operand_randoms(cfg)
+    assert ra.shape == (10, cfg.length)
+    assert (rb == model.bit_reverse(ra, 8)).all()
+
+
+def test_vdc_digital_shift_keeps_exact_counts():
+    # Every aligned block of 2^k values of rev(t) ^ h is a permutation: a stream of code x
+    # has exactly x ones per 2^k bits, whatever the shift.
+    cfg = parse_sc(dict(length=64, generator="vdc", fan_in=16, sharing="per_operand"), "s")
+    ra, rb, _ = model.operand_randoms(cfg)
+    for i in range(16):
+        assert sorted(ra[i].tolist()) == list(range(64)) == sorted(rb[i].tolist())
+    h, g = model.vdc_shifts(cfg)
+    assert len(set(h)) > 8 and len(set(g)) > 8  # the shifts differ between positions
+    x = np.arange(64)
+    assert (model.sng(x, ra[3]).sum(axis=1) == x).all()
+
+
+def test_per_operand_lowers_dot_product_error():
+    # With one shared source the n products' errors move together; per-position sources
+    # let them cancel. RMS error of a bipolar 32-term dot product over random codes.
+    def rms(sharing, generator):
+        cfg = parse_sc(dict(length=128, generator=generator, lfsr_width=12, fan_in=32,
+                            activation="none", sharing=sharing, seed=0x2C1), "s")
+        rng = np.random.default_rng(3)
+        errs = []
+        for _ in range(60):
+            x = rng.integers(0, 1 << cfg.value_bits, size=32)
+            w = rng.integers(0, 1 << cfg.value_bits, size=32)
+            r = model.neuron(cfg, x, w)
+            errs.append(r["estimate"] - r["exact"])
+        return float(np.sqrt(np.mean(np.square(errs))))
+    assert rms("per_operand", "lfsr") < 0.8 * rms("layer", "lfsr")
+    assert rms("per_operand", "vdc") < 0.8 * rms("layer", "vdc")
+
+
+def test_stanh_fsm_from_its_definition():
+    # A hand-stepped trace: 4 states, start at 2, output = state >= 2 before the step.
+    d = [1, 1, 1, -1, -1, -1, -1, 3, -5]
+    states, s, want = [], 2, []
+    for v in d:
+        want.append(int(s >= 2))
+        states.append(s)
+        s = min(max(s + v, 0), 3)
+    assert states == [2, 3, 3, 3, 2, 1, 0, 0, 3]
+    assert model.stanh(np.array(d), 4).tolist() == want
+    # rows run in parallel
+    assert model.stanh(np.array([d, [-v for v in d]]), 4).shape == (2, len(d))
+
+
+def test_stanh_squashes_like_tanh():
+    # MUX-fed stanh with N states on a bipolar stream of value v approximates
+    # tanh(N v / 2) (the classic saturating-counter result); check the shape on long
+    # Bernoulli streams.
+    rng = np.random.default_rng(8)
+    N, L = 8, 1 << 15
+    for v in (-0.6, -0.2, 0.0, 0.15, 0.5):
+        bits = (rng.random(L) < (v + 1) / 2).astype(np.int64)
+        out = model.stanh(2 * bits - 1, N)
+        assert abs(2 * out.mean() - 1 - np.tanh(N * v / 2)) < 0.1, v
+
+
+# ----------------------------------------------------------------------------- host wrapper
+
+
+def run_host(cfg, weights, vectors, seed=0, stall=0.3):
+    """Drive ScLayerHost: weights on w_in, each vector on x_in, results from y_out, all
+    with random valid / ready gaps. Returns the list of result lists and the cycles."""
+    dut = ScLayerHost(cfg)
+    rng = np.random.default_rng(seed)
+    k = cfg.neurons
+    got = []
+
+    async def producer(ctx, port, codes):
+        for c in codes:
+            while rng.random() < stall:
+                ctx.set(port.valid, 0)
+                await ctx.tick()
+            ctx.set(port.valid, 1)
+            ctx.set(port.payload, int(c))
+            await ctx.tick().until(port.ready)
+        ctx.set(port.valid, 0)
+
+    async def bench(ctx):
+        await producer(ctx, dut.w_in, np.ravel(weights))
+        for x in vectors:
+            assert not ctx.get(dut.busy)
+            await producer(ctx, dut.x_in, x)
+            out = []
+            while len(out) < k:
+                rdy = int(rng.random() >= stall)
+                ctx.set(dut.y_out.ready, rdy)
+                await ctx.delay(1e-9)
+                if rdy and ctx.get(dut.y_out.valid):
+                    out.append(ctx.get(dut.y_out.payload))
+                await ctx.tick()
+            ctx.set(dut.y_out.ready, 0)
+            await ctx.tick()
+            got.append(out)
+    run(dut, bench)
+    return got
+
+
+@pytest.mark.parametrize("kw", [
+    dict(length=64, generator="lfsr", lfsr_width=7, seed=0x2B, fan_in=5, neurons=3,
+         activation="relu", parallelism=4),
+    dict(length=32, generator="vdc", fan_in=4, neurons=1, adder="mux", activation="stanh",
+         fsm_states=4, sharing="per_operand"),
+    dict(length=32, generator="lfsr", lfsr_width=5, fan_in=1, neurons=2, activation="none",
+         encoding="unipolar"),
+])
+def test_host_wrapper_streams_match_model(kw):
+    cfg = parse_sc(kw, "host.yaml")
+    rng = np.random.default_rng(31)
+    hi = 1 << cfg.value_bits
+    w = rng.integers(0, hi, size=(cfg.neurons, cfg.fan_in))
+    xs = [rng.integers(0, hi, size=cfg.fan_in) for _ in range(3)]
+    got = run_host(cfg, w, xs, seed=5)
+    for x, g in zip(xs, got):
+        assert g == [r["y"] for r in model.layer(cfg, x, w)], "seed 31/5"
+
+
+def test_host_wrapper_reloads_weights_and_keeps_the_last_set():
+    cfg = parse_sc(dict(length=32, lfsr_width=5, fan_in=3, neurons=2, activation="none"), "h")
+    rng = np.random.default_rng(9)
+    junk = rng.integers(0, 32, size=5)           # a partial set, then a full one
+    w = rng.integers(0, 32, size=(2, 3))
+    x = rng.integers(0, 32, size=3)
+    got = run_host(cfg, np.concatenate([junk, w.ravel()]), [x], seed=2)
+    assert got == [[r["y"] for r in model.layer(cfg, x, w)]]
+
+
+def test_sc_top_is_the_host_wrapper():
+    cfg = parse_sc({}, "s")
+    top = sc_top(cfg)
+    assert isinstance(top, ScLayerHost)
+    assert set(top.signature.members) == {"w_in", "x_in", "y_out", "busy"}
+    top._MustUse__silence = True
+
+
 # ----------------------------------------------------------------------------- config
 
 
@@ -359,12 +548,23 @@ def test_config_errors_are_one_line_each():
         "sc.counter_bits is 16"]
     assert problems({"encoding": "ternary", "adder": "or", "bogus": 1, "fan_in": "8"}) == [
         "sc.yaml: sc.bogus: unknown key (known: activation, adder, counter_bits, encoding, "
-        "fan_in, generator, length, lfsr_width, neurons, parallelism, seed, sel_seed)",
+        "fan_in, fsm_states, generator, length, lfsr_width, neurons, parallelism, seed, "
+        "sel_seed, sharing)",
         "sc.yaml: sc.encoding: must be one of unipolar, bipolar, got 'ternary'",
         "sc.yaml: sc.adder: must be one of mux, counter, got 'or'",
         "sc.yaml: sc.fan_in: must be an integer, got a string '8'",
     ]
     assert problems([1]) == ["sc.yaml: sc: must be a mapping, got a list"]
+    assert problems({"sharing": "global"}) == [
+        "sc.yaml: sc.sharing: must be one of layer, per_operand, got 'global'"]
+    assert problems({"sharing": "per_operand", "lfsr_width": 5, "length": 32, "seed": 3,
+                     "fan_in": 40}) == [
+        "sc.yaml: sc.sharing: per_operand needs 40 distinct phases of the 5-bit LFSR "
+        "(period 31); raise sc.lfsr_width or use sharing: layer"]
+    assert problems({"activation": "stanh", "fsm_states": 7}) == [
+        "sc.yaml: sc.fsm_states: must be even (the output is 1 in the upper half), got 7"]
+    assert problems({"activation": "stanh", "encoding": "unipolar"}) == [
+        "sc.yaml: sc.activation: stanh needs bipolar encoding (a unipolar value is never negative)"]
     assert problems({"parallelism": 3}) == ["sc.yaml: sc.parallelism: must be a power of two, got 3"]
     for p in problems({"length": 33, "generator": "x", "seed": -1, "neurons": 0}):
         assert "\n" not in p and p.startswith("sc.yaml: sc.")
