@@ -18,6 +18,19 @@ Word lengths
 ``tw_bits``
     Signed width of a twiddle factor component, with ``tw_bits - 2`` fraction bits so
     that +1 and -1 are exact.
+``w_bits``
+    Signed width of a frequency-domain weight component held in the layer's weight
+    buffer. The complex multiply-accumulate over the ``n / k`` input blocks is exact in
+    ``acc_bits = out_bits + w_bits + ceil(log2(n / k))`` bits; ``shift`` is the
+    round-half-up right shift that brings it back to ``out_bits`` before the IFFT.
+
+The layer (``hwgen generate`` writes it as ``hwgen_circulant_layer`` for the ``parallel``
+architecture) needs ``per_stage`` or ``none`` scaling in the forward FFT: a block exponent
+per input block cannot share one accumulator, so the section rejects ``block_float``
+(the stand-alone :class:`~hwgen.units.circulant_fft.CirculantFft` still offers it). The
+layer's IFFT always uses ``per_stage`` scaling (the 1/k of the inverse). With the
+``streaming`` architecture ``hwgen generate`` writes the single-path delay-feedback FFT
+alone.
 """
 from __future__ import annotations
 
@@ -27,12 +40,14 @@ from dataclasses import dataclass
 SCALINGS = ("per_stage", "block_float", "none")
 ARCHITECTURES = ("parallel", "streaming")
 KEYS = {"k", "in_bits", "out_bits", "tw_bits", "scaling", "architecture", "real_input",
-        "m", "n"}
+        "m", "n", "w_bits", "shift"}
 
 K_MIN, K_MAX = 4, 64
 BITS_MAX = 32
 TW_BITS_MAX = 27
 DIM_MAX = 1 << 16
+W_BITS_MAX = 24
+ACC_BITS_MAX = 62   # the golden model accumulates in int64
 
 
 def _log2(k: int) -> int:
@@ -58,9 +73,15 @@ class CirculantConfig:
         ``streaming`` (radix-2 single-path delay feedback, one sample per cycle).
     real_input : bool
         The forward transform only ever sees real samples (the layer's activations), so
-        the imaginary input is dropped.
+        the imaginary input is dropped. The layer then keeps only the ``k/2 + 1``
+        non-redundant frequency bins (conjugate symmetry): half the weight buffer, the
+        X buffer and the complex multipliers.
     m, n : int
         Layer shape (outputs x inputs), multiples of k.
+    w_bits : int
+        Width of a frequency-domain weight component.
+    shift : int
+        Requantization right shift after the multiply-accumulate (rounding half up).
     """
     k: int = 16
     in_bits: int = 12
@@ -71,8 +92,10 @@ class CirculantConfig:
     real_input: bool = True
     m: int = 64
     n: int = 64
+    w_bits: int = 12
+    shift: int = 11
 
-    def replace(self, **kw) -> "CirculantConfig":
+    def replace(self, **kw) -> CirculantConfig:
         return dataclasses.replace(self, **kw)
 
     # ---- derived facts -------------------------------------------------------------
@@ -109,6 +132,23 @@ class CirculantConfig:
     def blocks_in(self) -> int:
         return self.n // self.k
 
+    @property
+    def bins(self) -> int:
+        """Frequency bins the layer computes: ``k/2 + 1`` with ``real_input``, else k."""
+        return self.k // 2 + 1 if self.real_input else self.k
+
+    @property
+    def spectrum_words(self) -> int:
+        """Real numbers that describe one block's spectrum in the layer: the real parts of
+        all bins and the imaginary parts of those that can be non-zero (with
+        ``real_input`` bins 0 and k/2 of a real vector's spectrum are real): k or 2k."""
+        return self.k if self.real_input else 2 * self.k
+
+    @property
+    def acc_bits(self) -> int:
+        """Exact width of the layer's complex multiply-accumulate."""
+        return self.out_bits + self.w_bits + (self.blocks_in - 1).bit_length()
+
     def params(self) -> dict:
         return {
             "CIRC_K": self.k,
@@ -121,6 +161,9 @@ class CirculantConfig:
             "CIRC_M": self.m,
             "CIRC_N": self.n,
             "CIRC_EXP_BITS": self.exp_bits,
+            "CIRC_W_BITS": self.w_bits,
+            "CIRC_SHIFT": self.shift,
+            "CIRC_ACC_BITS": self.acc_bits,
         }
 
 
@@ -160,6 +203,17 @@ def parse_circulant(data, source: str = "<config>") -> CirculantConfig:
     for key, v in (("m", m), ("n", n)):
         if key in d and v % k:
             ck.fail(f"{path}.{key}", f"must be a multiple of k={k}, got {v}")
+    w_bits = ck.int_(d, path, "w_bits", base.w_bits, 2, W_BITS_MAX)
+    shift = ck.int_(d, path, "shift", base.shift, 0, ACC_BITS_MAX)
+    if scaling == "block_float":
+        ck.fail(f"{path}.scaling", "block_float gives every input block its own exponent, "
+                "which the layer cannot accumulate; use per_stage or none (block_float "
+                "is available on the stand-alone CirculantFft unit)")
+    acc = out_bits + w_bits + (max(n // k, 1) - 1).bit_length()
+    if acc > ACC_BITS_MAX:
+        ck.fail(f"{path}.w_bits", f"the layer's accumulator would need {acc} bits "
+                f"(out_bits + w_bits + log2(n/k)), more than {ACC_BITS_MAX}; "
+                "use narrower words")
 
     if scaling == "none":
         need = in_bits + _log2(k) + 1
@@ -175,4 +229,4 @@ def parse_circulant(data, source: str = "<config>") -> CirculantConfig:
         raise ConfigError(ck.problems)
     return CirculantConfig(k=k, in_bits=in_bits, out_bits=out_bits, tw_bits=tw_bits,
                            scaling=scaling, architecture=arch, real_input=real_input,
-                           m=m, n=n)
+                           m=m, n=n, w_bits=w_bits, shift=shift)

@@ -8,14 +8,19 @@ and k results leave ``log2 k`` cycles later; a new transform may enter every cyc
 arithmetic -- twiddle quantization, rounding, scaling, saturation -- is the one
 documented in :mod:`hwgen.models.fft_fixed`, bit for bit.
 
-:class:`CirculantLayer` is a small fully parallel block-circulant layer built from them:
-one forward FFT per input block, the complex multiply-accumulate with constant
-frequency-domain weights, requantization, and one IFFT per output block.
+:class:`CirculantStreamLayer` is the layer ``hwgen generate`` writes: one forward FFT
+and one IFFT shared over the blocks, weight and input-spectrum buffers, a multiply-
+accumulate lane per frequency bin (half the spectrum for real input), stream interfaces
+with back-pressure; :func:`hwgen.models.circulant_layer.layer_fixed` is its model.
+:class:`CirculantLayer` is a small fully parallel variant with constant weights: one
+forward FFT per input block and one IFFT per output block, a new vector every cycle.
 """
 from __future__ import annotations
 
-from amaranth.hdl import Array, Const, Module, Mux, Signal, signed, unsigned
-from amaranth.lib import data, wiring
+from amaranth.hdl import Array, Cat, Const, Module, Mux, Signal, signed, unsigned
+from amaranth.lib import data, stream, wiring
+from amaranth.lib.fifo import SyncFIFOBuffered
+from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 
 from ..config.circulant import CirculantConfig
@@ -408,9 +413,255 @@ class CirculantFftSdf(wiring.Component):
         return m
 
 
+class CirculantStreamLayer(wiring.Component):
+    """Block-circulant layer with a weight buffer and stream interfaces.
+
+    Computes :func:`hwgen.models.circulant_layer.layer_fixed` bit for bit with one forward
+    FFT, one multiply-accumulate lane per frequency bin and one IFFT, all shared over the
+    blocks:
+
+    * **input**: one block of k samples per ``x`` beat, the ``n / k`` blocks of a vector
+      in order. Each goes through the forward :class:`CirculantFft` and its spectrum
+      (``spectrum_words`` numbers) into one of two banks of the X buffer, so a vector
+      enters while the previous one is being multiplied.
+    * **multiply-accumulate**: for every output block i and input block j (j fastest) one
+      cycle reads ``W_ij`` from the weight buffer and ``X_j`` from the X buffer and
+      accumulates ``W_ij[f] * X_j[f]`` in ``cfg.bins`` lanes (bins 0 and k/2 with one real
+      product each under ``real_input``, every other bin a complex product); it may start
+      on block j as soon as ``X_j`` is stored. After ``n / k`` cycles the accumulators
+      are rounded, shifted by ``cfg.shift`` and saturated (a register), the spectrum is
+      completed by conjugate symmetry under ``real_input``, and the inverse
+      :class:`CirculantFft` runs.
+    * **output**: one block of k results per ``y`` beat, through a FIFO; a credit counter
+      starts an output block only when its result has a FIFO place, so ``y.ready`` may
+      fall at any time without losing data.
+
+    Timing with ``y`` always ready and ``x`` always valid (S = log2 k, p = m/k, q = n/k):
+    one vector every :attr:`cycles_per_vector` cycles on average, ``p * q`` unless the
+    two X banks limit it (layers with ``p * q <= S + 1``); the first ``y`` beat of a vector is valid :attr:`latency`
+    cycles after the vector's first ``x`` beat is accepted.
+
+    Parameters
+    ----------
+    cfg : CirculantConfig
+        ``parallel`` architecture, ``per_stage`` or ``none`` scaling.
+
+    Attributes
+    ----------
+    x : In(stream.Signature(ArrayLayout(signed(in_bits), k)))
+        Input blocks.
+    y : Out(stream.Signature(ArrayLayout(signed(out_bits), k)))
+        Output blocks, ``y_i[t] = y[i * k + t]``.
+    w_we : In(1)
+        Write ``w_data`` to weight word ``w_addr`` at the next clock edge. Load the
+        weights while no vector is in the layer.
+    w_addr : In(range(p * q))
+        ``i * q + j`` for the block of output block i and input block j.
+    w_data : In(ArrayLayout(signed(w_bits), spectrum_words))
+        Spectrum words of ``W_ij`` (:func:`hwgen.models.circulant_layer.pack_spectrum`).
+    """
+
+    MAC_STAGES = 4   # weight/X read, product register, accumulator, requantized register
+
+    def __init__(self, cfg: CirculantConfig):
+        if not isinstance(cfg, CirculantConfig):
+            _reject(self, TypeError(f"cfg must be a CirculantConfig, not {cfg!r}"))
+        if cfg.scaling == "block_float":
+            _reject(self, ValueError("the layer needs per_stage or none scaling, "
+                                     "not 'block_float'"))
+        if cfg.architecture != "parallel":
+            _reject(self, ValueError(f"architecture {cfg.architecture!r}: the layer is "
+                                     "built from parallel FFTs"))
+        self.cfg = cfg
+        p, q = cfg.blocks_out, cfg.blocks_in
+        super().__init__({
+            "x": In(stream.Signature(data.ArrayLayout(signed(cfg.in_bits), cfg.k))),
+            "y": Out(stream.Signature(data.ArrayLayout(signed(cfg.out_bits), cfg.k))),
+            "w_we": In(1),
+            "w_addr": In(range(max(p * q, 2))),
+            "w_data": In(data.ArrayLayout(signed(cfg.w_bits), cfg.spectrum_words)),
+        })
+
+    @property
+    def fifo_depth(self) -> int:
+        """Output FIFO places: enough to keep the multiply-accumulate busy while the
+        results of earlier blocks travel through the IFFT."""
+        q = self.cfg.blocks_in
+        return -(-(self.cfg.stages + self.MAC_STAGES + 3) // q) + 1
+
+    @property
+    def latency(self) -> int:
+        """Cycles from accepting a vector's first ``x`` beat to its first ``y`` beat being
+        valid, with back-to-back input and an idle layer: the q blocks enter, the last
+        spectrum is stored ``S + 1`` cycles later (the multiply-accumulate keeps pace
+        behind it), the requantization stages, the IFFT and the FIFO's two registers."""
+        cfg = self.cfg
+        return cfg.blocks_in + cfg.stages + 1 + self.MAC_STAGES + cfg.stages + 1
+
+    @property
+    def cycles_per_vector(self) -> float:
+        """Steady-state cycles per vector: one weight block per cycle, ``p * q``, unless
+        the two X banks limit it (small layers): a bank is taken when a vector's first
+        block enters and freed ``S + 1 + p * q`` cycles later, so two vectors need at
+        least that many cycles."""
+        pq = self.cfg.blocks_out * self.cfg.blocks_in
+        return max(float(pq), (pq + self.cfg.stages + 1) / 2)
+
+    def elaborate(self, platform):
+        from ..models.circulant_layer import forward_config, inverse_layer_config
+
+        cfg = self.cfg
+        k, h, p, q, S = cfg.k, cfg.k // 2, cfg.blocks_out, cfg.blocks_in, cfg.stages
+        ob, half = cfg.out_bits, cfg.real_input
+        m = Module()
+
+        # which bins carry an imaginary part in the spectrum words, and where
+        if half:
+            re_bins = list(range(h + 1))
+            im_word = {f: h + f for f in range(1, h)}
+        else:
+            re_bins = list(range(k))
+            im_word = {f: k + f for f in range(k)}
+
+        # ---- buffers
+        m.submodules.wmem = wmem = Memory(
+            shape=data.ArrayLayout(signed(cfg.w_bits), cfg.spectrum_words),
+            depth=max(p * q, 2), init=[])
+        w_wr = wmem.write_port()
+        w_rd = wmem.read_port()
+        m.d.comb += [w_wr.en.eq(self.w_we), w_wr.addr.eq(self.w_addr),
+                     w_wr.data.eq(self.w_data)]
+        m.submodules.xmem = xmem = Memory(
+            shape=data.ArrayLayout(signed(ob), cfg.spectrum_words), depth=2 * q, init=[])
+        x_wr = xmem.write_port()
+        x_rd = xmem.read_port()
+
+        # ---- input side: forward FFT into the free bank
+        m.submodules.fft = fft = CirculantFft(forward_config(cfg))
+        wbank = Signal()
+        in_j = Signal(range(max(q, 2)))
+        busy = Signal(2)          # bank taken (its first block entered) until freed
+        nfill = [Signal(range(q + 1), name=f"bank{b}_filled") for b in range(2)]
+        m.d.comb += self.x.ready.eq((in_j != 0) | ~busy.bit_select(wbank, 1))
+        take = self.x.valid & self.x.ready
+        m.d.comb += [fft.i_valid.eq(take), fft.i_re.eq(self.x.payload)]
+        with m.If(take):
+            with m.If(in_j == q - 1):
+                m.d.sync += [in_j.eq(0), wbank.eq(~wbank)]
+            with m.Else():
+                m.d.sync += in_j.eq(in_j + 1)
+        # the bank and block of each transform in flight through the FFT
+        tag = Cat(in_j, wbank)
+        for s in range(S):
+            t = Signal.like(tag, name=f"fft_tag{s}")
+            m.d.sync += t.eq(tag)
+            tag = t
+        tag_j, tag_bank = tag[:len(in_j)], tag[-1]
+        m.d.comb += [x_wr.en.eq(fft.o_valid), x_wr.addr.eq(tag_bank * q + tag_j)]
+        for f in re_bins:
+            m.d.comb += x_wr.data[f].eq(fft.o_re[f])
+        for f, w in im_word.items():
+            m.d.comb += x_wr.data[w].eq(fft.o_im[f])
+
+        # ---- multiply-accumulate: issue one (i, j) per cycle
+        rbank = Signal()
+        mi = Signal(range(max(p, 2)))
+        mj = Signal(range(max(q, 2)))
+        depth = self.fifo_depth
+        credit = Signal(range(depth + 1))
+        stored = Array(nfill)[rbank]
+        issue = Signal()
+        m.d.comb += issue.eq((mj < stored) & ((mj != 0) | (credit < depth)))
+        m.d.comb += [x_rd.addr.eq(rbank * q + mj), w_rd.addr.eq(mi * q + mj)]
+        last_of_bank = (mi == p - 1) & (mj == q - 1)
+        with m.If(issue):
+            with m.If(mj == q - 1):
+                m.d.sync += mj.eq(0)
+                with m.If(mi == p - 1):
+                    m.d.sync += [mi.eq(0), rbank.eq(~rbank)]
+                with m.Else():
+                    m.d.sync += mi.eq(mi + 1)
+            with m.Else():
+                m.d.sync += mj.eq(mj + 1)
+        free = Signal(2)
+        m.d.comb += free.eq(Mux(issue & last_of_bank, 1 << rbank, 0))
+        for b in range(2):
+            with m.If(take & (in_j == 0) & (wbank == b)):
+                m.d.sync += busy[b].eq(1)
+            with m.Elif(free[b]):
+                m.d.sync += busy[b].eq(0)
+            with m.If(free[b]):
+                m.d.sync += nfill[b].eq(0)
+            with m.Elif(fft.o_valid & (tag_bank == b)):
+                m.d.sync += nfill[b].eq(nfill[b] + 1)
+
+        # stage 1: buffer words valid; stage 2: products; stage 3: accumulators
+        v1, first1, last1 = Signal(), Signal(), Signal()
+        m.d.sync += [v1.eq(issue), first1.eq(mj == 0), last1.eq(mj == q - 1)]
+        xw, ww = x_rd.data, w_rd.data
+        pw = ob + cfg.w_bits     # a complex product's component fits exactly
+        v2, first2, last2 = Signal(), Signal(), Signal()
+        m.d.sync += [v2.eq(v1), first2.eq(first1), last2.eq(last1)]
+        v3 = Signal()
+        m.d.sync += v3.eq(v2 & last2)
+        acc_r, acc_i = {}, {}
+        for f in re_bins:
+            pr = Signal(signed(pw), name=f"prod{f}_re")
+            ar = Signal(signed(cfg.acc_bits), name=f"acc{f}_re")
+            if f in im_word:
+                xr_, xi_ = xw[f], xw[im_word[f]]
+                wr_, wi_ = ww[f], ww[im_word[f]]
+                pi = Signal(signed(pw), name=f"prod{f}_im")
+                ai = Signal(signed(cfg.acc_bits), name=f"acc{f}_im")
+                m.d.sync += [pr.eq(xr_ * wr_ - xi_ * wi_), pi.eq(xr_ * wi_ + xi_ * wr_)]
+                with m.If(v2):
+                    m.d.sync += ai.eq(Mux(first2, pi, ai + pi))
+                acc_i[f] = ai
+            else:
+                m.d.sync += pr.eq(xw[f] * ww[f])
+            with m.If(v2):
+                m.d.sync += ar.eq(Mux(first2, pr, ar + pr))
+            acc_r[f] = ar
+
+        # stage 4: requantize into the IFFT's input register
+        inv_cfg = inverse_layer_config(cfg)
+        m.submodules.ifft = ifft = CirculantFft(inv_cfg, inverse=True)
+        yr = {f: Signal(signed(ob), name=f"y{f}_re") for f in re_bins}
+        yi = {f: Signal(signed(ob), name=f"y{f}_im") for f in acc_i}
+        v4 = Signal()
+        m.d.sync += v4.eq(v3)
+        with m.If(v3):
+            for f in re_bins:
+                m.d.sync += yr[f].eq(_sat(_round_shift(acc_r[f], cfg.shift), ob))
+            for f in acc_i:
+                m.d.sync += yi[f].eq(_sat(_round_shift(acc_i[f], cfg.shift), ob))
+        m.d.comb += ifft.i_valid.eq(v4)
+        for f in range(k):
+            if f in yr:
+                m.d.comb += ifft.i_re[f].eq(yr[f])
+                if f in yi:
+                    m.d.comb += ifft.i_im[f].eq(yi[f])
+            else:   # k/2 < f < k under real_input: the conjugate of bin k - f
+                m.d.comb += [ifft.i_re[f].eq(yr[k - f]),
+                             ifft.i_im[f].eq(_neg_sat(yi[k - f], ob))]
+
+        # ---- output FIFO and the credits that keep it from overflowing
+        m.submodules.fifo = fifo = SyncFIFOBuffered(width=k * ob, depth=depth)
+        m.d.comb += [fifo.w_stream.valid.eq(ifft.o_valid),
+                     fifo.w_stream.payload.eq(ifft.o_re.as_value()),
+                     self.y.valid.eq(fifo.r_stream.valid),
+                     self.y.payload.eq(fifo.r_stream.payload),
+                     fifo.r_stream.ready.eq(self.y.ready)]
+        start = issue & (mj == 0)
+        done = self.y.valid & self.y.ready
+        m.d.sync += credit.eq(credit + start - done)
+        return m
+
+
 def circulant_top(cfg: CirculantConfig) -> wiring.Component:
     """The stand-alone module ``hwgen generate`` writes for a config's ``circulant:``
-    section."""
+    section: the stream layer for the ``parallel`` architecture, the streaming FFT
+    alone for ``streaming``."""
     if cfg.architecture == "parallel":
-        return CirculantFft(cfg)
+        return CirculantStreamLayer(cfg)
     return CirculantFftSdf(cfg)

@@ -22,6 +22,11 @@ def test_defaults_and_derived_widths():
     assert [none.stage_bits(s) for s in range(4)] == [10, 12, 13, 14]
     assert none.guard_bits == 0
     assert cfg.params()["CIRC_K"] == 8 and cfg.params()["CIRC_SCALING"] == 0
+    # the layer: 3 input blocks, a 14 + 12 + 2-bit accumulator; half or full spectrum
+    assert (cfg.w_bits, cfg.shift, cfg.acc_bits) == (12, 11, 28)
+    assert (cfg.bins, cfg.spectrum_words) == (5, 8)
+    assert (cfg.replace(real_input=False).bins, cfg.replace(real_input=False).spectrum_words) \
+        == (8, 16)
 
 
 def test_every_problem_one_line():
@@ -36,7 +41,7 @@ def test_every_problem_one_line():
                     "real_input": "yes", "depth": 3})
     assert got == [
         "c.yaml: circulant.depth: unknown key (known: architecture, in_bits, k, m, n, "
-        "out_bits, real_input, scaling, tw_bits)",
+        "out_bits, real_input, scaling, shift, tw_bits, w_bits)",
         "c.yaml: circulant.scaling: must be one of per_stage, block_float, none, got 'fast'",
         "c.yaml: circulant.architecture: must be one of parallel, streaming, got 'x'",
         "c.yaml: circulant.real_input: must be true or false, got a string 'yes'",
@@ -44,6 +49,16 @@ def test_every_problem_one_line():
         "c.yaml: circulant.n: must be a multiple of k=8, got 20",
     ]
     assert problems([1]) == ["c.yaml: circulant: must be a mapping, got a list"]
+    assert problems({"scaling": "block_float"}) == [
+        "c.yaml: circulant.scaling: block_float gives every input block its own exponent, "
+        "which the layer cannot accumulate; use per_stage or none (block_float is available "
+        "on the stand-alone CirculantFft unit)"]
+    assert problems({"out_bits": 32, "w_bits": 24, "k": 4, "n": 1024}) == [
+        "c.yaml: circulant.w_bits: the layer's accumulator would need 64 bits "
+        "(out_bits + w_bits + log2(n/k)), more than 62; use narrower words"]
+    assert problems({"w_bits": 1, "shift": -1}) == [
+        "c.yaml: circulant.w_bits: must be between 2 and 24, got 1",
+        "c.yaml: circulant.shift: must be between 0 and 62, got -1"]
     assert problems({"tw_bits": 2.5}) == [
         "c.yaml: circulant.tw_bits: must be an integer, got a number 2.5"]
 

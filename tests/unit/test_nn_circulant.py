@@ -65,3 +65,49 @@ def test_messages():
     with pytest.raises(ValueError, match=r"^out_features must be a positive multiple"):
         project_block_circulant(torch.zeros(6, 8), 4)
     assert "block_size=4" in repr(BlockCirculantLinear(8, 8, 4, bias=False))
+
+
+def test_conv_variant_equals_dense_conv():
+    from hwgen.nn.circulant import BlockCirculantConv2d
+    torch.manual_seed(3)
+    conv = torch.nn.Conv2d(2, 8, 2, stride=1, padding=1).double()
+    layer = BlockCirculantConv2d.from_conv(conv, 4).double()
+    x = torch.randn(3, 2, 5, 6, dtype=torch.float64)
+    y = layer(x)
+    want = torch.nn.functional.conv2d(x, layer.dense_weight(), conv.bias, padding=1)
+    assert y.shape == (3, 8, 6, 7)
+    assert torch.allclose(y, want)
+    # the projection of a conv weight that is already block-circulant is exact
+    conv2 = torch.nn.Conv2d(2, 8, 2, bias=False).double()
+    with torch.no_grad():
+        conv2.weight.copy_(layer.dense_weight())
+    again = BlockCirculantConv2d.from_conv(conv2, 4).double()
+    assert torch.allclose(again(x[:, :, :4, :4]), conv2(x[:, :, :4, :4]))
+    with pytest.raises(ValueError, match=r"^in_channels \* kernel height \* kernel width = 9 "
+                                         r"must be a multiple of block_size=4$"):
+        BlockCirculantConv2d(1, 8, 3, 4)
+
+
+def test_export_matches_the_fixed_point_layer():
+    from hwgen.config.circulant import CirculantConfig
+    from hwgen.models.circulant_layer import choose_shift, layer_fixed, layer_gain
+    from hwgen.nn.circulant import export_frequency_weights, load_block_vectors
+    torch.manual_seed(4)
+    layer = BlockCirculantLinear(32, 16, 8, bias=False).double()
+    cfg = CirculantConfig(k=8, in_bits=8, out_bits=16, tw_bits=14, w_bits=12, m=16, n=32)
+    words, frac = export_frequency_weights(layer, cfg)
+    assert words.shape == (2, 4, 8) and words.dtype == np.int64
+    assert np.abs(words).max() < 2 ** 11 and np.abs(words).max() >= 2 ** 10   # fills w_bits
+    cfg = cfg.replace(shift=choose_shift(cfg, words))
+    x = torch.randint(-128, 128, (20, 32), dtype=torch.float64)
+    y = layer_fixed(cfg, x.numpy().astype(np.int64), words) / layer_gain(cfg, frac)
+    ref = layer(x).detach().numpy()
+    assert np.abs(y - ref).max() < 0.01 * np.abs(ref).max()
+    with pytest.raises(ValueError, match=r"^weight: shape \(2, 4, 8\) does not match the "
+                                         r"circulant config \(m/k, n/k, k\) = \(4, 4, 8\)$"):
+        export_frequency_weights(layer, cfg.replace(m=32))
+    with pytest.raises(ValueError, match=r"^weight: shape \(2, 4\) does not match the "
+                                         r"layer's \(2, 4, 8\) \(m/k, n/k, k\)$"):
+        load_block_vectors(layer, np.zeros((2, 4)))
+    load_block_vectors(layer, np.ones((2, 4, 8)))
+    assert float(layer.weight.detach().sum()) == 64.0

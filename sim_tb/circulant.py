@@ -1,0 +1,63 @@
+"""Run the block-circulant units' generated Verilog on Icarus Verilog or Verilator.
+
+:func:`run_layer_rtl` builds :class:`hwgen.units.circulant_fft.CirculantStreamLayer` for a
+config, loads the weights through its write port, streams vectors through it with the
+cocotb test `sim_tb.test_circulant_layer` and returns the outputs and transfer cycles.
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+
+from .runner import run_unit
+
+
+def pack(rows, bits: int) -> list[int]:
+    """Rows of signed integers -> one unsigned word per row, element 0 in the low bits."""
+    mask = (1 << bits) - 1
+    return [sum((int(v) & mask) << (bits * p) for p, v in enumerate(row)) for row in rows]
+
+
+def unpack(word: int, bits: int, count: int) -> list[int]:
+    vals = [(word >> (bits * p)) & ((1 << bits) - 1) for p in range(count)]
+    return [v - (1 << bits) if v >> (bits - 1) else v for v in vals]
+
+
+def layer_verilog(cfg, name: str) -> str:
+    from amaranth.back import verilog
+
+    from hwgen.emit import sram_semantics
+    from hwgen.units.circulant_fft import CirculantStreamLayer
+    with sram_semantics():
+        return verilog.convert(CirculantStreamLayer(cfg), name=name, emit_src=False,
+                               strip_internal_attrs=True)
+
+
+def run_layer_rtl(cfg, words, x, work_dir: Path, *, sim: str = "icarus",
+                  p_valid: float = 1.0, p_ready: float = 1.0, seed: int = 0) -> dict:
+    """Outputs (vectors, m) of the layer's RTL for inputs ``x`` (vectors, n) and weight
+    spectrum words (m/k, n/k, spectrum_words); also the cycles of every input and output
+    transfer (``in_cycles``, ``out_cycles``)."""
+    top = "circulant_layer"
+    k, p, q = cfg.k, cfg.blocks_out, cfg.blocks_in
+    x = np.asarray(x, dtype=np.int64)
+    words = np.asarray(words, dtype=np.int64).reshape(p * q, cfg.spectrum_words)
+    work_dir = Path(work_dir)
+    work_dir.mkdir(parents=True, exist_ok=True)
+    job = {
+        "weights": pack(words, cfg.w_bits),
+        "blocks": pack(x.reshape(-1, k), cfg.in_bits),
+        "outputs": len(x) * p,
+        "p_valid": p_valid, "p_ready": p_ready, "seed": seed,
+    }
+    (work_dir / "layer_in.json").write_text(json.dumps(job))
+    result = work_dir / "layer_out.json"
+    run_unit(layer_verilog(cfg, top), top, "sim_tb.test_circulant_layer", work_dir, sim=sim,
+             extra_env={"HWGEN_CIRC_LAYER_IN": str(work_dir / "layer_in.json"),
+                        "HWGEN_CIRC_LAYER_OUT": str(result)})
+    got = json.loads(result.read_text())
+    y = np.array([unpack(w, cfg.out_bits, k) for w in got["outputs"]], dtype=np.int64)
+    return {"y": y.reshape(len(x), p * k), "in_cycles": got["in_cycles"],
+            "out_cycles": got["out_cycles"]}

@@ -1,0 +1,199 @@
+"""The block-circulant stream layer: its golden model against the mathematics, and the
+Amaranth unit against the model bit for bit, with random gaps and back-pressure, and
+against its cycle formulas."""
+import numpy as np
+import pytest
+from amaranth.sim import Simulator
+
+from hwgen.config.circulant import CirculantConfig
+from hwgen.models.circulant_layer import (check_weights, choose_shift, complete_spectrum,
+                                          layer_fixed, layer_gain, op_counts, pack_spectrum,
+                                          quantize_layer_weights, unpack_spectrum)
+from hwgen.models.fft_fixed import circulant_float, fft_fixed
+from hwgen.units.circulant_fft import CirculantStreamLayer, circulant_top
+
+
+def layer_vectors(cfg, rng, n_random=6):
+    """Random vectors, an impulse, DC at both full-scale ends, an alternating full-scale
+    vector and zeros, (vectors, n)."""
+    lo, hi = -(1 << (cfg.in_bits - 1)), (1 << (cfg.in_bits - 1)) - 1
+    n = cfg.n
+    rows = [rng.integers(lo, hi + 1, size=(n_random, n))]
+    imp = np.zeros((1, n), dtype=np.int64)
+    imp[0, 1] = hi
+    rows += [imp, np.full((1, n), hi), np.full((1, n), lo),
+             np.array([[hi, lo] * (n // 2)]), np.zeros((1, n), dtype=np.int64)]
+    return np.concatenate(rows)
+
+
+def make_layer(rng, tighten=0, **kw):
+    cfg = CirculantConfig(**kw)
+    w = rng.normal(size=(cfg.blocks_out, cfg.blocks_in, cfg.k))
+    words, frac = quantize_layer_weights(cfg, w)
+    cfg = cfg.replace(shift=max(choose_shift(cfg, words) - tighten, 0))
+    return cfg, w, words, frac
+
+
+def run_layer(cfg, words, x, p_valid=1.0, p_ready=1.0, seed=0):
+    """Load the weights, stream the vectors through, return (outputs, input transfer
+    cycles, output transfer cycles)."""
+    dut = CirculantStreamLayer(cfg)
+    k, p, q = cfg.k, cfg.blocks_out, cfg.blocks_in
+    rng = np.random.default_rng(seed)
+    got, t_in, t_out = [], [], []
+
+    async def bench(ctx):
+        for a in range(p * q):
+            ctx.set(dut.w_we, 1)
+            ctx.set(dut.w_addr, a)
+            for t in range(cfg.spectrum_words):
+                ctx.set(dut.w_data[t], int(words[a // q, a % q, t]))
+            await ctx.tick()
+        ctx.set(dut.w_we, 0)
+        blocks = x.reshape(-1, k)
+        b = cycle = 0
+        while len(got) < len(x) * p:
+            assert cycle < 50 * len(blocks) * p + 200, f"outputs missing (seed {seed})"
+            val = b < len(blocks) and rng.random() < p_valid
+            ctx.set(dut.x.valid, val)
+            if val:
+                for t in range(k):
+                    ctx.set(dut.x.payload[t], int(blocks[b, t]))
+            rdy = rng.random() < p_ready
+            ctx.set(dut.y.ready, rdy)
+            if val and ctx.get(dut.x.ready):
+                t_in.append(cycle)
+                b += 1
+            if rdy and ctx.get(dut.y.valid):
+                got.append([ctx.get(dut.y.payload[t]) for t in range(k)])
+                t_out.append(cycle)
+            await ctx.tick()
+            cycle += 1
+
+    sim = Simulator(dut)
+    sim.add_clock(1e-8)
+    sim.add_testbench(bench)
+    sim.run()
+    return np.array(got).reshape(len(x), p * k), t_in, t_out
+
+
+# ------------------------------------------------------------------ the model
+
+
+def test_spectrum_words_round_trip_and_symmetry():
+    cfg = CirculantConfig(k=8, out_bits=12, real_input=True, m=8, n=8)
+    rng = np.random.default_rng(0)
+    x = rng.integers(-2048, 2048, size=(5, 8))
+    Xr, Xi, _ = fft_fixed(cfg.replace(in_bits=12), x)
+    assert (Xi[:, 0] == 0).all() and (Xi[:, 4] == 0).all()   # bins 0, k/2 of a real vector
+    words = pack_spectrum(cfg, Xr, Xi)
+    assert words.shape == (5, cfg.spectrum_words) == (5, 8)
+    r, i = unpack_spectrum(cfg, words)
+    assert (r == Xr[:, :5]).all() and (i == Xi[:, :5]).all()
+    fr, fi = complete_spectrum(cfg, r, i)
+    # the mirror bins are the conjugates (up to one LSB of asymmetric rounding)
+    assert np.abs(fr - Xr).max() <= 1 and np.abs(fi - Xi).max() <= 1
+    assert (fi[:, 5:] == -fi[:, 3:0:-1]).all()
+    full = cfg.replace(real_input=False)
+    r, i = unpack_spectrum(full, pack_spectrum(full, Xr, Xi))
+    assert (r == Xr).all() and (i == Xi).all()
+    # saturating negation of the most negative value
+    _, mi = complete_spectrum(cfg, np.zeros((1, 5), dtype=np.int64),
+                              np.array([[0, -2048, 0, 0, 0]]))
+    assert mi[0, 7] == 2047
+
+
+@pytest.mark.parametrize("real_input", [True, False])
+@pytest.mark.parametrize("scaling", ["per_stage", "none"])
+def test_model_follows_the_float_layer(real_input, scaling):
+    rng = np.random.default_rng(3)
+    cfg, w, words, frac = make_layer(rng, k=16, in_bits=8, out_bits=18, tw_bits=16,
+                                     w_bits=14, m=32, n=48, real_input=real_input,
+                                     scaling=scaling)
+    x = rng.integers(-128, 128, size=(40, cfg.n))
+    y = layer_fixed(cfg, x, words)
+    ref = circulant_float(w, x) * layer_gain(cfg, frac)
+    # quantization noise well below the signal: within 1% of the output peak
+    assert np.abs(y - ref).max() < 0.01 * np.abs(ref).max()
+    # and the two spectrum modes agree to a few LSBs
+    other = cfg.replace(real_input=not real_input)
+    w2, _ = quantize_layer_weights(other, w, frac)
+    assert np.abs(layer_fixed(other, x, w2) - y).max() <= 4
+
+
+def test_weight_checks_name_the_tensor():
+    cfg = CirculantConfig(k=4, m=8, n=12, w_bits=8)
+    with pytest.raises(ValueError, match=r"^weights: shape \(2, 3, 5\) does not match the "
+                                         r"layer \(m/k, n/k, spectrum words\) = \(2, 3, 4\)$"):
+        check_weights(cfg, np.zeros((2, 3, 5), dtype=int))
+    with pytest.raises(ValueError, match=r"^weights: values must fit w_bits=8 signed bits, "
+                                         r"got -129..-129$"):
+        check_weights(cfg, np.full((2, 3, 4), -129))
+    with pytest.raises(ValueError, match=r"^weight: shape \(3, 2, 4\) does not match"):
+        quantize_layer_weights(cfg, np.zeros((3, 2, 4)))
+
+
+def test_op_counts():
+    c = op_counts(CirculantConfig(k=8, m=16, n=32, real_input=True))
+    # 2 x 4 blocks, 8 bins: 4 butterflies x 3 stages per FFT, 6 FFTs
+    assert c["fft_real_mults"] == 6 * 4 * 3 * 4
+    assert c["mac_real_mults"] == 8 * (2 + 4 * 3)
+    assert c["weights_stored"] == 8 * 8 and c["dense_weights"] == 512
+    assert op_counts(CirculantConfig(k=8, m=16, n=32, real_input=False))["mac_real_mults"] \
+        == 8 * 32
+
+
+# ------------------------------------------------------------------ the hardware
+
+
+@pytest.mark.parametrize("k,m,n,real_input,scaling", [
+    (4, 8, 12, True, "per_stage"), (4, 8, 12, False, "per_stage"),
+    (8, 16, 8, True, "none"), (16, 16, 32, False, "none"), (32, 32, 32, True, "per_stage")])
+def test_layer_bit_exact_with_back_pressure(k, m, n, real_input, scaling):
+    rng = np.random.default_rng(k + m + n)
+    out_bits = 12 if scaling == "per_stage" else 8 + k.bit_length()
+    cfg, _, words, _ = make_layer(rng, tighten=3, k=k, in_bits=8, out_bits=out_bits,
+                                  tw_bits=10, w_bits=8, m=m, n=n, real_input=real_input,
+                                  scaling=scaling)
+    x = layer_vectors(cfg, rng, n_random=3 if k >= 32 else 6)
+    stats = {}
+    want = layer_fixed(cfg, x, words, stats)
+    # the tight shift makes the full-scale vectors saturate some frequency samples
+    assert stats["saturated"] > 0
+    seed = 100 + k
+    got, _, _ = run_layer(cfg, words, x, p_valid=0.7, p_ready=0.5, seed=seed)
+    assert (got == want).all(), f"k={k} m={m} n={n} real_input={real_input} (seed {seed})"
+
+
+@pytest.mark.parametrize("k,m,n", [(4, 4, 4), (8, 8, 16), (8, 24, 8), (4, 8, 16),
+                                   (16, 32, 32)])
+def test_latency_and_throughput_formulas(k, m, n):
+    rng = np.random.default_rng(9)
+    cfg, _, words, _ = make_layer(rng, k=k, in_bits=8, out_bits=12, tw_bits=10, w_bits=8,
+                                  m=m, n=n)
+    x = rng.integers(-128, 128, size=(10, n))
+    got, t_in, t_out = run_layer(cfg, words, x)
+    assert (got == layer_fixed(cfg, x, words)).all()
+    dut = CirculantStreamLayer(cfg)
+    dut._MustUse__silence = True
+    p = cfg.blocks_out
+    first_out = t_out[::p]
+    assert first_out[0] - t_in[0] == dut.latency
+    # steady state over an even number of vectors (the bank limit alternates)
+    span = (first_out[-1] - first_out[1]) / (len(first_out) - 2)
+    assert span == dut.cycles_per_vector, (span, dut.cycles_per_vector)
+
+
+def test_constructor_messages_and_top():
+    with pytest.raises(ValueError, match=r"^the layer needs per_stage or none scaling, "
+                                         r"not 'block_float'$"):
+        CirculantStreamLayer(CirculantConfig(scaling="block_float"))
+    with pytest.raises(ValueError, match=r"^architecture 'streaming': the layer is built "
+                                         r"from parallel FFTs$"):
+        CirculantStreamLayer(CirculantConfig(architecture="streaming"))
+    with pytest.raises(TypeError, match="must be a CirculantConfig"):
+        CirculantStreamLayer(None)
+    top = circulant_top(CirculantConfig(k=4, m=4, n=8))
+    top._MustUse__silence = True
+    assert isinstance(top, CirculantStreamLayer)
+    assert set(top.signature.members) == {"x", "y", "w_we", "w_addr", "w_data"}
