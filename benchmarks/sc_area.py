@@ -37,19 +37,10 @@ from common import RESULTS, save, table  # noqa: E402
 
 from asic_flow import pdks, sta, synth, tools  # noqa: E402
 from hwgen.config.sc import ScConfig  # noqa: E402
-from hwgen.units.stochastic import ScLayer  # noqa: E402
+from hwgen.units.stochastic import ScLayer, tree_sum  # noqa: E402
 
 CLOCK_NS = 10.0
 TOP = "layer"
-
-
-def tree_sum(terms):
-    while len(terms) > 1:
-        nxt = [terms[i] + terms[i + 1] for i in range(0, len(terms) - 1, 2)]
-        if len(terms) % 2:
-            nxt.append(terms[-1])
-        terms = nxt
-    return terms[0]
 
 
 class Int8Layer(wiring.Component):

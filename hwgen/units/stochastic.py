@@ -24,21 +24,26 @@ from ..config.sc import ScConfig
 from ..models.stochastic import LFSR_TAPS, operand_seeds, vdc_shifts
 
 __all__ = ["LFSR_TAPS", "Lfsr", "VdcSource", "Sng", "ScMultiplier", "ScMuxAdder",
-           "ParallelCounter", "StreamCounter", "ScLayer", "ScLayerHost", "ScNeuron", "popcount",
+           "ParallelCounter", "StreamCounter", "ScLayer", "ScLayerHost", "ScNeuron", "popcount", "tree_sum",
            "sc_top"]
 
 
-def popcount(bits) -> Value:
-    """Number of ones in ``bits`` as a balanced adder tree (depth log2 n)."""
-    terms = [bits[i] for i in range(len(bits))]
-    if not terms:
-        return Const(0, 1)
+def tree_sum(terms) -> Value:
+    """Sum of ``terms`` (a non-empty list) as a balanced adder tree (depth log2 n)."""
+    terms = list(terms)
     while len(terms) > 1:
         nxt = [terms[i] + terms[i + 1] for i in range(0, len(terms) - 1, 2)]
         if len(terms) % 2:
             nxt.append(terms[-1])
         terms = nxt
     return terms[0]
+
+
+def popcount(bits) -> Value:
+    """Number of ones in ``bits`` as a balanced adder tree (depth log2 n)."""
+    if len(bits) == 0:
+        return Const(0, 1)
+    return tree_sum(bits[i] for i in range(len(bits)))
 
 
 def _reject(component, message: str):
