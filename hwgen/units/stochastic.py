@@ -24,8 +24,8 @@ from ..config.sc import ScConfig
 from ..models.stochastic import LFSR_TAPS, operand_seeds, vdc_shifts
 
 __all__ = ["LFSR_TAPS", "Lfsr", "VdcSource", "Sng", "ScMultiplier", "ScMuxAdder",
-           "ParallelCounter", "StreamCounter", "ScLayer", "ScLayerHost", "ScNeuron", "popcount", "tree_sum",
-           "sc_top"]
+           "ParallelCounter", "StreamCounter", "ScLayer", "ScLayerHost", "ScNeuron", "popcount",
+           "tree_sum", "sc_top"]
 
 
 def tree_sum(terms) -> Value:
