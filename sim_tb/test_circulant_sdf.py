@@ -10,23 +10,15 @@ import json
 import os
 
 import cocotb
-from cocotb.clock import Clock
-from cocotb.triggers import ClockCycles, FallingEdge
+from cocotb.triggers import FallingEdge
 
-CLOCK_PERIOD_NS = 10
+from sim_tb.fft_tb import load_and_reset
 
 
 @cocotb.test()
 async def run_samples(dut):
-    with open(os.environ["HWGEN_CIRC_VECTORS"]) as f:
-        vec = json.load(f)
+    vec = await load_and_reset(dut)
     has_im = "im" in vec
-    dut.rst.value = 1
-    dut.i_valid.value = 0
-    Clock(dut.clk, CLOCK_PERIOD_NS, unit="ns", impl="gpi").start(start_high=False)
-    await ClockCycles(dut.clk, 3)
-    await FallingEdge(dut.clk)
-    dut.rst.value = 0
     out = []
     sent = cycle = 0
     while sent < len(vec["re"]):
