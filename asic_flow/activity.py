@@ -30,14 +30,10 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .errors import AsicFlowError
+from .vcd import BadVcd, count_bits, read_header
 
 DUT_SCOPE = "hwgen_tb.dut"
 CLOCK = "clk"
-
-
-class BadVcd(AsicFlowError):
-    """A value-change dump that cannot be used for activity."""
 
 
 @dataclass
@@ -49,6 +45,8 @@ class Signal:
     lsb: int
     toggles: list[int] = field(default_factory=list)
     high_time: list[int] = field(default_factory=list)
+    index: int = -1
+    """The dump variable holding it (aliases share one)."""
 
     def bit_position(self, index: int) -> int | None:
         """Position in the value (0 = last character of the VCD vector) of RTL bit
@@ -82,118 +80,32 @@ class Activity:
                 sig.high_time[pos] / self.duration if self.duration else 0.0)
 
 
-def _unescape(name: str) -> str:
-    return name[1:] if name.startswith("\\") else name
-
-
-def _bits(value: str) -> int:
-    """A VCD vector as an integer, x and z read as 0."""
-    return int(value.translate(str.maketrans("xXzZ", "0000")) or "0", 2)
-
-
 def read_vcd(path: Path, scope: str = DUT_SCOPE, clock: str = CLOCK) -> Activity:
     """Per-bit transition counts and high times of every signal below ``scope``."""
-    text = Path(path).read_text()
-    head, sep, body = text.partition("$enddefinitions")
-    if not sep:
-        raise BadVcd(f"{path}: no $enddefinitions: not a complete VCD")
-    stack: list[str] = []
-    by_id: dict[str, list[Signal]] = {}
-    signals: dict[str, Signal] = {}
-    prefix = scope + "."
-    for m in re.finditer(r"\$(scope|upscope|var)\b(.*?)\$end", head, re.S):
-        kind, args = m.group(1), m.group(2).split()
-        if kind == "scope":
-            stack.append(_unescape(args[1]))
-        elif kind == "upscope":
-            stack.pop()
-        else:
-            width, ident, name = int(args[1]), args[2], _unescape(args[3])
-            path_name = ".".join([*stack, name])
-            if not path_name.startswith(prefix):
+    root = tuple(scope.split("."))
+    with open(path, "r", errors="replace") as f:
+        header = read_header(f, path)
+        index: dict[str, int] = {}
+        widths: list[int] = []
+        signals: dict[str, Signal] = {}
+        for v in header.vars:
+            if v.scope[:len(root)] != root:
                 continue
-            msb, lsb = width - 1, 0
-            if len(args) > 4:
-                r = re.fullmatch(r"\[(\d+)(?::(\d+))?\]", args[4])
-                if r:
-                    msb = int(r.group(1))
-                    lsb = int(r.group(2)) if r.group(2) is not None else msb
-            sig = Signal(path_name[len(prefix):], width, msb, lsb, [0] * width, [0] * width)
-            signals.setdefault(sig.name, sig)
-            by_id.setdefault(ident, []).append(sig)
-    clk_sig = signals.get(clock)
-    if clk_sig is None:
-        raise BadVcd(f"{path}: no clock {scope}.{clock} in the dump")
-
-    value: dict[str, int] = {}
-    since: dict[str, int] = {}
-    pending: dict[str, int] = {}
-    t_first: int | None = None
-    now = 0
-    rising = 0
-    clk_ids = [i for i, sigs in by_id.items() if clk_sig in sigs]
-
-    def commit(t: int) -> None:
-        nonlocal rising
-        for ident, new in pending.items():
-            old = value.get(ident)
-            if old is None:  # first value: no transition, start the clock for high time
-                value[ident], since[ident] = new, t
-                continue
-            if new == old:
-                continue
-            sigs = by_id[ident]
-            span = t - since[ident]
-            changed = old ^ new
-            pos = 0
-            while changed or old:
-                if changed & 1:
-                    for s in sigs:
-                        s.toggles[pos] += 1
-                if old & 1:
-                    for s in sigs:
-                        s.high_time[pos] += span
-                changed >>= 1
-                old >>= 1
-                pos += 1
-            if ident in clk_ids and new & 1:
-                rising += 1
-            value[ident], since[ident] = new, t
-        pending.clear()
-
-    for line in body.splitlines()[1:]:  # the first is the rest of "$enddefinitions $end"
-        line = line.strip()
-        if not line:
-            continue
-        c = line[0]
-        if c == "#":
-            commit(now)
-            now = int(line[1:])
-            if t_first is None:
-                t_first = now
-        elif c in "01xzXZ":
-            ident = line[1:].strip()
-            if ident in by_id:
-                pending[ident] = 1 if c == "1" else 0
-        elif c in "bB":
-            bits, _, ident = line[1:].partition(" ")
-            ident = ident.strip()
-            if ident in by_id:
-                pending[ident] = _bits(bits)
-    commit(now)
-    # Time high up to the end of the dump.
-    for ident, v in value.items():
-        span = now - since[ident]
-        pos = 0
-        while v:
-            if v & 1:
-                for s in by_id[ident]:
-                    s.high_time[pos] += span
-            v >>= 1
-            pos += 1
-    if rising == 0:
+            name = ".".join([*v.scope[len(root):], v.name])
+            if v.ident not in index:
+                index[v.ident] = len(widths)
+                widths.append(v.width)
+            if name not in signals:
+                signals[name] = Signal(name, v.width, v.msb, v.lsb, index=index[v.ident])
+        clk = signals.get(clock)
+        if clk is None:
+            raise BadVcd(f"{path}: no clock {scope}.{clock} in the dump")
+        counts = count_bits(f, index, widths, clk.index)
+    if counts.rising == 0:
         raise BadVcd(f"{path}: the clock never rises in the dump")
-    return Activity(signals, rising, now - (t_first or 0))
+    for sig in signals.values():  # aliases (one identifier) share their counts
+        sig.toggles, sig.high_time = counts.toggles[sig.index], counts.high[sig.index]
+    return Activity(signals, counts.rising, counts.end - counts.start)
 
 
 _BIT = re.compile(r"^(.*)\[(\d+)\]$")

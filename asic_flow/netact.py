@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable, Optional
 
-from .activity import BadVcd, _unescape
+from .vcd import BadVcd, count_bits, read_header, unescape
 
 DUT_SCOPE = ("hwgen_tb", "dut")
 CLOCK = "clk"
@@ -70,13 +70,6 @@ class NetDump:
                 self.high[k][pos] / self.duration if self.duration else 0.0)
 
 
-def _bits_value(text: str) -> int:
-    return int(text.translate(_XZ) or "0", 2)
-
-
-_XZ = str.maketrans("xXzZ", "0000")
-
-
 def read_net_vcd(path: Path, keep_scopes: Iterable[str], *, first_cycle: int = 0,
                  max_cycles: Optional[int] = None, clock: str = CLOCK) -> NetDump:
     """Stream ``path``; count per bit of each net declared directly in the design scope
@@ -87,151 +80,37 @@ def read_net_vcd(path: Path, keep_scopes: Iterable[str], *, first_cycle: int = 0
     transitions at the closing edge belong to the next cycle and are not counted.
     """
     keep = {"", *keep_scopes}
-    ids: dict[str, int] = {}  # VCD identifier -> index
-    widths: list[int] = []
-    bits: dict[tuple[str, str], tuple[int, int, int]] = {}
-    stack: list[str] = []
-    skipped = 0
-    clk_id: Optional[str] = None
     depth = len(DUT_SCOPE)
     with open(path, "r", errors="replace") as f:
-        # --- header ---
-        for line in f:
-            words = line.split()
-            if not words:
+        header = read_header(f, path)
+        skipped = sum(1 for sc in header.scopes if len(sc) == depth + 1
+                      and sc[:depth] == DUT_SCOPE and sc[depth] not in keep)
+        ids: dict[str, int] = {}  # VCD identifier -> index
+        widths: list[int] = []
+        bits: dict[tuple[str, str], tuple[int, int, int]] = {}
+        clk_id: Optional[str] = None
+        for v in header.vars:
+            if v.scope[:depth] != DUT_SCOPE:
                 continue
-            if words[0] == "$scope":
-                stack.append(_unescape(words[2]))
-                if stack[:depth] == list(DUT_SCOPE) and len(stack) > depth:
-                    sub = ".".join(stack[depth:])
-                    if sub not in keep and len(stack) == depth + 1:
-                        skipped += 1
-            elif words[0] == "$upscope":
-                stack.pop()
-            elif words[0] == "$var":
-                if stack[:depth] != list(DUT_SCOPE):
-                    continue
-                scope = ".".join(stack[depth:])
-                if scope not in keep:
-                    continue
-                width, ident, name = int(words[2]), words[3], _unescape(words[4])
-                msb, lsb = width - 1, 0
-                if len(words) > 5:
-                    r = re.fullmatch(r"\[(-?\d+)(?::(-?\d+))?\]", words[5])
-                    if r:
-                        msb = int(r.group(1))
-                        lsb = int(r.group(2)) if r.group(2) is not None else msb
-                if ident not in ids:
-                    ids[ident] = len(widths)
-                    widths.append(width)
-                bits.setdefault((scope, name), (ids[ident], msb, lsb))
-                if scope == "" and name == clock:
-                    clk_id = ident
-            elif words[0] == "$enddefinitions":
-                break
-        else:
-            raise BadVcd(f"{path}: no $enddefinitions: not a complete VCD")
+            scope = ".".join(v.scope[depth:])
+            if scope not in keep:
+                continue
+            if v.ident not in ids:
+                ids[v.ident] = len(widths)
+                widths.append(v.width)
+            bits.setdefault((scope, v.name), (ids[v.ident], v.msb, v.lsb))
+            if scope == "" and v.name == clock:
+                clk_id = v.ident
         if clk_id is None:
             raise BadVcd(f"{path}: no clock {'.'.join(DUT_SCOPE)}.{clock} in the dump")
-        clk_k = ids[clk_id]
-        n = len(widths)
-        toggles = [[0] * w for w in widths]
-        high = [[0] * w for w in widths]
-        value: list[Optional[int]] = [None] * n
-        since = [0] * n
-        pending: dict[int, int] = {}
-        win_start: Optional[int] = None
-        win_end: Optional[int] = None
-        rising = 0
-        edges: list[int] = []  # times of the first two rising edges: the period
-        now = 0
-        t_first: Optional[int] = None
-
-        def commit(t: int) -> bool:
-            """Apply the changes of time ``t``; False once the window has closed."""
-            nonlocal rising, win_start, win_end
-            new_clk = pending.get(clk_k)
-            if new_clk is not None and value[clk_k] == 0 and new_clk & 1:
-                rising += 1
-                if len(edges) < 2:
-                    edges.append(t)
-                if win_start is None and rising == first_cycle:
-                    win_start = t
-                if max_cycles is not None and win_start is not None \
-                        and rising == first_cycle + max_cycles:
-                    win_end = t
-                    return False
-            for k, new in pending.items():
-                old = value[k]
-                if old is None:
-                    value[k], since[k] = new, t
-                    continue
-                if new == old:
-                    continue
-                if win_start is not None:
-                    span = t - max(since[k], win_start)
-                    tg, hi = toggles[k], high[k]
-                    if widths[k] == 1:
-                        tg[0] += 1
-                        if old:
-                            hi[0] += span
-                    else:
-                        changed, o, pos = old ^ new, old, 0
-                        while changed or o:
-                            if changed & 1:
-                                tg[pos] += 1
-                            if o & 1:
-                                hi[pos] += span
-                            changed >>= 1
-                            o >>= 1
-                            pos += 1
-                value[k], since[k] = new, t
-            pending.clear()
-            return True
-
-        # --- value changes ---
-        for line in f:
-            c = line[:1]
-            if c == "#":
-                if not commit(now):
-                    break
-                now = int(line[1:])
-                if t_first is None:
-                    t_first = now
-                    if first_cycle == 0:
-                        win_start = now
-            elif c in "01xzXZ":
-                k = ids.get(line[1:].strip())
-                if k is not None:
-                    pending[k] = 1 if c == "1" else 0
-            elif c in "bB":
-                val, _, ident = line[1:].partition(" ")
-                k = ids.get(ident.strip())
-                if k is not None:
-                    pending[k] = _bits_value(val)
-        else:
-            commit(now)
-    end = win_end if win_end is not None else now
-    if win_start is None:
+        c = count_bits(f, ids, widths, ids[clk_id], first_cycle=first_cycle,
+                       max_cycles=max_cycles)
+    if c.start is None:
         raise BadVcd(f"{path}: the dump ends before clock cycle {first_cycle}")
-    for k in range(n):  # time at 1 from the last change to the end of the window
-        v = value[k]
-        if not v:
-            continue
-        span = end - max(since[k], win_start)
-        if span <= 0:
-            continue
-        pos = 0
-        while v:
-            if v & 1:
-                high[k][pos] += span
-            v >>= 1
-            pos += 1
-    if len(edges) < 2 or edges[1] <= edges[0] or end <= win_start:
+    if c.period is None or c.period <= 0 or c.end <= c.start:
         raise BadVcd(f"{path}: fewer than two rising clock edges, or an empty window")
-    cycles = (end - win_start) / (edges[1] - edges[0])
-    return NetDump(bits, toggles, high, cycles, end - win_start, (win_start, end),
-                   nets=len(bits), skipped_scopes=skipped)
+    return NetDump(bits, c.toggles, c.high, (c.end - c.start) / c.period, c.end - c.start,
+                   (c.start, c.end), nets=len(bits), skipped_scopes=skipped)
 
 
 # ---- the netlist side ------------------------------------------------------------------
@@ -314,7 +193,7 @@ def pin_activities(cells: list[Cell], dump: NetDump, clock: str = CLOCK) -> PinA
                 out.append((path, 0.0, 1.0 if k.group(1) == "1" else 0.0))
                 continue
             m = _NET.match(net)
-            name = _unescape(m.group(1)) if m else None
+            name = unescape(m.group(1)) if m else None
             if name == clock:
                 n_clock += 1
                 continue
