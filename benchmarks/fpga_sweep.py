@@ -9,6 +9,11 @@ dominates), 2 elements per host beat. A series grows the N x N array until the f
 that does not fit (recorded with the overflowing resource) or whose build exceeds the
 per-point time limit (recorded as timed out); nothing larger is tried.
 
+Multipliers go to the DSP blocks (``fpga.build(..., dsp_fallback=False)``): a size whose
+multipliers need more DSP blocks than the device has ends the series, rather than
+falling back to multipliers in logic cells as ``hwgen fpga`` does, so every point of a
+series has the same architecture and the per-MAC figures compare.
+
 LUT is logic cells on iCE40 (LUT4 + carry + FF sites), LUT4s on ECP5. The per-MAC
 figures are totals (bridge, buffers and control included) divided by the PEs, and the
 marginal cost between two consecutive fitting sizes. Fmax is nextpnr's estimate for the
@@ -46,7 +51,7 @@ BASE_PRESET = "ice40"
 DATAFLOWS = ("weight_stationary", "output_stationary")
 SERIES = {  # board -> array sizes N (N x N PEs), tried in order
     "icebreaker": (2, 3, 4),
-    "ulx3s-85f": (2, 4, 6, 8, 12, 16),
+    "ulx3s-85f": (2, 4, 6, 8, 10, 11, 12, 16),
 }
 QUICK = {"icebreaker": (2, 3)}
 RESOURCES = ("LUT", "FF", "BRAM", "DSP")
@@ -82,7 +87,7 @@ def build_point(spec: dict) -> dict:
     out = Path(spec["out"])
     t0 = time.monotonic()
     try:
-        r = fpga.build(cfg, spec["board"], out, clock_mhz=spec["target"],
+        r = fpga.build(cfg, spec["board"], out, clock_mhz=spec["target"], dsp_fallback=False,
                        progress=lambda step: print(f"[{time.monotonic() - t0:6.0f} s] {step}",
                                                    flush=True))
     except flow.DoesNotFit as e:
@@ -287,6 +292,7 @@ def main():
             "timing_target_mhz": args.target_mhz or "board oscillator",
             "timeout_seconds": args.timeout,
             "LUT": "logic cells (ICESTORM_LC) on iCE40, TRELLIS_COMB (LUT4) on ECP5",
+            "multipliers": "DSP blocks only: a DSP overflow ends a series (dsp_fallback=False)",
             "per_mac": "total / PEs; per_added_mac: difference to the previous fitting size",
         },
         "points": rows,

@@ -264,7 +264,7 @@ def _sha256(path: Path) -> str:
 
 def build(cfg: AcceleratorConfig, board: str, out_dir: Path, *, clock_mhz: float | None = None,
           seed: int = 1, progress: Callable[[str], None] | None = None,
-          pll: bool = False) -> dict:
+          pll: bool = False, dsp_fallback: bool = True) -> dict:
     """Build ``cfg`` for ``board`` into ``out_dir``; returns the report (also written as
     ``out_dir/report.json``). Raises UnknownBoard, ToolMissing, DoesNotFit, FlowError or
     ClockOutOfRange.
@@ -275,6 +275,10 @@ def build(cfg: AcceleratorConfig, board: str, out_dir: Path, *, clock_mhz: float
     Without ``pll`` the design runs from the oscillator (``oscillator_mhz``) and
     ``clock_mhz``, if given, only moves the timing target. ``progress`` is called with a
     short line as each step starts (for a progress display on stderr).
+
+    When only the DSP blocks overflow, every multiplier is built from logic cells
+    instead (``multipliers`` in the report says which); ``dsp_fallback=False`` reports
+    such a design as not fitting (DSP) instead.
     """
     b = get_board(board)
     if clock_mhz is not None and not clock_mhz > 0:
@@ -297,7 +301,7 @@ def build(cfg: AcceleratorConfig, board: str, out_dir: Path, *, clock_mhz: float
     tmp.chmod(0o755)
     try:
         report = _build_in(cfg, b, tools, tmp, target, osc_mhz, seed, progress or (lambda _: None),
-                           clock)
+                           clock, dsp_fallback)
     except BaseException:
         failed = out_dir.with_name(out_dir.name + ".failed")
         shutil.rmtree(failed, ignore_errors=True)
@@ -318,7 +322,8 @@ def build(cfg: AcceleratorConfig, board: str, out_dir: Path, *, clock_mhz: float
 
 
 def _build_in(cfg, b: Board, tools: dict, work: Path, target: float, osc_mhz: float,
-              seed: int, progress: Callable[[str], None], clock: dict | None = None) -> dict:
+              seed: int, progress: Callable[[str], None], clock: dict | None = None,
+              dsp_fallback: bool = True) -> dict:
     from .top import baud_divisor
 
     clock = clock or plan_clock(b, None)
@@ -339,7 +344,7 @@ def _build_in(cfg, b: Board, tools: dict, work: Path, target: float, osc_mhz: fl
     cells = rep.yosys_cells(json.loads((work / "stat.json").read_text()))
     over = rep.overflow(rep.estimate_from_cells(b.family, cells), b.capacity)
     multipliers = "dsp"
-    if over and [r for r, _, _ in over] == ["DSP"]:
+    if dsp_fallback and over and [r for r, _, _ in over] == ["DSP"]:
         # Only the DSP blocks overflow: build the multipliers from logic cells instead.
         _, need, have = over[0]
         progress(f"synth: needs {need} of {have} DSP blocks; multipliers in logic cells instead")

@@ -225,6 +225,42 @@ def test_failed_build_is_never_published(tmp_path, monkeypatch):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
 
 
+@pytest.mark.parametrize("fallback", [True, False])
+def test_dsp_overflow_falls_back_to_logic_multipliers(tmp_path, monkeypatch, fallback):
+    """Only the DSP blocks overflow: the flow synthesises again with every multiplier in
+    logic cells (and here overflows the LUTs that way), or, without the fallback, stops
+    at the DSP count. Yosys is faked: it writes the cell counts of each script."""
+    pytest.importorskip("amaranth_boards")
+    b = get_board("ulx3s-85f")
+    cap = b.capacity
+    with_dsp = {"LUT4": cap["LUT"] // 2, "MULT18X18D": cap["DSP"] + 12}
+    in_logic = {"LUT4": cap["LUT"] + 100}
+    scripts = []
+
+    def fake_run(tool, path, args, cwd, log_name):
+        assert tool == "yosys", "nothing after synthesis may run for a design that does not fit"
+        script = (cwd / "top.ys").read_text()
+        scripts.append(script)
+        cells = in_logic if "-nodsp" in script else with_dsp
+        (cwd / "stat.json").write_text(json.dumps({"design": {"num_cells_by_type": cells}}))
+        (cwd / log_name).write_text("")
+
+    monkeypatch.setattr(flow, "_run", fake_run)
+    monkeypatch.setattr(flow, "find_tool", lambda t: t)
+    with pytest.raises(fpga.DoesNotFit) as e:
+        fpga.build(load_config("ice40"), "ulx3s-85f", tmp_path / "out", dsp_fallback=fallback)
+    if fallback:
+        assert len(scripts) == 2 and "-nodsp" in scripts[1]
+        assert e.value.resource == "LUT" and e.value.needed == cap["LUT"] + 100
+        assert "with multipliers in logic cells" in str(e.value)
+    else:
+        assert len(scripts) == 1 and "-nodsp" not in scripts[0]
+        assert (e.value.resource, e.value.needed, e.value.available) == \
+            ("DSP", cap["DSP"] + 12, cap["DSP"])
+        assert "over by 12" in str(e.value)
+    assert not (tmp_path / "out").exists()
+
+
 # ---- scripts and parsing, as text --------------------------------------------------------
 def test_scripts():
     ice, ecp, gw = get_board("icebreaker"), get_board("orangecrab-25f"), get_board("tangnano9k")
