@@ -19,6 +19,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Optional
 
+from hwgen.tools import run_capped
+
 from .errors import AsicFlowError, ToolFailed
 from .templates import render
 
@@ -176,7 +178,7 @@ def run_orfs(orfs: Orfs, design_dir: Path, *, timeout: float = 4 * 3600,
     t0 = time.monotonic()
     with open(design_dir / LOG, "w") as f:
         try:
-            proc = subprocess.run(cmd, stdout=f, stderr=subprocess.STDOUT, timeout=timeout)
+            proc = run_capped(cmd, stdout=f, stderr=subprocess.STDOUT, timeout=timeout)
         except subprocess.TimeoutExpired:
             raise ToolFailed(f"OpenROAD-flow-scripts did not finish within {timeout:.0f} s; "
                              f"see {design_dir / LOG}") from None

@@ -18,6 +18,8 @@ import subprocess
 from pathlib import Path
 from typing import Sequence
 
+from hwgen.tools import run_capped
+
 from .errors import ToolFailed
 from .pdks import DEFAULT_LOAD_FF, Library
 from .templates import render
@@ -237,8 +239,9 @@ def _run_sta(tool, work: Path, script: str, log: str, timeout: float, what: str)
     """Run OpenSTA on ``script`` in ``work``; its output, also saved as ``log``. The
     scripts print ``@@ end`` last, so a run that stopped early is caught too."""
     try:
-        proc = subprocess.run([*tool.argv, "-no_splash", "-exit", script], cwd=work,
-                              capture_output=True, text=True, timeout=timeout)
+        proc = run_capped([*tool.argv, "-no_splash", "-exit", script], cwd=work,
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                          timeout=timeout)
     except subprocess.TimeoutExpired:
         raise ToolFailed(f"{what} did not finish within {timeout:.0f} s") from None
     out = proc.stdout + proc.stderr

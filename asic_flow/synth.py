@@ -15,6 +15,8 @@ import subprocess
 from pathlib import Path
 from typing import Optional
 
+from hwgen.tools import run_capped
+
 from . import macros as macros_mod
 from .errors import ToolFailed
 from .pdks import DEFAULT_LOAD_FF, Library
@@ -118,8 +120,8 @@ def synthesize(tool: Tool, lib: Library, verilog: str, top: str, design: str,
                                              delay_ps=clock_ns * 1000.0,
                                              macro_blocks=macro_blocks))
     try:
-        proc = subprocess.run(yosys_command(tool, SCRIPT, LOG), cwd=work, capture_output=True,
-                              text=True, timeout=timeout)
+        proc = run_capped(yosys_command(tool, SCRIPT, LOG), cwd=work, stdout=subprocess.PIPE,
+                          stderr=subprocess.PIPE, text=True, timeout=timeout)
     except subprocess.TimeoutExpired:
         raise ToolFailed(f"yosys did not finish within {timeout:.0f} s; see {work / LOG}") from None
     if proc.returncode != 0 or not (work / NETLIST).is_file():

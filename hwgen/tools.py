@@ -13,9 +13,11 @@ and how to install it (or which variable to fix).
 """
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 from collections.abc import Sequence
@@ -23,7 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional
 
-__all__ = ["ToolMissing", "ToolSpec", "find", "search_path", "version_of"]
+__all__ = ["ToolMissing", "ToolSpec", "find", "run_capped", "search_path", "version_of"]
 
 VENV_BIN = Path(sys.executable).parent
 
@@ -90,3 +92,23 @@ def version_of(argv: Sequence[str], pattern: str = "", *, timeout: float = 60) -
         return m.group(m.lastindex or 0).strip() if m else None
     lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
     return lines[0] if lines else None
+
+
+def run_capped(argv: Sequence[str], *, timeout: float, **kw) -> subprocess.CompletedProcess:
+    """``subprocess.run(argv, timeout=timeout, **kw)``, except that at the time limit the
+    tool is killed together with every process it started (it runs in a session of its
+    own), so no child (Yosys's ``yosys-abc``, make's jobs) keeps running after the flow
+    has given up. Raises :class:`subprocess.TimeoutExpired` as ``run`` does."""
+    with subprocess.Popen(list(argv), start_new_session=True, **kw) as proc:
+        try:
+            out, err = proc.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGKILL)
+            proc.communicate()
+            raise
+        except BaseException:  # interrupted: do not leave the tool running either
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGKILL)
+            raise
+    return subprocess.CompletedProcess(proc.args, proc.returncode, out, err)

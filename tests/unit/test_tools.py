@@ -68,3 +68,39 @@ def test_version_of(tmp_path):
 def test_simulator_errors_are_tool_missing():
     from sim_tb.runner import ToolMissing as SimToolMissing
     assert issubclass(SimToolMissing, ToolMissing)
+
+
+def test_run_capped_kills_the_tools_children(tmp_path):
+    """At the time limit the tool and what it started are gone (a Yosys run leaves no
+    ``yosys-abc`` behind); within it, it behaves like ``subprocess.run``."""
+    import os
+    import subprocess
+    import time
+
+    pid_file = tmp_path / "child.pid"
+    script = f"sleep 60 & echo $! > {pid_file}; wait"
+    t0 = time.monotonic()
+    with pytest.raises(subprocess.TimeoutExpired):
+        tools.run_capped(["sh", "-c", script], timeout=1.0)
+    assert time.monotonic() - t0 < 30
+    child = int(pid_file.read_text())
+    def running(pid):  # a killed child not yet reaped by init is a zombie: not running
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return False
+        try:
+            stat_line = open(f"/proc/{pid}/stat").read()
+        except OSError:
+            return False
+        return stat_line.rsplit(")", 1)[1].split()[0] != "Z"
+
+    for _ in range(50):  # the kill is asynchronous
+        if not running(child):
+            break
+        time.sleep(0.1)
+    else:
+        raise AssertionError(f"the tool's child {child} still runs")
+    done = tools.run_capped(["sh", "-c", "echo out; echo err >&2; exit 3"], timeout=30,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    assert (done.returncode, done.stdout, done.stderr) == (3, "out\n", "err\n")
