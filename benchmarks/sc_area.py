@@ -1,23 +1,43 @@
-"""Area and throughput of an SC layer against a binary int8 layer of the same shape.
+"""Area and throughput of an SC layer against binary int8 layers of the same shape.
 
-Both are datapaths with their operands on ports (weights n x m and inputs n, 8 bits each;
-the SC codes are 8 bits wide too) and registered results, so the comparison leaves out
-the weight storage, which costs the same 8 n m flip-flops in both:
+All designs are datapaths of an n-input, m-neuron fully connected layer with ReLU and
+registered results, operands on ports (8-bit codes; the SC codes are 8 bits wide too).
+The weight storage is left out: it is the same 8 n m flip-flops in every design.
 
-* SC: ``hwgen.units.stochastic.ScLayer``, bipolar, 8-bit LFSR, L = 256 bit streams,
-  parallel-counter adder, count-based ReLU, P = 1 or 8 stream bits per cycle; one result
-  vector every L / P cycles.
-* int8: ``Int8Layer`` below, n signed 8x8 multipliers and a balanced adder tree per
-  neuron, ReLU, one result vector per cycle (checked against numpy on the Amaranth
-  simulator before synthesis).
+* ``sc L=256 P=1`` / ``P=8``: ``hwgen.units.stochastic.ScLayer``, bipolar, 8-bit LFSR,
+  L = 256 bit streams, parallel-counter adder, count-based ReLU, P stream bits per cycle.
+  One result vector every L / P + 1 cycles (the start cycle reloads the LFSR).
+* ``int8 parallel, pipelined``: :class:`Int8PipelinedLayer`, n signed 8x8 multipliers
+  per neuron with registered products, then a balanced adder tree, ReLU and the result
+  register: one vector per cycle, latency 2 cycles.
+* ``int8 serial``: :class:`Int8SerialLayer`, one 8x8 multiplier (product registered) and
+  one accumulator per neuron; input x_i and the m weights of column i arrive together on
+  ports, one column per cycle, so a vector takes n cycles (latency n + 1). Its operands
+  are a stream, as a weight store that shifts or is read one column per cycle gives them.
+* ``int8 serial, operands held``: :class:`Int8SerialHeldLayer`, the same with all
+  operands held on ports for the vector, as the SC layer takes them, and n:1
+  multiplexers picking column i.
+* ``int8 combinational``: :class:`Int8Layer`, multipliers and adder tree in one cycle.
+  Its standard-cell synthesis does not finish in reasonable time (ABC stalls on each
+  neuron's single-cycle cone of 16 multipliers and the tree); ``--asic-timeout`` bounds
+  it, and the row then records the time it had and no cell area.
 
-Each is mapped to generic 4-input LUTs (Yosys ``synth -lut 4``, no DSPs, no carry
-chains: see :func:`lut4`) and synthesised for OSU018 standard cells with the asic_flow synthesis (Yosys + ABC with a 10 ns
-delay target, same script as ``hwgen asic``), whose netlist OpenSTA times for the
-achievable clock. Throughput is result vectors per second at that clock.
+Each int8 neuron is a module of its own, as the SC layer's counters are, so the
+standard-cell synthesis below keeps it as a block. Every int8 design is checked against
+numpy on the Amaranth simulator before it is synthesised (:func:`check`).
 
-    python benchmarks/sc_area.py [--quick]
-        writes benchmarks/results/sc_area.json
+Each design is mapped to generic 4-input LUTs (Yosys ``synth -lut 4``, no DSPs, no carry
+chains: see :func:`lut4`) and synthesised for OSU018 standard cells with the asic_flow
+synthesis (Yosys + ABC with a 10 ns delay target, the same script as ``hwgen asic``),
+whose netlist OpenSTA times for the achievable clock. Throughput is result vectors per
+second at that clock.
+
+    python benchmarks/sc_area.py [--quick] [--designs sc1,serial,...] [--lut-only]
+                                 [--asic-timeout SECONDS]
+        updates benchmarks/results/sc_area.json (rows of designs or shapes not run are kept)
+
+Also recorded per design: the achievable clock's critical path (registers at either
+end, cell stages) and the area by block kind (``top`` is what lies outside the blocks).
 """
 import argparse
 import json
@@ -28,7 +48,7 @@ from pathlib import Path
 
 import numpy as np
 from amaranth.back import verilog
-from amaranth.hdl import Module, Signal, signed
+from amaranth.hdl import Module, Mux, Signal, signed
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 from amaranth.sim import Simulator
@@ -36,6 +56,7 @@ from amaranth.sim import Simulator
 from common import RESULTS, save, table  # noqa: E402
 
 from asic_flow import pdks, sta, synth, tools  # noqa: E402
+from asic_flow.errors import ToolFailed  # noqa: E402
 from hwgen.config.sc import ScConfig  # noqa: E402
 from hwgen.units.stochastic import ScLayer, tree_sum  # noqa: E402
 
@@ -43,56 +64,245 @@ CLOCK_NS = 10.0
 TOP = "layer"
 
 
-class Int8Layer(wiring.Component):
-    """m neurons of n signed 8-bit products each, summed by a balanced tree, ReLU, and
-    registered: y_q = max(0, sum_i x_i w_qi), one vector per cycle."""
+def acc_bits(n: int) -> int:
+    """Signed width of a sum of n products of two int8 values (each within 2^14)."""
+    return 16 + (n - 1).bit_length() + 1
 
-    def __init__(self, n: int, m: int):
-        self.n, self.m = n, m
-        self.acc_bits = 16 + (n - 1).bit_length() + 1
-        super().__init__({"x": In(8 * n), "w": In(8 * n * m), "y": Out(self.acc_bits * m)})
+
+def relu(s):
+    return Mux(s > 0, s, 0)
+
+
+class Int8Neuron(wiring.Component):
+    """y = max(0, sum_i x_i w_i) over n signed 8-bit pairs, a balanced adder tree after
+    the multipliers. ``pipelined``: products registered, then tree, ReLU and the result
+    register (latency 2); otherwise all in one cycle (latency 1)."""
+
+    def __init__(self, n: int, pipelined: bool):
+        self.n, self.pipelined = n, pipelined
+        super().__init__({"x": In(8 * n), "w": In(8 * n), "y": Out(acc_bits(n))})
 
     def elaborate(self, platform):
         mod = Module()
-        n, a = self.n, self.acc_bits
-        xs = [self.x[8 * i:8 * (i + 1)].as_signed() for i in range(n)]
-        for q in range(self.m):
-            ws = [self.w[8 * (q * n + i):8 * (q * n + i + 1)].as_signed() for i in range(n)]
-            s = Signal(signed(a), name=f"sum{q}")
-            mod.d.comb += s.eq(tree_sum([x * w for x, w in zip(xs, ws)]))
-            with mod.If(s > 0):
-                mod.d.sync += self.y[q * a:(q + 1) * a].eq(s)
-            with mod.Else():
-                mod.d.sync += self.y[q * a:(q + 1) * a].eq(0)
+        n = self.n
+        prods = [self.x[8 * i:8 * (i + 1)].as_signed() * self.w[8 * i:8 * (i + 1)].as_signed()
+                 for i in range(n)]
+        if self.pipelined:
+            regs = [Signal(signed(16), name=f"p{i}") for i in range(n)]
+            mod.d.sync += [r.eq(p) for r, p in zip(regs, prods)]
+            prods = regs
+        s = Signal(signed(acc_bits(n)))
+        mod.d.comb += s.eq(tree_sum(prods))
+        mod.d.sync += self.y.eq(relu(s))
         return mod
 
 
-def check_int8(n, m, rng):
-    dut = Int8Layer(n, m)
-    x = rng.integers(-128, 128, size=(4, n))
-    w = rng.integers(-128, 128, size=(m, n))
-    wp = sum((int(v) & 0xFF) << (8 * i) for i, v in enumerate(w.ravel()))
+class Int8Layer(wiring.Component):
+    """m :class:`Int8Neuron` s sharing the inputs ``x``; weight i of neuron q at byte
+    q n + i of ``w``; result q at bits [q a, (q + 1) a) of ``y``, a = :func:`acc_bits`.
+    One vector per cycle; ``latency`` cycles from operands to result."""
+
+    def __init__(self, n: int, m: int, pipelined: bool = False):
+        self.n, self.m, self.pipelined = n, m, pipelined
+        self.latency = 2 if pipelined else 1
+        self.cycles_per_vector = 1
+        super().__init__({"x": In(8 * n), "w": In(8 * n * m), "y": Out(acc_bits(n) * m)})
+
+    def elaborate(self, platform):
+        mod = Module()
+        n, a = self.n, acc_bits(self.n)
+        for q in range(self.m):
+            mod.submodules[f"n{q}"] = nr = Int8Neuron(n, self.pipelined)
+            mod.d.comb += [nr.x.eq(self.x), nr.w.eq(self.w[8 * n * q:8 * n * (q + 1)]),
+                           self.y[a * q:a * (q + 1)].eq(nr.y)]
+        return mod
+
+
+def Int8PipelinedLayer(n: int, m: int) -> Int8Layer:
+    return Int8Layer(n, m, pipelined=True)
+
+
+class Int8MacNeuron(wiring.Component):
+    """One 8x8 multiplier with a product register and an accumulator. ``v``, ``first``
+    and ``last`` belong to the registered product: add it (to 0 when ``first``) and, when
+    ``last``, register max(0, sum) in ``y``."""
+
+    def __init__(self, n: int):
+        self.n = n
+        super().__init__({"x": In(8), "w": In(8), "v": In(1), "first": In(1), "last": In(1),
+                          "y": Out(acc_bits(n))})
+
+    def elaborate(self, platform):
+        mod = Module()
+        a = acc_bits(self.n)
+        p = Signal(signed(16))
+        acc = Signal(signed(a))
+        s = Signal(signed(a))
+        mod.d.sync += p.eq(self.x.as_signed() * self.w.as_signed())
+        mod.d.comb += s.eq(Mux(self.first, 0, acc) + p)
+        with mod.If(self.v):
+            mod.d.sync += acc.eq(s)
+            with mod.If(self.last):
+                mod.d.sync += self.y.eq(relu(s))
+        return mod
+
+
+class Int8SerialLayer(wiring.Component):
+    """m :class:`Int8MacNeuron` s fed one input position per cycle: ``start`` with x_0
+    and column 0 of the weights (w_q0 at byte q of ``w``), then x_i and column i in the
+    n - 1 following cycles. ``done`` is high for one cycle, n + 1 cycles after the
+    ``start`` cycle (two after the last column), with ``y`` valid (held until the next
+    result); ``start`` may come again in the cycle after the last column, so a vector
+    takes n cycles."""
+
+    def __init__(self, n: int, m: int):
+        self.n, self.m = n, m
+        self.latency = n + 1
+        self.cycles_per_vector = n
+        super().__init__({"start": In(1), **self.operand_ports(), "busy": Out(1),
+                          "done": Out(1), "y": Out(acc_bits(n) * m)})
+
+    def operand_ports(self):
+        return {"x": In(8), "w": In(8 * self.m)}
+
+    def elaborate(self, platform):
+        mod = Module()
+        n, a = self.n, acc_bits(self.n)
+        i = Signal(range(max(2, n)))
+        run = Signal()
+        go = Signal()
+        v, first, last = Signal(), Signal(), Signal()
+        mod.d.comb += [go.eq(self.start | run), self.busy.eq(go | v)]
+        with mod.If(go):
+            with mod.If(i == n - 1):
+                mod.d.sync += [i.eq(0), run.eq(0)]
+            with mod.Else():
+                mod.d.sync += [i.eq(i + 1), run.eq(1)]
+        # control of the product registered this cycle
+        mod.d.sync += [v.eq(go), first.eq(go & (i == 0)), last.eq(go & (i == n - 1)),
+                       self.done.eq(v & last)]
+        x, ws = self.columns(i)
+        for q in range(self.m):
+            mod.submodules[f"n{q}"] = nr = Int8MacNeuron(n)
+            mod.d.comb += [nr.x.eq(x), nr.w.eq(ws[q]), nr.v.eq(v),
+                           nr.first.eq(first), nr.last.eq(last),
+                           self.y[a * q:a * (q + 1)].eq(nr.y)]
+        return mod
+
+    def columns(self, i):
+        """x_i and the m weights of column i, given the column counter ``i``."""
+        return self.x, [self.w[8 * q:8 * (q + 1)] for q in range(self.m)]
+
+
+class Int8SerialHeldLayer(Int8SerialLayer):
+    """:class:`Int8SerialLayer` with the operands held on ports for the whole vector, as
+    the SC layer takes them: ``x`` holds the n inputs and ``w`` the m n weights (byte
+    q n + i: weight i of neuron q) from the ``start`` cycle until the last column's
+    cycle, and n:1 multiplexers pick column i. Same cycles as the streaming version."""
+
+    def operand_ports(self):
+        return {"x": In(8 * self.n), "w": In(8 * self.n * self.m)}
+
+    def columns(self, i):
+        n = self.n
+        return (self.x.word_select(i, 8),
+                [self.w[8 * n * q:8 * n * (q + 1)].word_select(i, 8) for q in range(self.m)])
+
+
+def pack(values, bits: int) -> int:
+    return sum((int(v) & ((1 << bits) - 1)) << (bits * i) for i, v in enumerate(values))
+
+
+def unpack(word: int, bits: int, count: int) -> list[int]:
+    return [(word >> (bits * i)) & ((1 << bits) - 1) for i in range(count)]
+
+
+def operands(n: int, m: int, vectors: int, rng):
+    """Random int8 vectors and weight sets, plus the corner cases: every product
+    (-128)(-128) (the largest sum) and every product (-128)(127) (the most negative)."""
+    x = rng.integers(-128, 128, size=(vectors, n))
+    w = rng.integers(-128, 128, size=(vectors, m, n))
+    x[0], w[0] = -128, -128
+    x[1], w[1] = -128, 127
+    return x, w
+
+
+def check(dut, rng, vectors: int = 6) -> int:
+    """Stream ``vectors`` (input, weights) pairs back to back through an int8 layer on the
+    Amaranth simulator, new weights with every vector, and compare each result with
+    numpy's max(0, w @ x) and its cycle with the layer's latency. Returns the vectors
+    checked."""
+    n, m, a = dut.n, dut.m, acc_bits(dut.n)
+    x, w = operands(n, m, vectors, rng)
+    want = [np.maximum(w[k] @ x[k], 0).tolist() for k in range(vectors)]
+    got = []
 
     async def bench(ctx):
-        ctx.set(dut.w, wp)
-        for row in x:
-            ctx.set(dut.x, sum((int(v) & 0xFF) << (8 * i) for i, v in enumerate(row)))
-            await ctx.tick()
-            got = ctx.get(dut.y)
-            a = dut.acc_bits
-            want = np.maximum(w @ row, 0)
-            assert [(got >> (a * q)) & ((1 << a) - 1) for q in range(m)] == want.tolist()
+        if isinstance(dut, Int8SerialLayer):
+            beats = [(k, i) for k in range(vectors) for i in range(n)]
+            for t in range(len(beats) + dut.latency + 1):
+                if t < len(beats):
+                    k, i = beats[t]
+                    ctx.set(dut.start, i == 0)
+                    if isinstance(dut, Int8SerialHeldLayer):
+                        ctx.set(dut.x, pack(x[k], 8))
+                        ctx.set(dut.w, pack(w[k].ravel(), 8))
+                    else:
+                        ctx.set(dut.x, pack([x[k, i]], 8))
+                        ctx.set(dut.w, pack(w[k, :, i], 8))
+                else:
+                    ctx.set(dut.start, 0)
+                await ctx.tick()
+                # now in cycle t + 1; vector k started in cycle k n
+                if ctx.get(dut.done):
+                    assert t + 1 == n * len(got) + dut.latency, (t, len(got))
+                    got.append(unpack(ctx.get(dut.y), a, m))
+        else:
+            for t in range(vectors + dut.latency - 1):
+                if t < vectors:
+                    ctx.set(dut.x, pack(x[t], 8))
+                    ctx.set(dut.w, pack(w[t].ravel(), 8))
+                await ctx.tick()
+                if t + 1 >= dut.latency:
+                    got.append(unpack(ctx.get(dut.y), a, m))
+
     sim = Simulator(dut)
     sim.add_clock(1e-8)
     sim.add_testbench(bench)
     sim.run()
+    assert got == want, (type(dut).__name__, got, want)
+    return vectors
+
+
+def sc_layer(n: int, m: int, P: int) -> ScLayer:
+    return ScLayer(ScConfig(length=256, lfsr_width=8, seed=0x5B, fan_in=n, neurons=m,
+                            activation="relu", parallelism=P))
+
+
+# --designs key: (row name, constructor(n, m))
+DESIGNS = {
+    "sc1": ("sc L=256 P=1", lambda n, m: sc_layer(n, m, 1)),
+    "sc8": ("sc L=256 P=8", lambda n, m: sc_layer(n, m, 8)),
+    "serial": ("int8 serial", Int8SerialLayer),
+    "held": ("int8 serial, operands held", Int8SerialHeldLayer),
+    "pipe": ("int8 parallel, pipelined", Int8PipelinedLayer),
+    "comb": ("int8 combinational", Int8Layer),
+}
+ORDER = [name for name, _ in DESIGNS.values()]
+
+
+def timing(dut) -> tuple[int, int]:
+    """(cycles per result vector back to back, latency in cycles)."""
+    if isinstance(dut, ScLayer):
+        return dut.cfg.cycles + 1, dut.cfg.cycles + 1
+    return dut.cycles_per_vector, dut.latency
 
 
 def lut4(v: str, work: Path, yosys) -> dict:
     """4-input LUTs and flip-flops of ``v`` from Yosys's generic LUT mapping (``synth
     -noabc``, then classic ABC with a short script: strash, dc2, if -K 4). No carry
     chains, so adders cost more LUTs than on an iCE40 or ECP5 with its carry logic; the
-    same holds for both designs.
+    same holds for all designs.
     (``synth_ice40``, whose ABC9 mapping gives tighter counts, did not finish the int8
     16 x 10 layer in 17 minutes on the shared build machine.)"""
     (work / "design.v").write_text(v)
@@ -108,67 +318,111 @@ def lut4(v: str, work: Path, yosys) -> dict:
             "ff": sum(int(c) for k, c in cells.items() if "dff" in k.lower())}
 
 
-def asic(v: str, work: Path, yosys, sta_tool, lib) -> dict:
-    st = synth.synthesize(yosys, lib, v, TOP, TOP, CLOCK_NS, work)
+def area_by_kind(blocks: dict) -> dict:
+    """Block areas summed by kind, the digits of the name dropped (``count0`` ..
+    ``count9`` -> ``count``); ``top`` is the cells outside the blocks: the SC layer's
+    comparators and XNOR multipliers, the int8 layers' control and multiplexers."""
+    out = {}
+    for name, b in blocks.items():
+        kind = name.rstrip("0123456789")
+        out[kind] = out.get(kind, 0.0) + b["area_um2"] / 1e6
+    return {k: round(v, 4) for k, v in sorted(out.items())}
+
+
+def asic(v: str, work: Path, yosys, sta_tool, lib, timeout: float) -> dict:
+    st = synth.synthesize(yosys, lib, v, TOP, TOP, CLOCK_NS, work, timeout=timeout)
     tm = sta.analyze(sta_tool, lib, synth.NETLIST, TOP, TOP, CLOCK_NS, work)
-    return {"area_mm2": round(st["area_um2"] / 1e6, 4), "cells": st["cells"],
-            "period_ns": tm["achievable_period_ns"], "fmax_mhz": tm["fmax_mhz"]}
+    out = {"area_mm2": round(st["area_um2"] / 1e6, 4), "cells": st["cells"],
+           "period_ns": tm["achievable_period_ns"], "fmax_mhz": tm["fmax_mhz"],
+           "area_by_block_mm2": area_by_kind(st["blocks"])}
+    path = tm.get("critical_path")
+    if path:  # named by the registers' nets, not the synthesized cell names
+        regs = sta.register_names((work / synth.NETLIST).read_text(), TOP)
+        out["critical_path"] = {"from": regs.get(path["startpoint"], path["startpoint"]),
+                                "to": regs.get(path["endpoint"], path["endpoint"]),
+                                "stages": path["stages"]}
+    return out
+
+
+def store(meta: dict, rows: list[dict]) -> None:
+    """Merge ``rows`` into the results file (a row replaces the one of the same shape and
+    design), so separate runs of this script, e.g. one per design, add up."""
+    old = RESULTS / "sc_area.json"
+    keep = []
+    if old.is_file():
+        done = {(r["n"], r["m"], r["design"]) for r in rows}
+        keep = [r for r in json.loads(old.read_text())["results"]["rows"]
+                if (r["n"], r["m"], r["design"]) not in done and r["design"] in ORDER]
+    merged = sorted(keep + rows, key=lambda r: (r["n"], r["m"], ORDER.index(r["design"])))
+    save("sc_area", meta | {"rows": merged})
 
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="the 16 x 10 shape only")
-    ap.add_argument("--shapes", help="comma-separated NxM shapes (e.g. 64x10); rows of "
-                    "other shapes already in the results file are kept")
-    ap.add_argument("--lut-only", action="store_true", help="skip the standard-cell runs")
+    ap.add_argument("--shapes", help="comma-separated NxM shapes (e.g. 64x10)")
+    ap.add_argument("--designs", default=",".join(DESIGNS),
+                    help=f"comma-separated, from {', '.join(DESIGNS)} (default: all)")
+    ap.add_argument("--lut-only", action="store_true",
+                    help="skip the standard-cell runs (the rows written have no cell area)")
+    ap.add_argument("--asic-timeout", type=float, default=3600.0,
+                    help="seconds Yosys may take per design; a design that runs out is "
+                    "recorded with the time it had and no cell area (default 3600)")
     args = ap.parse_args()
     shapes = [(16, 10)] if args.quick else [(16, 10), (64, 10), (64, 32)]
-    kept = []
     if args.shapes:
         shapes = [tuple(int(v) for v in s.split("x")) for s in args.shapes.split(",")]
-        old = RESULTS / "sc_area.json"
-        if old.is_file():
-            kept = [r for r in json.loads(old.read_text())["results"]["rows"]
-                    if (r["n"], r["m"]) not in shapes]
+    keys = args.designs.split(",")
+    bad = [k for k in keys if k not in DESIGNS]
+    if bad:
+        ap.error(f"--designs: unknown {', '.join(bad)}; choose from {', '.join(DESIGNS)}")
     yosys, sta_tool, lib = tools.find_yosys(), tools.find_sta(), pdks.find_pdk("osu018")
     rng = np.random.default_rng(7)
-    rows = list(kept)
-    todo = []
     meta = {"clock_target_ns": CLOCK_NS, "pdk": "osu018", "yosys": yosys.version}
+    rows = []
     for n, m in shapes:
-        check_int8(n, m, rng)
-        designs = [("int8", Int8Layer(n, m), 1.0)]
-        for P in (1, 8):
-            cfg = ScConfig(length=256, lfsr_width=8, seed=0x5B, fan_in=n, neurons=m,
-                           activation="relu", parallelism=P)
-            designs.append((f"sc L=256 P={P}", ScLayer(cfg), P / cfg.length))
-        for name, dut, vec_per_cycle in designs:
+        for key in keys:
+            name, make = DESIGNS[key]
+            dut = make(n, m)
+            checked = 0 if isinstance(dut, ScLayer) else check(make(n, m), rng)
+            cpv, lat = timing(dut)
             v = verilog.convert(dut, name=TOP, emit_src=False, strip_internal_attrs=True)
-            todo.append((v, len(rows)))
             t = time.perf_counter()
             with tempfile.TemporaryDirectory(prefix="sc-area-") as tmp:
                 fp = lut4(v, Path(tmp), yosys)
-            rows.append({
-                "n": n, "m": m, "design": name, "lut4": fp["lut4"], "lut_ff": fp["ff"],
-                "vectors_per_cycle": vec_per_cycle,
-                "outputs_per_cycle_per_klut": round(1000 * vec_per_cycle * m / fp["lut4"], 4),
-                "lut_seconds": round(time.perf_counter() - t, 1)})
-            print(rows[-1], flush=True)
-            save("sc_area", meta | {"rows": rows})
-    # The standard-cell runs take longer: all LUT counts first, then these.
-    for v, i in ([] if args.lut_only else todo):
-        r = rows[i]
-        t = time.perf_counter()
-        with tempfile.TemporaryDirectory(prefix="sc-area-") as tmp:
-            a = asic(v, Path(tmp), yosys, sta_tool, lib)
-        vps = r["vectors_per_cycle"] * a["fmax_mhz"] * 1e6
-        r.update({"area_mm2": a["area_mm2"], "cells": a["cells"], "fmax_mhz": a["fmax_mhz"],
-                  "outputs_per_s": round(vps * r["m"]),
-                  "outputs_per_s_per_mm2": round(vps * r["m"] / a["area_mm2"]),
-                  "asic_seconds": round(time.perf_counter() - t, 1)})
-        print(r, flush=True)
-        save("sc_area", meta | {"rows": rows})
-    print(table(rows))
+            r = {"n": n, "m": m, "design": name, "cycles_per_vector": cpv,
+                 "latency_cycles": lat, "lut4": fp["lut4"], "lut_ff": fp["ff"],
+                 "outputs_per_cycle_per_klut": round(1000 * m / cpv / fp["lut4"], 4),
+                 "lut_seconds": round(time.perf_counter() - t, 1)}
+            if checked:
+                r["vectors_checked_against_numpy"] = checked
+            rows.append(r)
+            print(r, flush=True)
+            store(meta, rows)
+            if args.lut_only:
+                continue
+            t = time.perf_counter()
+            with tempfile.TemporaryDirectory(prefix="sc-area-") as tmp:
+                try:
+                    a = asic(v, Path(tmp), yosys, sta_tool, lib, args.asic_timeout)
+                except ToolFailed as e:
+                    r["asic_error"] = str(e).split(";")[0]
+                    r["asic_seconds"] = round(time.perf_counter() - t, 1)
+                    print(r, flush=True)
+                    store(meta, rows)
+                    continue
+            vps = a["fmax_mhz"] * 1e6 / cpv
+            r.update({"area_mm2": a["area_mm2"], "cells": a["cells"],
+                      "area_by_block_mm2": a["area_by_block_mm2"],
+                      "fmax_mhz": a["fmax_mhz"], "critical_path": a.get("critical_path"),
+                      "vectors_per_s": round(vps),
+                      "outputs_per_s_per_mm2": round(vps * m / a["area_mm2"]),
+                      "asic_seconds": round(time.perf_counter() - t, 1)})
+            print(r, flush=True)
+            store(meta, rows)
+    cols = ["n", "m", "design", "cycles_per_vector", "latency_cycles", "lut4", "area_mm2",
+            "cells", "fmax_mhz", "vectors_per_s", "outputs_per_s_per_mm2", "asic_error"]
+    print(table([{k: r.get(k, "") for k in cols} for r in rows]))
 
 
 if __name__ == "__main__":

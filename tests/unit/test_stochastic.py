@@ -256,20 +256,6 @@ CASES = [
 ]
 
 
-@pytest.mark.parametrize("case", range(len(CASES)))
-def test_layer_bit_exact_against_model(case):
-    cfg = parse_sc(CASES[case], "case.yaml")
-    rng = np.random.default_rng(100 + case)
-    hi = 1 << cfg.value_bits
-    x = rng.integers(0, hi, size=cfg.fan_in)
-    w = rng.integers(0, hi, size=(cfg.neurons, cfg.fan_in))
-    (counts, ys, cycles), = run_layer(cfg, x, w)
-    want = model.layer(cfg, x, w)
-    assert cycles == cfg.cycles
-    assert counts == [r["count"] for r in want], f"seed {100 + case}"
-    assert ys == [r["y"] for r in want], f"seed {100 + case}"
-
-
 COMBOS = [(g, e, a, act) for g in ("lfsr", "vdc") for e in ("unipolar", "bipolar")
           for a in ("counter", "mux") for act in ("none", "sign", "relu")
           if e == "bipolar" or act == "none"]
@@ -337,18 +323,25 @@ SHARED_CASES = [
 ]
 
 
-@pytest.mark.parametrize("case", range(len(SHARED_CASES)))
-def test_sharing_and_stanh_bit_exact(case):
-    cfg = parse_sc(SHARED_CASES[case], "case.yaml")
-    rng = np.random.default_rng(700 + case)
+# (config, random seed of its operands): CASES cover encodings, generators, adders and
+# parallelism; SHARED_CASES per-operand sources and the stanh activation.
+LAYER_CASES = ([pytest.param(c, 100 + i, id=f"basic{i}") for i, c in enumerate(CASES)]
+               + [pytest.param(c, 700 + i, id=f"shared{i}")
+                  for i, c in enumerate(SHARED_CASES)])
+
+
+@pytest.mark.parametrize("case,seed", LAYER_CASES)
+def test_layer_bit_exact_against_model(case, seed):
+    cfg = parse_sc(case, "case.yaml")
+    rng = np.random.default_rng(seed)
     hi = 1 << cfg.value_bits
     x = rng.integers(0, hi, size=cfg.fan_in)
     w = rng.integers(0, hi, size=(cfg.neurons, cfg.fan_in))
     (counts, ys, cycles), = run_layer(cfg, x, w)
     want = model.layer(cfg, x, w)
     assert cycles == cfg.cycles
-    assert counts == [r["count"] for r in want], f"seed {700 + case}"
-    assert ys == [r["y"] for r in want], f"seed {700 + case}"
+    assert counts == [r["count"] for r in want], f"seed {seed}"
+    assert ys == [r["y"] for r in want], f"seed {seed}"
 
 
 def test_lfsr_jump_and_operand_phases():
