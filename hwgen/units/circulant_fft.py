@@ -17,35 +17,21 @@ forward FFT per input block and one IFFT per output block, a new vector every cy
 """
 from __future__ import annotations
 
-from amaranth.hdl import Array, Cat, Const, Module, Mux, Signal, signed, unsigned
+from amaranth.hdl import Array, Const, Module, Mux, Signal, signed, unsigned
 from amaranth.lib import data, stream, wiring
-from amaranth.lib.fifo import SyncFIFOBuffered
-from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 
 from ..config.circulant import CirculantConfig
 from ..models.fft_fixed import bit_reverse, twiddles
-
-
-def _sat(v, bits: int):
-    lo, hi = -(1 << (bits - 1)), (1 << (bits - 1)) - 1
-    return Mux(v > hi, hi, Mux(v < lo, lo, v))
+from .block_schedule import BlockSchedule, BlockScheduler
+from .rtl_arith import reject as _reject
+from .rtl_arith import round_shift as _round_shift
+from .rtl_arith import saturate as _sat
 
 
 def _fits(v, bits: int):
     lo, hi = -(1 << (bits - 1)), (1 << (bits - 1)) - 1
     return (v >= lo) & (v <= hi)
-
-
-def _round_shift(v, s: int):
-    # round half up: add half an LSB, then shift arithmetically
-    return v if s == 0 else (v + (1 << (s - 1))) >> s
-
-
-def _reject(component, exc: Exception):
-    # the half-built component is never elaborated; Amaranth need not warn about it
-    component._MustUse__silence = True
-    raise exc
 
 
 def _neg_sat(v, bits: int):
@@ -436,10 +422,16 @@ class CirculantStreamLayer(wiring.Component):
       starts an output block only when its result has a FIFO place, so ``y.ready`` may
       fall at any time without losing data.
 
+    The X banks, the weight buffer, the issue of the (i, j) pairs and the output FIFO
+    with its credits are a :class:`hwgen.units.block_schedule.BlockScheduler`, the same as
+    :class:`hwgen.units.dense_stream.DenseStreamLayer`'s; this class adds the FFTs and the
+    multiply-accumulate lanes.
+
     Timing with ``y`` always ready and ``x`` always valid (S = log2 k, p = m/k, q = n/k):
     one vector every :attr:`cycles_per_vector` cycles on average, ``p * q`` unless the
-    two X banks limit it (layers with ``p * q <= S + 1``); the first ``y`` beat of a vector is valid :attr:`latency`
-    cycles after the vector's first ``x`` beat is accepted.
+    two X banks limit it (layers with ``p * q <= S + 1``); the first ``y`` beat of a
+    vector is valid :attr:`latency` cycles after the vector's first ``x`` beat is
+    accepted.
 
     Parameters
     ----------
@@ -473,6 +465,10 @@ class CirculantStreamLayer(wiring.Component):
             _reject(self, ValueError(f"architecture {cfg.architecture!r}: the layer is "
                                      "built from parallel FFTs"))
         self.cfg = cfg
+        # a block is stored as its spectrum, S cycles after it enters; a result leaves
+        # the requantization stages and then the IFFT
+        self.schedule = BlockSchedule(cfg.blocks_out, cfg.blocks_in, store_delay=cfg.stages,
+                                      result_delay=self.MAC_STAGES + cfg.stages)
         p, q = cfg.blocks_out, cfg.blocks_in
         super().__init__({
             "x": In(stream.Signature(data.ArrayLayout(signed(cfg.in_bits), cfg.k))),
@@ -485,33 +481,32 @@ class CirculantStreamLayer(wiring.Component):
     @property
     def fifo_depth(self) -> int:
         """Output FIFO places: enough to keep the multiply-accumulate busy while the
-        results of earlier blocks travel through the IFFT."""
-        q = self.cfg.blocks_in
-        return -(-(self.cfg.stages + self.MAC_STAGES + 3) // q) + 1
+        results of earlier blocks travel through the IFFT
+        (:attr:`BlockSchedule.fifo_depth`)."""
+        return self.schedule.fifo_depth
 
     @property
     def latency(self) -> int:
         """Cycles from accepting a vector's first ``x`` beat to its first ``y`` beat being
         valid, with back-to-back input and an idle layer: the q blocks enter, the last
         spectrum is stored ``S + 1`` cycles later (the multiply-accumulate keeps pace
-        behind it), the requantization stages, the IFFT and the FIFO's two registers."""
-        cfg = self.cfg
-        return cfg.blocks_in + cfg.stages + 1 + self.MAC_STAGES + cfg.stages + 1
+        behind it), the requantization stages, the IFFT and the FIFO's two registers
+        (:attr:`BlockSchedule.latency`)."""
+        return self.schedule.latency
 
     @property
     def cycles_per_vector(self) -> float:
         """Steady-state cycles per vector: one weight block per cycle, ``p * q``, unless
         the two X banks limit it (small layers): a bank is taken when a vector's first
         block enters and freed ``S + 1 + p * q`` cycles later, so two vectors need at
-        least that many cycles."""
-        pq = self.cfg.blocks_out * self.cfg.blocks_in
-        return max(float(pq), (pq + self.cfg.stages + 1) / 2)
+        least that many cycles (:attr:`BlockSchedule.cycles_per_vector`)."""
+        return self.schedule.cycles_per_vector
 
     def elaborate(self, platform):
         from ..models.circulant_layer import forward_config, inverse_layer_config
 
         cfg = self.cfg
-        k, h, p, q, S = cfg.k, cfg.k // 2, cfg.blocks_out, cfg.blocks_in, cfg.stages
+        k, h = cfg.k, cfg.k // 2
         ob, half = cfg.out_bits, cfg.real_input
         m = Module()
 
@@ -523,85 +518,33 @@ class CirculantStreamLayer(wiring.Component):
             re_bins = list(range(k))
             im_word = {f: k + f for f in range(k)}
 
-        # ---- buffers
-        m.submodules.wmem = wmem = Memory(
-            shape=data.ArrayLayout(signed(cfg.w_bits), cfg.spectrum_words),
-            depth=max(p * q, 2), init=[])
-        w_wr = wmem.write_port()
-        w_rd = wmem.read_port()
-        m.d.comb += [w_wr.en.eq(self.w_we), w_wr.addr.eq(self.w_addr),
-                     w_wr.data.eq(self.w_data)]
-        m.submodules.xmem = xmem = Memory(
-            shape=data.ArrayLayout(signed(ob), cfg.spectrum_words), depth=2 * q, init=[])
-        x_wr = xmem.write_port()
-        x_rd = xmem.read_port()
+        # ---- input banks of spectra, weight buffer, (i, j) issue, output FIFO
+        spectrum = data.ArrayLayout(signed(ob), cfg.spectrum_words)
+        m.submodules.sched = sched = BlockScheduler(
+            self.schedule, store_shape=spectrum,
+            weight_shape=data.ArrayLayout(signed(cfg.w_bits), cfg.spectrum_words),
+            result_shape=self.y.payload.shape())
+        m.d.comb += [sched.w_we.eq(self.w_we), sched.w_addr.eq(self.w_addr),
+                     sched.w_data.eq(self.w_data)]
+        wiring.connect(m, wiring.flipped(self.y), sched.y)
 
-        # ---- input side: forward FFT into the free bank
+        # ---- input side: forward FFT; its spectrum is stored S cycles after the block
         m.submodules.fft = fft = CirculantFft(forward_config(cfg))
-        wbank = Signal()
-        in_j = Signal(range(max(q, 2)))
-        busy = Signal(2)          # bank taken (its first block entered) until freed
-        nfill = [Signal(range(q + 1), name=f"bank{b}_filled") for b in range(2)]
-        m.d.comb += self.x.ready.eq((in_j != 0) | ~busy.bit_select(wbank, 1))
-        take = self.x.valid & self.x.ready
-        m.d.comb += [fft.i_valid.eq(take), fft.i_re.eq(self.x.payload)]
-        with m.If(take):
-            with m.If(in_j == q - 1):
-                m.d.sync += [in_j.eq(0), wbank.eq(~wbank)]
-            with m.Else():
-                m.d.sync += in_j.eq(in_j + 1)
-        # the bank and block of each transform in flight through the FFT
-        tag = Cat(in_j, wbank)
-        for s in range(S):
-            t = Signal.like(tag, name=f"fft_tag{s}")
-            m.d.sync += t.eq(tag)
-            tag = t
-        tag_j, tag_bank = tag[:len(in_j)], tag[-1]
-        m.d.comb += [x_wr.en.eq(fft.o_valid), x_wr.addr.eq(tag_bank * q + tag_j)]
+        m.d.comb += [sched.x_valid.eq(self.x.valid), self.x.ready.eq(sched.x_ready),
+                     fft.i_valid.eq(self.x.valid & sched.x_ready),
+                     fft.i_re.eq(self.x.payload)]
         for f in re_bins:
-            m.d.comb += x_wr.data[f].eq(fft.o_re[f])
+            m.d.comb += sched.store_data[f].eq(fft.o_re[f])
         for f, w in im_word.items():
-            m.d.comb += x_wr.data[w].eq(fft.o_im[f])
+            m.d.comb += sched.store_data[w].eq(fft.o_im[f])
 
-        # ---- multiply-accumulate: issue one (i, j) per cycle
-        rbank = Signal()
-        mi = Signal(range(max(p, 2)))
-        mj = Signal(range(max(q, 2)))
-        depth = self.fifo_depth
-        credit = Signal(range(depth + 1))
-        stored = Array(nfill)[rbank]
-        issue = Signal()
-        m.d.comb += issue.eq((mj < stored) & ((mj != 0) | (credit < depth)))
-        m.d.comb += [x_rd.addr.eq(rbank * q + mj), w_rd.addr.eq(mi * q + mj)]
-        last_of_bank = (mi == p - 1) & (mj == q - 1)
-        with m.If(issue):
-            with m.If(mj == q - 1):
-                m.d.sync += mj.eq(0)
-                with m.If(mi == p - 1):
-                    m.d.sync += [mi.eq(0), rbank.eq(~rbank)]
-                with m.Else():
-                    m.d.sync += mi.eq(mi + 1)
-            with m.Else():
-                m.d.sync += mj.eq(mj + 1)
-        free = Signal(2)
-        m.d.comb += free.eq(Mux(issue & last_of_bank, 1 << rbank, 0))
-        for b in range(2):
-            with m.If(take & (in_j == 0) & (wbank == b)):
-                m.d.sync += busy[b].eq(1)
-            with m.Elif(free[b]):
-                m.d.sync += busy[b].eq(0)
-            with m.If(free[b]):
-                m.d.sync += nfill[b].eq(0)
-            with m.Elif(fft.o_valid & (tag_bank == b)):
-                m.d.sync += nfill[b].eq(nfill[b] + 1)
-
-        # stage 1: buffer words valid; stage 2: products; stage 3: accumulators
-        v1, first1, last1 = Signal(), Signal(), Signal()
-        m.d.sync += [v1.eq(issue), first1.eq(mj == 0), last1.eq(mj == q - 1)]
-        xw, ww = x_rd.data, w_rd.data
+        # stage 1: buffer words of a pair (sched.rd_*); stage 2: products;
+        # stage 3: accumulators
+        xw, ww = sched.rd_x, sched.rd_w
         pw = ob + cfg.w_bits     # a complex product's component fits exactly
         v2, first2, last2 = Signal(), Signal(), Signal()
-        m.d.sync += [v2.eq(v1), first2.eq(first1), last2.eq(last1)]
+        m.d.sync += [v2.eq(sched.rd_valid), first2.eq(sched.rd_first),
+                     last2.eq(sched.rd_last)]
         v3 = Signal()
         m.d.sync += v3.eq(v2 & last2)
         acc_r, acc_i = {}, {}
@@ -645,16 +588,8 @@ class CirculantStreamLayer(wiring.Component):
                 m.d.comb += [ifft.i_re[f].eq(yr[k - f]),
                              ifft.i_im[f].eq(_neg_sat(yi[k - f], ob))]
 
-        # ---- output FIFO and the credits that keep it from overflowing
-        m.submodules.fifo = fifo = SyncFIFOBuffered(width=k * ob, depth=depth)
-        m.d.comb += [fifo.w_stream.valid.eq(ifft.o_valid),
-                     fifo.w_stream.payload.eq(ifft.o_re.as_value()),
-                     self.y.valid.eq(fifo.r_stream.valid),
-                     self.y.payload.eq(fifo.r_stream.payload),
-                     fifo.r_stream.ready.eq(self.y.ready)]
-        start = issue & (mj == 0)
-        done = self.y.valid & self.y.ready
-        m.d.sync += credit.eq(credit + start - done)
+        # the IFFT's result goes to the output FIFO, whose credits the scheduler keeps
+        m.d.comb += [sched.res_valid.eq(ifft.o_valid), sched.res_data.eq(ifft.o_re)]
         return m
 
 

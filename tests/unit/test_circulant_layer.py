@@ -3,7 +3,6 @@ Amaranth unit against the model bit for bit, with random gaps and back-pressure,
 against its cycle formulas."""
 import numpy as np
 import pytest
-from amaranth.sim import Simulator
 
 from hwgen.config.circulant import CirculantConfig
 from hwgen.models.circulant_layer import (check_weights, choose_shift, complete_spectrum,
@@ -11,6 +10,8 @@ from hwgen.models.circulant_layer import (check_weights, choose_shift, complete_
                                           quantize_layer_weights, unpack_spectrum)
 from hwgen.models.fft_fixed import circulant_float, fft_fixed
 from hwgen.units.circulant_fft import CirculantStreamLayer, circulant_top
+
+from .stream_sim import run_stream_layer
 
 
 def layer_vectors(cfg, rng, n_random=6):
@@ -37,44 +38,13 @@ def make_layer(rng, tighten=0, **kw):
 def run_layer(cfg, words, x, p_valid=1.0, p_ready=1.0, seed=0):
     """Load the weights, stream the vectors through, return (outputs, input transfer
     cycles, output transfer cycles)."""
-    dut = CirculantStreamLayer(cfg)
-    k, p, q = cfg.k, cfg.blocks_out, cfg.blocks_in
-    rng = np.random.default_rng(seed)
-    got, t_in, t_out = [], [], []
-
-    async def bench(ctx):
-        for a in range(p * q):
-            ctx.set(dut.w_we, 1)
-            ctx.set(dut.w_addr, a)
-            for t in range(cfg.spectrum_words):
-                ctx.set(dut.w_data[t], int(words[a // q, a % q, t]))
-            await ctx.tick()
-        ctx.set(dut.w_we, 0)
-        blocks = x.reshape(-1, k)
-        b = cycle = 0
-        while len(got) < len(x) * p:
-            assert cycle < 50 * len(blocks) * p + 200, f"outputs missing (seed {seed})"
-            val = b < len(blocks) and rng.random() < p_valid
-            ctx.set(dut.x.valid, val)
-            if val:
-                for t in range(k):
-                    ctx.set(dut.x.payload[t], int(blocks[b, t]))
-            rdy = rng.random() < p_ready
-            ctx.set(dut.y.ready, rdy)
-            if val and ctx.get(dut.x.ready):
-                t_in.append(cycle)
-                b += 1
-            if rdy and ctx.get(dut.y.valid):
-                got.append([ctx.get(dut.y.payload[t]) for t in range(k)])
-                t_out.append(cycle)
-            await ctx.tick()
-            cycle += 1
-
-    sim = Simulator(dut)
-    sim.add_clock(1e-8)
-    sim.add_testbench(bench)
-    sim.run()
-    return np.array(got).reshape(len(x), p * k), t_in, t_out
+    p, q = cfg.blocks_out, cfg.blocks_in
+    blocks = x.reshape(-1, cfg.k)
+    y, t_in, t_out = run_stream_layer(
+        CirculantStreamLayer(cfg), words.reshape(p * q, cfg.spectrum_words), blocks,
+        len(x) * p, p_valid=p_valid, p_ready=p_ready, seed=seed,
+        max_cycles=50 * len(blocks) * p + 200)
+    return y.reshape(len(x), p * cfg.k), t_in, t_out
 
 
 # ------------------------------------------------------------------ the model
