@@ -29,8 +29,9 @@ architecture) needs ``per_stage`` or ``none`` scaling in the forward FFT: a bloc
 per input block cannot share one accumulator, so the section rejects ``block_float``
 (the stand-alone :class:`~hwgen.units.circulant_fft.CirculantFft` still offers it). The
 layer's IFFT always uses ``per_stage`` scaling (the 1/k of the inverse). With the
-``streaming`` architecture ``hwgen generate`` writes the single-path delay-feedback FFT
-alone.
+``streaming`` architecture ``hwgen generate`` writes
+:class:`~hwgen.units.circulant_sdf_layer.CirculantSdfLayer`, the same layer on
+single-path delay-feedback FFTs.
 """
 from __future__ import annotations
 

@@ -595,8 +595,9 @@ class CirculantStreamLayer(wiring.Component):
 
 def circulant_top(cfg: CirculantConfig) -> wiring.Component:
     """The stand-alone module ``hwgen generate`` writes for a config's ``circulant:``
-    section: the stream layer for the ``parallel`` architecture, the streaming FFT
-    alone for ``streaming``."""
+    section: the block-circulant layer on parallel FFTs (:class:`CirculantStreamLayer`)
+    or on streaming FFTs (:class:`hwgen.units.circulant_sdf_layer.CirculantSdfLayer`)."""
     if cfg.architecture == "parallel":
         return CirculantStreamLayer(cfg)
-    return CirculantFftSdf(cfg)
+    from .circulant_sdf_layer import CirculantSdfLayer  # it imports this module
+    return CirculantSdfLayer(cfg)
