@@ -7,6 +7,10 @@ Designs (all m x n = 64 x 64 by default, one k-sample block per stream beat):
   with ``real_input`` (k/2 + 1 bins), 8-bit inputs, 16-bit FFT words, 12-bit weights --
   the configuration of ``benchmarks/circulant_digits.py``.
 * ``circulant k, full spectrum``: the same without conjugate symmetry (k bins).
+* ``circulant k, streaming FFTs``: :class:`hwgen.units.circulant_sdf_layer.CirculantSdfLayer`
+  (``architecture: streaming``), the same arithmetic and weights as the half-spectrum
+  layer on two single-path delay-feedback FFTs and one complex multiply-accumulate: one
+  input sample per beat, ``p * q * (k/2 + 1)`` cycles per vector -- the low-area end.
 * ``dense int8``: :class:`hwgen.units.dense_stream.DenseStreamLayer`, the same stream
   interface and the same block scheduler (input banks, one k x k weight block per cycle,
   so the same ``p * q`` cycles per vector, credit-checked output FIFO), with k x k
@@ -19,7 +23,7 @@ on the simulators); iCE40 and ECP5 LUTs, flip-flops, block RAMs and DSPs from Yo
 flip-flops) from :mod:`asic_flow`.
 
     python benchmarks/circulant_area.py [--k 8] [--size 64] [--no-asic] [--fpga ice40,ecp5]
-                                        [--designs half,full,dense] [--asic-timeout 3600]
+                                        [--designs half,full,sdf,dense] [--asic-timeout 3600]
         writes benchmarks/results/circulant_area_k<k>.json
 """
 import argparse
@@ -39,6 +43,7 @@ from common import RESULTS, save, table
 from hwgen.config.circulant import CirculantConfig
 from hwgen.emit import sram_semantics
 from hwgen.units.circulant_fft import CirculantStreamLayer
+from hwgen.units.circulant_sdf_layer import CirculantSdfLayer
 from hwgen.units.dense_stream import DenseStreamLayer
 
 TOP = "layer"
@@ -105,7 +110,7 @@ def main():
     ap.add_argument("--asic-timeout", type=float, default=3600.0,
                     help="seconds allowed for the OSU018 synthesis of one design")
     ap.add_argument("--fpga", default="ice40,ecp5", help="families ('' for none)")
-    ap.add_argument("--designs", default="half,full,dense",
+    ap.add_argument("--designs", default="half,full,sdf,dense",
                     help="which designs to measure; the others keep their saved numbers")
     args = ap.parse_args()
     families = [f for f in args.fpga.split(",") if f]
@@ -118,6 +123,8 @@ def main():
         f"circulant k={k}, half spectrum": ("half", lambda: CirculantStreamLayer(base)),
         f"circulant k={k}, full spectrum":
             ("full", lambda: CirculantStreamLayer(base.replace(real_input=False))),
+        f"circulant k={k}, streaming FFTs":
+            ("sdf", lambda: CirculantSdfLayer(base.replace(architecture="streaming"))),
         f"dense int8 ({k}x{k} MACs/cycle)": ("dense", lambda: DenseStreamLayer(k, s, s)),
     }
     results = {"m": s, "n": s, "k": k, "clock_ns": args.clock_ns, "designs": {}}
@@ -131,7 +138,7 @@ def main():
             continue
         comp = make()
         cyc, lat = comp.cycles_per_vector, comp.latency
-        if isinstance(comp, CirculantStreamLayer):
+        if isinstance(comp, (CirculantStreamLayer, CirculantSdfLayer)):
             weight_bits = comp.cfg.blocks_out * comp.cfg.blocks_in * comp.cfg.spectrum_words \
                 * comp.cfg.w_bits
         else:
