@@ -13,10 +13,10 @@ import os
 import random
 
 import cocotb
-from cocotb.clock import Clock
-from cocotb.triggers import ClockCycles, FallingEdge
+from cocotb.triggers import FallingEdge
 
-CLOCK_PERIOD_NS = 10
+from sim_tb.fft_tb import start_layer, stream_through, write_results
+
 TIMEOUT_CYCLES = 200_000
 
 
@@ -25,14 +25,7 @@ async def run_layer(dut):
     with open(os.environ["HWGEN_CIRC_LAYER_IN"]) as f:
         job = json.load(f)
     rng = random.Random(job["seed"])
-    dut.rst.value = 1
-    dut.x__valid.value = 0
-    dut.y__ready.value = 0
-    dut.w_we.value = 0
-    Clock(dut.clk, CLOCK_PERIOD_NS, unit="ns", impl="gpi").start(start_high=False)
-    await ClockCycles(dut.clk, 3)
-    await FallingEdge(dut.clk)
-    dut.rst.value = 0
+    await start_layer(dut)
     for addr, word in enumerate(job["weights"]):
         dut.w_we.value = 1
         dut.w_addr.value = addr
@@ -40,29 +33,6 @@ async def run_layer(dut):
         await FallingEdge(dut.clk)
     dut.w_we.value = 0
 
-    blocks, want = job["blocks"], job["outputs"]
-    outs, in_cycles, out_cycles = [], [], []
-    sent = 0
-    cycle = 0
-    while len(outs) < want:
-        assert cycle < TIMEOUT_CYCLES, f"{len(outs)} of {want} output beats after {cycle} cycles"
-        # x.ready and y.valid depend on registers only: stable for the whole low phase
-        if sent < len(blocks) and rng.random() < job["p_valid"]:
-            dut.x__valid.value = 1
-            dut.x__payload.value = blocks[sent]
-            if int(dut.x__ready.value):
-                in_cycles.append(cycle)
-                sent += 1
-        else:
-            dut.x__valid.value = 0
-        ready = rng.random() < job["p_ready"]
-        dut.y__ready.value = int(ready)
-        if ready and int(dut.y__valid.value):
-            outs.append(dut.y__payload.value.to_unsigned())
-            out_cycles.append(cycle)
-        await FallingEdge(dut.clk)
-        cycle += 1
-    path = os.environ["HWGEN_CIRC_LAYER_OUT"]
-    with open(f"{path}.tmp", "w") as f:
-        json.dump({"outputs": outs, "in_cycles": in_cycles, "out_cycles": out_cycles}, f)
-    os.replace(f"{path}.tmp", path)
+    transfers = await stream_through(dut, job["blocks"], job["outputs"], rng, job["p_valid"],
+                                     job["p_ready"], TIMEOUT_CYCLES)
+    write_results("HWGEN_CIRC_LAYER_OUT", *transfers)

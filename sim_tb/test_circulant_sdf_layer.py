@@ -14,10 +14,10 @@ import os
 import random
 
 import cocotb
-from cocotb.clock import Clock
-from cocotb.triggers import ClockCycles, FallingEdge
+from cocotb.triggers import FallingEdge
 
-CLOCK_PERIOD_NS = 10
+from sim_tb.fft_tb import start_layer, stream_through, write_results
+
 TIMEOUT_CYCLES = 400_000
 
 
@@ -26,14 +26,7 @@ async def run_layer(dut):
     with open(os.environ["HWGEN_CIRC_SDF_IN"]) as f:
         job = json.load(f)
     rng = random.Random(job["seed"])
-    dut.rst.value = 1
-    dut.x__valid.value = 0
-    dut.y__ready.value = 0
-    dut.w_we.value = 0
-    Clock(dut.clk, CLOCK_PERIOD_NS, unit="ns", impl="gpi").start(start_high=False)
-    await ClockCycles(dut.clk, 3)
-    await FallingEdge(dut.clk)
-    dut.rst.value = 0
+    await start_layer(dut)
     for addr, word in enumerate(job["weights"]):
         dut.w_we.value = 1
         dut.w_addr.value = addr
@@ -48,35 +41,13 @@ async def run_layer(dut):
     while not int(dut.w_ready.value):
         await FallingEdge(dut.clk)
 
-    samples, want = job["samples"], job["outputs"]
-    outs, in_cycles, out_cycles = [], [], []
-    sent = 0
-    cycle = 0
-    while len(outs) < want:
-        assert cycle < TIMEOUT_CYCLES, f"{len(outs)} of {want} outputs after {cycle} cycles"
-        # x.ready and y.valid depend on registers only: stable for the whole low phase
-        if sent < len(samples) and rng.random() < job["p_valid"]:
-            dut.x__valid.value = 1
-            dut.x__payload.value = samples[sent]
-            if int(dut.x__ready.value):
-                in_cycles.append(cycle)
-                sent += 1
-        else:
-            dut.x__valid.value = 0
-        ready = rng.random() < job["p_ready"]
-        dut.y__ready.value = int(ready)
-        if ready and int(dut.y__valid.value):
-            outs.append(dut.y__payload.value.to_unsigned())
-            out_cycles.append(cycle)
-        await FallingEdge(dut.clk)
-        cycle += 1
+    outs, in_cycles, out_cycles = await stream_through(
+        dut, job["samples"], job["outputs"], rng, job["p_valid"], job["p_ready"],
+        TIMEOUT_CYCLES)
     # nothing more leaves after the last expected output
     dut.x__valid.value = 0
     dut.y__ready.value = 1
     for _ in range(int(job["quiet_cycles"])):
         assert not int(dut.y__valid.value), "an output beat beyond the expected ones"
         await FallingEdge(dut.clk)
-    path = os.environ["HWGEN_CIRC_SDF_OUT"]
-    with open(f"{path}.tmp", "w") as f:
-        json.dump({"outputs": outs, "in_cycles": in_cycles, "out_cycles": out_cycles}, f)
-    os.replace(f"{path}.tmp", path)
+    write_results("HWGEN_CIRC_SDF_OUT", outs, in_cycles, out_cycles)
