@@ -202,7 +202,7 @@ def plot(rows: list[dict], path: Path) -> None:
     for ax, what in zip(axes, ("LUTs per MAC (total / PEs)", "FFs per MAC (total / PEs)",
                                "Fmax, MHz (nextpnr estimate)")):
         ax.set_xscale("log", base=2)
-        ax.set_xticks(ticks, [str(t) for t in ticks])
+        ax.set_xticks(ticks, [str(t) for t in ticks], rotation=45)
         ax.minorticks_off()
         ax.set_xlabel("PEs (int8 MACs)")
         ax.set_ylabel(what)
