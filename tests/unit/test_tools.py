@@ -76,6 +76,7 @@ def test_run_capped_kills_the_tools_children(tmp_path):
     import os
     import subprocess
     import time
+    from pathlib import Path
 
     pid_file = tmp_path / "child.pid"
     script = f"sleep 60 & echo $! > {pid_file}; wait"
@@ -90,7 +91,7 @@ def test_run_capped_kills_the_tools_children(tmp_path):
         except ProcessLookupError:
             return False
         try:
-            stat_line = open(f"/proc/{pid}/stat").read()
+            stat_line = Path(f"/proc/{pid}/stat").read_text()
         except OSError:
             return False
         return stat_line.rsplit(")", 1)[1].split()[0] != "Z"
