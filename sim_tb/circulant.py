@@ -35,6 +35,29 @@ def layer_verilog(cfg, name: str) -> str:
                                strip_internal_attrs=True)
 
 
+def run_block_stream_rtl(verilog_text: str, top: str, weights: list, blocks: list,
+                         n_out: int, out_bits: int, k: int, work_dir: Path, *,
+                         sim: str = "icarus", p_valid: float = 1.0, p_ready: float = 1.0,
+                         seed: int = 0):
+    """Run a layer with the blocked stream ports (``x``/``y`` of k samples, ``w_we``/
+    ``w_addr``/``w_data``) under ``sim_tb.test_circulant_layer``: ``weights`` and
+    ``blocks`` are packed words (:func:`pack`), ``n_out`` output blocks are taken.
+    Returns the output blocks (n_out, k) and the cycles of every input and output
+    transfer."""
+    work_dir = Path(work_dir)
+    work_dir.mkdir(parents=True, exist_ok=True)
+    job = {"weights": weights, "blocks": blocks, "outputs": n_out,
+           "p_valid": p_valid, "p_ready": p_ready, "seed": seed}
+    (work_dir / "layer_in.json").write_text(json.dumps(job))
+    result = work_dir / "layer_out.json"
+    run_unit(verilog_text, top, "sim_tb.test_circulant_layer", work_dir, sim=sim,
+             extra_env={"HWGEN_CIRC_LAYER_IN": str(work_dir / "layer_in.json"),
+                        "HWGEN_CIRC_LAYER_OUT": str(result)})
+    got = json.loads(result.read_text())
+    y = np.array([unpack(w, out_bits, k) for w in got["outputs"]], dtype=np.int64)
+    return y.reshape(n_out, k), got["in_cycles"], got["out_cycles"]
+
+
 def run_layer_rtl(cfg, words, x, work_dir: Path, *, sim: str = "icarus",
                   p_valid: float = 1.0, p_ready: float = 1.0, seed: int = 0) -> dict:
     """Outputs (vectors, m) of the layer's RTL for inputs ``x`` (vectors, n) and weight
@@ -44,20 +67,8 @@ def run_layer_rtl(cfg, words, x, work_dir: Path, *, sim: str = "icarus",
     k, p, q = cfg.k, cfg.blocks_out, cfg.blocks_in
     x = np.asarray(x, dtype=np.int64)
     words = np.asarray(words, dtype=np.int64).reshape(p * q, cfg.spectrum_words)
-    work_dir = Path(work_dir)
-    work_dir.mkdir(parents=True, exist_ok=True)
-    job = {
-        "weights": pack(words, cfg.w_bits),
-        "blocks": pack(x.reshape(-1, k), cfg.in_bits),
-        "outputs": len(x) * p,
-        "p_valid": p_valid, "p_ready": p_ready, "seed": seed,
-    }
-    (work_dir / "layer_in.json").write_text(json.dumps(job))
-    result = work_dir / "layer_out.json"
-    run_unit(layer_verilog(cfg, top), top, "sim_tb.test_circulant_layer", work_dir, sim=sim,
-             extra_env={"HWGEN_CIRC_LAYER_IN": str(work_dir / "layer_in.json"),
-                        "HWGEN_CIRC_LAYER_OUT": str(result)})
-    got = json.loads(result.read_text())
-    y = np.array([unpack(w, cfg.out_bits, k) for w in got["outputs"]], dtype=np.int64)
-    return {"y": y.reshape(len(x), p * k), "in_cycles": got["in_cycles"],
-            "out_cycles": got["out_cycles"]}
+    y, t_in, t_out = run_block_stream_rtl(
+        layer_verilog(cfg, top), top, pack(words, cfg.w_bits),
+        pack(x.reshape(-1, k), cfg.in_bits), len(x) * p, cfg.out_bits, k, work_dir,
+        sim=sim, p_valid=p_valid, p_ready=p_ready, seed=seed)
+    return {"y": y.reshape(len(x), p * k), "in_cycles": t_in, "out_cycles": t_out}

@@ -4,7 +4,6 @@ its cycle formulas on the RTL, byte-identical output, and Verilator's -Wall lint
 
 The layer has the block-circulant layer's ports, so it runs under the same cocotb test
 (`sim_tb.test_circulant_layer`) and the same lint waivers."""
-import json
 from pathlib import Path
 
 import numpy as np
@@ -14,8 +13,8 @@ from amaranth.back import verilog
 from hwgen.emit import sram_semantics
 from hwgen.models.dense_layer import dense_fixed, pack_blocks
 from hwgen.units.dense_stream import DenseStreamLayer
-from sim_tb.circulant import pack, unpack
-from sim_tb.runner import ToolMissing, lint, run_unit
+from sim_tb.circulant import pack, run_block_stream_rtl
+from sim_tb.runner import ToolMissing, lint
 
 from ..unit.test_dense_stream import dense_vectors
 
@@ -30,18 +29,11 @@ def dense_verilog(dut: DenseStreamLayer, name: str) -> str:
 def run_dense_rtl(dut, w, x, work_dir: Path, *, sim="icarus", p_valid=1.0, p_ready=1.0,
                   seed=0):
     top = "dense_layer"
-    work_dir.mkdir(parents=True, exist_ok=True)
-    job = {"weights": pack(pack_blocks(w, dut.k), dut.w_bits),
-           "blocks": pack(x.reshape(-1, dut.k), dut.in_bits),
-           "outputs": len(x) * dut.p, "p_valid": p_valid, "p_ready": p_ready, "seed": seed}
-    (work_dir / "layer_in.json").write_text(json.dumps(job))
-    result = work_dir / "layer_out.json"
-    run_unit(dense_verilog(dut, top), top, "sim_tb.test_circulant_layer", work_dir, sim=sim,
-             extra_env={"HWGEN_CIRC_LAYER_IN": str(work_dir / "layer_in.json"),
-                        "HWGEN_CIRC_LAYER_OUT": str(result)})
-    got = json.loads(result.read_text())
-    y = np.array([unpack(v, dut.out_bits, dut.k) for v in got["outputs"]], dtype=np.int64)
-    return y.reshape(len(x), dut.m), got["in_cycles"], got["out_cycles"]
+    y, t_in, t_out = run_block_stream_rtl(
+        dense_verilog(dut, top), top, pack(pack_blocks(w, dut.k), dut.w_bits),
+        pack(x.reshape(-1, dut.k), dut.in_bits), len(x) * dut.p, dut.out_bits, dut.k,
+        work_dir, sim=sim, p_valid=p_valid, p_ready=p_ready, seed=seed)
+    return y.reshape(len(x), dut.m), t_in, t_out
 
 
 def test_dense_icarus_bit_exact_and_cycles(tmp_path):

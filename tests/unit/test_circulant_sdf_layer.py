@@ -10,6 +10,8 @@ from hwgen.config.circulant import CirculantConfig
 from hwgen.models.circulant_layer import choose_shift, layer_fixed, quantize_layer_weights
 from hwgen.units.circulant_sdf_layer import CirculantSdfLayer
 
+from .stream_sim import stream_beats
+
 
 def sdf_layer(cfg):
     dut = CirculantSdfLayer(cfg)
@@ -76,25 +78,13 @@ def run_sdf_layer(cfg, words, x, *, p_valid=1.0, p_ready=1.0, seed=0, w_gaps=Fal
         ctx.set(dut.w_we, 0)
         while not ctx.get(dut.w_ready):
             await ctx.tick()
-        b = cycle = 0
         limit = 40 * (len(flat) + n_out + p * q * cfg.bins * len(x)) + 2000
-        while len(got) < n_out:
-            assert cycle < limit, f"{len(got)} of {n_out} outputs after {cycle} cycles " \
-                                  f"(seed {seed})"
-            val = b < len(flat) and rng.random() < p_valid
-            ctx.set(dut.x.valid, val)
-            if val:
-                ctx.set(dut.x.payload, int(flat[b]))
-            rdy = rng.random() < p_ready
-            ctx.set(dut.y.ready, rdy)
-            if val and ctx.get(dut.x.ready):
-                t_in.append(cycle)
-                b += 1
-            if rdy and ctx.get(dut.y.valid):
-                got.append(ctx.get(dut.y.payload))
-                t_out.append(cycle)
-            await ctx.tick()
-            cycle += 1
+        out = await stream_beats(
+            ctx, dut, flat, n_out, rng, p_valid=p_valid, p_ready=p_ready, max_cycles=limit,
+            put=lambda ctx, v: ctx.set(dut.x.payload, int(v)),
+            take=lambda ctx: ctx.get(dut.y.payload), what="outputs", seed=seed)
+        for mine, theirs in zip((got, t_in, t_out), out):
+            mine.extend(theirs)
         # nothing more leaves once every output has been taken
         ctx.set(dut.y.ready, 1)
         for _ in range(4 * cfg.k + 2 * load_weights_cycles(cfg)):
