@@ -36,12 +36,11 @@ import sys
 import tempfile
 from pathlib import Path
 
-from amaranth.back import verilog
 
 from common import RESULTS, save, table
 
 from hwgen.config.circulant import CirculantConfig
-from hwgen.emit import sram_semantics
+from hwgen.emit import component_verilog
 from hwgen.units.circulant_fft import CirculantStreamLayer
 from hwgen.units.circulant_sdf_layer import CirculantSdfLayer
 from hwgen.units.dense_stream import DenseStreamLayer
@@ -52,8 +51,7 @@ FLAGS = {"ice40": "", "ecp5": ""}
 
 
 def to_verilog(component) -> str:
-    with sram_semantics():
-        return verilog.convert(component, name=TOP, emit_src=False, strip_internal_attrs=True)
+    return component_verilog(component, TOP)
 
 
 def synth_command(family: str) -> str:

@@ -37,11 +37,16 @@ def sram_semantics():
         emitter.emit_memory = orig
 
 
-def generate_verilog(cfg: AcceleratorConfig) -> str:
-    top = Accelerator(cfg)
+def component_verilog(component, name: str) -> str:
+    """Verilog of an elaboratable as module ``name``: memories as SRAMs
+    (:func:`sram_semantics`), no source paths (``emit_src=False``), so the text is the
+    same wherever it is generated."""
     with sram_semantics():
-        # emit_src=False keeps source paths out of the output.
-        return verilog.convert(top, name=TOP_NAME, emit_src=False, strip_internal_attrs=True)
+        return verilog.convert(component, name=name, emit_src=False, strip_internal_attrs=True)
+
+
+def generate_verilog(cfg: AcceleratorConfig) -> str:
+    return component_verilog(Accelerator(cfg), TOP_NAME)
 
 
 def generate_unit_verilog(cfg: AcceleratorConfig) -> dict[str, str]:
@@ -50,7 +55,5 @@ def generate_unit_verilog(cfg: AcceleratorConfig) -> dict[str, str]:
     from .units import unit_designs
     out = {}
     for name, top in unit_designs(cfg).items():
-        with sram_semantics():
-            out[name] = verilog.convert(top, name=name, emit_src=False,
-                                        strip_internal_attrs=True)
+        out[name] = component_verilog(top, name)
     return out

@@ -26,13 +26,9 @@ def unpack(word: int, bits: int, count: int) -> list[int]:
 
 
 def layer_verilog(cfg, name: str) -> str:
-    from amaranth.back import verilog
-
-    from hwgen.emit import sram_semantics
+    from hwgen.emit import component_verilog
     from hwgen.units.circulant_fft import CirculantStreamLayer
-    with sram_semantics():
-        return verilog.convert(CirculantStreamLayer(cfg), name=name, emit_src=False,
-                               strip_internal_attrs=True)
+    return component_verilog(CirculantStreamLayer(cfg), name)
 
 
 def run_block_stream_rtl(verilog_text: str, top: str, weights: list, blocks: list,

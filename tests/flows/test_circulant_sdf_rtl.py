@@ -7,9 +7,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from amaranth.back import verilog
 
-from hwgen.emit import sram_semantics
+from hwgen.emit import component_verilog
 from hwgen.models.circulant_layer import layer_fixed
 from hwgen.units.circulant_sdf_layer import CirculantSdfLayer
 from sim_tb.circulant import pack, unpack
@@ -21,9 +20,7 @@ WAIVERS = Path(__file__).resolve().parents[2] / "rtl_templates" / "lint" / "hwge
 
 
 def sdf_layer_verilog(cfg, name: str) -> str:
-    with sram_semantics():
-        return verilog.convert(CirculantSdfLayer(cfg), name=name, emit_src=False,
-                               strip_internal_attrs=True)
+    return component_verilog(CirculantSdfLayer(cfg), name)
 
 
 def run_sdf_layer_rtl(cfg, words, x, work_dir: Path, *, sim: str, p_valid: float = 1.0,

@@ -8,9 +8,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from amaranth.back import verilog
 
-from hwgen.emit import sram_semantics
+from hwgen.emit import component_verilog
 from hwgen.models.dense_layer import dense_fixed, pack_blocks
 from hwgen.units.dense_stream import DenseStreamLayer
 from sim_tb.circulant import pack, run_block_stream_rtl
@@ -22,8 +21,7 @@ WAIVERS = Path(__file__).resolve().parents[2] / "rtl_templates" / "lint" / "hwge
 
 
 def dense_verilog(dut: DenseStreamLayer, name: str) -> str:
-    with sram_semantics():
-        return verilog.convert(dut, name=name, emit_src=False, strip_internal_attrs=True)
+    return component_verilog(dut, name)
 
 
 def run_dense_rtl(dut, w, x, work_dir: Path, *, sim="icarus", p_valid=1.0, p_ready=1.0,
