@@ -69,6 +69,9 @@ def add_arguments(p) -> None:
                         "capped by --pnr-timeout)")
     p.add_argument("--pnr-timeout", type=float, default=900, metavar="S",
                    help="give up place and route after S seconds (default 900)")
+    p.add_argument("--synth-timeout", type=float, default=3600, metavar="S",
+                   help="give up synthesis after S seconds (default 3600; a 16x16 int16 "
+                        "array takes longer on a laptop)")
 
 
 def _window(text: str) -> tuple[int, Optional[int]]:
@@ -98,6 +101,10 @@ def command(args) -> int:
     if not args.clock_ns > 0:
         _log(f"--clock-ns must be positive, got {args.clock_ns}")
         return EXIT_BAD
+    for opt in ("synth_timeout", "pnr_timeout"):
+        if not getattr(args, opt, 1) > 0:
+            _log(f"--{opt.replace('_', '-')} must be positive seconds, got {getattr(args, opt)}")
+            return EXIT_BAD
     lib_name = args.pdk or Path(args.liberty).stem
     out = (Path(args.output) if args.output else
            Path("build") / f"{cfg.name}-{config_hash(cfg)}-asic-{lib_name}-{args.clock_ns:g}ns")
@@ -109,6 +116,7 @@ def command(args) -> int:
                   orfs_platform=getattr(args, "orfs_platform", None),
                   pnr=getattr(args, "pnr", None) or False,
                   pnr_timeout=getattr(args, "pnr_timeout", 900),
+                  synth_timeout=getattr(args, "synth_timeout", 3600),
                   memories=getattr(args, "memories", "flops"))
     except (UnknownPdk, BadLiberty, BadWorkload, UnknownPlatform, ToolMissing) as e:
         _log(str(e))

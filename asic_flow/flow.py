@@ -292,7 +292,8 @@ def run(cfg, pdk: Optional[str], clock_ns: float, out_dir: Path, *,
         activity_window: tuple[int, Optional[int]] = (0, None),
         orfs_platform: Optional[str] = None,
         orfs_timeout: float = 4 * 3600, pnr: bool | str = False,
-        pnr_timeout: float = 900, memories: str = "flops") -> dict:
+        pnr_timeout: float = 900, memories: str = "flops",
+        synth_timeout: float = 3600) -> dict:
     """Synthesize ``cfg`` to a standard-cell library and analyse timing and power.
 
     Parameters
@@ -340,6 +341,9 @@ def run(cfg, pdk: Optional[str], clock_ns: float, out_dir: Path, *,
         capped at ``pnr_timeout`` seconds; the result (wirelength, die, DEF/GDS,
         ``layout.png``) or the failure (with how far it got when the cap hit) is
         recorded under ``pnr``.
+    synth_timeout : float
+        Give up synthesis (Yosys and ABC, killed with their children) after this many
+        seconds.
 
     Returns the report (also written to ``out_dir/report.json``). A missed clock is
     not an exception: the report has ``timing_met: False`` and the achievable period.
@@ -348,6 +352,8 @@ def run(cfg, pdk: Optional[str], clock_ns: float, out_dir: Path, *,
     """
     if not clock_ns > 0:
         raise ValueError(f"clock period must be positive, got {clock_ns} ns")
+    if not synth_timeout > 0:
+        raise ValueError(f"synthesis time limit must be positive, got {synth_timeout} s")
     if memories not in MEMORY_MODES:
         raise ValueError(f"memories must be one of {', '.join(MEMORY_MODES)}, not {memories!r}")
     t_start = time.monotonic()
@@ -411,7 +417,7 @@ def run(cfg, pdk: Optional[str], clock_ns: float, out_dir: Path, *,
             "memories become flip-flops)" if shapes is None else
             f"buffer memories become {len(shapes)} modelled SRAM macro type(s))"))
         st = synth.synthesize(yosys, lib, verilog, TOP, cfg.name, clock_ns, work,
-                              macro_shapes=shapes)
+                              macro_shapes=shapes, timeout=synth_timeout)
         seconds["synth"] = round(time.monotonic() - t0, 2)
 
         t0 = time.monotonic()

@@ -16,14 +16,18 @@ operations). Flip-flop clock power, paid every cycle, dominates all power figure
 
     python benchmarks/asic_sweep.py [--sizes 2,4,8] [--bits 4,8,16] [--workload gemm:8x8x8]
         [--activity-method block|net]
+    python benchmarks/asic_sweep.py --sizes 16 --bits 4 --merge [--synth-timeout 7200]
     python benchmarks/asic_sweep.py --plot-only
 
 The simulated power uses the per-block activity method by default (an RTL simulation;
 ``--activity-method net`` simulates every point's gate-level netlist instead, which is
 slow for the 8x8 int16 points' 300k cells).
 
-Writes benchmarks/results/asic_sweep.json, prints a Markdown table, and plots
-docs/img/asic_sweep.png. Takes minutes (one synthesis per point).
+Writes benchmarks/results/asic_sweep.json after every point, prints a Markdown table, and
+plots docs/img/asic_sweep.png. Takes minutes to hours (one synthesis per point; 8x8 int16
+takes about 12 minutes, and synthesis time grows with the cell count). ``--merge`` keeps
+the saved points that this run does not repeat, so big points can be added one at a time.
+A point whose synthesis overruns ``--synth-timeout`` is recorded under ``failed``.
 """
 import argparse
 import json
@@ -38,7 +42,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 
 from common import RESULTS, ROOT, save, table  # noqa: E402
 
-from asic_flow import run  # noqa: E402
+from asic_flow import ToolFailed, run  # noqa: E402
 from hwgen.config.loader import config_from_dict  # noqa: E402
 
 CLOCK_NS = 10.0
@@ -57,10 +61,11 @@ def config(n: int, bits: int, dataflow: str):
     }, source="asic_sweep")
 
 
-def point(cfg, workload: str, seed: int, work: Path, method: str = "block") -> dict:
+def point(cfg, workload: str, seed: int, work: Path, method: str = "block",
+          synth_timeout: float = 3600) -> dict:
     t0 = time.monotonic()
     rep = run(cfg, PDK, CLOCK_NS, work / cfg.name, workload=workload, seed=seed,
-              activity_method=method)
+              activity_method=method, synth_timeout=synth_timeout)
     wall = time.monotonic() - t0
     pes = cfg.array.pes
     arr = rep["area_by_block"]["pe_array"]
@@ -90,6 +95,18 @@ def point(cfg, workload: str, seed: int, work: Path, method: str = "block") -> d
         "sim_s": rep["seconds"].get("simulate", rep["seconds"].get("simulate_gates")),
         "wall_s": round(wall, 1),
     }
+
+
+def _key(cfg) -> tuple:
+    return f"{cfg.R}x{cfg.C}", cfg.array.dataflow.split("_")[0], cfg.precision.in_bits
+
+
+def _row_key(r: dict) -> tuple:
+    return r["array"], r["dataflow"], r["bits"]
+
+
+def _order(r: dict) -> tuple:
+    return int(r["array"].split("x")[0]), r["bits"], r["dataflow"]
 
 
 def markdown(rows: list[dict]) -> str:
@@ -132,6 +149,10 @@ def main():
     ap.add_argument("--workload", default="gemm:8x8x8")
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--activity-method", choices=("block", "net"), default="block")
+    ap.add_argument("--synth-timeout", type=float, default=3600,
+                    help="give up a point's synthesis after this many seconds")
+    ap.add_argument("--merge", action="store_true",
+                    help="keep the saved points (and failures) that this run does not repeat")
     ap.add_argument("--plot-only", action="store_true",
                     help="redraw the plot from benchmarks/results/asic_sweep.json")
     args = ap.parse_args()
@@ -144,20 +165,52 @@ def main():
     sizes = [int(x) for x in args.sizes.split(",")]
     bits = [int(x) for x in args.bits.split(",")]
     dfs = [d for d in DATAFLOWS if d[0] + "s" in args.dataflows.split(",")]
-    rows = []
+    todo = [config(n, b, df) for n in sizes for b in bits for df in dfs]
+    mine, failed_here = [], []
+    saved_path = RESULTS / "asic_sweep.json"
+
+    def write():
+        # Re-read the saved sweep on every write, so two merging runs on other points
+        # (one per core) do not drop each other's results.
+        rows = list(mine)
+        failed = list(failed_here)
+        if args.merge and saved_path.is_file():
+            saved = json.loads(saved_path.read_text())["results"]
+            if (saved["workload"], saved["activity_method"]) != (args.workload,
+                                                                 args.activity_method):
+                raise SystemExit(f"--merge: the saved sweep used {saved['workload']} with the "
+                                 f"{saved['activity_method']} method; run with the same "
+                                 "settings")
+            done = {_row_key(r) for r in rows + failed}
+            rows += [r for r in saved["rows"] if _row_key(r) not in done]
+            failed += [f for f in saved.get("failed", []) if _row_key(f) not in done]
+        rows.sort(key=_order)
+        failed.sort(key=_order)
+        save("asic_sweep", {"pdk": PDK, "clock_ns": CLOCK_NS, "workload": args.workload,
+                            "activity_method": args.activity_method, "rows": rows,
+                            "failed": failed})
+        return rows, failed
+
+    if args.merge:
+        write()  # checks the saved settings before the first synthesis
     with tempfile.TemporaryDirectory(prefix="asic-sweep-") as tmp:
-        for n in sizes:
-            for b in bits:
-                for df in dfs:
-                    cfg = config(n, b, df)
-                    r = point(cfg, args.workload, args.seed, Path(tmp), args.activity_method)
-                    rows.append(r)
-                    print(json.dumps(r), flush=True)
-    path = save("asic_sweep", {"pdk": PDK, "clock_ns": CLOCK_NS, "workload": args.workload,
-                               "activity_method": args.activity_method, "rows": rows})
+        for cfg in todo:
+            try:
+                r = point(cfg, args.workload, args.seed, Path(tmp), args.activity_method,
+                          args.synth_timeout)
+                mine.append(r)
+            except ToolFailed as e:
+                array, df, bits_ = _key(cfg)
+                r = {"array": array, "dataflow": df, "bits": bits_, "error": str(e)}
+                failed_here.append(r)
+            print(json.dumps(r), flush=True)
+            write()
+    rows, failed = write()
     plot(rows, img, args.workload)
     print(markdown(rows))
-    print(f"wrote {path} and {img}")
+    print(f"wrote {saved_path} and {img}")
+    for f in failed:
+        print(f"not measured: {f['array']} {f['dataflow']} int{f['bits']}: {f['error']}")
 
 
 if __name__ == "__main__":

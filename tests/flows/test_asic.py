@@ -2,6 +2,7 @@
 checked against asic_flow/rules.json; errors, templates and report parsing without tools."""
 import json
 import shutil
+import time
 
 import pytest
 
@@ -229,6 +230,23 @@ def test_bad_clock(tmp_path):
         run(load_config(PRESET), PDK, 0.0, tmp_path / "x")
 
 
+def test_synthesis_time_cap(tmp_path, monkeypatch, fake_lib):
+    """A synthesis that overruns its cap is stopped and reported, its logs kept."""
+    sh = shutil.which("sh")
+    if sh is None:
+        pytest.skip("no 'sh' command")
+    hang = tmp_path / "hang.sh"
+    hang.write_text("sleep 60\n")
+    monkeypatch.setattr(tools, "find_yosys", lambda: tools.Tool("yosys", (sh, str(hang)), "none"))
+    monkeypatch.setattr(tools, "find_sta", lambda: tools.Tool("sta", (sh, str(hang)), "none"))
+    out = tmp_path / "out"
+    t0 = time.monotonic()
+    with pytest.raises(ToolFailed, match="yosys did not finish within 1 s"):
+        run(load_config(PRESET), None, 10.0, out, liberty=fake_lib, synth_timeout=1.0)
+    assert time.monotonic() - t0 < 30
+    assert not out.exists() and (tmp_path / "out.failed" / "synth.ys").is_file()
+
+
 # ---- Liberty scan, templates and report parsing as text -------------------------------
 def test_liberty_scan(fake_lib):
     lib = pdks.from_liberty(fake_lib)
@@ -362,6 +380,12 @@ def test_command_bad_input_exit_2(tmp_path, capsys):
     err = capsys.readouterr().err
     assert err.strip() == "hwgen: unknown PDK 'nope' (known: osu018, osu035, osu050; or give --liberty FILE)"
     assert command(_parse([PRESET, "--pdk", PDK, "--clock-ns", "-1", "-o", str(tmp_path / "o")])) == 2
+    capsys.readouterr()
+    assert command(_parse([PRESET, "--pdk", PDK, "--clock-ns", "5", "--synth-timeout", "0",
+                           "-o", str(tmp_path / "o")])) == 2
+    assert capsys.readouterr().err.strip() == \
+        "hwgen: --synth-timeout must be positive seconds, got 0.0"
+    assert not (tmp_path / "o").exists()
     with pytest.raises(SystemExit):
         _parse([PRESET, "--pdk", PDK, "--liberty", "x.lib", "--clock-ns", "5"])
 
