@@ -2,6 +2,7 @@
 testbenches."""
 import json
 import os
+import random
 
 from cocotb.clock import Clock
 from cocotb.triggers import ClockCycles, FallingEdge
@@ -9,30 +10,38 @@ from cocotb.triggers import ClockCycles, FallingEdge
 CLOCK_PERIOD_NS = 10
 
 
-async def load_and_reset(dut) -> dict:
-    """The vectors named by `HWGEN_CIRC_VECTORS`; the clock started and reset released on
-    a falling edge, with ``i_valid`` low."""
-    with open(os.environ["HWGEN_CIRC_VECTORS"]) as f:
-        vec = json.load(f)
+def read_job(env: str) -> dict:
+    """The JSON file named by environment variable ``env``."""
+    with open(os.environ[env]) as f:
+        return json.load(f)
+
+
+async def start(dut, idle: dict[str, int]) -> None:
+    """Clock started; reset held for three cycles with the inputs named in ``idle`` at
+    their idle values, then released on a falling edge."""
     dut.rst.value = 1
-    dut.i_valid.value = 0
+    for name, value in idle.items():
+        getattr(dut, name).value = value
     Clock(dut.clk, CLOCK_PERIOD_NS, unit="ns", impl="gpi").start(start_high=False)
     await ClockCycles(dut.clk, 3)
     await FallingEdge(dut.clk)
     dut.rst.value = 0
+
+
+async def load_and_reset(dut) -> dict:
+    """The vectors named by `HWGEN_CIRC_VECTORS`, after :func:`start` with ``i_valid``
+    low."""
+    vec = read_job("HWGEN_CIRC_VECTORS")
+    await start(dut, {"i_valid": 0})
     return vec
 
 
-async def start_layer(dut):
-    """Clock started, stream and weight-port inputs idle, reset released on a falling edge."""
-    dut.rst.value = 1
-    dut.x__valid.value = 0
-    dut.y__ready.value = 0
-    dut.w_we.value = 0
-    Clock(dut.clk, CLOCK_PERIOD_NS, unit="ns", impl="gpi").start(start_high=False)
-    await ClockCycles(dut.clk, 3)
-    await FallingEdge(dut.clk)
-    dut.rst.value = 0
+async def start_layer(dut, env: str) -> tuple[dict, random.Random]:
+    """The job named by ``env`` and a random generator seeded with its ``seed``, after
+    :func:`start` with the stream and weight-port inputs idle."""
+    job = read_job(env)
+    await start(dut, {"x__valid": 0, "y__ready": 0, "w_we": 0})
+    return job, random.Random(job["seed"])
 
 
 async def stream_through(dut, beats: list, want: int, rng, p_valid: float, p_ready: float,

@@ -8,9 +8,6 @@ output stream. The weights go in through the write port, then the blocks stream 
 Every output beat, and the cycle of every input and output transfer, goes to the JSON
 file named by `HWGEN_CIRC_LAYER_OUT`; the Python side compares them with the model.
 """
-import json
-import os
-import random
 
 import cocotb
 from cocotb.triggers import FallingEdge
@@ -22,10 +19,7 @@ TIMEOUT_CYCLES = 200_000
 
 @cocotb.test()
 async def run_layer(dut):
-    with open(os.environ["HWGEN_CIRC_LAYER_IN"]) as f:
-        job = json.load(f)
-    rng = random.Random(job["seed"])
-    await start_layer(dut)
+    job, rng = await start_layer(dut, "HWGEN_CIRC_LAYER_IN")
     for addr, word in enumerate(job["weights"]):
         dut.w_we.value = 1
         dut.w_addr.value = addr

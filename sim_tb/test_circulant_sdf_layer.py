@@ -9,9 +9,6 @@ on the output stream. The weights go in through the loader (a word is taken in a
 where ``w_ready`` is high), then the samples stream in. Every output sample, and the cycle
 of every input and output transfer, goes to the JSON file named by `HWGEN_CIRC_SDF_OUT`.
 """
-import json
-import os
-import random
 
 import cocotb
 from cocotb.triggers import FallingEdge
@@ -23,10 +20,7 @@ TIMEOUT_CYCLES = 400_000
 
 @cocotb.test()
 async def run_layer(dut):
-    with open(os.environ["HWGEN_CIRC_SDF_IN"]) as f:
-        job = json.load(f)
-    rng = random.Random(job["seed"])
-    await start_layer(dut)
+    job, rng = await start_layer(dut, "HWGEN_CIRC_SDF_IN")
     for addr, word in enumerate(job["weights"]):
         dut.w_we.value = 1
         dut.w_addr.value = addr
