@@ -1,0 +1,214 @@
+"""Golden model of the real-input FFT that computes the spectrum of a real k-point block
+with one k/2-point complex FFT (:class:`hwgen.units.real_fft.RealFftParallel`), bit for
+bit. Written from the mathematics below.
+
+The mathematics
+---------------
+Let x be real with k points, N = k/2, and pack the even and odd samples into one complex
+vector ``z[t] = x[2t] + i*x[2t+1]`` (t < N). With ``E = FFT_N(x[0::2])``,
+``O = FFT_N(x[1::2])`` and ``Z = FFT_N(z) = E + i*O``, the conjugate symmetry of the
+spectra of the real vectors gives (indices mod N)::
+
+    E[f] = (Z[f] + conj Z[N-f]) / 2         O[f] = -i (Z[f] - conj Z[N-f]) / 2
+
+and one radix-2 step gives ``X[f] = E[f] + W_k^f O[f]`` with ``W_k = exp(-2*pi*i/k)``::
+
+    X[f] = 1/2 (Z[f] + conj Z[N-f]) - i/2 W_k^f (Z[f] - conj Z[N-f])      f = 0..N
+
+Bins ``N+1..k-1`` are ``conj X[k-f]``; bins 0 and N are real:
+``X[0] = Re Z[0] + Im Z[0]``, ``X[N] = Re Z[0] - Im Z[0]``.
+
+The fixed-point arithmetic
+--------------------------
+The result has the units of the k-point ``per_stage`` FFT of :mod:`hwgen.models.fft_fixed`
+for the same real input: ``X * 2^g / k`` with ``g = out_bits - in_bits``.
+
+1. **Core.** ``Zq = fft_fixed(core, x[0::2], x[1::2])`` with
+   ``core = core_config(cfg)``: N points, ``per_stage``, the same ``tw_bits``, input word
+   ``in_bits + 1`` bits, stage word ``Wc = max(out_bits, in_bits + 1)`` bits. The samples
+   enter one bit below the top of the core's input word (guard ``gc = Wc - in_bits - 1``),
+   because a packed sample's complex magnitude reaches ``sqrt(2) * 2^(in_bits-1)``; so it
+   stays below the core's full scale ``2^in_bits`` and no stage of the core saturates
+   (the condition stated in :mod:`hwgen.models.fft_fixed`). At the full scale of the
+   k-point FFT's input word instead, adversarial full-range inputs (for N >= 8) would
+   saturate. ``Zq`` approximates ``Z * 2^gc / N``.
+2. **Split.** For every f in 0..N, with ``a = Zq[f mod N]``, ``b = Zq[(N-f) mod N]``,
+   ``S = a + conj b`` and ``D = a - conj b`` (exact), and the twiddle
+   ``Wq = (c_r, c_i)``, ``c = floor(component(W_k^f) * 2^F + 1/2)`` with
+   ``F = tw_bits - 2`` (exactly the rounding of :func:`hwgen.models.fft_fixed.twiddles`;
+   ``W_k^0 = 1`` and ``W_k^N = -1`` exact), the exact integer ::
+
+       num_r = S_r * 2^F + c_r * D_i + c_i * D_r
+       num_i = S_i * 2^F - c_r * D_r + c_i * D_i        (num = 2^F S - i Wq D)
+
+   is rounded once and saturated:
+   ``X = saturate((num + 2^(s-1)) >> s, out_bits)`` with ``s = F + 1 + d`` (round half up,
+   arithmetic shift) and ``d = Wc - out_bits`` (0, or 1 when ``out_bits == in_bits``).
+   Since ``num / 2^(F+1)`` approximates ``X * 2^(gc+1) / k`` and ``gc + 1 - d = g``, the
+   result approximates ``X * 2^g / k``.
+
+The output is the layer's half-spectrum packing
+(:func:`hwgen.models.circulant_layer.pack_spectrum` with ``real_input``):
+``re[0..N]`` then ``im[1..N-1]``, k words.
+
+Everything is vectorized over leading batch axes in int64. With the widths the config
+allows (``tw_bits <= 27``, words <= 32 bits) every intermediate stays below 2^62.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from ..config.circulant import BITS_MAX, K_MAX, CirculantConfig
+from . import fft_fixed as ff
+from .circulant_layer import pack_spectrum
+
+K_MIN_REAL = 8   # the N-point core needs N >= 4, the smallest FFT the units take
+
+
+def check_half_size(cfg: CirculantConfig, what: str, instead: str, wide: str) -> None:
+    """The conditions shared by the transforms on a k/2-point core (this one and
+    :mod:`hwgen.models.real_ifft`): a one-line TypeError/ValueError naming ``what``, with
+    ``instead`` the unit to use for k=4 and ``wide`` the width the core widens by a bit."""
+    if not isinstance(cfg, CirculantConfig):
+        raise TypeError(f"cfg must be a CirculantConfig, not {cfg!r}")
+    k = cfg.k
+    if k & (k - 1) or not K_MIN_REAL <= k <= K_MAX:
+        raise ValueError(f"k={k}: the {what} needs a power of two from {K_MIN_REAL} to "
+                         f"{K_MAX} (its k/2-point core FFT needs at least 4 points); use "
+                         f"{instead} for k=4")
+    if cfg.scaling != "per_stage":
+        raise ValueError(f"the {what} supports per_stage scaling only, "
+                         f"not {cfg.scaling!r}")
+    if cfg.out_bits < cfg.in_bits:
+        raise ValueError(f"out_bits={cfg.out_bits} must be at least in_bits={cfg.in_bits}")
+    bits = getattr(cfg, wide)
+    if bits + 1 > BITS_MAX:
+        raise ValueError(f"{wide}={bits}: the k/2-point core needs {wide} + 1 <= {BITS_MAX} "
+                         "bits")
+
+
+def check_config(cfg: CirculantConfig) -> None:
+    """Raise a one-line TypeError/ValueError if the real-input FFT cannot be built for
+    ``cfg``."""
+    check_half_size(cfg, "real-input FFT", "CirculantFft", "in_bits")
+
+
+def core_config(cfg: CirculantConfig) -> CirculantConfig:
+    """The k/2-point complex FFT that transforms the packed samples (see the module doc)."""
+    check_config(cfg)
+    return cfg.replace(k=cfg.k // 2, in_bits=cfg.in_bits + 1,
+                       out_bits=max(cfg.out_bits, cfg.in_bits + 1),
+                       real_input=False, architecture="parallel")
+
+
+def post_shift(cfg: CirculantConfig) -> int:
+    """Right shift of the split stage: ``F + 1 + d``."""
+    core = core_config(cfg)
+    return cfg.tw_frac + 1 + (core.out_bits - cfg.out_bits)
+
+
+def split_twiddles(k: int, tw_bits: int) -> list[tuple[int, int]]:
+    """``W_k^f`` for f = 0..k/2, rounded like :func:`hwgen.models.fft_fixed.twiddles`."""
+    F = tw_bits - 2
+    return ff.twiddles(k, tw_bits) + [(-(1 << F), 0)]
+
+
+def real_fft_bins(cfg: CirculantConfig, x) -> tuple[np.ndarray, np.ndarray]:
+    """Bins 0..k/2 of the bit-exact real-input FFT of ``x`` (..., k) of ``in_bits``-bit
+    samples: ``(re, im)``, each (..., k/2 + 1) of ``out_bits``-bit integers (``im`` is 0
+    at bins 0 and k/2)."""
+    core = core_config(cfg)
+    k, N, F = cfg.k, cfg.k // 2, cfg.tw_frac
+    x = np.asarray(x, dtype=np.int64)
+    if x.ndim < 1 or x.shape[-1] != k:
+        raise ValueError(f"expected (..., {k}) samples, got shape {x.shape}")
+    lim = 1 << (cfg.in_bits - 1)
+    if x.size and (x.min() < -lim or x.max() >= lim):
+        raise ValueError(f"samples must fit in_bits={cfg.in_bits} signed bits, "
+                         f"got {int(x.min())}..{int(x.max())}")
+    zr, zi, _ = ff.fft_fixed(core, x[..., 0::2], x[..., 1::2])
+    f = np.arange(N + 1)
+    ar, ai = zr[..., f % N], zi[..., f % N]
+    br, bi = zr[..., (N - f) % N], zi[..., (N - f) % N]
+    sr, si = ar + br, ai - bi          # S = a + conj b
+    dr, di = ar - br, ai + bi          # D = a - conj b
+    tw = np.array(split_twiddles(k, cfg.tw_bits), dtype=np.int64)
+    cr, ci = tw[:, 0], tw[:, 1]
+    num_r = (sr << F) + cr * di + ci * dr
+    num_i = (si << F) - cr * dr + ci * di
+    s = post_shift(cfg)
+    return (ff.saturate(ff.round_shift(num_r, s), cfg.out_bits),
+            ff.saturate(ff.round_shift(num_i, s), cfg.out_bits))
+
+
+def real_fft_fixed(cfg: CirculantConfig, x) -> np.ndarray:
+    """The unit's output: bins 0..k/2 in the half-spectrum packing
+    ``re[0..k/2], im[1..k/2-1]`` (..., k)."""
+    re, im = real_fft_bins(cfg, x)
+    return pack_spectrum(cfg.replace(real_input=True), re, im)
+
+
+def real_fft_float(x) -> np.ndarray:
+    """The same algorithm in floating point (pack, one k/2-point FFT, split): bins
+    0..k/2 of ``FFT_k(x)``, unscaled."""
+    x = np.asarray(x, dtype=float)
+    N = x.shape[-1] // 2
+    Z = np.fft.fft(x[..., 0::2] + 1j * x[..., 1::2], axis=-1)
+    f = np.arange(N + 1)
+    a, cb = Z[..., f % N], np.conj(Z[..., (N - f) % N])
+    W = np.exp(-2j * np.pi * f / (2 * N))
+    return 0.5 * (a + cb) - 0.5j * W * (a - cb)
+
+
+def real_fft_reference(cfg: CirculantConfig, x) -> np.ndarray:
+    """The float spectrum the fixed-point one approximates, in its output units:
+    bins 0..k/2 of ``FFT_k(x) * 2^(out_bits - in_bits) / k``."""
+    x = np.asarray(x, dtype=float)
+    return np.fft.rfft(x, axis=-1) * 2.0 ** (cfg.out_bits - cfg.in_bits) / cfg.k
+
+
+def error_bound(cfg: CirculantConfig, quantized_twiddles: bool = False) -> float:
+    """Largest complex error of :func:`real_fft_bins` in output LSBs, for any input
+    within ``in_bits``: against :func:`real_fft_reference` (default), or, with
+    ``quantized_twiddles``, against the same two steps computed exactly with the
+    quantized twiddles (only the roundings count).
+
+    The core's error is at most ``eZ`` (:func:`hwgen.models.fft_fixed.error_bound` for
+    packed samples of magnitude ``sqrt(2) * 2^(in_bits-1)``; with r0 = 0 for the
+    quantized-twiddle case). ``num / 2^(F+1) = a (1 + Vq)/2 + conj(b) (1 - Vq)/2`` with
+    ``Vq = -i Wq / 2^F``, ``|Vq - V| <= dW = sqrt(2) * 2^-(F+1)``; as
+    ``|1 + V| + |1 - V| <= 2 sqrt(2)`` for a unit V, the split passes at most
+    ``eZ (sqrt(2) + dW)`` on, and the twiddle's own error adds ``dW |D| / 2`` with
+    ``|D| = 2 |O| <= 2^(in_bits + gc)`` in core units. The shift by d divides this, the
+    rounding adds ``sqrt(2)/2``. Saturation at the bottom only moves a value towards the
+    ideal one; the ideal value can exceed the top ``2^(out_bits-1) - 1`` (by less than
+    one LSB) only when ``2^(out_bits - in_bits) < k``, which then adds at most 1. The
+    ``quantized_twiddles`` bound is taken before that final saturation: saturation is
+    1-Lipschitz per component, so two results within such bounds of the same value stay
+    as close after it.
+    """
+    core = core_config(cfg)
+    dW = math.sqrt(2) * 2.0 ** -(cfg.tw_frac + 1)
+    d = core.out_bits - cfg.out_bits
+    if quantized_twiddles:
+        eZ, tw_term = ff.error_bound(core, r0=0.0), 0.0
+    else:
+        eZ = ff.error_bound(core, r0=math.sqrt(2) * (1 << (cfg.in_bits - 1)))
+        tw_term = dW * 2.0 ** (cfg.in_bits + core.guard_bits) / 2
+    e = (eZ * (math.sqrt(2) + dW) + tw_term) / 2 ** d + math.sqrt(2) / 2
+    if not quantized_twiddles and (1 << (cfg.out_bits - cfg.in_bits)) < cfg.k:
+        e += 1.0
+    return e
+
+
+def sqnr_db(cfg: CirculantConfig, x) -> float:
+    """Signal-to-quantization-noise ratio (dB) of :func:`real_fft_bins` against the float
+    spectrum over bins 0..k/2 of the inputs ``x`` (..., k)."""
+    re, im = real_fft_bins(cfg, x)
+    ref = real_fft_reference(cfg, x)
+    noise = float(np.sum(np.abs(re + 1j * im - ref) ** 2))
+    if noise == 0.0:
+        return math.inf
+    return 10 * math.log10(float(np.sum(np.abs(ref) ** 2)) / noise)

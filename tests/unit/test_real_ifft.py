@@ -1,0 +1,201 @@
+"""The real-output IFFT (a merge stage and one k/2-point complex IFFT): the golden model
+against numpy and against the layer's k-point inverse path with the derived bounds, and
+:class:`RealIfftParallel` on the Amaranth simulator, bit for bit against the model."""
+import numpy as np
+import pytest
+
+from hwgen.config.circulant import CirculantConfig
+from hwgen.emit import component_verilog
+from hwgen.models import circulant_layer as cl
+from hwgen.models import fft_fixed as ff
+from hwgen.models.real_ifft import (core_config, error_bound, merge_fixed, real_ifft_fixed,
+                                    real_ifft_reference)
+from hwgen.units.circulant_fft import CirculantFft
+from hwgen.units.real_ifft import RealIfftParallel
+from .fft_sim import run_block_unit
+
+KS = [8, 16, 32, 64]
+LAYER = {"in_bits": 16, "out_bits": 16, "tw_bits": 14}   # the digits layer's IFFT
+CONFIGS = [LAYER, {"in_bits": 12, "out_bits": 14, "tw_bits": 12},   # guard bits
+           {"in_bits": 8, "out_bits": 8, "tw_bits": 5}]              # coarse twiddles
+
+
+def cfg_of(k, params):
+    return CirculantConfig(k=k, **params)
+
+
+def half_words(cfg, re, im):
+    """Bins 0..k/2 (im of bins 0 and k/2 ignored) -> the half-spectrum packing."""
+    N = cfg.k // 2
+    return np.concatenate([re[..., :N + 1], im[..., 1:N]], axis=-1)
+
+
+def bounded_spectra(cfg, n, frac, seed):
+    """n spectra whose bins have magnitude below ``frac`` of the input full scale."""
+    N, full = cfg.k // 2, 1 << (cfg.in_bits - 1)
+    rng = np.random.default_rng(seed)
+    mag = rng.uniform(0, frac * full, size=(n, N + 1))
+    ph = rng.uniform(0, 2 * np.pi, size=(n, N + 1))
+    ph[:, [0, N]] = rng.choice([0.0, np.pi], size=(n, 2))     # real bins
+    re = np.trunc(mag * np.cos(ph)).astype(np.int64)
+    im = np.trunc(mag * np.sin(ph)).astype(np.int64)
+    return half_words(cfg, re, im)
+
+
+def corner_spectra(cfg, n_random, seed):
+    """Random full-range words, impulses in each bin kind, DC, Nyquist, and the extreme
+    words (which may saturate: the model says how, bit for bit)."""
+    k, N = cfg.k, cfg.k // 2
+    lo, hi = -(1 << (cfg.in_bits - 1)), (1 << (cfg.in_bits - 1)) - 1
+    rng = np.random.default_rng(seed)
+    rows = [rng.integers(lo, hi + 1, size=(n_random, k)),
+            rng.choice([lo, hi], size=(n_random, k))]
+    special = np.zeros((6, k), dtype=np.int64)
+    special[0, 0] = hi                      # DC: a constant block
+    special[1, N] = lo                      # Nyquist: alternating signs
+    special[2, 1] = hi                      # one cosine
+    special[3, N + 1] = lo                  # one sine
+    special[4, N // 2] = hi                 # bin k/4 (trivial twiddle)
+    special[5, N + N // 2] = hi
+    rows += [special, np.full((1, k), hi), np.full((1, k), lo)]
+    return np.concatenate(rows)
+
+
+def k_point_path(cfg, words):
+    """What the layer computes today: complete the spectrum, k-point inverse FFT, real
+    part."""
+    lcfg = cfg.replace(real_input=True)
+    re, im = cl.unpack_spectrum(lcfg, words)
+    re, im = cl.complete_spectrum(lcfg.replace(out_bits=cfg.in_bits), re, im)
+    y, _, _ = ff.ifft_fixed(cfg.replace(real_input=False), re, im)
+    return y
+
+
+# ------------------------------------------------------------------- the mathematics
+
+
+def test_float_algorithm_is_the_inverse_real_fft():
+    """The merge identity in floating point: one N-point IFFT of Z' gives y."""
+    rng = np.random.default_rng(0)
+    for k in KS:
+        N = k // 2
+        y = rng.normal(size=(5, k))
+        Y = np.fft.rfft(y, axis=-1)
+        f = np.arange(N)
+        a, cb = Y[..., f], np.conj(Y[..., N - f])
+        Zm = 0.5 * (a + cb) + 0.5j * np.exp(2j * np.pi * f / k) * (a - cb)
+        z = np.fft.ifft(Zm, axis=-1)
+        assert np.allclose(z.real, y[..., 0::2]) and np.allclose(z.imag, y[..., 1::2])
+
+
+@pytest.mark.parametrize("k", KS)
+@pytest.mark.parametrize("params", CONFIGS)
+def test_model_against_numpy_within_the_bound(k, params):
+    cfg = cfg_of(k, params)
+    frac = 0.99
+    words = bounded_spectra(cfg, 300, frac, seed=k)
+    err = np.abs(real_ifft_fixed(cfg, words) - real_ifft_reference(cfg, words)).max()
+    assert err <= error_bound(cfg, frac * (1 << (cfg.in_bits - 1)))
+
+
+@pytest.mark.parametrize("k", KS)
+@pytest.mark.parametrize("params", CONFIGS)
+def test_model_against_the_k_point_inverse(k, params):
+    """Within the two bounds of each other, and as close to the float result as the
+    k-point path on average (a fraction of an LSB apart in RMS error)."""
+    cfg = cfg_of(k, params)
+    r0 = 0.7 * (1 << (cfg.in_bits - 1))
+    words = bounded_spectra(cfg, 300, 0.7, seed=100 + k)
+    ours, theirs = real_ifft_fixed(cfg, words), k_point_path(cfg, words)
+    ref = real_ifft_reference(cfg, words)
+    k_bound = ff.error_bound(cfg.replace(real_input=False), r0=r0)
+    assert np.abs(ours - theirs).max() <= error_bound(cfg, r0) + k_bound
+    rms = [float(np.sqrt(np.mean((v - ref) ** 2))) for v in (ours, theirs)]
+    assert rms[0] <= rms[1] + 0.5, rms
+
+
+def test_exact_cases():
+    """DC and Nyquist bins come out exact; merge of bin 0 is the half sum and half
+    difference of bins 0 and k/2."""
+    cfg = cfg_of(16, LAYER)
+    w = np.zeros((2, 16), dtype=np.int64)
+    w[0, 0] = 1600          # DC: y = 1600 / 16 = 100 everywhere
+    w[1, 8] = -3200         # Nyquist: y[t] = -200 * (-1)^t
+    y = real_ifft_fixed(cfg, w)
+    assert (y[0] == 100).all()
+    assert (y[1] == -200 * (-1) ** np.arange(16)).all()
+    zr, zi = merge_fixed(cfg, w)
+    assert (zr[0, 0], zi[0, 0], zr[1, 0], zi[1, 0]) == (800, 800, -1600, 1600)
+
+
+def test_headroom_keeps_the_merge_from_saturating():
+    """Two bins just below full magnitude, phased so that the merge adds them up: the
+    merged value exceeds the k-point IFFT's input range (by 35 %) and the core's extra
+    bit holds it, so the result still meets the bound."""
+    cfg = cfg_of(32, LAYER)
+    k, N, f = 32, 16, 3
+    M = 0.999 * (1 << 15)
+    u = 1 + 1j * np.exp(2j * np.pi * f / k)     # Z' = (u a + v conj b) / 2
+    v = 1 - 1j * np.exp(2j * np.pi * f / k)
+    a, cb = M * np.conj(u) / abs(u), M * np.conj(v) / abs(v)
+    re = np.zeros((1, N + 1), dtype=np.int64)
+    im = np.zeros((1, N + 1), dtype=np.int64)
+    re[0, f], im[0, f] = np.trunc(a.real), np.trunc(a.imag)
+    re[0, N - f], im[0, N - f] = np.trunc(cb.real), -np.trunc(cb.imag)
+    words = half_words(cfg, re, im)
+    zr, zi = merge_fixed(cfg, words)
+    assert 1.3 * (1 << 15) < zr[0, f] < 1 << 16
+    err = np.abs(real_ifft_fixed(cfg, words) - real_ifft_reference(cfg, words)).max()
+    assert err <= error_bound(cfg, M)
+
+
+def test_model_input_messages():
+    cfg = cfg_of(8, LAYER)
+    with pytest.raises(ValueError, match=r"^expected \(\.\.\., 8\) spectrum words"):
+        real_ifft_fixed(cfg, np.zeros((2, 6), dtype=np.int64))
+    with pytest.raises(ValueError, match=r"^spectrum words must fit in_bits=16"):
+        real_ifft_fixed(cfg, np.full((1, 8), 1 << 15))
+
+
+def test_config_messages():
+    with pytest.raises(ValueError, match=r"^k=4: the real-output IFFT needs a power of two"):
+        core_config(CirculantConfig(k=4, in_bits=16, out_bits=16))
+    with pytest.raises(ValueError, match=r"per_stage scaling only, not 'none'"):
+        core_config(CirculantConfig(k=8, in_bits=8, out_bits=12, scaling="none"))
+    with pytest.raises(ValueError, match=r"^out_bits=12 must be at least in_bits=16"):
+        core_config(CirculantConfig(k=8, in_bits=16, out_bits=12))
+    with pytest.raises(ValueError, match=r"^out_bits=32: the k/2-point core needs out_bits \+ 1 <= 32 bits$"):
+        RealIfftParallel(CirculantConfig(k=8, in_bits=32, out_bits=32))
+    with pytest.raises(TypeError, match=r"^cfg must be a CirculantConfig"):
+        RealIfftParallel({"k": 8})
+
+
+# ------------------------------------------------------------------- the hardware
+
+
+@pytest.mark.parametrize("k,params,n_random", [
+    (8, LAYER, 8), (16, LAYER, 4), (32, LAYER, 2), (64, LAYER, 1),
+    (16, CONFIGS[1], 3), (8, CONFIGS[2], 4)])
+def test_unit_bit_exact(k, params, n_random):
+    cfg = cfg_of(k, params)
+    words = np.concatenate([corner_spectra(cfg, n_random, seed=300 + k),
+                            bounded_spectra(cfg, n_random, 0.99, seed=400 + k)])
+    dut = RealIfftParallel(cfg)
+    got, delay = run_block_unit(dut, "i_spec", "o_re", words, seed=k)
+    want = real_ifft_fixed(cfg, words)
+    assert got.shape == want.shape
+    for v in range(len(words)):
+        assert (got[v] == want[v]).all(), f"k={k} {params} spectrum {v}"
+    assert (delay == dut.latency).all()
+
+
+def test_latency_ports_and_determinism():
+    cfg = cfg_of(16, LAYER)
+    dut = RealIfftParallel(cfg)
+    full = CirculantFft(cfg, inverse=True)
+    full._MustUse__silence = True      # built only to read its latency
+    assert dut.latency == full.latency == 4
+    members = dut.signature.members
+    assert set(members) == {"i_valid", "i_spec", "o_valid", "o_re"}
+    assert members["o_re"].shape.length == 16 and members["o_re"].shape.elem_shape.width == 16
+    assert component_verilog(dut, "rifft") == component_verilog(RealIfftParallel(cfg), "rifft")
