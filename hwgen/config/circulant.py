@@ -41,7 +41,7 @@ from dataclasses import dataclass
 SCALINGS = ("per_stage", "block_float", "none")
 ARCHITECTURES = ("parallel", "streaming")
 KEYS = {"k", "in_bits", "out_bits", "tw_bits", "scaling", "architecture", "real_input",
-        "m", "n", "w_bits", "shift"}
+        "real_fft", "m", "n", "w_bits", "shift"}
 
 K_MIN, K_MAX = 4, 64
 BITS_MAX = 32
@@ -77,6 +77,13 @@ class CirculantConfig:
         the imaginary input is dropped. The layer then keeps only the ``k/2 + 1``
         non-redundant frequency bins (conjugate symmetry): half the weight buffer, the
         X buffer and the complex multipliers.
+    real_fft : bool
+        With ``real_input``, ``per_stage`` scaling and the ``parallel`` architecture
+        (k >= 8): the layer's forward FFT of a real block and its IFFT to a real block
+        each run as one k/2-point complex transform plus a split (or merge) stage
+        (:mod:`hwgen.models.real_fft`, :mod:`hwgen.models.real_ifft`): half the
+        butterflies, the same latency; the results differ from the k-point transforms'
+        by rounding only.
     m, n : int
         Layer shape (outputs x inputs), multiples of k.
     w_bits : int
@@ -91,6 +98,7 @@ class CirculantConfig:
     scaling: str = "per_stage"
     architecture: str = "parallel"
     real_input: bool = True
+    real_fft: bool = False
     m: int = 64
     n: int = 64
     w_bits: int = 12
@@ -159,6 +167,7 @@ class CirculantConfig:
             "CIRC_SCALING": SCALINGS.index(self.scaling),
             "CIRC_PARALLEL": int(self.architecture == "parallel"),
             "CIRC_REAL_INPUT": int(self.real_input),
+            "CIRC_REAL_FFT": int(self.real_fft),
             "CIRC_M": self.m,
             "CIRC_N": self.n,
             "CIRC_EXP_BITS": self.exp_bits,
@@ -192,13 +201,15 @@ def parse_circulant(data, source: str = "<config>") -> CirculantConfig:
     tw_bits = ck.int_(d, path, "tw_bits", base.tw_bits, 3, TW_BITS_MAX)
     scaling = ck.choice(d, path, "scaling", base.scaling, SCALINGS)
     arch = ck.choice(d, path, "architecture", base.architecture, ARCHITECTURES)
-    real_input = base.real_input
-    if "real_input" in d:
-        if isinstance(d["real_input"], bool):
-            real_input = d["real_input"]
-        else:
-            ck.fail(f"{path}.real_input",
-                    f"must be true or false, got {_kind(d['real_input'])} {d['real_input']!r}")
+    flags = {}
+    for key in ("real_input", "real_fft"):
+        flags[key] = getattr(base, key)
+        if key in d:
+            if isinstance(d[key], bool):
+                flags[key] = d[key]
+            else:
+                ck.fail(f"{path}.{key}", f"must be true or false, got {_kind(d[key])} {d[key]!r}")
+    real_input, real_fft = flags["real_input"], flags["real_fft"]
     m = ck.int_(d, path, "m", base.m, 1, DIM_MAX)
     n = ck.int_(d, path, "n", base.n, 1, DIM_MAX)
     for key, v in (("m", m), ("n", n)):
@@ -226,8 +237,19 @@ def parse_circulant(data, source: str = "<config>") -> CirculantConfig:
         ck.fail(f"{path}.out_bits",
                 f"must be at least in_bits={in_bits} with {scaling} scaling, got {out_bits}")
 
+    if real_fft:
+        needs = [(not real_input, "real_input: true"), (scaling != "per_stage",
+                 "per_stage scaling"), (arch != "parallel", "the parallel architecture"),
+                 (k < 8, "k >= 8 (a k/2-point core of at least 4 points)"),
+                 (out_bits + 1 > BITS_MAX, f"out_bits <= {BITS_MAX - 1} (the cores are one "
+                                            "bit wider)")]
+        missing = [what for bad, what in needs if bad]
+        if missing:
+            ck.fail(f"{path}.real_fft", "the k/2-point real transforms need "
+                    + ", ".join(missing) + "; set real_fft: false or change those")
+
     if ck.problems:
         raise ConfigError(ck.problems)
     return CirculantConfig(k=k, in_bits=in_bits, out_bits=out_bits, tw_bits=tw_bits,
                            scaling=scaling, architecture=arch, real_input=real_input,
-                           m=m, n=n, w_bits=w_bits, shift=shift)
+                           real_fft=real_fft, m=m, n=n, w_bits=w_bits, shift=shift)

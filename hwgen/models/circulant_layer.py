@@ -12,6 +12,10 @@ blocks), with the input vector split into blocks ``x_j`` of k samples:
 4. ``y_i = Re(ifft_fixed(inv, Y_i))``: the inverse FFT with ``per_stage`` scaling, whose
    input is ``out_bits`` wide.
 
+With ``real_fft`` steps 1 and 4 are :func:`hwgen.models.real_fft.real_fft_fixed` and
+:func:`hwgen.models.real_ifft.real_ifft_fixed`: the same transforms, each on one k/2-point
+complex FFT, which round differently.
+
 Spectrum words
 --------------
 Both the weight buffer and the buffer of input spectra hold one block's spectrum as a
@@ -133,8 +137,13 @@ def layer_fixed(cfg: CirculantConfig, x, words, stats: dict | None = None) -> np
     if x.shape[-1] != cfg.n:
         raise ValueError(f"x: expected (..., {cfg.n}) samples, got {x.shape}")
     xb = x.reshape(*x.shape[:-1], q, k)
-    Xr, Xi, _ = fft_fixed(forward_config(cfg), xb)
-    Xr, Xi = unpack_spectrum(cfg, pack_spectrum(cfg, Xr, Xi))
+    if cfg.real_fft:
+        from .real_fft import real_fft_fixed   # it imports this module
+
+        Xr, Xi = unpack_spectrum(cfg, real_fft_fixed(forward_config(cfg), xb))
+    else:
+        Xr, Xi, _ = fft_fixed(forward_config(cfg), xb)
+        Xr, Xi = unpack_spectrum(cfg, pack_spectrum(cfg, Xr, Xi))
     Wr, Wi = unpack_spectrum(cfg, words)
     Ar = np.einsum("ijf,...jf->...if", Wr, Xr) - np.einsum("ijf,...jf->...if", Wi, Xi)
     Ai = np.einsum("ijf,...jf->...if", Wr, Xi) + np.einsum("ijf,...jf->...if", Wi, Xr)
@@ -142,6 +151,11 @@ def layer_fixed(cfg: CirculantConfig, x, words, stats: dict | None = None) -> np
     Yr, Yi = saturate(Rr, cfg.out_bits), saturate(Ri, cfg.out_bits)
     if stats is not None:
         stats["saturated"] = int((Yr != Rr).sum() + (Yi != Ri).sum())
+    if cfg.real_fft:
+        from .real_ifft import real_ifft_fixed
+
+        yr = real_ifft_fixed(inverse_layer_config(cfg), pack_spectrum(cfg, Yr, Yi))
+        return yr.reshape(*x.shape[:-1], p * k)
     if cfg.real_input:
         Yr, Yi = complete_spectrum(cfg, Yr, Yi)
     yr, _, _ = ifft_fixed(inverse_layer_config(cfg), Yr, Yi)
@@ -177,6 +191,8 @@ def op_counts(cfg: CirculantConfig) -> dict[str, int]:
     p, q, k = cfg.blocks_out, cfg.blocks_in, cfg.k
     s = cfg.stages
     fft_mults = 4 * (k // 2) * s          # one complex multiply (4 real) per butterfly
+    if cfg.real_fft:                      # k/4 butterflies per core stage, then k/4
+        fft_mults = 4 * (k // 4) * s      # four-product split or merge pairs
     if cfg.real_input:
         mac = 2 + 4 * (k // 2 - 1)        # bins 0 and k/2 real, the others complex
     else:

@@ -464,6 +464,16 @@ class CirculantStreamLayer(wiring.Component):
         if cfg.architecture != "parallel":
             _reject(self, ValueError(f"architecture {cfg.architecture!r}: the layer is "
                                      "built from parallel FFTs"))
+        if cfg.real_fft:
+            from ..models.real_fft import check_config
+
+            try:
+                if not cfg.real_input:
+                    raise ValueError("real_fft needs real_input: the k/2-point transforms "
+                                     "keep the half spectrum")
+                check_config(cfg)
+            except ValueError as e:
+                _reject(self, e)
         self.cfg = cfg
         # a block is stored as its spectrum, S cycles after it enters; a result leaves
         # the requantization stages and then the IFFT
@@ -529,14 +539,23 @@ class CirculantStreamLayer(wiring.Component):
         wiring.connect(m, wiring.flipped(self.y), sched.y)
 
         # ---- input side: forward FFT; its spectrum is stored S cycles after the block
-        m.submodules.fft = fft = CirculantFft(forward_config(cfg))
+        if cfg.real_fft:
+            from .real_fft import RealFftParallel   # it imports this module
+
+            m.submodules.fft = fft = RealFftParallel(forward_config(cfg))
+        else:
+            m.submodules.fft = fft = CirculantFft(forward_config(cfg))
+        assert fft.latency == cfg.stages
         m.d.comb += [sched.x_valid.eq(self.x.valid), self.x.ready.eq(sched.x_ready),
                      fft.i_valid.eq(self.x.valid & sched.x_ready),
                      fft.i_re.eq(self.x.payload)]
-        for f in re_bins:
-            m.d.comb += sched.store_data[f].eq(fft.o_re[f])
-        for f, w in im_word.items():
-            m.d.comb += sched.store_data[w].eq(fft.o_im[f])
+        if cfg.real_fft:   # already the half-spectrum words
+            m.d.comb += sched.store_data.eq(fft.o_spec)
+        else:
+            for f in re_bins:
+                m.d.comb += sched.store_data[f].eq(fft.o_re[f])
+            for f, w in im_word.items():
+                m.d.comb += sched.store_data[w].eq(fft.o_im[f])
 
         # stage 1: buffer words of a pair (sched.rd_*); stage 2: products;
         # stage 3: accumulators
@@ -568,7 +587,13 @@ class CirculantStreamLayer(wiring.Component):
 
         # stage 4: requantize into the IFFT's input register
         inv_cfg = inverse_layer_config(cfg)
-        m.submodules.ifft = ifft = CirculantFft(inv_cfg, inverse=True)
+        if cfg.real_fft:
+            from .real_ifft import RealIfftParallel
+
+            m.submodules.ifft = ifft = RealIfftParallel(inv_cfg)
+        else:
+            m.submodules.ifft = ifft = CirculantFft(inv_cfg, inverse=True)
+        assert ifft.latency == cfg.stages
         yr = {f: Signal(signed(ob), name=f"y{f}_re") for f in re_bins}
         yi = {f: Signal(signed(ob), name=f"y{f}_im") for f in acc_i}
         v4 = Signal()
@@ -579,14 +604,20 @@ class CirculantStreamLayer(wiring.Component):
             for f in acc_i:
                 m.d.sync += yi[f].eq(_sat(_round_shift(acc_i[f], cfg.shift), ob))
         m.d.comb += ifft.i_valid.eq(v4)
-        for f in range(k):
-            if f in yr:
-                m.d.comb += ifft.i_re[f].eq(yr[f])
-                if f in yi:
-                    m.d.comb += ifft.i_im[f].eq(yi[f])
-            else:   # k/2 < f < k under real_input: the conjugate of bin k - f
-                m.d.comb += [ifft.i_re[f].eq(yr[k - f]),
-                             ifft.i_im[f].eq(_neg_sat(yi[k - f], ob))]
+        if cfg.real_fft:   # bins 0..k/2 in the half-spectrum packing
+            for f in re_bins:
+                m.d.comb += ifft.i_spec[f].eq(yr[f])
+            for f, w in im_word.items():
+                m.d.comb += ifft.i_spec[w].eq(yi[f])
+        else:
+            for f in range(k):
+                if f in yr:
+                    m.d.comb += ifft.i_re[f].eq(yr[f])
+                    if f in yi:
+                        m.d.comb += ifft.i_im[f].eq(yi[f])
+                else:   # k/2 < f < k under real_input: the conjugate of bin k - f
+                    m.d.comb += [ifft.i_re[f].eq(yr[k - f]),
+                                 ifft.i_im[f].eq(_neg_sat(yi[k - f], ob))]
 
         # the IFFT's result goes to the output FIFO, whose credits the scheduler keeps
         m.d.comb += [sched.res_valid.eq(ifft.o_valid), sched.res_data.eq(ifft.o_re)]

@@ -10,10 +10,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from amaranth.back import verilog
 
 from hwgen.config.circulant import CirculantConfig
-from hwgen.emit import sram_semantics
+from hwgen.emit import component_verilog
 from hwgen.models.circulant_layer import layer_fixed
 from hwgen.models.fft_fixed import bit_reverse, fft_fixed, ifft_fixed
 from hwgen.units.circulant_fft import CirculantFft, CirculantFftSdf, CirculantStreamLayer
@@ -34,7 +33,7 @@ def fft_case(k, sim, tmp_path, inverse=False):
     (tmp_path / "vectors.json").write_text(json.dumps(
         {"re": pack(re, cfg.in_bits), "im": pack(im, cfg.in_bits)}))
     result = tmp_path / "result.json"
-    run_unit(verilog.convert(CirculantFft(cfg, inverse=inverse), name=TOP), TOP,
+    run_unit(component_verilog(CirculantFft(cfg, inverse=inverse), TOP), TOP,
              "sim_tb.test_circulant_fft", tmp_path, sim=sim,
              extra_env={"HWGEN_CIRC_VECTORS": str(tmp_path / "vectors.json"),
                         "HWGEN_CIRC_RESULT": str(result)})
@@ -78,7 +77,7 @@ def sdf_case(k, sim, tmp_path, scaling="per_stage", inverse=False):
         "im": pack([[im[f, t]] for f, t in order] + [[0]] * len(pad), cfg.in_bits),
         "gaps": [int(g) for g in rng.random(97) < 0.2]}))
     result = tmp_path / "result.json"
-    run_unit(verilog.convert(CirculantFftSdf(cfg, inverse=inverse), name="circulant_sdf"),
+    run_unit(component_verilog(CirculantFftSdf(cfg, inverse=inverse), "circulant_sdf"),
              "circulant_sdf", "sim_tb.test_circulant_sdf", tmp_path, sim=sim,
              extra_env={"HWGEN_CIRC_VECTORS": str(tmp_path / "vectors.json"),
                         "HWGEN_CIRC_RESULT": str(result)})
@@ -102,12 +101,12 @@ def test_streaming_fft_verilator(tmp_path):
 
 
 def layer_case(sim, tmp_path, *, k, m, n, real_input=True, scaling="per_stage",
-               p_valid=0.7, p_ready=0.5, seed=0):
+               real_fft=False, p_valid=0.7, p_ready=0.5, seed=0):
     rng = np.random.default_rng(seed)
     out_bits = 12 if scaling == "per_stage" else 8 + k.bit_length()
     cfg, _, words, _ = make_layer(rng, tighten=3, k=k, in_bits=8, out_bits=out_bits,
                                   tw_bits=10, w_bits=8, m=m, n=n, real_input=real_input,
-                                  scaling=scaling)
+                                  scaling=scaling, real_fft=real_fft)
     x = layer_vectors(cfg, rng, n_random=6)
     r = run_layer_rtl(cfg, words, x, tmp_path, sim=sim, p_valid=p_valid, p_ready=p_ready,
                       seed=seed)
@@ -126,9 +125,16 @@ def test_layer_full_spectrum_no_scaling_icarus(tmp_path):
     layer_case("icarus", tmp_path, k=4, m=8, n=12, real_input=False, scaling="none", seed=12)
 
 
-def test_layer_cycles_on_icarus(tmp_path):
+def test_layer_real_fft_icarus(tmp_path):
+    """The k/2-point real transforms in the layer: bit-exact with their model."""
+    layer_case("icarus", tmp_path, k=16, m=32, n=48, real_fft=True, seed=14)
+
+
+@pytest.mark.parametrize("real_fft", [False, True])
+def test_layer_cycles_on_icarus(tmp_path, real_fft):
     """With no gaps and no back-pressure the RTL keeps the cycle formulas."""
-    cfg, r = layer_case("icarus", tmp_path, k=8, m=16, n=16, p_valid=1.0, p_ready=1.0, seed=13)
+    cfg, r = layer_case("icarus", tmp_path, k=8, m=16, n=16, p_valid=1.0, p_ready=1.0,
+                        real_fft=real_fft, seed=13)
     dut = CirculantStreamLayer(cfg)
     dut._MustUse__silence = True
     first_out = r["out_cycles"][::cfg.blocks_out]
@@ -138,10 +144,12 @@ def test_layer_cycles_on_icarus(tmp_path):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("k,m,n,real_input", [(16, 32, 32, True), (32, 32, 64, False),
-                                              (64, 64, 64, True)])
-def test_layer_verilator_sizes(k, m, n, real_input, tmp_path):
-    layer_case("verilator", tmp_path, k=k, m=m, n=n, real_input=real_input, seed=k)
+@pytest.mark.parametrize("k,m,n,real_input,real_fft", [
+    (16, 32, 32, True, False), (32, 32, 64, False, False), (64, 64, 64, True, False),
+    (8, 16, 24, True, True), (64, 64, 64, True, True)])
+def test_layer_verilator_sizes(k, m, n, real_input, real_fft, tmp_path):
+    layer_case("verilator", tmp_path, k=k, m=m, n=n, real_input=real_input,
+               real_fft=real_fft, seed=k)
 
 
 def test_lint_clean_with_waivers():
@@ -152,11 +160,12 @@ def test_lint_clean_with_waivers():
         "layer, half spectrum": layer_verilog(layer, "hwgen_top"),
         "layer, full spectrum": layer_verilog(layer.replace(k=4, real_input=False), "hwgen_top"),
     }
-    with sram_semantics():
-        designs["ifft"] = verilog.convert(
-            CirculantFft(layer.replace(real_input=False), inverse=True), name="hwgen_top")
-        designs["sdf fft"] = verilog.convert(
-            CirculantFftSdf(layer.replace(architecture="streaming")), name="hwgen_top")
+    designs["layer, k/2-point real transforms"] = layer_verilog(layer.replace(real_fft=True),
+                                                               "hwgen_top")
+    designs["ifft"] = component_verilog(
+        CirculantFft(layer.replace(real_input=False), inverse=True), "hwgen_top")
+    designs["sdf fft"] = component_verilog(
+        CirculantFftSdf(layer.replace(architecture="streaming")), "hwgen_top")
     for what, text in designs.items():
         try:
             findings = lint(text, WAIVERS)

@@ -41,7 +41,7 @@ def test_every_problem_one_line():
                     "real_input": "yes", "depth": 3})
     assert got == [
         "c.yaml: circulant.depth: unknown key (known: architecture, in_bits, k, m, n, "
-        "out_bits, real_input, scaling, shift, tw_bits, w_bits)",
+        "out_bits, real_fft, real_input, scaling, shift, tw_bits, w_bits)",
         "c.yaml: circulant.scaling: must be one of per_stage, block_float, none, got 'fast'",
         "c.yaml: circulant.architecture: must be one of parallel, streaming, got 'x'",
         "c.yaml: circulant.real_input: must be true or false, got a string 'yes'",
@@ -61,6 +61,22 @@ def test_every_problem_one_line():
         "c.yaml: circulant.shift: must be between 0 and 62, got -1"]
     assert problems({"tw_bits": 2.5}) == [
         "c.yaml: circulant.tw_bits: must be an integer, got a number 2.5"]
+
+
+def test_real_fft_needs_its_conditions():
+    cfg = parse_circulant({"k": 8, "m": 16, "n": 16, "real_fft": True}, "c.yaml")
+    assert cfg.real_fft and cfg.params()["CIRC_REAL_FFT"] == 1
+    assert CirculantConfig().real_fft is False
+    assert problems({"k": 4, "m": 8, "n": 8, "real_fft": True, "real_input": False,
+                     "scaling": "none", "out_bits": 12, "in_bits": 8}) == [
+        "c.yaml: circulant.real_fft: the k/2-point real transforms need real_input: true, "
+        "per_stage scaling, k >= 8 (a k/2-point core of at least 4 points); set "
+        "real_fft: false or change those"]
+    assert problems({"real_fft": True, "architecture": "streaming"}) == [
+        "c.yaml: circulant.real_fft: the k/2-point real transforms need the parallel "
+        "architecture; set real_fft: false or change those"]
+    assert problems({"real_fft": 1}) == [
+        "c.yaml: circulant.real_fft: must be true or false, got int 1"]
 
 
 def test_none_scaling_at_the_exact_width_is_accepted():

@@ -91,6 +91,23 @@ def test_model_follows_the_float_layer(real_input, scaling):
     assert np.abs(layer_fixed(other, x, w2) - y).max() <= 4
 
 
+@pytest.mark.parametrize("k", [8, 16, 64])
+def test_real_fft_model_follows_the_float_layer(k):
+    """The k/2-point transforms: as close to the float layer as the k-point ones, and a
+    few LSBs from them (the same weights: both keep the half spectrum)."""
+    rng = np.random.default_rng(5 + k)
+    cfg, w, words, frac = make_layer(rng, k=k, in_bits=8, out_bits=18, tw_bits=16,
+                                     w_bits=14, m=2 * k, n=2 * k, real_fft=True)
+    x = rng.integers(-128, 128, size=(40, cfg.n))
+    y = layer_fixed(cfg, x, words)
+    ref = circulant_float(w, x) * layer_gain(cfg, frac)
+    y_k = layer_fixed(cfg.replace(real_fft=False), x, words)
+    assert np.abs(y - ref).max() < 0.01 * np.abs(ref).max()
+    assert np.abs(y - y_k).max() <= 8
+    rms = [float(np.sqrt(np.mean((v - ref) ** 2))) for v in (y, y_k)]
+    assert rms[0] <= 1.1 * rms[1] + 0.5, rms
+
+
 def test_weight_checks_name_the_tensor():
     cfg = CirculantConfig(k=4, m=8, n=12, w_bits=8)
     with pytest.raises(ValueError, match=r"^weights: shape \(2, 3, 5\) does not match the "
@@ -111,20 +128,25 @@ def test_op_counts():
     assert c["weights_stored"] == 8 * 8 and c["dense_weights"] == 512
     assert op_counts(CirculantConfig(k=8, m=16, n=32, real_input=False))["mac_real_mults"] \
         == 8 * 32
+    # k/2-point transforms: 2 butterflies x 2 core stages + 2 split pairs, 4 products each
+    r = op_counts(CirculantConfig(k=8, m=16, n=32, real_input=True, real_fft=True))
+    assert r["fft_real_mults"] == 6 * (2 * 2 + 2) * 4 == c["fft_real_mults"] // 2
 
 
 # ------------------------------------------------------------------ the hardware
 
 
-@pytest.mark.parametrize("k,m,n,real_input,scaling", [
-    (4, 8, 12, True, "per_stage"), (4, 8, 12, False, "per_stage"),
-    (8, 16, 8, True, "none"), (16, 16, 32, False, "none"), (32, 32, 32, True, "per_stage")])
-def test_layer_bit_exact_with_back_pressure(k, m, n, real_input, scaling):
+@pytest.mark.parametrize("k,m,n,real_input,scaling,real_fft", [
+    (4, 8, 12, True, "per_stage", False), (4, 8, 12, False, "per_stage", False),
+    (8, 16, 8, True, "none", False), (16, 16, 32, False, "none", False),
+    (32, 32, 32, True, "per_stage", False), (8, 16, 24, True, "per_stage", True),
+    (32, 32, 32, True, "per_stage", True)])
+def test_layer_bit_exact_with_back_pressure(k, m, n, real_input, scaling, real_fft):
     rng = np.random.default_rng(k + m + n)
     out_bits = 12 if scaling == "per_stage" else 8 + k.bit_length()
     cfg, _, words, _ = make_layer(rng, tighten=3, k=k, in_bits=8, out_bits=out_bits,
                                   tw_bits=10, w_bits=8, m=m, n=n, real_input=real_input,
-                                  scaling=scaling)
+                                  scaling=scaling, real_fft=real_fft)
     x = layer_vectors(cfg, rng, n_random=3 if k >= 32 else 6)
     stats = {}
     want = layer_fixed(cfg, x, words, stats)
@@ -132,15 +154,17 @@ def test_layer_bit_exact_with_back_pressure(k, m, n, real_input, scaling):
     assert stats["saturated"] > 0
     seed = 100 + k
     got, _, _ = run_layer(cfg, words, x, p_valid=0.7, p_ready=0.5, seed=seed)
-    assert (got == want).all(), f"k={k} m={m} n={n} real_input={real_input} (seed {seed})"
+    assert (got == want).all(), \
+        f"k={k} m={m} n={n} real_input={real_input} real_fft={real_fft} (seed {seed})"
 
 
-@pytest.mark.parametrize("k,m,n", [(4, 4, 4), (8, 8, 16), (8, 24, 8), (4, 8, 16),
-                                   (16, 32, 32)])
-def test_latency_and_throughput_formulas(k, m, n):
+@pytest.mark.parametrize("k,m,n,real_fft", [(4, 4, 4, False), (8, 8, 16, False),
+                                            (8, 24, 8, False), (4, 8, 16, False),
+                                            (16, 32, 32, False), (8, 8, 16, True)])
+def test_latency_and_throughput_formulas(k, m, n, real_fft):
     rng = np.random.default_rng(9)
     cfg, _, words, _ = make_layer(rng, k=k, in_bits=8, out_bits=12, tw_bits=10, w_bits=8,
-                                  m=m, n=n)
+                                  m=m, n=n, real_fft=real_fft)
     x = rng.integers(-128, 128, size=(10, n))
     got, t_in, t_out = run_layer(cfg, words, x)
     assert (got == layer_fixed(cfg, x, words)).all()
@@ -163,6 +187,10 @@ def test_constructor_messages_and_top():
         CirculantStreamLayer(CirculantConfig(architecture="streaming"))
     with pytest.raises(TypeError, match="must be a CirculantConfig"):
         CirculantStreamLayer(None)
+    with pytest.raises(ValueError, match=r"^real_fft needs real_input"):
+        CirculantStreamLayer(CirculantConfig(k=8, m=8, n=8, real_input=False, real_fft=True))
+    with pytest.raises(ValueError, match=r"^k=4: the real-input FFT needs a power of two"):
+        CirculantStreamLayer(CirculantConfig(k=4, m=8, n=8, real_fft=True))
     top = circulant_top(CirculantConfig(k=4, m=4, n=8))
     top._MustUse__silence = True
     assert isinstance(top, CirculantStreamLayer)
