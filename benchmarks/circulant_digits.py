@@ -76,6 +76,37 @@ def fixed_logits(net, cfg, words, frac, x_int):
         return net.out(net.features(h)).numpy(), y_int
 
 
+def evaluate(net, cfg, words, frac, xte, yte, args) -> dict:
+    """Fixed-point accuracy of ``net`` with its layer on ``cfg``, and the RTL's outputs on
+    the first test images (which must equal the model's)."""
+    k = cfg.k
+    logits, y_int = fixed_logits(net, cfg, words, frac, xte)
+    agree = float((np.argmax(logits, axis=1) == np.argmax(
+        net(torch.tensor(xte, dtype=torch.float32)).detach().numpy(), axis=1)).mean())
+    entry = {"k": k, "config": {"k": k, "in_bits": IN_BITS, "out_bits": cfg.out_bits,
+                                "tw_bits": cfg.tw_bits, "w_bits": cfg.w_bits,
+                                "shift": cfg.shift, "m": cfg.m, "n": cfg.n,
+                                "real_fft": cfg.real_fft},
+             "weight_frac_bits": frac, "fixed_accuracy": accuracy(logits, yte),
+             "fixed_float_agreement": agree, "ops": op_counts(cfg)}
+    if args.rtl_images:
+        from sim_tb.circulant import run_layer_rtl
+        n_img = min(args.rtl_images, len(xte))
+        t = time.perf_counter()
+        with tempfile.TemporaryDirectory(prefix="circ-digits-") as tmp:
+            r = run_layer_rtl(cfg, words, xte[:n_img], Path(tmp), sim=args.sim,
+                              p_valid=0.8, p_ready=0.8, seed=k)
+        exact = bool((r["y"] == y_int[:n_img]).all())
+        if not exact:
+            raise SystemExit(f"k={k} real_fft={cfg.real_fft}: RTL differs from the model on "
+                             f"{int((r['y'] != y_int[:n_img]).any(axis=1).sum())} images")
+        entry["rtl"] = {"simulator": args.sim, "images": n_img, "bit_exact": exact,
+                        # equal outputs give equal logits
+                        "accuracy": accuracy(logits[:n_img], yte[:n_img]),
+                        "seconds": round(time.perf_counter() - t, 1)}
+    return entry
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--rtl-images", type=int, default=20,
@@ -109,45 +140,24 @@ def main():
         train_s = time.perf_counter() - t
         with torch.no_grad():
             acc_float = accuracy(net(torch.tensor(xte, dtype=torch.float32)).numpy(), yte)
-        cfg = CirculantConfig(k=k, in_bits=IN_BITS, out_bits=16, tw_bits=14, w_bits=12,
-                              m=HIDDEN, n=64, real_input=True)
-        words, frac = export_frequency_weights(net.hidden, cfg)
+        base = CirculantConfig(k=k, in_bits=IN_BITS, out_bits=16, tw_bits=14, w_bits=12,
+                               m=HIDDEN, n=64, real_input=True)
+        words, frac = export_frequency_weights(net.hidden, base)
         # no frequency sample can saturate for any 8-bit input
-        cfg = cfg.replace(shift=choose_shift(cfg, words))
-        logits, y_int = fixed_logits(net, cfg, words, frac, xte)
-        acc_fixed = accuracy(logits, yte)
-        agree = float((np.argmax(logits, axis=1) == np.argmax(
-            net(torch.tensor(xte, dtype=torch.float32)).detach().numpy(), axis=1)).mean())
-        entry = {"k": k, "config": {"k": k, "in_bits": IN_BITS, "out_bits": cfg.out_bits,
-                                    "tw_bits": cfg.tw_bits, "w_bits": cfg.w_bits,
-                                    "shift": cfg.shift, "m": cfg.m, "n": cfg.n},
-                 "weight_frac_bits": frac, "float_accuracy": acc_float,
-                 "fixed_accuracy": acc_fixed, "fixed_float_agreement": agree,
-                 "ops": op_counts(cfg), "train_s": round(train_s, 2)}
-        rtl = "-"
-        if args.rtl_images:
-            from sim_tb.circulant import run_layer_rtl
-            n_img = min(args.rtl_images, len(xte))
-            t = time.perf_counter()
-            with tempfile.TemporaryDirectory(prefix="circ-digits-") as tmp:
-                r = run_layer_rtl(cfg, words, xte[:n_img], Path(tmp), sim=args.sim,
-                                  p_valid=0.8, p_ready=0.8, seed=k)
-            exact = bool((r["y"] == y_int[:n_img]).all())
-            rtl_logits = logits[:n_img]   # equal outputs give equal logits
-            entry["rtl"] = {"simulator": args.sim, "images": n_img, "bit_exact": exact,
-                            "accuracy": accuracy(rtl_logits, yte[:n_img]) if exact else None,
-                            "seconds": round(time.perf_counter() - t, 1)}
-            if not exact:
-                raise SystemExit(f"k={k}: RTL differs from the model on "
-                                 f"{int((r['y'] != y_int[:n_img]).any(axis=1).sum())} images")
-            rtl = f"yes ({n_img} images)"
-        results["circulant"].append(entry)
-        ops = entry["ops"]
-        rows.append({"hidden layer": f"block-circulant k={k}", "float acc": acc_float,
-                     "fixed acc": acc_fixed, "RTL = model": rtl,
-                     "weights": ops["weights_stored"],
-                     "compression": f"{64 * HIDDEN / ops['weights_stored']:.0f}x",
-                     "real mults": ops["total_real_mults"]})
+        base = base.replace(shift=choose_shift(base, words))
+        # the same trained weights on the k-point transforms and on the k/2-point ones
+        for cfg in (base, base.replace(real_fft=True)):
+            entry = evaluate(net, cfg, words, frac, xte, yte, args)
+            entry.update(float_accuracy=acc_float, train_s=round(train_s, 2))
+            results["circulant"].append(entry)
+            ops = entry["ops"]
+            rtl = f"yes ({entry['rtl']['images']} images)" if "rtl" in entry else "-"
+            rows.append({"hidden layer": f"block-circulant k={k}"
+                         + (", k/2-point FFTs" if cfg.real_fft else ""),
+                         "float acc": acc_float, "fixed acc": entry["fixed_accuracy"],
+                         "RTL = model": rtl, "weights": ops["weights_stored"],
+                         "compression": f"{64 * HIDDEN / ops['weights_stored']:.0f}x",
+                         "real mults": ops["total_real_mults"]})
     save("circulant_digits", results)
     print(table(rows, ".3f"))
 
