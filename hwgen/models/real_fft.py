@@ -115,19 +115,26 @@ def split_twiddles(k: int, tw_bits: int) -> list[tuple[int, int]]:
     return ff.twiddles(k, tw_bits) + [(-(1 << F), 0)]
 
 
+def check_blocks(cfg: CirculantConfig, v, what: str) -> np.ndarray:
+    """``v`` as int64 blocks (..., k) of ``in_bits``-bit integers, or a one-line
+    ValueError naming ``what``."""
+    v = np.asarray(v, dtype=np.int64)
+    if v.ndim < 1 or v.shape[-1] != cfg.k:
+        raise ValueError(f"expected (..., {cfg.k}) {what}, got shape {v.shape}")
+    lim = 1 << (cfg.in_bits - 1)
+    if v.size and (v.min() < -lim or v.max() >= lim):
+        raise ValueError(f"{what} must fit in_bits={cfg.in_bits} signed bits, "
+                         f"got {int(v.min())}..{int(v.max())}")
+    return v
+
+
 def real_fft_bins(cfg: CirculantConfig, x) -> tuple[np.ndarray, np.ndarray]:
     """Bins 0..k/2 of the bit-exact real-input FFT of ``x`` (..., k) of ``in_bits``-bit
     samples: ``(re, im)``, each (..., k/2 + 1) of ``out_bits``-bit integers (``im`` is 0
     at bins 0 and k/2)."""
     core = core_config(cfg)
     k, N, F = cfg.k, cfg.k // 2, cfg.tw_frac
-    x = np.asarray(x, dtype=np.int64)
-    if x.ndim < 1 or x.shape[-1] != k:
-        raise ValueError(f"expected (..., {k}) samples, got shape {x.shape}")
-    lim = 1 << (cfg.in_bits - 1)
-    if x.size and (x.min() < -lim or x.max() >= lim):
-        raise ValueError(f"samples must fit in_bits={cfg.in_bits} signed bits, "
-                         f"got {int(x.min())}..{int(x.max())}")
+    x = check_blocks(cfg, x, "samples")
     zr, zi, _ = ff.fft_fixed(core, x[..., 0::2], x[..., 1::2])
     f = np.arange(N + 1)
     ar, ai = zr[..., f % N], zi[..., f % N]

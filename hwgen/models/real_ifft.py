@@ -55,7 +55,7 @@ import numpy as np
 
 from ..config.circulant import CirculantConfig
 from . import fft_fixed as ff
-from .real_fft import check_half_size
+from .real_fft import check_blocks, check_half_size
 
 
 def check_config(cfg: CirculantConfig) -> None:
@@ -79,14 +79,8 @@ def merge_twiddles(k: int, tw_bits: int) -> list[tuple[int, int]]:
 def unpack_half(cfg: CirculantConfig, words) -> tuple[np.ndarray, np.ndarray]:
     """Half-spectrum words ``re[0..N], im[1..N-1]`` (..., k) -> ``(re, im)`` of bins 0..N
     (``im`` zero at bins 0 and N), checked against ``in_bits``."""
-    k, N = cfg.k, cfg.k // 2
-    w = np.asarray(words, dtype=np.int64)
-    if w.ndim < 1 or w.shape[-1] != k:
-        raise ValueError(f"expected (..., {k}) spectrum words, got shape {w.shape}")
-    lim = 1 << (cfg.in_bits - 1)
-    if w.size and (w.min() < -lim or w.max() >= lim):
-        raise ValueError(f"spectrum words must fit in_bits={cfg.in_bits} signed bits, "
-                         f"got {int(w.min())}..{int(w.max())}")
+    N = cfg.k // 2
+    w = check_blocks(cfg, words, "spectrum words")
     zero = np.zeros(w.shape[:-1] + (1,), dtype=np.int64)
     return w[..., :N + 1], np.concatenate([zero, w[..., N + 1:], zero], axis=-1)
 
