@@ -39,6 +39,10 @@ class RealIfftParallel(wiring.Component):
         The k-point IFFT this replaces: k (power of two, 8..64), ``in_bits`` (spectrum
         words), ``out_bits`` (results, at least ``in_bits``), ``tw_bits``; ``per_stage``
         scaling only. ``architecture`` and ``real_input`` are not consulted.
+    merge_stages : int
+        1 (default): the merge is one register stage. 2: a register after its products
+        (and the sums they are added to) shortens the path by a multiplier for one more
+        cycle of latency.
 
     Attributes
     ----------
@@ -52,11 +56,14 @@ class RealIfftParallel(wiring.Component):
         The real block in natural order (:func:`hwgen.models.real_ifft.real_ifft_fixed`).
     """
 
-    def __init__(self, cfg: CirculantConfig):
+    def __init__(self, cfg: CirculantConfig, *, merge_stages: int = 1):
         try:
             check_config(cfg)
         except (TypeError, ValueError) as e:
             _reject(self, e)
+        if merge_stages not in (1, 2):
+            _reject(self, ValueError(f"merge_stages must be 1 or 2, not {merge_stages!r}"))
+        self.merge_stages = merge_stages
         self.cfg = cfg
         self.core_cfg = core_config(cfg)
         super().__init__({
@@ -68,9 +75,10 @@ class RealIfftParallel(wiring.Component):
 
     @property
     def latency(self) -> int:
-        """The merge stage and the core's ``log2(k/2)`` stages: ``log2 k``, the same as
-        the k-point :class:`~hwgen.units.circulant_fft.CirculantFft`."""
-        return 1 + self.core_cfg.stages
+        """The merge stage(s) and the core's ``log2(k/2)`` stages: ``log2 k`` (the same as
+        the k-point :class:`~hwgen.units.circulant_fft.CirculantFft`) with one merge
+        stage."""
+        return self.merge_stages + self.core_cfg.stages
 
     def elaborate(self, platform):
         cfg = self.cfg
@@ -86,7 +94,20 @@ class RealIfftParallel(wiring.Component):
 
         tw = merge_twiddles(k, cfg.tw_bits)
         m.submodules.core = core = CirculantFft(self.core_cfg, inverse=True)
-        m.d.sync += core.i_valid.eq(self.i_valid)
+        valid = self.i_valid
+        for t in range(self.merge_stages):
+            nv = Signal(name=f"merge_valid{t}")
+            m.d.sync += nv.eq(valid)
+            valid = nv
+        m.d.comb += core.i_valid.eq(valid)
+
+        def stage(v, name):
+            """``v`` itself, or with ``merge_stages=2`` a register holding it."""
+            if self.merge_stages == 1:
+                return v
+            r = Signal(signed(len(v)), name=f"{name}_q")
+            m.d.sync += r.eq(v)
+            return r
 
         def merged(f, num_r, num_i):
             r = Signal(signed(wb), name=f"merge{f}_re")
@@ -102,14 +123,18 @@ class RealIfftParallel(wiring.Component):
                 return 0
             mag = abs(c)
             if mag & (mag - 1) == 0:
-                p = v << (mag.bit_length() - 1)
+                p = stage(v, name) << (mag.bit_length() - 1)
             else:
                 p = Signal(signed(len(v) + mag.bit_length()), name=name)
                 m.d.comb += p.eq(v * mag)
+                p = stage(p, name)
             return p if c > 0 else -p
 
         # f = 0: a = Y[0], b = Y[N], both real; W = 1: Z' = ((a + b)/2, (a - b)/2)
-        merged(0, (yr(0) + yr(N)) << F, (yr(0) - yr(N)) << F)
+        s0 = Signal(signed(wb), name="merge0_sr")
+        d0 = Signal(signed(wb), name="merge0_dr")
+        m.d.comb += [s0.eq(yr(0) + yr(N)), d0.eq(yr(0) - yr(N))]
+        merged(0, stage(s0, "merge0_sr") << F, stage(d0, "merge0_dr") << F)
         # 0 < g <= N/2 together with N - g: S_{N-g} = conj S_g, D_{N-g} = -conj D_g and
         # W^{N-g} = -conj W^g, so both bins use the products c_r D_i, c_i D_r, c_r D_r,
         # c_i D_i of bin g
@@ -127,6 +152,7 @@ class RealIfftParallel(wiring.Component):
             cidr = const_mul(ci, dr, f"p{g}_cidr")
             crdr = const_mul(cr, dr, f"p{g}_crdr")
             cidi = const_mul(ci, di, f"p{g}_cidi")
+            sr, si = stage(sr, f"merge{g}_sr"), stage(si, f"merge{g}_si")
             # num = 2^F S + i conj(W) D
             merged(g, (sr << F) - crdi + cidr, (si << F) + crdr + cidi)
             if g != N - g:

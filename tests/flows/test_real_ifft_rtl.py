@@ -22,11 +22,11 @@ from ..unit.test_real_ifft import CONFIGS, LAYER, bounded_spectra, corner_spectr
 WAIVERS = Path(__file__).resolve().parents[2] / "rtl_templates" / "lint" / "hwgen_circulant.vlt"
 
 
-def rtl_case(k, sim, tmp_path, params=LAYER, n_random=6):
+def rtl_case(k, sim, tmp_path, params=LAYER, n_random=6, merge_stages=1):
     cfg = CirculantConfig(k=k, **params)
     words = np.concatenate([corner_spectra(cfg, n_random, seed=500 + k),
                             bounded_spectra(cfg, n_random, 0.99, seed=600 + k)])
-    dut = RealIfftParallel(cfg)
+    dut = RealIfftParallel(cfg, merge_stages=merge_stages)
     got, delay = run_block_unit_rtl(dut, "i_spec", "o_re", words, tmp_path, sim=sim, seed=k)
     want = real_ifft_fixed(cfg, words)
     assert got.shape == want.shape, f"{sim} k={k}: {len(got)} of {len(want)} blocks came out"
@@ -42,6 +42,10 @@ def test_real_ifft_icarus(k, tmp_path):
 
 def test_real_ifft_icarus_with_guard_bits(tmp_path):
     rtl_case(16, "icarus", tmp_path, params=CONFIGS[1], n_random=3)
+
+
+def test_real_ifft_icarus_two_merge_stages(tmp_path):
+    rtl_case(16, "icarus", tmp_path, n_random=3, merge_stages=2)
 
 
 @pytest.mark.slow

@@ -168,19 +168,21 @@ def test_config_messages():
         RealIfftParallel(CirculantConfig(k=8, in_bits=32, out_bits=32))
     with pytest.raises(TypeError, match=r"^cfg must be a CirculantConfig"):
         RealIfftParallel({"k": 8})
+    with pytest.raises(ValueError, match=r"^merge_stages must be 1 or 2, not 0$"):
+        RealIfftParallel(CirculantConfig(k=8, in_bits=16, out_bits=16), merge_stages=0)
 
 
 # ------------------------------------------------------------------- the hardware
 
 
-@pytest.mark.parametrize("k,params,n_random", [
-    (8, LAYER, 8), (16, LAYER, 4), (32, LAYER, 2), (64, LAYER, 1),
-    (16, CONFIGS[1], 3), (8, CONFIGS[2], 4)])
-def test_unit_bit_exact(k, params, n_random):
+@pytest.mark.parametrize("k,params,n_random,merge_stages", [
+    (8, LAYER, 8, 1), (16, LAYER, 4, 1), (32, LAYER, 2, 1), (64, LAYER, 1, 1),
+    (16, CONFIGS[1], 3, 1), (8, CONFIGS[2], 4, 1), (8, LAYER, 4, 2), (32, CONFIGS[1], 1, 2)])
+def test_unit_bit_exact(k, params, n_random, merge_stages):
     cfg = cfg_of(k, params)
     words = np.concatenate([corner_spectra(cfg, n_random, seed=300 + k),
                             bounded_spectra(cfg, n_random, 0.99, seed=400 + k)])
-    dut = RealIfftParallel(cfg)
+    dut = RealIfftParallel(cfg, merge_stages=merge_stages)
     got, delay = run_block_unit(dut, "i_spec", "o_re", words, seed=k)
     want = real_ifft_fixed(cfg, words)
     assert got.shape == want.shape
@@ -195,6 +197,9 @@ def test_latency_ports_and_determinism():
     full = CirculantFft(cfg, inverse=True)
     full._MustUse__silence = True      # built only to read its latency
     assert dut.latency == full.latency == 4
+    two = RealIfftParallel(cfg, merge_stages=2)
+    two._MustUse__silence = True       # built only to read its latency
+    assert two.latency == 5
     members = dut.signature.members
     assert set(members) == {"i_valid", "i_spec", "o_valid", "o_re"}
     assert members["o_re"].shape.length == 16 and members["o_re"].shape.elem_shape.width == 16
