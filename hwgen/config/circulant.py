@@ -41,7 +41,7 @@ from dataclasses import dataclass
 SCALINGS = ("per_stage", "block_float", "none")
 ARCHITECTURES = ("parallel", "streaming")
 KEYS = {"k", "in_bits", "out_bits", "tw_bits", "scaling", "architecture", "real_input",
-        "real_fft", "m", "n", "w_bits", "shift"}
+        "real_fft", "real_fft_stages", "m", "n", "w_bits", "shift"}
 
 K_MIN, K_MAX = 4, 64
 BITS_MAX = 32
@@ -84,6 +84,10 @@ class CirculantConfig:
         (:mod:`hwgen.models.real_fft`, :mod:`hwgen.models.real_ifft`): half the
         butterflies, the same latency; the results differ from the k-point transforms'
         by rounding only.
+    real_fft_stages : int
+        Register stages of the split (forward) and merge (inverse) steps with
+        ``real_fft``: 1, or 2 for a register after their constant products (a shorter
+        critical path; each transform one cycle longer).
     m, n : int
         Layer shape (outputs x inputs), multiples of k.
     w_bits : int
@@ -99,6 +103,7 @@ class CirculantConfig:
     architecture: str = "parallel"
     real_input: bool = True
     real_fft: bool = False
+    real_fft_stages: int = 1
     m: int = 64
     n: int = 64
     w_bits: int = 12
@@ -111,6 +116,12 @@ class CirculantConfig:
     @property
     def stages(self) -> int:
         return _log2(self.k)
+
+    @property
+    def transform_latency(self) -> int:
+        """Cycles through the layer's parallel FFT or IFFT: ``log2 k``, plus one with a
+        two-stage split and merge (``real_fft_stages: 2``)."""
+        return self.stages + (self.real_fft_stages - 1 if self.real_fft else 0)
 
     @property
     def tw_frac(self) -> int:
@@ -168,6 +179,7 @@ class CirculantConfig:
             "CIRC_PARALLEL": int(self.architecture == "parallel"),
             "CIRC_REAL_INPUT": int(self.real_input),
             "CIRC_REAL_FFT": int(self.real_fft),
+            "CIRC_REAL_FFT_STAGES": self.real_fft_stages,
             "CIRC_M": self.m,
             "CIRC_N": self.n,
             "CIRC_EXP_BITS": self.exp_bits,
@@ -210,6 +222,10 @@ def parse_circulant(data, source: str = "<config>") -> CirculantConfig:
             else:
                 ck.fail(f"{path}.{key}", f"must be true or false, got {_kind(d[key])} {d[key]!r}")
     real_input, real_fft = flags["real_input"], flags["real_fft"]
+    real_fft_stages = ck.int_(d, path, "real_fft_stages", base.real_fft_stages, 1, 2)
+    if "real_fft_stages" in d and real_fft_stages != 1 and not real_fft:
+        ck.fail(f"{path}.real_fft_stages", "applies to real_fft: true only (the split and "
+                "merge stages of the k/2-point transforms)")
     m = ck.int_(d, path, "m", base.m, 1, DIM_MAX)
     n = ck.int_(d, path, "n", base.n, 1, DIM_MAX)
     for key, v in (("m", m), ("n", n)):
@@ -252,4 +268,5 @@ def parse_circulant(data, source: str = "<config>") -> CirculantConfig:
         raise ConfigError(ck.problems)
     return CirculantConfig(k=k, in_bits=in_bits, out_bits=out_bits, tw_bits=tw_bits,
                            scaling=scaling, architecture=arch, real_input=real_input,
-                           real_fft=real_fft, m=m, n=n, w_bits=w_bits, shift=shift)
+                           real_fft=real_fft, real_fft_stages=real_fft_stages, m=m, n=n,
+                           w_bits=w_bits, shift=shift)

@@ -427,7 +427,8 @@ class CirculantStreamLayer(wiring.Component):
     :class:`hwgen.units.dense_stream.DenseStreamLayer`'s; this class adds the FFTs and the
     multiply-accumulate lanes.
 
-    Timing with ``y`` always ready and ``x`` always valid (S = log2 k, p = m/k, q = n/k):
+    Timing with ``y`` always ready and ``x`` always valid (S = ``cfg.transform_latency``:
+    log2 k, plus one with ``real_fft_stages: 2``; p = m/k, q = n/k):
     one vector every :attr:`cycles_per_vector` cycles on average, ``p * q`` unless the
     two X banks limit it (layers with ``p * q <= S + 1``); the first ``y`` beat of a
     vector is valid :attr:`latency` cycles after the vector's first ``x`` beat is
@@ -477,8 +478,9 @@ class CirculantStreamLayer(wiring.Component):
         self.cfg = cfg
         # a block is stored as its spectrum, S cycles after it enters; a result leaves
         # the requantization stages and then the IFFT
-        self.schedule = BlockSchedule(cfg.blocks_out, cfg.blocks_in, store_delay=cfg.stages,
-                                      result_delay=self.MAC_STAGES + cfg.stages)
+        self.schedule = BlockSchedule(cfg.blocks_out, cfg.blocks_in,
+                                      store_delay=cfg.transform_latency,
+                                      result_delay=self.MAC_STAGES + cfg.transform_latency)
         p, q = cfg.blocks_out, cfg.blocks_in
         super().__init__({
             "x": In(stream.Signature(data.ArrayLayout(signed(cfg.in_bits), cfg.k))),
@@ -542,10 +544,11 @@ class CirculantStreamLayer(wiring.Component):
         if cfg.real_fft:
             from .real_fft import RealFftParallel   # it imports this module
 
-            m.submodules.fft = fft = RealFftParallel(forward_config(cfg))
+            m.submodules.fft = fft = RealFftParallel(forward_config(cfg),
+                                                     split_stages=cfg.real_fft_stages)
         else:
             m.submodules.fft = fft = CirculantFft(forward_config(cfg))
-        assert fft.latency == cfg.stages
+        assert fft.latency == cfg.transform_latency
         m.d.comb += [sched.x_valid.eq(self.x.valid), self.x.ready.eq(sched.x_ready),
                      fft.i_valid.eq(self.x.valid & sched.x_ready),
                      fft.i_re.eq(self.x.payload)]
@@ -590,10 +593,11 @@ class CirculantStreamLayer(wiring.Component):
         if cfg.real_fft:
             from .real_ifft import RealIfftParallel
 
-            m.submodules.ifft = ifft = RealIfftParallel(inv_cfg)
+            m.submodules.ifft = ifft = RealIfftParallel(inv_cfg,
+                                                        merge_stages=cfg.real_fft_stages)
         else:
             m.submodules.ifft = ifft = CirculantFft(inv_cfg, inverse=True)
-        assert ifft.latency == cfg.stages
+        assert ifft.latency == cfg.transform_latency
         yr = {f: Signal(signed(ob), name=f"y{f}_re") for f in re_bins}
         yi = {f: Signal(signed(ob), name=f"y{f}_im") for f in acc_i}
         v4 = Signal()

@@ -41,7 +41,7 @@ def test_every_problem_one_line():
                     "real_input": "yes", "depth": 3})
     assert got == [
         "c.yaml: circulant.depth: unknown key (known: architecture, in_bits, k, m, n, "
-        "out_bits, real_fft, real_input, scaling, shift, tw_bits, w_bits)",
+        "out_bits, real_fft, real_fft_stages, real_input, scaling, shift, tw_bits, w_bits)",
         "c.yaml: circulant.scaling: must be one of per_stage, block_float, none, got 'fast'",
         "c.yaml: circulant.architecture: must be one of parallel, streaming, got 'x'",
         "c.yaml: circulant.real_input: must be true or false, got a string 'yes'",
@@ -75,6 +75,14 @@ def test_real_fft_needs_its_conditions():
     assert problems({"real_fft": True, "architecture": "streaming"}) == [
         "c.yaml: circulant.real_fft: the k/2-point real transforms need the parallel "
         "architecture; set real_fft: false or change those"]
+    two = parse_circulant({"k": 8, "m": 16, "n": 16, "real_fft": True,
+                           "real_fft_stages": 2}, "c.yaml")
+    assert (two.transform_latency, cfg.transform_latency) == (4, 3)
+    assert problems({"real_fft_stages": 2}) == [
+        "c.yaml: circulant.real_fft_stages: applies to real_fft: true only (the split and "
+        "merge stages of the k/2-point transforms)"]
+    assert problems({"real_fft": True, "k": 8, "m": 8, "n": 8, "real_fft_stages": 3}) == [
+        "c.yaml: circulant.real_fft_stages: must be between 1 and 2, got 3"]
     assert problems({"real_fft": 1}) == [
         "c.yaml: circulant.real_fft: must be true or false, got int 1"]
 

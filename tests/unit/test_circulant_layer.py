@@ -136,17 +136,19 @@ def test_op_counts():
 # ------------------------------------------------------------------ the hardware
 
 
+# real_fft: False, True (one split and merge stage) or 2 (two stages)
 @pytest.mark.parametrize("k,m,n,real_input,scaling,real_fft", [
     (4, 8, 12, True, "per_stage", False), (4, 8, 12, False, "per_stage", False),
     (8, 16, 8, True, "none", False), (16, 16, 32, False, "none", False),
     (32, 32, 32, True, "per_stage", False), (8, 16, 24, True, "per_stage", True),
-    (32, 32, 32, True, "per_stage", True)])
+    (32, 32, 32, True, "per_stage", True), (16, 16, 32, True, "per_stage", 2)])
 def test_layer_bit_exact_with_back_pressure(k, m, n, real_input, scaling, real_fft):
     rng = np.random.default_rng(k + m + n)
     out_bits = 12 if scaling == "per_stage" else 8 + k.bit_length()
     cfg, _, words, _ = make_layer(rng, tighten=3, k=k, in_bits=8, out_bits=out_bits,
                                   tw_bits=10, w_bits=8, m=m, n=n, real_input=real_input,
-                                  scaling=scaling, real_fft=real_fft)
+                                  scaling=scaling, real_fft=bool(real_fft),
+                                  real_fft_stages=2 if real_fft == 2 else 1)
     x = layer_vectors(cfg, rng, n_random=3 if k >= 32 else 6)
     stats = {}
     want = layer_fixed(cfg, x, words, stats)
@@ -158,13 +160,13 @@ def test_layer_bit_exact_with_back_pressure(k, m, n, real_input, scaling, real_f
         f"k={k} m={m} n={n} real_input={real_input} real_fft={real_fft} (seed {seed})"
 
 
-@pytest.mark.parametrize("k,m,n,real_fft", [(4, 4, 4, False), (8, 8, 16, False),
-                                            (8, 24, 8, False), (4, 8, 16, False),
-                                            (16, 32, 32, False), (8, 8, 16, True)])
-def test_latency_and_throughput_formulas(k, m, n, real_fft):
+@pytest.mark.parametrize("k,m,n,real_fft,stages", [
+    (4, 4, 4, False, 1), (8, 8, 16, False, 1), (8, 24, 8, False, 1), (4, 8, 16, False, 1),
+    (16, 32, 32, False, 1), (8, 8, 16, True, 1), (8, 8, 16, True, 2), (8, 8, 8, True, 2)])
+def test_latency_and_throughput_formulas(k, m, n, real_fft, stages):
     rng = np.random.default_rng(9)
     cfg, _, words, _ = make_layer(rng, k=k, in_bits=8, out_bits=12, tw_bits=10, w_bits=8,
-                                  m=m, n=n, real_fft=real_fft)
+                                  m=m, n=n, real_fft=real_fft, real_fft_stages=stages)
     x = rng.integers(-128, 128, size=(10, n))
     got, t_in, t_out = run_layer(cfg, words, x)
     assert (got == layer_fixed(cfg, x, words)).all()
@@ -173,6 +175,12 @@ def test_latency_and_throughput_formulas(k, m, n, real_fft):
     p = cfg.blocks_out
     first_out = t_out[::p]
     assert first_out[0] - t_in[0] == dut.latency
+    # the formulas: q + 2 S + 6 (S = log2 k, one more per transform with two real_fft
+    # stages) and max(p q, (p q + S + 1) / 2)
+    S = cfg.stages + (stages - 1)
+    q, pq = cfg.blocks_in, cfg.blocks_in * cfg.blocks_out
+    assert dut.latency == q + 2 * S + 6
+    assert dut.cycles_per_vector == max(pq, (pq + S + 1) / 2)
     # steady state over an even number of vectors (the bank limit alternates)
     span = (first_out[-1] - first_out[1]) / (len(first_out) - 2)
     assert span == dut.cycles_per_vector, (span, dut.cycles_per_vector)
