@@ -10,7 +10,8 @@ Designs (all m x n = 64 x 64 by default, one k-sample block per stream beat):
 * ``circulant k, half spectrum, k/2-point FFTs``: the half-spectrum layer with
   ``real_fft``: its forward FFT and IFFT each on one k/2-point complex transform
   (:class:`hwgen.units.real_fft.RealFftParallel`,
-  :class:`hwgen.units.real_ifft.RealIfftParallel`).
+  :class:`hwgen.units.real_ifft.RealIfftParallel`); ``realfft2`` with
+  ``real_fft_stages: 2`` (a register after the split's and merge's products).
 * ``circulant k, streaming FFTs``: :class:`hwgen.units.circulant_sdf_layer.CirculantSdfLayer`
   (``architecture: streaming``), the same arithmetic and weights as the half-spectrum
   layer on two single-path delay-feedback FFTs and one complex multiply-accumulate: one
@@ -28,7 +29,7 @@ standard-cell area, its flip-flop share and split by block, and the STA critical
 Fmax (memories as flip-flops) from :mod:`asic_flow`.
 
     python benchmarks/circulant_area.py [--k 8] [--size 64] [--no-asic] [--fpga ice40,ecp5]
-                                        [--designs half,full,realfft,sdf,dense]
+                                        [--designs half,full,realfft,realfft2,sdf,dense]
                                         [--asic-timeout 3600]
         writes benchmarks/results/circulant_area_k<k>.json
 """
@@ -129,7 +130,7 @@ def main():
     ap.add_argument("--asic-timeout", type=float, default=3600.0,
                     help="seconds allowed for the OSU018 synthesis of one design")
     ap.add_argument("--fpga", default="ice40,ecp5", help="families ('' for none)")
-    ap.add_argument("--designs", default="half,full,realfft,sdf,dense",
+    ap.add_argument("--designs", default="half,full,realfft,realfft2,sdf,dense",
                     help="which designs to measure; the others keep their saved numbers")
     args = ap.parse_args()
     families = [f for f in args.fpga.split(",") if f]
@@ -144,6 +145,9 @@ def main():
             ("full", lambda: CirculantStreamLayer(base.replace(real_input=False))),
         f"circulant k={k}, half spectrum, k/2-point FFTs":
             ("realfft", lambda: CirculantStreamLayer(base.replace(real_fft=True))),
+        f"circulant k={k}, half spectrum, k/2-point FFTs, 2 split stages":
+            ("realfft2", lambda: CirculantStreamLayer(base.replace(real_fft=True,
+                                                                   real_fft_stages=2))),
         f"circulant k={k}, streaming FFTs":
             ("sdf", lambda: CirculantSdfLayer(base.replace(architecture="streaming"))),
         f"dense int8 ({k}x{k} MACs/cycle)": ("dense", lambda: DenseStreamLayer(k, s, s)),
