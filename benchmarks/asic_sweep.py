@@ -74,10 +74,11 @@ def point(cfg, workload: str, seed: int, work: Path, method: str = "block",
     macs_per_s = pes * 1e3 / CLOCK_NS * 1e6  # every PE busy at the clock
     gops = 2 * macs_per_s / 1e9
     cp = rep["critical_path"] or {}
+    array, dataflow, bits = _key(cfg)
     return {
-        "array": f"{cfg.R}x{cfg.C}",
-        "dataflow": cfg.array.dataflow.split("_")[0],
-        "bits": cfg.precision.in_bits,
+        "array": array,
+        "dataflow": dataflow,
+        "bits": bits,
         "cells": rep["cells"],
         "area_mm2": round(rep["area_um2"] / 1e6, 4),
         "array_share": round(arr["share"], 3),

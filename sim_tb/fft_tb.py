@@ -44,6 +44,25 @@ async def start_layer(dut, env: str) -> tuple[dict, random.Random]:
     return job, random.Random(job["seed"])
 
 
+async def load_weights(dut, words: list, handshake: bool = False) -> None:
+    """Write ``words`` to weight addresses 0, 1, ... through ``w_we``/``w_addr``/``w_data``,
+    one per falling edge; with ``handshake`` a word is taken only in a cycle where the
+    registered ``w_ready`` is high, and the loader is left idle (``w_ready`` high)."""
+    for addr, word in enumerate(words):
+        dut.w_we.value = 1
+        dut.w_addr.value = addr
+        dut.w_data.value = word
+        while True:
+            # w_ready is a register: stable for the whole low phase
+            taken = not handshake or int(dut.w_ready.value)
+            await FallingEdge(dut.clk)
+            if taken:
+                break
+    dut.w_we.value = 0
+    while handshake and not int(dut.w_ready.value):
+        await FallingEdge(dut.clk)
+
+
 async def stream_through(dut, beats: list, want: int, rng, p_valid: float, p_ready: float,
                          timeout_cycles: int):
     """Offer ``beats`` on ``x`` with random gaps and take ``want`` beats from ``y`` under

@@ -10,9 +10,8 @@ file named by `HWGEN_CIRC_LAYER_OUT`; the Python side compares them with the mod
 """
 
 import cocotb
-from cocotb.triggers import FallingEdge
 
-from sim_tb.fft_tb import start_layer, stream_through, write_results
+from sim_tb.fft_tb import load_weights, start_layer, stream_through, write_results
 
 TIMEOUT_CYCLES = 200_000
 
@@ -20,12 +19,7 @@ TIMEOUT_CYCLES = 200_000
 @cocotb.test()
 async def run_layer(dut):
     job, rng = await start_layer(dut, "HWGEN_CIRC_LAYER_IN")
-    for addr, word in enumerate(job["weights"]):
-        dut.w_we.value = 1
-        dut.w_addr.value = addr
-        dut.w_data.value = word
-        await FallingEdge(dut.clk)
-    dut.w_we.value = 0
+    await load_weights(dut, job["weights"])
 
     transfers = await stream_through(dut, job["blocks"], job["outputs"], rng, job["p_valid"],
                                      job["p_ready"], TIMEOUT_CYCLES)

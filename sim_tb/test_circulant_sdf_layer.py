@@ -13,7 +13,7 @@ of every input and output transfer, goes to the JSON file named by `HWGEN_CIRC_S
 import cocotb
 from cocotb.triggers import FallingEdge
 
-from sim_tb.fft_tb import start_layer, stream_through, write_results
+from sim_tb.fft_tb import load_weights, start_layer, stream_through, write_results
 
 TIMEOUT_CYCLES = 400_000
 
@@ -21,19 +21,7 @@ TIMEOUT_CYCLES = 400_000
 @cocotb.test()
 async def run_layer(dut):
     job, rng = await start_layer(dut, "HWGEN_CIRC_SDF_IN")
-    for addr, word in enumerate(job["weights"]):
-        dut.w_we.value = 1
-        dut.w_addr.value = addr
-        dut.w_data.value = word
-        while True:
-            # w_ready is a register: stable for the whole low phase
-            taken = int(dut.w_ready.value)
-            await FallingEdge(dut.clk)
-            if taken:
-                break
-    dut.w_we.value = 0
-    while not int(dut.w_ready.value):
-        await FallingEdge(dut.clk)
+    await load_weights(dut, job["weights"], handshake=True)
 
     outs, in_cycles, out_cycles = await stream_through(
         dut, job["samples"], job["outputs"], rng, job["p_valid"], job["p_ready"],

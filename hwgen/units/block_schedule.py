@@ -96,6 +96,21 @@ class BlockSchedule:
         return max(float(self.pairs), (self.pairs + self.store_delay + 1) / 2)
 
 
+def track_banks(m, busy, filled, *, take, take_bank, release, store, store_bank) -> None:
+    """The bookkeeping of two input banks: bank b is taken (``busy[b]``) when ``take``
+    names it, emptied and freed by ``release[b]``, and counts one more stored word
+    (``filled[b]``) whenever ``store`` writes to it."""
+    for b in range(2):
+        with m.If(take & (take_bank == b)):
+            m.d.sync += busy[b].eq(1)
+        with m.Elif(release[b]):
+            m.d.sync += busy[b].eq(0)
+        with m.If(release[b]):
+            m.d.sync += filled[b].eq(0)
+        with m.Elif(store & (store_bank == b)):
+            m.d.sync += filled[b].eq(filled[b] + 1)
+
+
 class BlockScheduler(wiring.Component):
     """Input banks, weight buffer, (i, j) issue and credit-checked output FIFO of a
     blocked stream layer (see the module documentation).
@@ -218,15 +233,8 @@ class BlockScheduler(wiring.Component):
         # the issue of a vector's last pair releases its bank
         release = Signal(2)
         m.d.comb += release.eq(Mux(issue & (mi == p - 1) & (mj == q - 1), 1 << rbank, 0))
-        for b in range(2):
-            with m.If(take & (in_j == 0) & (wbank == b)):
-                m.d.sync += busy[b].eq(1)
-            with m.Elif(release[b]):
-                m.d.sync += busy[b].eq(0)
-            with m.If(release[b]):
-                m.d.sync += nfill[b].eq(0)
-            with m.Elif(st_en & (st_bank == b)):
-                m.d.sync += nfill[b].eq(nfill[b] + 1)
+        track_banks(m, busy, nfill, take=take & (in_j == 0), take_bank=wbank,
+                    release=release, store=st_en, store_bank=st_bank)
         # the read ports' words belong to the pair issued one cycle earlier
         m.d.sync += [self.rd_valid.eq(issue), self.rd_first.eq(mj == 0),
                      self.rd_last.eq(mj == q - 1)]

@@ -17,6 +17,7 @@ from amaranth.lib.wiring import In, Out
 
 from ..config.circulant import CirculantConfig
 from ..models.circulant_layer import forward_config, inverse_layer_config
+from .block_schedule import track_banks
 from .circulant_fft import CirculantFftSdf
 from .rtl_arith import reject, round_shift, saturate
 
@@ -417,15 +418,8 @@ class CirculantSdfLayer(wiring.Component):
             m.d.sync += x_early.eq(0)
         with m.Elif(issue & early):
             m.d.sync += x_early.eq(1)
-        for b in range(2):
-            with m.If(start_real & (f_j == 0) & (f_xb == b)):
-                m.d.sync += x_busy[b].eq(1)
-            with m.Elif(release[b]):
-                m.d.sync += x_busy[b].eq(0)
-            with m.If(release[b]):
-                m.d.sync += filled[b].eq(0)
-            with m.Elif(st_en & (st_bank == b)):
-                m.d.sync += filled[b].eq(filled[b] + 1)
+        track_banks(m, x_busy, filled, take=start_real & (f_j == 0), take_bank=f_xb,
+                    release=release, store=st_en, store_bank=st_bank)
 
         # stage 1: buffer words; stage 2: products; stage 3: accumulator
         v1, first1, last1, yend1 = Signal(), Signal(), Signal(), Signal()
