@@ -20,6 +20,8 @@ import sys
 from pathlib import Path
 from typing import Optional
 
+from hwgen.config import config_hash, load_config
+
 from .errors import (
     AsicFlowError,
     BadLiberty,
@@ -95,8 +97,6 @@ def _log(msg: str) -> None:
 
 def command(args) -> int:
     """Run the flow for parsed ``args``; ConfigError is left to the caller (exit 2)."""
-    from hwgen.config import config_hash, load_config
-
     cfg = load_config(args.config)
     if not args.clock_ns > 0:
         _log(f"--clock-ns must be positive, got {args.clock_ns}")

@@ -16,6 +16,8 @@ from importlib import metadata
 from pathlib import Path
 from typing import Callable, Optional
 
+from hwgen.emit import generate_verilog
+
 from . import activity as activity_mod
 from . import macros as macros_mod
 from . import netact
@@ -393,8 +395,6 @@ def run(cfg, pdk: Optional[str], clock_ns: float, out_dir: Path, *,
     seconds = {}
     say = log or (lambda msg: None)
     try:
-        from hwgen.emit import generate_verilog
-
         t0 = time.monotonic()
         say(f"generating Verilog for {cfg.name}")
         verilog = generate_verilog(cfg)

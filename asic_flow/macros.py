@@ -58,6 +58,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import rtl_templates
+
 #: The published OpenRAM SKY130 macros the model is fitted to (facts, with their source).
 SOURCES = (
     {"macro": "sky130_sram_1kbyte_1rw1r_32x256_8", "bits": 8192,
@@ -170,20 +172,8 @@ def memlib_text(shapes: list[Shape]) -> str:
     each memory lands on the type of its own shape."""
     out = ["# RAM types for memory_libmap: one per buffer shape (asic_flow/macros.py)."]
     for s in shapes:
-        out += [f"ram block {s.libmap_name} {{",
-                f"\tabits {s.abits};",
-                f"\twidth {s.width};",
-                f"\tcost {max(1, s.bits // 16)};",
-                "\tinit none;",
-                '\tport sw "W" {',
-                "\t\tclock posedge;",
-                "\t\twrtrans all old;",
-                "\t}",
-                '\tport sr "R" {',
-                "\t\tclock posedge;",
-                "\t\trden;",
-                "\t}",
-                "}"]
+        out.append(rtl_templates.render("asic/sram_memlib.txt.tmpl", libmap_name=s.libmap_name, abits=s.abits,
+                          width=s.width, cost=max(1, s.bits // 16)).rstrip("\n"))
     return "\n".join(out) + "\n"
 
 
@@ -196,6 +186,12 @@ def _pins(s: Shape) -> list[tuple[str, str]]:
             + [(f"Q{i}", "output") for i in range(s.width)])
 
 
+def _pin_fields(s: Shape) -> dict:
+    pins = _pins(s)
+    return {"name": s.name, "pins": ", ".join(p for p, _ in pins),
+            "decls": "\n".join(f"  {d} {p};" for p, d in pins)}
+
+
 def techmap_text(shapes: list[Shape]) -> str:
     """Yosys techmap from the ``memory_libmap`` cells to the black-box macros."""
     out = ["// From memory_libmap RAM cells to HWGEN_SRAM black boxes (asic_flow/macros.py)."]
@@ -206,24 +202,16 @@ def techmap_text(shapes: list[Shape]) -> str:
         conns += [f".RA{i}(PORT_R_ADDR[{i}])" for i in range(a)]
         conns += [f".D{i}(PORT_W_WR_DATA[{i}])" for i in range(w)]
         conns += [f".Q{i}(PORT_R_RD_DATA[{i}])" for i in range(w)]
-        out += [f"module \\{s.libmap_name} (PORT_W_CLK, PORT_W_ADDR, PORT_W_WR_DATA, "
-                "PORT_W_WR_EN, PORT_R_CLK, PORT_R_ADDR, PORT_R_RD_EN, PORT_R_RD_DATA);",
-                "  input PORT_W_CLK, PORT_R_CLK, PORT_W_WR_EN, PORT_R_RD_EN;",
-                f"  input [{a - 1}:0] PORT_W_ADDR, PORT_R_ADDR;",
-                f"  input [{w - 1}:0] PORT_W_WR_DATA;",
-                f"  output [{w - 1}:0] PORT_R_RD_DATA;",
-                f"  {s.name} _TECHMAP_REPLACE_ ({', '.join(conns)});",
-                "endmodule"]
+        out.append(rtl_templates.render("asic/sram_techmap.v.tmpl", libmap_name=s.libmap_name, name=s.name,
+                          a_msb=a - 1, w_msb=w - 1, conns=", ".join(conns)).rstrip("\n"))
     return "\n".join(out) + "\n"
 
 
 def blackbox_text(shapes: list[Shape]) -> str:
     out = ["// Black boxes of the modelled SRAM macros (asic_flow/macros.py)."]
     for s in shapes:
-        pins = _pins(s)
-        out += ["(* blackbox *)", f"module {s.name} ({', '.join(p for p, _ in pins)});"]
-        out += [f"  {d} {p};" for p, d in pins]
-        out.append("endmodule")
+        out.append(rtl_templates.render("verilog/sram_blackbox.v.tmpl",
+                                        **_pin_fields(s)).rstrip("\n"))
     return "\n".join(out) + "\n"
 
 
@@ -233,21 +221,11 @@ def verilog_models(shapes: list[Shape]) -> str:
     out = ["// Simulation models of the modelled SRAM macros (asic_flow/macros.py)."]
     for s in shapes:
         a, w = s.abits, s.width
-        pins = _pins(s)
         cat = lambda p, n: "{" + ", ".join(f"{p}{i}" for i in reversed(range(n))) + "}"  # noqa: E731
-        out += [f"module {s.name} ({', '.join(p for p, _ in pins)});"]
-        out += [f"  {d} {p};" for p, d in pins]
-        out += [f"  reg [{w - 1}:0] mem [0:{s.depth - 1}];",
-                f"  reg [{w - 1}:0] q;",
-                f"  wire [{a - 1}:0] wa = {cat('WA', a)};",
-                f"  wire [{a - 1}:0] ra = {cat('RA', a)};",
-                f"  wire [{w - 1}:0] d = {cat('D', w)};",
-                "  always @(posedge CLK) begin",
-                "    if (RE) q <= mem[ra];",
-                "    if (WE) mem[wa] <= d;",
-                "  end",
-                f"  assign {cat('Q', w)} = q;",
-                "endmodule"]
+        out.append(rtl_templates.render(
+            "verilog/sram_model.v.tmpl", **_pin_fields(s), w_msb=w - 1, a_msb=a - 1,
+            depth_msb=s.depth - 1, wa=cat("WA", a), ra=cat("RA", a), d=cat("D", w),
+            q=cat("Q", w)).rstrip("\n"))
     return "\n".join(out) + "\n"
 
 

@@ -11,15 +11,13 @@ for these machines: without them the directory is still written and the report s
 from __future__ import annotations
 
 import json
-import os
-import shutil
 import subprocess
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Optional
 
-from hwgen.tools import run_capped
+from hwgen.tools import ToolSpec, data_dirs, find_optional, run_capped
 
 from .errors import AsicFlowError, ToolFailed
 from .templates import render
@@ -131,10 +129,11 @@ class Orfs:
 
 
 def find_orfs() -> Orfs:
-    home = os.environ.get("ORFS_FLOW_HOME")
-    flow_home = Path(home) if home and (Path(home) / "Makefile").is_file() else None
-    exe = os.environ.get("OPENROAD") or "openroad"
-    found = shutil.which(exe)
+    homes = [d for d in data_dirs("ORFS_FLOW_HOME", []) if (d / "Makefile").is_file()]
+    flow_home = homes[0] if homes else None
+    found = find_optional(ToolSpec("openroad", "place and route with OpenROAD",
+                                   "install OpenROAD (not packaged for Debian 12)",
+                                   env="OPENROAD"))
     if found is None and flow_home is not None:
         # An ORFS checkout with its own build of the tools.
         local = flow_home.parent / "tools" / "install" / "OpenROAD" / "bin" / "openroad"

@@ -11,11 +11,12 @@ functions.
 """
 from __future__ import annotations
 
-import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional
+
+from hwgen.tools import data_dirs
 
 from .errors import BadLiberty, UnknownPdk
 
@@ -67,8 +68,7 @@ class Library:
 
 
 def tech_dirs() -> list[Path]:
-    env = os.environ.get("QFLOW_TECH_DIR")
-    return [Path(env).expanduser()] if env else list(TECH_DIRS)
+    return data_dirs("QFLOW_TECH_DIR", TECH_DIRS)
 
 
 def _qflow_vars(sh: Path) -> dict[str, str]:

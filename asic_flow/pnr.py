@@ -28,6 +28,12 @@ import time
 from pathlib import Path
 from typing import Callable, Optional
 
+from amaranth.back import verilog
+
+from hwgen.array import SystolicArray
+from hwgen.emit import generate_verilog
+from hwgen.tools import ToolSpec, find
+
 from .errors import ToolFailed, ToolMissing
 from .pdks import KNOWN_PDKS
 
@@ -42,20 +48,14 @@ _STEP = re.compile(r"Running (yosys|GrayWolf|qrouter|magic|vesta|OpenSTA)\b")
 
 def block_verilog(cfg) -> str:
     """The PE array of ``cfg`` alone, as module ``pe_array``."""
-    from amaranth.back import verilog
-
-    from hwgen.array import SystolicArray
-
     arr = SystolicArray(cfg.array, cfg.precision.in_bits, cfg.acc_bits)
     return verilog.convert(arr, name=MODULE, emit_src=False)
 
 
 def find_qflow() -> str:
     """qflow's path; ToolMissing without it, or without matplotlib for the layout plot."""
-    exe = shutil.which(os.environ.get("QFLOW", "qflow"))
-    if exe is None:
-        raise ToolMissing("qflow not found (needed for place and route); "
-                          "apt-get install -y qflow (or set QFLOW)")
+    exe = str(find(ToolSpec("qflow", "place and route", "apt-get install -y qflow",
+                            env="QFLOW"), error=ToolMissing))
     try:
         import matplotlib  # noqa: F401
     except ImportError:
@@ -261,8 +261,6 @@ def place_and_route(cfg, pdk: str, out: Path, *, timeout: float = 900,
     if scope == "array":
         module, what, text = MODULE, f"the {cfg.R}x{cfg.C} PE array", block_verilog(cfg)
     else:
-        from hwgen.emit import generate_verilog
-
         module, what, text = DESIGN_TOP, f"the whole {cfg.name} design", generate_verilog(cfg)
     (out / "source" / f"{module}.v").write_text(text)
     t0 = time.monotonic()

@@ -6,6 +6,13 @@ import re
 import time
 from pathlib import Path
 
+import numpy as np
+
+from hwgen.compiler import WorkloadError, build_gemm_program
+from hwgen.models.gemm import gemm, random_operands
+from sim_tb.runner import SimError, run_program, tool_versions
+from sim_tb.runner import ToolMissing as SimToolMissing
+
 from .activity import Activity, read_vcd
 from .errors import BadWorkload, ToolFailed, ToolMissing
 
@@ -23,8 +30,6 @@ def parse_workload(spec: str) -> tuple[int, int, int]:
 
 def check_simulator() -> None:
     """ToolMissing unless the simulator that writes the VCD is installed."""
-    from sim_tb.runner import tool_versions
-
     if tool_versions().get("iverilog") is None:
         raise ToolMissing("iverilog not found (needed to simulate --workload for activity); "
                           "apt-get install -y iverilog (or set IVERILOG)")
@@ -34,17 +39,7 @@ def _run_gemm(cfg, verilog: str, spec: str, seed: int, vcd: Path, what: str):
     """Run ``spec`` on ``verilog`` in Icarus with a dump to ``vcd``; the result checked
     against the golden model (ToolFailed when it differs: activity from a run that
     computed the wrong thing would mean nothing). Returns (SimResult, seconds)."""
-    import numpy as np
-
-    from hwgen.host.program import WorkloadError, build_gemm_program
-    from hwgen.models.gemm import gemm, random_operands
-
     M, K, N = parse_workload(spec)
-    try:
-        from sim_tb.runner import SimError, run_program
-        from sim_tb.runner import ToolMissing as SimToolMissing
-    except ImportError as e:  # pragma: no cover - sim_tb ships with the repository
-        raise ToolMissing(f"sim_tb not importable ({e}); needed for --workload") from None
     rng = np.random.default_rng(seed)
     a, b = random_operands(rng, M, K, N, cfg.precision.in_bits)
     try:

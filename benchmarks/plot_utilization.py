@@ -14,7 +14,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 from common import RESULTS, ROOT, save  # noqa: E402
 
 from hwgen.config import load_config  # noqa: E402
-from hwgen.host.program import build_gemm_program  # noqa: E402
+from hwgen.compiler import build_gemm_program  # noqa: E402
 from hwgen.models.perf import engine_cycles, program_timing  # noqa: E402
 
 

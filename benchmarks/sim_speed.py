@@ -17,7 +17,7 @@ from common import save, table
 
 from hwgen.config import load_config
 from hwgen.emit import generate_verilog
-from hwgen.host.program import build_gemm_program
+from hwgen.compiler import build_gemm_program
 from hwgen.models.gemm import gemm, random_operands
 from sim_tb.runner import run_program
 

@@ -17,7 +17,7 @@ import numpy as np
 from common import save, table
 
 from hwgen.config import MappingConfig, load_config
-from hwgen.host.program import build_gemm_program
+from hwgen.compiler import build_gemm_program
 from hwgen.models.gemm import gemm, random_operands
 from hwgen.models.perf import engine_cycles, program_timing, report
 

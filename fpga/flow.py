@@ -23,8 +23,11 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Callable
 
+import rtl_templates
 from hwgen import tools as hwgen_tools
-from hwgen.config.schema import AcceleratorConfig
+from hwgen.board import BoardTop, baud_divisor
+from hwgen.config import AcceleratorConfig
+from hwgen.emit import sram_semantics
 from hwgen.tools import ToolSpec
 
 from . import pll as pll_solver
@@ -154,13 +157,7 @@ def yosys_script(board: Board, dsp: bool = True) -> str:
              "gowin": "synth_gowin -top top"}[board.family]
     if not dsp:
         synth = synth.replace(" -dsp", "") if board.family == "ice40" else synth + " -nodsp"
-    return "\n".join([
-        "read_rtlil top.il",
-        synth,
-        "tee -q -o stat.json stat -json",
-        "write_json top.json",
-        "",
-    ])
+    return rtl_templates.render("fpga/synth.ys.tmpl", synth=synth)
 
 
 _FREQ_LINE = re.compile(r"^\s*(set_frequency|FREQUENCY)\b.*$", re.M)
@@ -223,10 +220,6 @@ def _run(tool: str, path: str, args: list[str], cwd: Path, log_name: str) -> Non
 def elaborate(cfg: AcceleratorConfig, board: Board, *, pll=None) -> dict:
     """{file name: text} of the board top's RTLIL and pin constraints. ``pll`` is a
     :class:`fpga.pll.PllSetting` to clock the design from (default: the oscillator)."""
-    from hwgen.emit import sram_semantics
-
-    from .top import BoardTop
-
     plat = board.platform()
     with sram_semantics():
         plan = plat.prepare(BoardTop(board, cfg, pll=pll), name="top")
@@ -324,7 +317,6 @@ def build(cfg: AcceleratorConfig, board: str, out_dir: Path, *, clock_mhz: float
 def _build_in(cfg, b: Board, tools: dict, work: Path, target: float, osc_mhz: float,
               seed: int, progress: Callable[[str], None], clock: dict | None = None,
               dsp_fallback: bool = True) -> dict:
-    from .top import baud_divisor
 
     clock = clock or plan_clock(b, None)
     seconds = {}

@@ -5,11 +5,12 @@ not on PATH.
 from __future__ import annotations
 
 import json
-import os
-import shutil
 import subprocess
 import time
 from pathlib import Path
+
+from hwgen import tools as hwgen_tools
+from hwgen.tools import ToolSpec
 
 from .boards import Board, get_board
 from .flow import FlowError, ToolMissing, _sha256
@@ -37,18 +38,8 @@ def find_programmer(family: str) -> list[str]:
     """The programmer command for a family: ``$VAR`` if set (it may carry arguments, e.g.
     ``sudo iceprog``), else the tool on PATH; ToolMissing if absent."""
     tool, var, hint = PROGRAMMERS[family]
-    value = os.environ.get(var)
-    if value:
-        words = value.split()
-        path = shutil.which(words[0])
-        if path is None:
-            raise ToolMissing(f"{tool} (for programming the board) not found: {var}={value} "
-                              f"is not an executable; fix {var} or unset it and {hint}")
-        return [path, *words[1:]]
-    path = shutil.which(tool)
-    if path is None:
-        raise ToolMissing(f"{tool} (for programming the board) not found: set {var} or {hint}")
-    return [path]
+    return hwgen_tools.find_argv(ToolSpec(tool, "programming the board", hint, env=var),
+                                 error=ToolMissing)
 
 
 def _load_report(source) -> tuple[dict | None, Path]:

@@ -78,7 +78,7 @@ def _workload_report(cfg, M, K, N, timing) -> dict:
 
 
 def cmd_estimate(args) -> int:
-    from .host.program import build_gemm_program
+    from .compiler import build_gemm_program
     from .models.perf import program_timing
     cfg = load_config(args.config)
     M, K, N = parse_workload(args.workload)
@@ -92,8 +92,8 @@ def cmd_estimate(args) -> int:
 def cmd_sim(args) -> int:
     import numpy as np
 
+    from .compiler import build_gemm_program
     from .emit import generate_verilog
-    from .host.program import build_gemm_program
     from .models.gemm import gemm, random_operands
     from .models.perf import Timing, program_timing
 
@@ -106,7 +106,7 @@ def cmd_sim(args) -> int:
     timing = program_timing(cfg, prog.cmds)
     t0 = time.monotonic()
     if args.sim == "amaranth":
-        from .sim_amaranth import run_program_amaranth
+        from sim_tb.amaranth_sim import run_program_amaranth
         log(f"simulating {M}x{K}x{N} on the Amaranth simulator (seed {seed})")
         res = run_program_amaranth(cfg, prog.cmds, prog.din, prog.n_dout, seed=seed,
                                    stall_pct=args.stall, max_cycles=args.max_cycles)
@@ -255,7 +255,7 @@ def main(argv=None) -> int:
         print("hwgen: interrupted", file=sys.stderr)
         return 130
     except Exception as e:  # tool problems and workload errors are bad input
-        from .host.program import WorkloadError
+        from .lib.errors import WorkloadError
         try:
             from sim_tb.runner import SimError, ToolMissing
         except ImportError:  # pragma: no cover

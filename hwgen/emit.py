@@ -3,8 +3,9 @@ from contextlib import contextmanager
 
 from amaranth.back import rtlil, verilog
 
-from .config.schema import AcceleratorConfig
+from .config import AcceleratorConfig
 from .top import Accelerator
+from .units import unit_designs
 
 TOP_NAME = "hwgen_top"
 
@@ -52,7 +53,6 @@ def generate_verilog(cfg: AcceleratorConfig) -> str:
 def generate_unit_verilog(cfg: AcceleratorConfig) -> dict[str, str]:
     """Verilog of the stand-alone special units (``sc:``, ``circulant:`` sections),
     keyed by module name; empty when the config has none."""
-    from .units import unit_designs
     out = {}
     for name, top in unit_designs(cfg).items():
         out[name] = component_verilog(top, name)

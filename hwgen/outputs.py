@@ -14,8 +14,8 @@ from importlib import metadata
 from pathlib import Path
 
 from .config import AcceleratorConfig, config_dict, config_hash
-from .ctrl import host_if
 from .emit import TOP_NAME, generate_unit_verilog, generate_verilog
+from .lib.protocol import OPCODES
 
 
 def _write(path: Path, text: str) -> None:
@@ -51,8 +51,8 @@ def c_header(cfg: AcceleratorConfig, digest: str) -> str:
     for k, v in cfg.params().items():
         lines.append(f"#define HWGEN_{k} {v}")
     lines.append("")
-    for name in ("NOP", "LOAD_IN", "LOAD_W", "COMPUTE", "READ", "SET_QUANT", "SET_BIAS"):
-        lines.append(f"#define HWGEN_OP_{name} {getattr(host_if, 'OP_' + name)}")
+    for name, code in OPCODES.items():
+        lines.append(f"#define HWGEN_OP_{name} {code}")
     lines += ["", f"#endif /* {guard} */", ""]
     return "\n".join(lines)
 

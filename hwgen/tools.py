@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import os
 import re
+import shlex
 import shutil
 import signal
 import subprocess
@@ -25,7 +26,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional
 
-__all__ = ["ToolMissing", "ToolSpec", "find", "run_capped", "search_path", "version_of"]
+__all__ = ["ToolMissing", "ToolSpec", "data_dirs", "find", "find_argv", "find_optional", "run_capped",
+           "search_path", "version_of"]
 
 VENV_BIN = Path(sys.executable).parent
 
@@ -77,6 +79,36 @@ def find(spec: ToolSpec, *, extra_dirs: Sequence[str | Path] = (),
             return Path(found).absolute()
     hint = f"set ${spec.env} or {spec.install}" if spec.env else spec.install
     raise error(f"{spec.name} not found (needed for {spec.purpose}); {hint}")
+
+
+def find_argv(spec: ToolSpec, *, error: type[ToolMissing] = ToolMissing) -> list[str]:
+    """Like :func:`find`, but the environment variable may carry arguments after the
+    command (``ICEPROG="sudo iceprog"``): returns the command line as a list."""
+    if spec.env and os.environ.get(spec.env):
+        value = os.environ[spec.env]
+        words = shlex.split(value)
+        found = shutil.which(words[0]) if words else None
+        if found is None:
+            raise error(f"{spec.name} (for {spec.purpose}): ${spec.env}={value} is not an "
+                        f"executable; fix ${spec.env} or unset it, or {spec.install}")
+        return [str(Path(found).absolute()), *words[1:]]
+    return [str(find(spec, error=error))]
+
+
+def find_optional(spec: ToolSpec, *, extra_dirs: Sequence[str | Path] = ()) -> Optional[Path]:
+    """:func:`find`, or None when the tool is not there (for tools a flow can do
+    without, such as OpenROAD)."""
+    try:
+        return find(spec, extra_dirs=extra_dirs)
+    except ToolMissing:
+        return None
+
+
+def data_dirs(env: str, defaults: Sequence[str | Path]) -> list[Path]:
+    """Where a flow looks for installed data (standard-cell libraries): the directory
+    ``$env`` names, if set, else ``defaults`` in order."""
+    value = os.environ.get(env)
+    return [Path(value).expanduser()] if value else [Path(d) for d in defaults]
 
 
 def version_of(argv: Sequence[str], pattern: str = "", *, timeout: float = 60) -> Optional[str]:

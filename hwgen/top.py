@@ -4,7 +4,7 @@ from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out, connect, flipped
 
 from .array import SystolicArray
-from .config.schema import AcceleratorConfig
+from .config import AcceleratorConfig
 from .ctrl import ComputeEngine, HostInterface
 from .mem import Scratchpad
 

@@ -11,6 +11,9 @@ from pathlib import Path
 
 import numpy as np
 
+from hwgen.emit import component_verilog
+from hwgen.units.circulant_layer import CirculantStreamLayer
+
 from .runner import run_unit
 
 
@@ -31,8 +34,6 @@ def run_block_unit_rtl(dut, in_port: str, out_port: str, blocks, work_dir: Path,
     fixed latency) as Verilog through `sim_tb/test_block_unit.py`: ``blocks`` (n, k) in,
     with random one-cycle gaps. Returns the output blocks (signed, (m, width)) and the
     cycles from each input block to its output (valid only when m == n)."""
-    from hwgen.emit import component_verilog
-
     blocks = np.asarray(blocks)
     shape_in = getattr(dut, in_port).shape()
     shape_out = getattr(dut, out_port).shape()
@@ -54,8 +55,6 @@ def run_block_unit_rtl(dut, in_port: str, out_port: str, blocks, work_dir: Path,
 
 
 def layer_verilog(cfg, name: str) -> str:
-    from hwgen.emit import component_verilog
-    from hwgen.units.circulant_fft import CirculantStreamLayer
     return component_verilog(CirculantStreamLayer(cfg), name)
 
 

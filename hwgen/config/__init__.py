@@ -1,7 +1,19 @@
-from .schema import (WS, OS, AcceleratorConfig, ArrayConfig, PrecisionConfig, BufferConfig,
-                     BuffersConfig, HostConfig, MappingConfig, acc_bits_needed, ceil_div)
-from .sc import ScConfig, parse_sc
-from .circulant import CirculantConfig, parse_circulant
-from .loader import ConfigError, load_config, config_from_dict, config_dict, config_hash, preset_names
+"""The configuration: YAML -> a typed tree of frozen dataclasses that check themselves.
 
-__all__ = ['WS', 'OS', 'AcceleratorConfig', 'ArrayConfig', 'PrecisionConfig', 'BufferConfig', 'BuffersConfig', 'HostConfig', 'MappingConfig', 'acc_bits_needed', 'ceil_div', 'ConfigError', 'load_config', 'config_from_dict', 'config_dict', 'config_hash', 'preset_names', 'ScConfig', 'parse_sc', 'CirculantConfig', 'parse_circulant']
+Layer 1: imports only :mod:`hwgen.lib`.
+"""
+from .check import Choice, ConfigError
+from .circulant import Architecture, CirculantConfig, FftConfig, Scaling, parse_circulant
+from .loader import (config_dict, config_from_dict, config_hash, load_config, parse_yaml,
+                     preset_names)
+from .sc import ScConfig, parse_sc
+from .schema import (DATAFLOWS, OS, WS, AcceleratorConfig, ArrayConfig, BufferConfig,
+                     BuffersConfig, Dataflow, HostConfig, MappingConfig, PrecisionConfig,
+                     acc_bits_needed, ceil_div)
+
+__all__ = ["Choice", "ConfigError", "Architecture", "CirculantConfig", "FftConfig",
+           "Scaling", "parse_circulant", "config_dict", "config_from_dict", "config_hash",
+           "load_config", "parse_yaml", "preset_names", "ScConfig", "parse_sc", "DATAFLOWS",
+           "OS", "WS", "AcceleratorConfig", "ArrayConfig", "BufferConfig", "BuffersConfig",
+           "Dataflow", "HostConfig", "MappingConfig", "PrecisionConfig", "acc_bits_needed",
+           "ceil_div"]

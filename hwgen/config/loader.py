@@ -1,223 +1,259 @@
 """YAML -> validated :class:`AcceleratorConfig`.
 
-Every problem is collected and reported as one line naming the file, the YAML path and
-the rule (``cfg.yaml: array.rows: must be between 1 and 64, got 0``); nothing is
-elaborated from a config with problems.
+The YAML is read defensively (duplicate keys, aliases that expand past a small limit and
+deep nesting are refused by name and place), then every section is built by its own
+dataclass, which checks itself (:mod:`hwgen.config.check`). Every problem is collected
+and reported as one line naming the file, the YAML path and the rule
+(``cfg.yaml: array.rows: must be between 1 and 64, got 0``); nothing is elaborated from a
+config with problems. A section with a bad field is checked further with that field at
+its default, so one mistake does not hide the others.
 """
 from __future__ import annotations
 
 import hashlib
 import json
 from dataclasses import asdict
+from importlib import resources
 from pathlib import Path
 from typing import Any, Optional
 
 import yaml
 
-from .circulant import parse_circulant
-from .sc import parse_sc
-from .schema import (DATAFLOWS, DIM_BITS, ADDR_BITS_MAX, AcceleratorConfig, ArrayConfig,
-                     BufferConfig, BuffersConfig, HostConfig, MappingConfig,
-                     PrecisionConfig, acc_bits_needed)
+from .check import ConfigError, brief, check_mapping, kind, parse_section
+from .circulant import CirculantConfig
+from .sc import ScConfig
+from .schema import (AcceleratorConfig, ArrayConfig, BufferConfig, BuffersConfig,
+                     HostConfig, MappingConfig, PrecisionConfig)
 
-PRESET_DIR = Path(__file__).parent / "presets"
+TOP_KEYS = ("name", "array", "precision", "buffers", "host", "mapping", "sc", "circulant")
+#: Limits on what a config file may hold before it is even looked at.
+MAX_FILE_BYTES = 1 << 20
+MAX_NODES = 10_000        # YAML nodes after expanding every alias
+MAX_DEPTH = 32            # nesting of mappings and lists
 
 
-class ConfigError(Exception):
-    """A config with one or more problems; ``problems`` holds one line each."""
-
-    def __init__(self, problems: list[str]):
-        self.problems = list(problems)
-        super().__init__("\n".join(self.problems))
+def _presets():
+    return resources.files("hwgen.config") / "presets"
 
 
 def preset_names() -> list[str]:
-    return sorted(p.stem for p in PRESET_DIR.glob("*.yaml"))
+    return sorted(p.name[:-5] for p in _presets().iterdir() if p.name.endswith(".yaml"))
 
 
-class _Checker:
-    def __init__(self, source: str):
-        self.source = source
-        self.problems: list[str] = []
+# ---- reading YAML ------------------------------------------------------------------------
+class _NodeCheck:
+    """Walks a composed YAML node graph once: duplicate keys, nesting depth and the size
+    the document would have with every alias expanded (an "alias bomb" is a few lines
+    that expand to billions of nodes)."""
 
-    def fail(self, path: str, rule: str):
-        self.problems.append(f"{self.source}: {path}: {rule}")
+    def __init__(self):
+        self.sizes: dict[int, int] = {}
 
-    def section(self, data: Any, path: str, keys: set[str]) -> dict:
-        if data is None:
-            return {}
-        if not isinstance(data, dict):
-            self.fail(path or "<top>", f"must be a mapping, got {_kind(data)}")
-            return {}
-        for k in data:
-            if k not in keys:
-                self.fail(f"{path}.{k}" if path else str(k),
-                          f"unknown key (known: {', '.join(sorted(keys))})")
-        return data
+    def where(self, node) -> str:
+        m = node.start_mark
+        return f"line {m.line + 1}, column {m.column + 1}"
 
-    def int_(self, d: dict, path: str, key: str, default, lo: int, hi: int,
-             optional: bool = False) -> Optional[int]:
-        full = f"{path}.{key}" if path else key
-        if key not in d or (optional and d[key] is None):
-            return default
-        v = d[key]
-        if isinstance(v, bool) or not isinstance(v, int):
-            self.fail(full, f"must be an integer, got {_kind(v)} {v!r}")
-            return default
-        if not lo <= v <= hi:
-            self.fail(full, f"must be between {lo} and {hi}, got {v}")
-            return default
-        return v
+    def size(self, node, depth: int = 0, stack: Optional[set] = None) -> int:
+        stack = set() if stack is None else stack
+        key = id(node)
+        if key in self.sizes:
+            return self.sizes[key]
+        if key in stack:
+            raise ConfigError([f"{self.where(node)}: an alias refers to the node that "
+                               "contains it (a recursive structure)"])
+        if depth > MAX_DEPTH:
+            raise ConfigError([f"{self.where(node)}: nested more than {MAX_DEPTH} levels "
+                               "deep"])
+        total = 1
+        if isinstance(node, (yaml.SequenceNode, yaml.MappingNode)):
+            stack.add(key)
+            if isinstance(node, yaml.MappingNode):
+                seen = set()
+                for k, _ in node.value:
+                    if isinstance(k, yaml.ScalarNode):
+                        if k.value in seen:
+                            raise ConfigError([f"{self.where(k)}: key {brief(k.value)} "
+                                               "appears twice in one mapping"])
+                        seen.add(k.value)
+                children = [c for kv in node.value for c in kv]
+            else:
+                children = node.value
+            for c in children:
+                total += self.size(c, depth + 1, stack)
+                if total > MAX_NODES:
+                    raise ConfigError([f"{self.where(node)}: expands to more than "
+                                       f"{MAX_NODES} values (aliases repeat a node each "
+                                       "time they are used); write the config out"])
+            stack.discard(key)
+        self.sizes[key] = total
+        return total
 
-    def choice(self, d: dict, path: str, key: str, default, choices, aliases=None):
-        full = f"{path}.{key}" if path else key
-        if key not in d:
-            return default
-        v = d[key]
-        if aliases and v in aliases:
-            v = aliases[v]
-        if v not in choices:
-            self.fail(full, f"must be one of {', '.join(map(str, choices))}, got {d[key]!r}")
-            return default
-        return v
+
+def parse_yaml(text: str, source: str) -> Any:
+    """The data of a YAML document, or ConfigError naming the problem and its place."""
+    if len(text) > MAX_FILE_BYTES:
+        raise ConfigError([f"{source}: larger than {MAX_FILE_BYTES} bytes; not a config"])
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
+        problem = getattr(e, "problem", None) or str(e).splitlines()[0]
+        raise ConfigError([f"{source}: {where}malformed YAML: {problem}"]) from None
+    except RecursionError:
+        raise ConfigError([f"{source}: nested more than {MAX_DEPTH} levels deep"]) from None
+    if node is None:
+        return None
+    try:
+        _NodeCheck().size(node)
+    except ConfigError as e:
+        raise e.located(source) from None
+    try:
+        return yaml.SafeLoader("").construct_document(node)
+    except yaml.YAMLError as e:
+        problem = getattr(e, "problem", None) or str(e).splitlines()[0]
+        raise ConfigError([f"{source}: malformed YAML: {problem}"]) from None
+    except (RecursionError, ValueError, TypeError, OverflowError) as e:
+        raise ConfigError([f"{source}: cannot read: {brief(str(e))}"]) from None
 
 
-def _kind(v: Any) -> str:
-    return {dict: "a mapping", list: "a list", str: "a string", bool: "a boolean",
-            float: "a number", type(None): "nothing"}.get(type(v), type(v).__name__)
+# ---- sections ------------------------------------------------------------------------------
+def _section(cls, data: Any, path: str, problems: list[str], **defaults):
+    """``cls`` built from the YAML mapping at ``path``; its problems are appended to
+    ``problems`` and the section is rebuilt with the bad fields at their defaults (so
+    that later checks still run). ``defaults`` override the dataclass's defaults."""
+    if data is not None and not isinstance(data, dict):
+        problems.append(f"{path}: must be a mapping, got {kind(data)}")
+        data = None
+    merged = {**defaults, **(data or {})}
+    try:
+        return parse_section(cls, merged, path)
+    except ConfigError as e:
+        problems.extend(e.problems)
+        err = e
+    vals = {k: v for k, v in merged.items() if k in cls.__dataclass_fields__}
+    for _ in range(len(vals) + 1):
+        bad = {p.split(": ", 1)[0][len(path) + 1:].split(".")[0] for p in err.problems}
+        vals = {k: v for k, v in vals.items() if k not in bad}
+        try:
+            return cls(**vals)
+        except ConfigError as again:
+            err = again
+    return cls(**{k: v for k, v in defaults.items() if k in cls.__dataclass_fields__})
+
+
+def _mapping(data: Any, problems: list[str]) -> Optional[MappingConfig]:
+    before = len(problems)
+    m = check_mapping(data, "mapping", ("tile", "order"), problems)
+    if len(problems) > before and not isinstance(data, dict):
+        return None
+    t = check_mapping(m.get("tile"), "mapping.tile", ("m", "k", "n"), problems)
+    if "tile" not in m or not all(x in t for x in "mkn"):
+        problems.append("mapping.tile: must give m, k and n (chunk sizes held on chip)")
+        return None
+    order = m.get("order", ["m", "n", "k"])
+    try:
+        return MappingConfig(tile_m=t["m"], tile_k=t["k"], tile_n=t["n"], order=order)
+    except ConfigError as e:
+        problems.extend(e.problems)
+        return None
 
 
 def config_from_dict(data: Any, source: str = "<config>") -> AcceleratorConfig:
-    ck = _Checker(source)
+    """Validate plain data (as read from YAML) into an :class:`AcceleratorConfig`."""
+    problems: list[str] = []
     if not isinstance(data, dict):
-        ck.fail("<top>", f"must be a mapping, got {_kind(data)}")
-        raise ConfigError(ck.problems)
-    top = ck.section(data, "", {"name", "array", "precision", "buffers", "host", "mapping", "sc",
-                                 "circulant"})
+        raise ConfigError([f"{source}: <top>: must be a mapping, got {kind(data)}"])
+    top = check_mapping(data, "", TOP_KEYS, problems)
 
     stem = Path(source).stem
-    name = top.get("name", stem if stem.replace("_", "").replace("-", "").isalnum() else "hwgen")
-    if not isinstance(name, str) or not name.replace("_", "").replace("-", "").isalnum():
-        ck.fail("name", f"must be a word of letters, digits, '_' or '-', got {name!r}")
+    default_name = stem if _name_ok(stem) else "hwgen"
+    name = top.get("name", default_name)
+    if not _name_ok(name):
+        try:
+            AcceleratorConfig(name=name)
+        except ConfigError as e:
+            problems.extend(e.problems)
         name = "hwgen"
 
-    a = ck.section(top.get("array"), "array", {"rows", "cols", "dataflow"})
-    array = ArrayConfig(
-        rows=ck.int_(a, "array", "rows", 4, 1, 64),
-        cols=ck.int_(a, "array", "cols", 4, 1, 64),
-        dataflow=ck.choice(a, "array", "dataflow", ArrayConfig.dataflow, DATAFLOWS,
-                           {"ws": DATAFLOWS[0], "os": DATAFLOWS[1]}),
-    )
+    array = _section(ArrayConfig, top.get("array"), "array", problems)
+    prec = _section(PrecisionConfig, top.get("precision"), "precision", problems)
+    b = top.get("buffers")
+    if b is not None and not isinstance(b, dict):
+        problems.append(f"buffers: must be a mapping, got {kind(b)}")
+        b = None
+    b = check_mapping(b, "buffers", ("input", "weight", "acc"), problems)
+    bufs = BuffersConfig(**{nm: _section(BufferConfig, b.get(nm), f"buffers.{nm}", problems)
+                            for nm in ("input", "weight", "acc")})
+    h = top.get("host")
+    host_default = {} if isinstance(h, dict) and "beat_elems" in h else {
+        "beat_elems": min(4, array.rows)}
+    host = _section(HostConfig, h, "host", problems, **host_default)
 
-    p = ck.section(top.get("precision"), "precision",
-                   {"in_bits", "out_bits", "max_k", "acc_bits", "mult_bits"})
-    prec = PrecisionConfig(
-        in_bits=ck.int_(p, "precision", "in_bits", 8, 2, 16),
-        out_bits=ck.int_(p, "precision", "out_bits", 8, 2, 32),
-        max_k=ck.int_(p, "precision", "max_k", 1024, 1, (1 << DIM_BITS) - 1),
-        acc_bits=ck.int_(p, "precision", "acc_bits", None, 4, 64, optional=True),
-        mult_bits=ck.int_(p, "precision", "mult_bits", 16, 1, 32),
-    )
-    need = acc_bits_needed(prec.in_bits, prec.max_k)
-    if prec.acc_bits is not None and prec.acc_bits < need:
-        ck.fail("precision.acc_bits",
-                f"{prec.acc_bits} bits overflow for max_k={prec.max_k} with "
-                f"{prec.in_bits}-bit operands; needs at least {need} (or leave it out to derive it)")
-    if need > 64 and prec.acc_bits is None:
-        ck.fail("precision.max_k", f"needs a {need}-bit accumulator, more than 64; lower max_k or in_bits")
-    if prec.out_bits > prec.acc_width:
-        ck.fail("precision.out_bits",
-                f"must not exceed the accumulator width {prec.acc_width}, got {prec.out_bits}")
-
-    b = ck.section(top.get("buffers"), "buffers", {"input", "weight", "acc"})
-    bufs = {}
-    for nm in ("input", "weight", "acc"):
-        path = f"buffers.{nm}"
-        s = ck.section(b.get(nm), path, {"depth", "banks"})
-        bufs[nm] = BufferConfig(
-            depth=ck.int_(s, path, "depth", 256, 1, 1 << ADDR_BITS_MAX),
-            banks=ck.int_(s, path, "banks", 2, 1, 2),
-        )
-    buffers = BuffersConfig(**bufs)
-
-    h = ck.section(top.get("host"), "host", {"beat_elems"})
-    host = HostConfig(beat_elems=ck.int_(h, "host", "beat_elems", min(4, array.rows), 1, 64))
-
-    units = {}  # optional special-unit sections, each with its own parser
-    for key, parse in (("sc", parse_sc), ("circulant", parse_circulant)):
+    units = {}  # optional special-unit sections
+    for key, cls in (("sc", ScConfig), ("circulant", CirculantConfig)):
         units[key] = None
         if top.get(key) is not None:
             try:
-                units[key] = parse(top[key], source)
+                units[key] = parse_section(cls, top[key], key)
             except ConfigError as e:
-                ck.problems.extend(e.problems)
+                problems.extend(e.problems)
 
-    cfg = AcceleratorConfig(name=name, array=array, precision=prec, buffers=buffers, host=host,
-                            **units)
-
-    # The smallest chunk (one array tile, K = 1) must fit every buffer.
-    small = cfg.chunk_fits(1, 1, 1)
-    if small is not None:
-        ck.fail("buffers", f"too small for even one array tile: {small}")
-
-    if "mapping" in top and top["mapping"] is not None:
-        m = ck.section(top["mapping"], "mapping", {"tile", "order"})
-        t = ck.section(m.get("tile"), "mapping.tile", {"m", "k", "n"})
-        if "tile" not in m or not all(x in t for x in "mkn"):
-            ck.fail("mapping.tile", "must give m, k and n (chunk sizes held on chip)")
-        order = m.get("order", ["m", "n", "k"])
-        if (not isinstance(order, list) or sorted(order) != ["k", "m", "n"]):
-            ck.fail("mapping.order", f"must be a permutation of [m, n, k], got {order!r}")
-            order = ["m", "n", "k"]
-        elif order[-1] != "k":
-            ck.fail("mapping.order",
-                    f"k must be innermost (partial sums stay in the accumulator buffer), got {order!r}")
-        lim = (1 << DIM_BITS) - 1
-        mp = MappingConfig(tile_m=ck.int_(t, "mapping.tile", "m", 1, 1, lim),
-                           tile_k=ck.int_(t, "mapping.tile", "k", 1, 1, lim),
-                           tile_n=ck.int_(t, "mapping.tile", "n", 1, 1, lim),
-                           order=tuple(order))
-        if not ck.problems:
-            why = cfg.chunk_fits(mp.tile_m, mp.tile_k, mp.tile_n)
-            if why is not None:
-                ck.fail("mapping.tile", f"does not fit the buffers: {why}; "
-                        "shrink the tile or deepen the buffers")
-            elif mp.tile_k > prec.max_k:
-                ck.fail("mapping.tile.k", f"exceeds precision.max_k={prec.max_k}")
-        cfg = cfg.replace(mapping=mp)
-
-    if ck.problems:
-        raise ConfigError(ck.problems)
+    mapping = None
+    if top.get("mapping") is not None:
+        mapping = _mapping(top["mapping"], problems)
+    try:
+        cfg = AcceleratorConfig(name=name, array=array, precision=prec, buffers=bufs,
+                                host=host, mapping=mapping if not problems else None,
+                                **units)
+        if mapping is not None and problems:
+            cfg = None
+    except ConfigError as e:
+        problems.extend(e.problems)
+        cfg = None
+    if problems:
+        raise ConfigError([f"{source}: {p}" for p in problems])
     return cfg
+
+
+def _name_ok(name: Any) -> bool:
+    try:
+        AcceleratorConfig(name=name)
+        return True
+    except ConfigError:
+        return False
 
 
 def load_config(spec: str) -> AcceleratorConfig:
     """Load a config from a YAML path or a preset name."""
     path = Path(spec)
-    if not path.exists() and (PRESET_DIR / f"{spec}.yaml").exists():
-        path = PRESET_DIR / f"{spec}.yaml"
-        source = f"{spec}.yaml"
+    preset = _presets() / f"{spec}.yaml"
+    try:
+        exists = path.exists()
+    except (OSError, ValueError):
+        exists = False
+    if not exists and "/" not in spec and preset.is_file():
+        text, source = preset.read_text(), f"{spec}.yaml"
+    elif not exists:
+        raise ConfigError([f"{brief(spec) if len(spec) > 200 else spec}: no such file, and "
+                           f"not a preset (presets: {', '.join(preset_names())})"])
     else:
         source = spec
-    if not path.exists():
-        raise ConfigError([f"{spec}: no such file, and not a preset (presets: {', '.join(preset_names())})"])
-    try:
-        text = path.read_text()
-    except (OSError, UnicodeDecodeError) as e:
-        raise ConfigError([f"{source}: cannot read: {e}"])
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as e:
-        mark = getattr(e, "problem_mark", None)
-        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
-        problem = getattr(e, "problem", None) or str(e).splitlines()[0]
-        raise ConfigError([f"{source}: {where}malformed YAML: {problem}"])
-    return config_from_dict(data, source)
+        try:
+            if path.is_dir():
+                raise ConfigError([f"{source}: is a directory, not a config file"])
+            if path.stat().st_size > MAX_FILE_BYTES:
+                raise ConfigError([f"{source}: larger than {MAX_FILE_BYTES} bytes; not a "
+                                   "config"])
+            text = path.read_text()
+        except (OSError, UnicodeDecodeError) as e:
+            raise ConfigError([f"{source}: cannot read: {e}"]) from None
+    return config_from_dict(parse_yaml(text, source), source)
 
 
 def config_dict(cfg: AcceleratorConfig) -> dict:
     """The resolved config as plain data (derived widths filled in)."""
-    d = asdict(cfg)
+    d = json.loads(json.dumps(asdict(cfg)))  # enums become their values
     d["precision"]["acc_bits"] = cfg.acc_bits
     if cfg.mapping is not None:
         mp = d.pop("mapping")

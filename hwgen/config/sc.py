@@ -34,23 +34,56 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Optional
 
+from ..lib.arith import bits_for
+from ..lib.lfsr import LFSR_WIDTH_MAX, LFSR_WIDTH_MIN, lfsr_jump, lfsr_sequence
+from .check import Checker, Choice, parse_section
 
-ENCODINGS = ("unipolar", "bipolar")
-GENERATORS = ("lfsr", "vdc")
-ADDERS = ("mux", "counter")
-ACTIVATIONS = ("none", "sign", "relu", "stanh")
-SHARINGS = ("layer", "per_operand")
+
+class Encoding(Choice):
+    UNIPOLAR = "unipolar"
+    BIPOLAR = "bipolar"
+
+
+class Generator(Choice):
+    LFSR = "lfsr"
+    VDC = "vdc"
+
+    @classmethod
+    def aliases(cls) -> dict:
+        return {"sobol": "vdc"}
+
+
+class Adder(Choice):
+    MUX = "mux"
+    COUNTER = "counter"
+
+    @classmethod
+    def aliases(cls) -> dict:
+        return {"apc": "counter"}
+
+
+class Activation(Choice):
+    NONE = "none"
+    SIGN = "sign"
+    RELU = "relu"
+    STANH = "stanh"
+
+
+class Sharing(Choice):
+    LAYER = "layer"
+    PER_OPERAND = "per_operand"
+
+
+ENCODINGS = tuple(m.value for m in Encoding)
+GENERATORS = tuple(m.value for m in Generator)
+ADDERS = tuple(m.value for m in Adder)
+ACTIVATIONS = tuple(m.value for m in Activation)
+SHARINGS = tuple(m.value for m in Sharing)
 FSM_STATES_MAX = 1 << 16
-#: LFSR widths with a maximal-length tap set in hwgen.units.stochastic.LFSR_TAPS.
-LFSR_WIDTH_MIN, LFSR_WIDTH_MAX = 3, 32
 LENGTH_MIN, LENGTH_MAX = 32, 4096
 FAN_IN_MAX = 1024
 NEURONS_MAX = 1024
 PARALLELISM_MAX = 64
-
-
-def _bits_for(n: int) -> int:
-    return max(1, int(n).bit_length())
 
 
 def default_sel_seed(seed: int, width: int) -> int:
@@ -64,20 +97,96 @@ def default_sel_seed(seed: int, width: int) -> int:
 
 @dataclass(frozen=True)
 class ScConfig:
+    """The ``sc:`` section (see the module docstring); checks itself on construction."""
     length: int = 256
-    encoding: str = "bipolar"
-    generator: str = "lfsr"
+    encoding: Encoding = Encoding.BIPOLAR
+    generator: Generator = Generator.LFSR
     lfsr_width: int = 8
     seed: int = 1
     sel_seed: Optional[int] = None      # None: default_sel_seed(seed, lfsr_width)
-    adder: str = "counter"
+    adder: Adder = Adder.COUNTER
     fan_in: int = 16
     neurons: int = 1
     parallelism: int = 1                # stream bits per cycle
-    activation: str = "sign"
+    activation: Activation = Activation.SIGN
     counter_bits: Optional[int] = None  # None: derived from fan_in and length
-    sharing: str = "layer"
+    sharing: Sharing = Sharing.LAYER
     fsm_states: int = 16                # stanh only
+
+    def __post_init__(self):
+        ck = Checker(self, "sc")
+        length = ck.int_("length", LENGTH_MIN, LENGTH_MAX)
+        ck.pow2("length")
+        encoding = ck.choice("encoding", Encoding)
+        generator = ck.choice("generator", Generator)
+        lfsr_width = ck.int_("lfsr_width", 1, 64)
+        if lfsr_width is not None and not LFSR_WIDTH_MIN <= lfsr_width <= LFSR_WIDTH_MAX:
+            ck.fail("lfsr_width", f"no maximal-length taps for width {lfsr_width} "
+                    f"(the table covers {LFSR_WIDTH_MIN} to {LFSR_WIDTH_MAX})")
+        seed = ck.int_("seed", 0, (1 << 64) - 1)
+        sel_seed = ck.int_("sel_seed", 0, (1 << 64) - 1, optional=True)
+        if ck.ok("lfsr_width", "generator"):
+            # The operand seed starts the lfsr_width-bit operand LFSR, or with the vdc
+            # generator the 32-bit LFSR that draws the per-operand digital shifts; the
+            # select seed always starts an lfsr_width-bit LFSR (the MUX adder's).
+            for key, v in (("seed", seed), ("sel_seed", sel_seed)):
+                width = 32 if key == "seed" and generator == "vdc" else lfsr_width
+                mask = (1 << width) - 1
+                if v is None or not ck.ok(key):
+                    continue
+                if v == 0:
+                    ck.fail(key, "must not be 0 (an all-zero LFSR never leaves zero)")
+                elif v > mask:
+                    ck.fail(key, f"must fit the {width}-bit LFSR (at most {mask}), got {v}")
+        if sel_seed is not None and sel_seed == seed and ck.ok("seed", "sel_seed"):
+            ck.fail("sel_seed", "must differ from sc.seed, or the MUX select follows the "
+                    "operand streams")
+        adder = ck.choice("adder", Adder)
+        fan_in = ck.int_("fan_in", 1, FAN_IN_MAX)
+        ck.int_("neurons", 1, NEURONS_MAX)
+        parallelism = ck.int_("parallelism", 1, PARALLELISM_MAX)
+        ck.pow2("parallelism")
+        activation = ck.choice("activation", Activation)
+        counter_bits = ck.int_("counter_bits", 1, 48, optional=True)
+        sharing = ck.choice("sharing", Sharing)
+        fsm_states = ck.int_("fsm_states", 2, FSM_STATES_MAX)
+        if fsm_states is not None and fsm_states % 2:
+            ck.fail("fsm_states", f"must be even (the output is 1 in the upper half), "
+                    f"got {fsm_states}")
+
+        if (generator == "lfsr" and ck.ok("length", "lfsr_width")
+                and lfsr_width < self.length_log2):
+            ck.fail("lfsr_width", f"a {lfsr_width}-bit LFSR repeats after "
+                    f"{(1 << lfsr_width) - 1} bits, shorter than sc.length={length}; needs "
+                    f"at least {self.length_log2} bits")
+        if adder == "mux" and ck.ok("adder", "fan_in"):
+            if fan_in & (fan_in - 1):
+                ck.fail("fan_in", f"the mux adder selects with log2(fan_in) random bits, so "
+                        f"fan_in must be a power of two, got {fan_in}")
+            elif ck.ok("lfsr_width") and self.sel_bits > lfsr_width:
+                ck.fail("fan_in", f"the mux adder needs {self.sel_bits} select bits, more "
+                        f"than sc.lfsr_width={lfsr_width}")
+        if (sharing == "per_operand" and generator == "lfsr"
+                and ck.ok("sharing", "generator", "lfsr_width", "fan_in")
+                and self.phase_step < 1):
+            ck.fail("sharing", f"per_operand needs {fan_in} distinct phases of the "
+                    f"{lfsr_width}-bit LFSR (period {(1 << lfsr_width) - 1}); raise "
+                    "sc.lfsr_width or use sharing: layer")
+        if (activation in ("sign", "relu", "stanh") and encoding == "unipolar"
+                and ck.ok("activation", "encoding")):
+            ck.fail("activation", f"{activation} needs bipolar encoding (a unipolar value "
+                    "is never negative)")
+        if (parallelism is not None and parallelism > 1 and ck.ok("parallelism", "length")
+                and parallelism > length):
+            ck.fail("parallelism", f"must not exceed sc.length={length}, got {parallelism}")
+        if counter_bits is not None and ck.ok("counter_bits", "fan_in", "length", "adder"):
+            need = bits_for(self.ones_max)
+            if counter_bits < need:
+                what = (f"{fan_in} inputs x {length} bits" if adder == "counter"
+                        else f"{length} bits")
+                ck.fail("fan_in", f"{what} = {self.ones_max} ones need a {need}-bit "
+                        f"counter, sc.counter_bits is {counter_bits}")
+        ck.done()
 
     @property
     def fsm_bits(self) -> int:
@@ -114,139 +223,35 @@ class ScConfig:
 
     @property
     def count_width(self) -> int:
-        return self.counter_bits if self.counter_bits is not None else _bits_for(self.ones_max)
+        return self.counter_bits if self.counter_bits is not None else bits_for(self.ones_max)
 
     @property
     def cycles(self) -> int:
         """Clock cycles per stream."""
         return self.length // self.parallelism
 
+    def operand_seeds(self) -> list[int]:
+        """Start states of the per-position LFSRs (``sharing: per_operand``, lfsr):
+        position i starts i * phase_step steps after ``seed``."""
+        return [lfsr_jump(self.seed, self.lfsr_width, i * self.phase_step)
+                for i in range(self.fan_in)]
 
-def _kind(v: Any) -> str:
-    return {dict: "a mapping", list: "a list", str: "a string", bool: "a boolean",
-            float: "a number", type(None): "nothing"}.get(type(v), type(v).__name__)
+    def vdc_shifts(self) -> tuple[list[int], list[int]]:
+        """Digital shifts (h_i, g_i) of the A and B operands of position i (``sharing:
+        per_operand``, vdc): the top k bits of states 32 (2i + 1) and 32 (2i + 2) of the
+        32-bit LFSR seeded with ``seed``."""
+        k = self.value_bits
+        s = lfsr_sequence(32, self.seed, 64 * self.fan_in + 1)
+        top = s >> (32 - k)
+        n = self.fan_in
+        return ([int(top[32 * (2 * i + 1)]) for i in range(n)],
+                [int(top[32 * (2 * i + 2)]) for i in range(n)])
+
+
+KEYS = tuple(ScConfig.__dataclass_fields__)
 
 
 def parse_sc(data: Any, source: str = "<config>") -> ScConfig:
     """Validate the ``sc:`` mapping of ``source``; raise ConfigError with one line per
     problem (``source: sc.<key>: rule``)."""
-    # Imported here so that loader.py can import this module at its top.
-    from .loader import ConfigError
-
-    problems: list[str] = []
-
-    def fail(key: str, rule: str):
-        problems.append(f"{source}: sc{'.' + key if key else ''}: {rule}")
-
-    if data is None:
-        data = {}
-    if not isinstance(data, dict):
-        fail("", f"must be a mapping, got {_kind(data)}")
-        raise ConfigError(problems)
-    known = set(ScConfig.__dataclass_fields__)
-    for k in data:
-        if k not in known:
-            fail(str(k), f"unknown key (known: {', '.join(sorted(known))})")
-
-    d = ScConfig()
-    bad: set[str] = set()
-
-    def int_(key, lo, hi, optional=False):
-        default = getattr(d, key)
-        if key not in data or (optional and data[key] is None):
-            return default
-        v = data[key]
-        if isinstance(v, bool) or not isinstance(v, int):
-            fail(key, f"must be an integer, got {_kind(v)} {v!r}")
-        elif not lo <= v <= hi:
-            fail(key, f"must be between {lo} and {hi}, got {v}")
-        else:
-            return v
-        bad.add(key)
-        return default
-
-    def choice(key, choices, aliases=None):
-        default = getattr(d, key)
-        if key not in data:
-            return default
-        v = data[key]
-        v = (aliases or {}).get(v, v) if isinstance(v, str) else v
-        if v not in choices:
-            fail(key, f"must be one of {', '.join(choices)}, got {data[key]!r}")
-            bad.add(key)
-            return default
-        return v
-
-    def pow2(key, v):
-        if key not in bad and v & (v - 1):
-            fail(key, f"must be a power of two, got {v}")
-            bad.add(key)
-
-    length = int_("length", LENGTH_MIN, LENGTH_MAX)
-    pow2("length", length)
-    encoding = choice("encoding", ENCODINGS)
-    generator = choice("generator", GENERATORS, {"sobol": "vdc"})
-    lfsr_width = int_("lfsr_width", 1, 64)
-    if "lfsr_width" not in bad and not LFSR_WIDTH_MIN <= lfsr_width <= LFSR_WIDTH_MAX:
-        fail("lfsr_width", f"no maximal-length taps for width {lfsr_width} "
-             f"(the table covers {LFSR_WIDTH_MIN} to {LFSR_WIDTH_MAX})")
-        bad.add("lfsr_width")
-    mask = (1 << lfsr_width) - 1
-    seed = int_("seed", 0, (1 << 64) - 1)
-    sel_seed = int_("sel_seed", 0, (1 << 64) - 1, optional=True)
-    for key, v in (("seed", seed), ("sel_seed", sel_seed)):
-        if v is None or key in bad or "lfsr_width" in bad:
-            continue
-        if v == 0:
-            fail(key, "must not be 0 (an all-zero LFSR never leaves zero)")
-        elif v > mask:
-            fail(key, f"must fit the {lfsr_width}-bit LFSR (at most {mask}), got {v}")
-    if (sel_seed is not None and sel_seed == seed and not {"seed", "sel_seed"} & bad):
-        fail("sel_seed", "must differ from sc.seed, or the MUX select follows the operand streams")
-    adder = choice("adder", ADDERS, {"apc": "counter"})
-    fan_in = int_("fan_in", 1, FAN_IN_MAX)
-    neurons = int_("neurons", 1, NEURONS_MAX)
-    parallelism = int_("parallelism", 1, PARALLELISM_MAX)
-    pow2("parallelism", parallelism)
-    activation = choice("activation", ACTIVATIONS)
-    counter_bits = int_("counter_bits", 1, 48, optional=True)
-    sharing = choice("sharing", SHARINGS)
-    fsm_states = int_("fsm_states", 2, FSM_STATES_MAX)
-    if "fsm_states" not in bad and fsm_states % 2:
-        fail("fsm_states", f"must be even (the output is 1 in the upper half), got {fsm_states}")
-        bad.add("fsm_states")
-
-    cfg = ScConfig(length=length, encoding=encoding, generator=generator,
-                   lfsr_width=lfsr_width, seed=seed, sel_seed=sel_seed, adder=adder,
-                   fan_in=fan_in, neurons=neurons, parallelism=parallelism,
-                   activation=activation, counter_bits=counter_bits, sharing=sharing,
-                   fsm_states=fsm_states)
-
-    if generator == "lfsr" and not {"length", "lfsr_width"} & bad and lfsr_width < cfg.length_log2:
-        fail("lfsr_width", f"a {lfsr_width}-bit LFSR repeats after {mask} bits, shorter than "
-             f"sc.length={length}; needs at least {cfg.length_log2} bits")
-    if adder == "mux" and not {"adder", "fan_in"} & bad:
-        if fan_in & (fan_in - 1):
-            fail("fan_in", f"the mux adder selects with log2(fan_in) random bits, so fan_in "
-                 f"must be a power of two, got {fan_in}")
-        elif "lfsr_width" not in bad and cfg.sel_bits > lfsr_width:
-            fail("fan_in", f"the mux adder needs {cfg.sel_bits} select bits, more than "
-                 f"sc.lfsr_width={lfsr_width}")
-    if (sharing == "per_operand" and generator == "lfsr"
-            and not {"sharing", "generator", "lfsr_width", "fan_in"} & bad and cfg.phase_step < 1):
-        fail("sharing", f"per_operand needs {fan_in} distinct phases of the {lfsr_width}-bit "
-             f"LFSR (period {mask}); raise sc.lfsr_width or use sharing: layer")
-    if activation in ("sign", "relu", "stanh") and encoding == "unipolar" and not {"activation", "encoding"} & bad:
-        fail("activation", f"{activation} needs bipolar encoding (a unipolar value is never negative)")
-    if (parallelism > 1 and not {"parallelism", "length"} & bad and parallelism > length):
-        fail("parallelism", f"must not exceed sc.length={length}, got {parallelism}")
-    if counter_bits is not None and not {"counter_bits", "fan_in", "length"} & bad:
-        need = _bits_for(cfg.ones_max)
-        if counter_bits < need:
-            what = f"{fan_in} inputs x {length} bits" if adder == "counter" else f"{length} bits"
-            fail("fan_in", f"{what} = {cfg.ones_max} ones need a {need}-bit counter, "
-                 f"sc.counter_bits is {counter_bits}")
-
-    if problems:
-        raise ConfigError(problems)
-    return cfg
+    return parse_section(ScConfig, data, "sc", source)

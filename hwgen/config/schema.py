@@ -1,36 +1,52 @@
 """The typed configuration tree.
 
-A YAML file is read into these frozen dataclasses by :mod:`hwgen.config.loader`, which
-checks every field before anything is elaborated. Derived facts (accumulator width,
-address widths, buffer words a GEMM chunk needs) are properties computed here, in one
-place, and exported to Verilog, ``params.json`` and the C header from the same object.
+Frozen dataclasses that check themselves on construction (``__post_init__``, with the
+one :class:`~hwgen.config.check.Checker`), so no invalid config exists anywhere:
+``cfg.replace(array=ArrayConfig(rows=0))`` raises :class:`ConfigError` with the same
+line the YAML loader prints. Every choice is an enum (:class:`Dataflow`). Derived facts
+(accumulator width, address widths, buffer words a GEMM chunk needs) are properties
+computed here, in one place, and exported to Verilog, ``params.json`` and the C header
+from the same object.
 """
 from __future__ import annotations
 
 import dataclasses
+import re
 from dataclasses import dataclass
 from typing import Optional
 
+from ..lib.protocol import ADDR_BITS as ADDR_BITS_MAX
+from ..lib.protocol import DIM_BITS
+from ..lib.arith import bits_for, ceil_div
+from ..lib.framing import LinkShape
+from .check import Checker, Choice, brief, kind
 from .circulant import CirculantConfig
 from .sc import ScConfig
 
-WS = "weight_stationary"
-OS = "output_stationary"
-DATAFLOWS = (WS, OS)
-
-#: Width of the M, K and N fields of a COMPUTE command (see docs/host_protocol.md).
-DIM_BITS = 18
-#: Width of the address and count fields of LOAD / READ commands.
-ADDR_BITS_MAX = 20
+__all__ = ["Dataflow", "WS", "OS", "DATAFLOWS", "ArrayConfig", "PrecisionConfig",
+           "BufferConfig", "BuffersConfig", "HostConfig", "MappingConfig",
+           "AcceleratorConfig", "acc_bits_needed", "requant_product_bits", "ceil_div",
+           "bits_for", "DIM_BITS", "ADDR_BITS_MAX", "ROWS_MAX", "NAME_CHARS"]
 
 
-def ceil_div(a: int, b: int) -> int:
-    return -(-a // b)
+class Dataflow(Choice):
+    """Which operand stays in the PEs while the others stream past."""
+    WS = "weight_stationary"
+    OS = "output_stationary"
+
+    @classmethod
+    def aliases(cls) -> dict:
+        return {"ws": cls.WS.value, "os": cls.OS.value}
 
 
-def bits_for(n: int) -> int:
-    """Unsigned bits needed to hold values 0 .. n (at least 1)."""
-    return max(1, int(n).bit_length())
+WS, OS = Dataflow.WS, Dataflow.OS
+DATAFLOWS = tuple(Dataflow)
+
+#: Largest array edge.
+ROWS_MAX = 64
+#: Longest design name (it becomes part of file and directory names).
+NAME_CHARS = 64
+_NAME = re.compile(r"[A-Za-z0-9_-]+")
 
 
 def acc_bits_needed(in_bits: int, max_k: int) -> int:
@@ -38,10 +54,7 @@ def acc_bits_needed(in_bits: int, max_k: int) -> int:
     ``in_bits`` operands. The largest magnitude is K * 2^(2b-2) (both operands at
     -2^(b-1)), which is positive, so it sets the width."""
     peak = max_k * (1 << (2 * in_bits - 2))
-    w = 1
-    while (1 << (w - 1)) - 1 < peak:
-        w += 1
-    return w
+    return peak.bit_length() + 1
 
 
 def requant_product_bits(acc_bits: int, mult_bits: int) -> int:
@@ -50,11 +63,27 @@ def requant_product_bits(acc_bits: int, mult_bits: int) -> int:
     return acc_bits + 1 + mult_bits + 1
 
 
+def _typed(ck: Checker, key: str, cls: type, optional: bool = False) -> bool:
+    v = getattr(ck.obj, key)
+    if (optional and v is None) or isinstance(v, cls):
+        return True
+    ck.fail(key, f"must be a {cls.__name__}, got {kind(v)} {brief(v)}")
+    return False
+
+
 @dataclass(frozen=True)
 class ArrayConfig:
+    """PE array shape and dataflow (``array:``)."""
     rows: int = 4
     cols: int = 4
-    dataflow: str = OS
+    dataflow: Dataflow = Dataflow.OS
+
+    def __post_init__(self):
+        ck = Checker(self, "array")
+        ck.int_("rows", 1, ROWS_MAX)
+        ck.int_("cols", 1, ROWS_MAX)
+        ck.choice("dataflow", Dataflow)
+        ck.done()
 
     @property
     def pes(self) -> int:
@@ -63,11 +92,33 @@ class ArrayConfig:
 
 @dataclass(frozen=True)
 class PrecisionConfig:
+    """Operand, accumulator and output widths (``precision:``)."""
     in_bits: int = 8
     out_bits: int = 8
     max_k: int = 1024
     acc_bits: Optional[int] = None  # None: derived from in_bits and max_k
     mult_bits: int = 16  # requantization multiplier (unsigned)
+
+    def __post_init__(self):
+        ck = Checker(self, "precision")
+        ck.int_("in_bits", 2, 16)
+        ck.int_("out_bits", 2, 32)
+        ck.int_("max_k", 1, (1 << DIM_BITS) - 1)
+        ck.int_("acc_bits", 4, 64, optional=True)
+        ck.int_("mult_bits", 1, 32)
+        if ck.ok("in_bits", "max_k", "acc_bits"):
+            need = acc_bits_needed(self.in_bits, self.max_k)
+            if self.acc_bits is not None and self.acc_bits < need:
+                ck.fail("acc_bits", f"{self.acc_bits} bits overflow for max_k={self.max_k} "
+                        f"with {self.in_bits}-bit operands; needs at least {need} (or leave "
+                        "it out to derive it)")
+            if need > 64 and self.acc_bits is None:
+                ck.fail("max_k", f"needs a {need}-bit accumulator, more than 64; lower "
+                        "max_k or in_bits")
+        if ck.ok("in_bits", "max_k", "acc_bits", "out_bits") and self.out_bits > self.acc_width:
+            ck.fail("out_bits", f"must not exceed the accumulator width {self.acc_width}, "
+                    f"got {self.out_bits}")
+        ck.done()
 
     @property
     def acc_width(self) -> int:
@@ -76,8 +127,15 @@ class PrecisionConfig:
 
 @dataclass(frozen=True)
 class BufferConfig:
+    """One scratchpad (``buffers.input`` / ``weight`` / ``acc``)."""
     depth: int = 256  # words per bank
     banks: int = 2    # 2 = double-buffered
+
+    def __post_init__(self):
+        ck = Checker(self, "buffer")
+        ck.int_("depth", 1, 1 << ADDR_BITS_MAX)
+        ck.int_("banks", 1, 2)
+        ck.done()
 
     @property
     def addr_bits(self) -> int:
@@ -86,14 +144,30 @@ class BufferConfig:
 
 @dataclass(frozen=True)
 class BuffersConfig:
+    """The three scratchpads (``buffers:``)."""
     input: BufferConfig = BufferConfig()
     weight: BufferConfig = BufferConfig()
     acc: BufferConfig = BufferConfig()
 
+    def __post_init__(self):
+        ck = Checker(self, "buffers")
+        for key in ("input", "weight", "acc"):
+            _typed(ck, key, BufferConfig)
+        ck.done()
+
 
 @dataclass(frozen=True)
 class HostConfig:
+    """The host interface (``host:``)."""
     beat_elems: int = 4  # elements per beat on the data streams
+
+    def __post_init__(self):
+        ck = Checker(self, "host")
+        ck.int_("beat_elems", 1, 64)
+        ck.done()
+
+
+LOOPS = ("m", "n", "k")
 
 
 @dataclass(frozen=True)
@@ -106,9 +180,31 @@ class MappingConfig:
     tile_n: int
     order: tuple = ("m", "n", "k")
 
+    def __post_init__(self):
+        ck = Checker(self, "mapping")
+        lim = (1 << DIM_BITS) - 1
+        for key in ("tile_m", "tile_k", "tile_n"):
+            ck.int_(key, 1, lim, label=f"tile.{key[-1]}")
+        order = self.order
+        if isinstance(order, list):
+            order = tuple(order)
+            object.__setattr__(self, "order", order)
+        if (not isinstance(order, tuple) or len(order) != 3
+                or not all(isinstance(x, str) for x in order) or set(order) != set(LOOPS)):
+            ck.fail("order", f"must be a permutation of [m, n, k], got {brief(self.order)}")
+        elif order[-1] != "k":
+            ck.fail("order", "k must be innermost (partial sums stay in the accumulator "
+                    f"buffer), got {list(order)!r}")
+        ck.done()
+
+    @property
+    def tile(self) -> tuple[int, int, int]:
+        return self.tile_m, self.tile_k, self.tile_n
+
 
 @dataclass(frozen=True)
 class AcceleratorConfig:
+    """The whole design: a GEMM accelerator and optional special-unit sections."""
     name: str = "hwgen"
     array: ArrayConfig = ArrayConfig()
     precision: PrecisionConfig = PrecisionConfig()
@@ -116,7 +212,33 @@ class AcceleratorConfig:
     host: HostConfig = HostConfig()
     mapping: Optional[MappingConfig] = None
     sc: Optional[ScConfig] = None  # stochastic-computing layer (hwgen/units/stochastic.py)
-    circulant: Optional[CirculantConfig] = None  # block-circulant FFT layer (units/circulant_fft.py)
+    circulant: Optional[CirculantConfig] = None  # block-circulant FFT layer
+
+    def __post_init__(self):
+        ck = Checker(self, "")
+        name = self.name
+        if not isinstance(name, str) or len(name) > NAME_CHARS or not _NAME.fullmatch(name):
+            ck.fail("name", f"must be a word of at most {NAME_CHARS} letters, digits, '_' "
+                    f"or '-' (ASCII), got {brief(name)}")
+        sections = [("array", ArrayConfig, False), ("precision", PrecisionConfig, False),
+                    ("buffers", BuffersConfig, False), ("host", HostConfig, False),
+                    ("mapping", MappingConfig, True), ("sc", ScConfig, True),
+                    ("circulant", CirculantConfig, True)]
+        typed = all([_typed(ck, key, cls, opt) for key, cls, opt in sections])
+        if typed:
+            # The smallest chunk (one array tile, K = 1) must fit every buffer.
+            small = self.chunk_fits(1, 1, 1)
+            if small is not None:
+                ck.fail("buffers", f"too small for even one array tile: {small}")
+            mp = self.mapping
+            if mp is not None and small is None:
+                why = self.chunk_fits(*mp.tile)
+                if why is not None:
+                    ck.fail("mapping.tile", f"does not fit the buffers: {why}; shrink the "
+                            "tile or deepen the buffers")
+                elif mp.tile_k > self.precision.max_k:
+                    ck.fail("mapping.tile.k", f"exceeds precision.max_k={self.precision.max_k}")
+        ck.done()
 
     def replace(self, **kw) -> "AcceleratorConfig":
         return dataclasses.replace(self, **kw)
@@ -129,6 +251,10 @@ class AcceleratorConfig:
     @property
     def C(self) -> int:
         return self.array.cols
+
+    @property
+    def dataflow(self) -> Dataflow:
+        return self.array.dataflow
 
     @property
     def acc_bits(self) -> int:
@@ -147,10 +273,19 @@ class AcceleratorConfig:
     def beats_per_word(self, elems: int) -> int:
         return ceil_div(elems, self.host.beat_elems)
 
+    @property
+    def link(self) -> LinkShape:
+        """Frame sizes of this design on the UART link (:mod:`hwgen.lib.framing`)."""
+        beat = self.host.beat_elems
+        return LinkShape(din_bytes=ceil_div(beat * self.precision.in_bits, 8),
+                         dout_bytes=ceil_div(beat * self.acc_bits, 8),
+                         in_word_beats=self.beats_per_word(self.in_word_elems),
+                         w_word_beats=self.beats_per_word(self.w_word_elems))
+
     def chunk_words(self, m: int, k: int, n: int) -> dict:
         """Words of each buffer bank that one COMPUTE of an m x k x n chunk occupies."""
         R, C = self.R, self.C
-        if self.array.dataflow == WS:
+        if self.array.dataflow is Dataflow.WS:
             return {
                 "input": ceil_div(k, R) * m,
                 "weight": ceil_div(k, R) * R * ceil_div(n, C),
@@ -183,7 +318,7 @@ class AcceleratorConfig:
         return {
             "ROWS": self.R,
             "COLS": self.C,
-            "DATAFLOW_OS": int(self.array.dataflow == OS),
+            "DATAFLOW_OS": int(self.array.dataflow is Dataflow.OS),
             "IN_BITS": self.precision.in_bits,
             "OUT_BITS": self.precision.out_bits,
             "ACC_BITS": self.acc_bits,

@@ -3,34 +3,18 @@ buffers) by walking the array tiles, feeding the systolic array and writing the
 accumulator buffer.
 
 The schedule is fixed by M, K, N and the array shape alone, so the cycle count is exact
-and :mod:`hwgen.models.perf` computes it without simulating. The per-dataflow schedules
+and :mod:`hwgen.models.perf` computes it without simulating, from the formulas of
+:mod:`hwgen.lib.schedule` that the engine also uses. The per-dataflow schedules
 are described in docs/architecture.md.
 """
 from amaranth.hdl import Module, Mux, Signal
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
-from ..config.schema import DIM_BITS, OS, AcceleratorConfig
-from ..lib.words import acc_word, input_word, weight_word
-from ..mem.scratchpad import ReadPortSignature, WritePortSignature
-
-
-def ws_tile_period(R: int, C: int, M: int) -> int:
-    """Cycles between the first rows of two consecutive weight-stationary tiles: M rows,
-    but at least long enough to shift the next weights in after the previous switch has
-    swept the array (R + C - 2 cycles) -- R shifts, and at least 2 so that the
-    accumulator read-modify-write of one row finishes before the next tile reads it."""
-    return max(M, ws_min_period(R, C))
-
-
-def ws_min_period(R: int, C: int) -> int:
-    return max(2 * R + C - 2, 2)
-
-
-def os_tile_period(R: int, K: int) -> int:
-    """Steps per output-stationary tile: K, but at least 2R - 1 so that a finished tile
-    has left the drain chain before the next one is captured."""
-    return max(K, 2 * R - 1)
+from ..config import AcceleratorConfig, Dataflow
+from ..lib.protocol import DIM_BITS
+from ..lib.schedule import os_min_period, ws_min_period
+from ..mem import ReadPortSignature, WritePortSignature, acc_word, input_word, weight_word
 
 
 class ComputeEngine(wiring.Component):
@@ -81,7 +65,7 @@ class ComputeEngine(wiring.Component):
         m = Module()
         cfg = self.cfg
         C = cfg.C
-        os = cfg.array.dataflow == OS
+        os = cfg.array.dataflow is Dataflow.OS
         acc_aw = cfg.buffers.acc.addr_bits
 
         # Parameters latched at start.
@@ -219,7 +203,8 @@ class ComputeEngine(wiring.Component):
         cur_acc = Signal(acc_aw + 1); has_prev = Signal()
         s = Signal(DIM_BITS + 1)
         period = Signal(DIM_BITS + 1)
-        m.d.comb += period.eq(Mux(K > 2 * R - 1, K, 2 * R - 1))
+        pmin = os_min_period(R)
+        m.d.comb += period.eq(Mux(K > pmin, K, pmin))
         last_m = Signal(); last_n = Signal()
         m.d.comb += [last_m.eq(m_base + R >= M), last_n.eq(n_base + C >= N)]
 

@@ -1,21 +1,24 @@
 """Host interface: decodes the command stream, fills the operand buffers from ``din``,
 starts the compute engine, and streams (optionally requantized) results on ``dout``.
 
-The protocol is specified in docs/host_protocol.md; :mod:`hwgen.host.program` encodes it.
+The protocol is specified in docs/host_protocol.md; the command fields are those of
+:mod:`hwgen.lib.protocol`, which :mod:`hwgen.compiler.program` encodes with.
 """
 from amaranth.hdl import Cat, Const, Module, Mux, Signal, signed, unsigned
 from amaranth.lib import data, stream, wiring
 from amaranth.lib.fifo import SyncFIFOBuffered
 from amaranth.lib.wiring import In, Out
 
-from ..config.schema import DIM_BITS, AcceleratorConfig, ceil_div, requant_product_bits
-from ..lib.words import acc_word, input_word, weight_word
-from ..mem.scratchpad import ReadPortSignature, WritePortSignature
-
-OP_NOP, OP_LOAD_IN, OP_LOAD_W, OP_COMPUTE, OP_READ, OP_SET_QUANT, OP_SET_BIAS = range(7)
-BIAS_BITS_MAX = 48
-SHIFT_BITS = 6
-READ_FIFO_DEPTH = 8
+from ..config import AcceleratorConfig
+from ..config.schema import requant_product_bits
+from ..lib.arith import ceil_div
+from ..lib.protocol import (ADDR_BITS, BIAS_BITS_MAX, CMD_BITS, COUNT_BITS, DIM_BITS, F_ACC_BANK,
+                            F_ACCUMULATE, F_ADDR, F_BANK, F_BIAS, F_COUNT, F_IN_BANK, F_K, F_LANE,
+                            F_M, F_MULT, F_N, F_RAW, F_RELU, F_SHIFT, F_W_BANK, OP_BITS,
+                            OP_COMPUTE, OP_LOAD_IN, OP_LOAD_W, OP_NOP, OP_READ, OP_SET_BIAS,
+                            OP_SET_QUANT, SHIFT_BITS, field_slice)
+from ..lib.schedule import READ_FIFO_DEPTH
+from ..mem import ReadPortSignature, WritePortSignature, acc_word, input_word, weight_word
 
 
 class Requantizer(wiring.Component):
@@ -100,7 +103,7 @@ class HostInterface(wiring.Component):
         bufs = cfg.buffers
         self.a_shape, self.b_shape, self.acc_shape = input_word(cfg), weight_word(cfg), acc_word(cfg)
         super().__init__({
-            "cmd": In(stream.Signature(64)),
+            "cmd": In(stream.Signature(CMD_BITS)),
             "din": In(stream.Signature(data.ArrayLayout(signed(ib), beat))),
             "dout": Out(stream.Signature(data.ArrayLayout(signed(ab), beat))),
             "busy": Out(1), "error": Out(1),
@@ -121,10 +124,11 @@ class HostInterface(wiring.Component):
         beat = cfg.host.beat_elems
         banks = cfg.buffers
 
-        c = Signal(64)  # the command being executed
-        op = c[0:4]
-        f4 = c[4]
-        addr_f, count_f = c[8:28], c[28:48]
+        c = Signal(CMD_BITS)  # the command being executed
+        f = lambda fld: c[field_slice(fld)]  # a command field, positions from lib.protocol
+        op = c[0:OP_BITS]
+        f4 = f(F_BANK)  # LOAD / READ bank (COMPUTE: accumulate)
+        addr_f, count_f = f(F_ADDR), f(F_COUNT)
 
         # Quantization state.
         mult = Signal(cfg.precision.mult_bits, init=1)
@@ -133,7 +137,7 @@ class HostInterface(wiring.Component):
         bias = [Signal(signed(bias_bits), name=f"bias{i}") for i in range(C)]
 
         # Loader state.
-        addr = Signal(20); left = Signal(21); bi = Signal(range(max(2, ceil_div(max(R, C), beat) + 1)))
+        addr = Signal(ADDR_BITS); left = Signal(COUNT_BITS + 1); bi = Signal(range(max(2, ceil_div(max(R, C), beat) + 1)))
         lanes = max(R, C)
         word = Signal(data.ArrayLayout(signed(cfg.precision.in_bits), lanes))
         word_next = Signal.like(word)
@@ -141,9 +145,9 @@ class HostInterface(wiring.Component):
 
         # Engine parameters come straight from the command word.
         m.d.comb += [
-            self.eng_m.eq(c[8:26]), self.eng_k.eq(c[26:44]), self.eng_n.eq(c[44:62]),
-            self.eng_accumulate.eq(c[4]), self.eng_in_bank.eq(c[5]), self.eng_w_bank.eq(c[6]),
-            self.eng_acc_bank.eq(c[7]),
+            self.eng_m.eq(f(F_M)), self.eng_k.eq(f(F_K)), self.eng_n.eq(f(F_N)),
+            self.eng_accumulate.eq(f(F_ACCUMULATE)), self.eng_in_bank.eq(f(F_IN_BANK)),
+            self.eng_w_bank.eq(f(F_W_BANK)), self.eng_acc_bank.eq(f(F_ACC_BANK)),
         ]
 
         # ---- read path: issue -> requantize (3 stages) -> FIFO -> serializer --------
@@ -163,9 +167,9 @@ class HostInterface(wiring.Component):
         m.d.comb += [fifo.w_data.eq(Cat(*[q.out for q in rq])), fifo.w_en.eq(v3)]
         pending = Signal(range(READ_FIFO_DEPTH + 8))
         m.d.comb += pending.eq(fifo.level + v1 + v2 + v3)
-        r_left = Signal(21); r_addr = Signal(20)
+        r_left = Signal(COUNT_BITS + 1); r_addr = Signal(ADDR_BITS)
         m.d.comb += [self.acc_rd.addr.eq(r_addr), self.acc_rd.en.eq(issue),
-                     self.acc_rd.bank.eq(c[4])]
+                     self.acc_rd.bank.eq(f(F_BANK))]
 
         bpw_out = ceil_div(C, beat)
         obi = Signal(range(max(2, bpw_out)))
@@ -199,8 +203,8 @@ class HostInterface(wiring.Component):
         last_beat = Signal()
         m.d.comb += last_beat.eq(Mux(to_w, bi == bpw_w - 1, bi == bpw_in - 1))
         m.d.comb += [
-            self.in_wr.addr.eq(addr), self.in_wr.bank.eq(c[4]),
-            self.w_wr.addr.eq(addr), self.w_wr.bank.eq(c[4]),
+            self.in_wr.addr.eq(addr), self.in_wr.bank.eq(f(F_BANK)),
+            self.w_wr.addr.eq(addr), self.w_wr.bank.eq(f(F_BANK)),
         ]
         for i in range(R):
             m.d.comb += self.in_wr.data[i].eq(word_next[i])
@@ -218,13 +222,13 @@ class HostInterface(wiring.Component):
                     with m.Case(OP_NOP):
                         m.next = "IDLE"
                     with m.Case(OP_SET_QUANT):
-                        m.d.sync += [shift.eq(c[8:14]), mult.eq(c[16:48])]
+                        m.d.sync += [shift.eq(f(F_SHIFT)), mult.eq(f(F_MULT))]
                         m.next = "IDLE"
                     with m.Case(OP_SET_BIAS):
-                        with m.Switch(c[8:14]):
+                        with m.Switch(f(F_LANE)):
                             for i in range(C):
                                 with m.Case(i):
-                                    m.d.sync += bias[i].eq(c[16:64])
+                                    m.d.sync += bias[i].eq(f(F_BIAS))
                         m.next = "IDLE"
                     with m.Case(OP_COMPUTE):
                         with m.If(~self.eng_busy):
@@ -245,7 +249,7 @@ class HostInterface(wiring.Component):
                             (self.eng_cur_acc_bank == f4) if banks.acc.banks > 1 else 1)
                         with m.If(~conflict):
                             m.d.sync += [r_addr.eq(addr_f), r_left.eq(count_f),
-                                         raw.eq(c[5]), relu.eq(c[6])]
+                                         raw.eq(f(F_RAW)), relu.eq(f(F_RELU))]
                             m.next = "READ"
                     with m.Default():
                         m.d.sync += self.error.eq(1)

@@ -1,6 +1,6 @@
 """Runs GEMMs on a board over its UART bridge (docs/fpga.md, "UART byte framing").
 
-:class:`BoardLink` speaks the byte framing of :mod:`fpga.framing` over a *transport*:
+:class:`BoardLink` speaks the byte framing of :mod:`hwgen.lib.framing` over a *transport*:
 any object with ``write(data: bytes)`` and ``read(n: int, timeout: float) -> bytes``
 (return at most ``n`` bytes, as soon as at least one is there; ``b""`` after ``timeout``
 seconds without any). :class:`SerialTransport` is the pyserial one for a real board; the
@@ -18,10 +18,10 @@ from typing import Protocol
 
 import numpy as np
 
-from fpga import framing as fr
-
-from ..config.schema import AcceleratorConfig, MappingConfig
-from .program import Program, Quant, build_gemm_program, cmd_compute, cmd_load, cmd_read
+from ..compiler import Program, Quant, build_gemm_program
+from ..config import AcceleratorConfig, MappingConfig
+from ..lib import framing as fr
+from ..lib.protocol import cmd_compute, cmd_load, cmd_read
 
 DEFAULT_BAUD = 115_200
 DEFAULT_TIMEOUT = 2.0
@@ -109,7 +109,7 @@ class BoardLink:
         Seconds without progress before a wait gives up with :class:`LinkError`.
     window : int
         Bytes of CMD/DIN frames that may be sent but not yet acknowledged: the bridge's
-        receive FIFO (``fpga.framing.RX_FIFO_BYTES`` on the board tops).
+        receive FIFO (``hwgen.lib.framing.RX_FIFO_BYTES`` on the board tops).
     """
 
     def __init__(self, cfg: AcceleratorConfig, transport: Transport, *,
@@ -118,7 +118,7 @@ class BoardLink:
         self.transport = transport
         self.timeout = timeout
         self.window = window
-        self.dec = fr.ReplyDecoder(fr.dout_bytes(cfg))
+        self.dec = fr.ReplyDecoder(cfg.link.dout_bytes)
         self._inflight: deque[int] = deque()  # sizes of unacknowledged frames, in order
         self._acked = 0                         # ACKs consumed from the decoder
 
@@ -196,7 +196,7 @@ class BoardLink:
 
     def send(self, cmds: list[int], din: list[int] = ()) -> None:
         """Send commands, each LOAD followed by the ``din`` beats it takes."""
-        self.send_frames(fr.frames_for_program(self.cfg, list(cmds), list(din)))
+        self.send_frames(fr.frames_for_program(self.cfg.link, list(cmds), list(din)))
 
     def collect(self, n: int) -> list[int]:
         """Wait for all frames to be acknowledged and ``n`` result beats; returns them."""

@@ -1,3 +1,5 @@
-from .scratchpad import Scratchpad
+"""Buffers: banked scratchpads and the words they hold (hardware layer)."""
+from .scratchpad import ReadPortSignature, Scratchpad, WritePortSignature
+from .words import acc_word, input_word, weight_word
 
-__all__ = ['Scratchpad']
+__all__ = ['ReadPortSignature', 'Scratchpad', 'WritePortSignature', 'acc_word', 'input_word', 'weight_word']

@@ -11,7 +11,7 @@ from amaranth.lib import wiring
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 
-from ..config.schema import BufferConfig
+from ..config import BufferConfig
 
 
 def _bank_bits(cfg: BufferConfig) -> int:

@@ -39,53 +39,12 @@ import math
 
 import numpy as np
 
-from ..config.circulant import CirculantConfig
-from .fft_fixed import fft_fixed, ifft_fixed, round_shift, saturate
-
-
-def forward_config(cfg: CirculantConfig) -> CirculantConfig:
-    """The forward FFT of the layer: real input blocks, the section's scaling."""
-    return cfg.replace(real_input=True, architecture="parallel")
-
-
-def inverse_layer_config(cfg: CirculantConfig) -> CirculantConfig:
-    """The IFFT of the layer: ``out_bits``-wide complex input, ``per_stage`` scaling."""
-    return cfg.replace(in_bits=cfg.out_bits, real_input=False, scaling="per_stage",
-                       architecture="parallel")
-
-
-def pack_spectrum(cfg: CirculantConfig, re, im) -> np.ndarray:
-    """(..., k) real and imaginary parts -> (..., spectrum_words) (see the module doc)."""
-    re, im = np.asarray(re, dtype=np.int64), np.asarray(im, dtype=np.int64)
-    h = cfg.k // 2
-    if cfg.real_input:
-        return np.concatenate([re[..., :h + 1], im[..., 1:h]], axis=-1)
-    return np.concatenate([re, im], axis=-1)
-
-
-def unpack_spectrum(cfg: CirculantConfig, words) -> tuple[np.ndarray, np.ndarray]:
-    """(..., spectrum_words) -> real and imaginary parts of the ``cfg.bins`` bins the
-    layer computes (imaginary parts of bins 0 and k/2 are zero with ``real_input``)."""
-    words = np.asarray(words, dtype=np.int64)
-    if words.shape[-1] != cfg.spectrum_words:
-        raise ValueError(f"expected {cfg.spectrum_words} words per spectrum, "
-                         f"got {words.shape[-1]}")
-    k, h = cfg.k, cfg.k // 2
-    if not cfg.real_input:
-        return words[..., :k], words[..., k:]
-    re = words[..., :h + 1]
-    zero = np.zeros(words.shape[:-1] + (1,), dtype=np.int64)
-    im = np.concatenate([zero, words[..., h + 1:], zero], axis=-1)
-    return re, im
-
-
-def complete_spectrum(cfg: CirculantConfig, re, im) -> tuple[np.ndarray, np.ndarray]:
-    """Bins ``0..k/2`` of a conjugate-symmetric spectrum -> all k bins, the mirrored
-    imaginary parts negated with saturation to ``out_bits``."""
-    h = cfg.k // 2
-    mr = re[..., h - 1:0:-1]
-    mi = saturate(-im[..., h - 1:0:-1], cfg.out_bits)
-    return (np.concatenate([re, mr], axis=-1), np.concatenate([im, mi], axis=-1))
+from ..config import CirculantConfig
+from ..lib.fixed import round_shift, saturate
+from .fft_fixed import fft_fixed, ifft_fixed
+from .real_fft import real_fft_fixed
+from .real_ifft import real_ifft_fixed
+from .spectrum import complete_spectrum, pack_spectrum, unpack_spectrum
 
 
 def check_weights(cfg: CirculantConfig, words, name: str = "weights") -> np.ndarray:
@@ -138,11 +97,9 @@ def layer_fixed(cfg: CirculantConfig, x, words, stats: dict | None = None) -> np
         raise ValueError(f"x: expected (..., {cfg.n}) samples, got {x.shape}")
     xb = x.reshape(*x.shape[:-1], q, k)
     if cfg.real_fft:
-        from .real_fft import real_fft_fixed   # it imports this module
-
-        Xr, Xi = unpack_spectrum(cfg, real_fft_fixed(forward_config(cfg), xb))
+        Xr, Xi = unpack_spectrum(cfg, real_fft_fixed(cfg.forward_transform(), xb))
     else:
-        Xr, Xi, _ = fft_fixed(forward_config(cfg), xb)
+        Xr, Xi, _ = fft_fixed(cfg.forward_transform(), xb)
         Xr, Xi = unpack_spectrum(cfg, pack_spectrum(cfg, Xr, Xi))
     Wr, Wi = unpack_spectrum(cfg, words)
     Ar = np.einsum("ijf,...jf->...if", Wr, Xr) - np.einsum("ijf,...jf->...if", Wi, Xi)
@@ -152,13 +109,11 @@ def layer_fixed(cfg: CirculantConfig, x, words, stats: dict | None = None) -> np
     if stats is not None:
         stats["saturated"] = int((Yr != Rr).sum() + (Yi != Ri).sum())
     if cfg.real_fft:
-        from .real_ifft import real_ifft_fixed
-
-        yr = real_ifft_fixed(inverse_layer_config(cfg), pack_spectrum(cfg, Yr, Yi))
+        yr = real_ifft_fixed(cfg.inverse_transform(), pack_spectrum(cfg, Yr, Yi))
         return yr.reshape(*x.shape[:-1], p * k)
     if cfg.real_input:
         Yr, Yi = complete_spectrum(cfg, Yr, Yi)
-    yr, _, _ = ifft_fixed(inverse_layer_config(cfg), Yr, Yi)
+    yr, _, _ = ifft_fixed(cfg.inverse_transform(), Yr, Yi)
     return yr.reshape(*x.shape[:-1], p * k)
 
 

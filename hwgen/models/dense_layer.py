@@ -16,12 +16,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..lib.arith import dot_acc_bits
 
-def acc_bits(in_bits: int, w_bits: int, n: int) -> int:
-    """Signed bits that hold any sum of ``n`` products of ``in_bits`` x ``w_bits`` signed
-    numbers: a product is at most ``2^(in_bits + w_bits - 2)`` in magnitude (both
-    operands at their most negative), n of them at most ``n`` times that."""
-    return in_bits + w_bits + (n - 1).bit_length()
+
 
 
 def _check_range(name: str, v: np.ndarray, bits: int):
@@ -42,7 +39,7 @@ def dense_fixed(x, w, *, shift: int, in_bits: int = 8, w_bits: int = 8,
                          "(vectors, n) x (m, n)")
     _check_range("x", x, in_bits)
     _check_range("weights", w, w_bits)
-    if acc_bits(in_bits, w_bits, w.shape[1]) > 62:
+    if dot_acc_bits(in_bits, w_bits, w.shape[1]) > 62:
         raise ValueError("dense_fixed: sums need more than 62 bits")
     if shift < 0:
         raise ValueError(f"shift must be >= 0, got {shift}")

@@ -25,8 +25,8 @@ bits with ``F = tw_bits - 2`` fraction bits (each component ``floor(c * 2^F + 1/
 
 Every division rounds half up: ``(v + 2^(s-1)) >> s`` with an arithmetic shift
 (ties go towards +infinity). Every result then saturates to the signed width of the
-next stage (``CirculantConfig.stage_bits``). Inputs enter the first stage shifted left by
-``CirculantConfig.guard_bits``.
+next stage (``FftConfig.stage_bits``). Inputs enter the first stage shifted left by
+``FftConfig.guard_bits``.
 
 Saturation only acts on inputs beyond the safe range: with ``per_stage`` and
 ``block_float`` no value saturates while every input sample's complex magnitude is below
@@ -46,41 +46,11 @@ import math
 
 import numpy as np
 
-from ..config.circulant import CirculantConfig
+from ..config import CirculantConfig, FftConfig
+from ..lib.fixed import fft_input_order, round_shift, saturate, twiddles
 
 
 # --------------------------------------------------------------------- primitives
-
-
-def round_shift(v, s: int):
-    """``v / 2^s`` rounded half up (arithmetic shift); ``s == 0`` is exact."""
-    v = np.asarray(v, dtype=np.int64)
-    if s == 0:
-        return v
-    return (v + (np.int64(1) << (s - 1))) >> s
-
-
-def saturate(v, bits: int):
-    lo, hi = -(1 << (bits - 1)), (1 << (bits - 1)) - 1
-    return np.clip(np.asarray(v, dtype=np.int64), lo, hi)
-
-
-def bit_reverse(k: int) -> list[int]:
-    """Index permutation of the DIT input: position p takes sample ``rev(p)``."""
-    L = k.bit_length() - 1
-    return [int(format(p, f"0{L}b")[::-1], 2) if L else 0 for p in range(k)]
-
-
-def twiddles(k: int, tw_bits: int) -> list[tuple[int, int]]:
-    """``W_k^j = exp(-2*pi*i*j/k)`` for j < k/2, each component ``floor(c * 2^F + 1/2)``
-    with ``F = tw_bits - 2``."""
-    F = tw_bits - 2
-    out = []
-    for j in range(k // 2):
-        ang = -2.0 * math.pi * j / k
-        out.append((math.floor(math.cos(ang) * (1 << F) + 0.5),
-                    math.floor(math.sin(ang) * (1 << F) + 0.5)))
-    return out
 
 
 def _fits(v, bits: int):
@@ -91,7 +61,7 @@ def _fits(v, bits: int):
 # --------------------------------------------------------------------- transforms
 
 
-def fft_fixed(cfg: CirculantConfig, re, im=None):
+def fft_fixed(cfg: FftConfig, re, im=None):
     """Bit-exact fixed-point FFT of ``cfg.k`` points.
 
     ``re``/``im``: integer arrays ``(..., k)`` of ``cfg.in_bits``-bit samples (``im`` None:
@@ -107,7 +77,7 @@ def fft_fixed(cfg: CirculantConfig, re, im=None):
     lim = 1 << (cfg.in_bits - 1)
     if (re < -lim).any() or (re >= lim).any() or (im < -lim).any() or (im >= lim).any():
         raise ValueError(f"samples must fit {cfg.in_bits} signed bits")
-    rev = bit_reverse(k)
+    rev = fft_input_order(k)
     vr = re[..., rev] << cfg.guard_bits
     vi = im[..., rev] << cfg.guard_bits
     exp = np.zeros(re.shape[:-1], dtype=np.int64)
@@ -145,14 +115,14 @@ def fft_fixed(cfg: CirculantConfig, re, im=None):
     return saturate(vr, ob), saturate(vi, ob), exp
 
 
-def ifft_fixed(cfg: CirculantConfig, re, im):
+def ifft_fixed(cfg: FftConfig, re, im):
     """Bit-exact inverse: ``conj(fft_fixed(conj(X)))`` with saturating negation."""
     im_n = saturate(-np.asarray(im, dtype=np.int64), cfg.in_bits)
     r, i, e = fft_fixed(cfg, re, im_n)
     return r, saturate(-i, cfg.out_bits), e
 
 
-def fft_reference(cfg: CirculantConfig, re, im=None, exp=None):
+def fft_reference(cfg: FftConfig, re, im=None, exp=None):
     """The float transform the fixed-point one approximates, in its output units."""
     x = np.asarray(re, dtype=float) + (0 if im is None else 1j * np.asarray(im, dtype=float))
     X = np.fft.fft(x * 2.0 ** cfg.guard_bits, axis=-1)
@@ -164,7 +134,7 @@ def fft_reference(cfg: CirculantConfig, re, im=None, exp=None):
     return X
 
 
-def error_bound(cfg: CirculantConfig, r0: float | None = None) -> float:
+def error_bound(cfg: FftConfig, r0: float | None = None) -> float:
     """Largest complex error magnitude |fixed - reference| in output LSBs, for inputs of
     magnitude at most ``r0`` (in input LSBs; default the full-scale corner) that do not
     saturate. ``per_stage`` and ``none`` only.
@@ -187,7 +157,7 @@ def error_bound(cfg: CirculantConfig, r0: float | None = None) -> float:
     return e
 
 
-def sqnr_db(cfg: CirculantConfig, trials: int = 256, seed: int = 0,
+def sqnr_db(cfg: FftConfig, trials: int = 256, seed: int = 0,
             amplitude: float = 0.7) -> float:
     """Measured signal-to-quantization-noise ratio of :func:`fft_fixed` against the float
     transform, for uniform random complex inputs with components within
@@ -204,7 +174,7 @@ def sqnr_db(cfg: CirculantConfig, trials: int = 256, seed: int = 0,
     return 10 * math.log10(float(np.sum(np.abs(ref) ** 2)) / noise)
 
 
-def sqnr_vs_word_length(cfg: CirculantConfig, word_lengths, trials: int = 256,
+def sqnr_vs_word_length(cfg: FftConfig, word_lengths, trials: int = 256,
                         seed: int = 0) -> dict[int, float]:
     """SQNR (dB) for each output word length, with the twiddle word as wide as the data
     word (capped at 27) and the input word unchanged."""
@@ -251,11 +221,6 @@ def quantize_freq_weights(w, bits: int):
     return re, im, frac
 
 
-def inverse_config(cfg: CirculantConfig) -> CirculantConfig:
-    """The IFFT unit of the layer: it takes the ``out_bits``-wide frequency samples."""
-    return cfg.replace(in_bits=cfg.out_bits, real_input=False)
-
-
 def circulant_fixed(cfg: CirculantConfig, x, wre, wim, shift: int) -> np.ndarray:
     """Bit-exact block-circulant layer: per input block ``X_j = fft_fixed(x_j)``; per
     output block the complex multiply-accumulate ``A_i = sum_j W_ij * X_j`` (exact), then
@@ -275,7 +240,7 @@ def circulant_fixed(cfg: CirculantConfig, x, wre, wim, shift: int) -> np.ndarray
     Ai = np.einsum("ijf,...jf->...if", wre, Xi) + np.einsum("ijf,...jf->...if", wim, Xr)
     Yr = saturate(round_shift(Ar, shift), cfg.out_bits)
     Yi = saturate(round_shift(Ai, shift), cfg.out_bits)
-    yr, _, _ = ifft_fixed(inverse_config(cfg), Yr, Yi)
+    yr, _, _ = ifft_fixed(cfg.inverse(), Yr, Yi)
     return yr.reshape(*x.shape[:-1], p * k)
 
 

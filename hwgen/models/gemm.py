@@ -8,22 +8,12 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..lib.fixed import round_shift_half_even
+
 
 def gemm(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """Exact integer product (Python integers, so no width can overflow)."""
     return np.asarray(a, dtype=object).dot(np.asarray(b, dtype=object))
-
-
-def round_shift_half_even(p: int, shift: int) -> int:
-    """p / 2^shift rounded to the nearest integer, ties to even."""
-    if shift == 0:
-        return p
-    q = p >> shift                      # floor division, also for negative p
-    rem = p - (q << shift)              # 0 <= rem < 2^shift
-    half = 1 << (shift - 1)
-    if rem > half or (rem == half and q & 1):
-        q += 1
-    return q
 
 
 def requantize(acc, bias, mult: int, shift: int, out_bits: int, relu: bool) -> np.ndarray:

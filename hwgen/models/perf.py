@@ -9,25 +9,20 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..config.schema import OS, AcceleratorConfig, MappingConfig, ceil_div
-from ..ctrl.engine import os_tile_period, ws_tile_period
-from ..ctrl.host_if import (OP_COMPUTE, OP_LOAD_IN, OP_LOAD_W, OP_READ)
+from ..config import AcceleratorConfig, Dataflow, MappingConfig
+from ..lib.arith import ceil_div
+from ..lib.protocol import OP_COMPUTE, OP_LOAD_IN, OP_LOAD_W, OP_READ, decode
+from ..lib.schedule import READ_LATENCY, os_engine_cycles, ws_engine_cycles
 
-#: Cycles from a READ word's issue to its first beat on ``dout``: the buffer read and two
-#: requantizer registers before the FIFO write, two through the buffered FIFO.
-READ_LATENCY = 3 + 2
 #: Cycles from reset release to the first command accepted (the testbench's offset).
 START_OFFSET = 0
 
 
 def engine_cycles(cfg: AcceleratorConfig, M: int, K: int, N: int) -> int:
     """Cycles the compute engine is busy for one COMPUTE."""
-    R, C = cfg.R, cfg.C
-    if cfg.array.dataflow == OS:
-        tiles = ceil_div(M, R) * ceil_div(N, C)
-        return tiles * os_tile_period(R, K) + 1 + (2 * R + C + 1)
-    tiles = ceil_div(K, R) * ceil_div(N, C)
-    return R + tiles * ws_tile_period(R, C, M) + (R + C - 1 + 2)
+    if cfg.array.dataflow is Dataflow.OS:
+        return os_engine_cycles(cfg.R, cfg.C, M, K, N)
+    return ws_engine_cycles(cfg.R, cfg.C, M, K, N)
 
 
 @dataclass
@@ -56,25 +51,26 @@ def program_timing(cfg: AcceleratorConfig, cmds: list[int]) -> Timing:
         busy_clash = e < eng_free and (not two[kind] or eng_banks[kind] == bank)
         return eng_free if busy_clash else e
 
-    for c in cmds:
-        op = c & 0xF
+    for word in cmds:
+        c = decode(word)
+        op = c.op
         e = t + 1                       # EXEC
         if op == OP_COMPUTE:
             e = max(e, eng_free)
-            M, K, N = (c >> 8) & 0x3FFFF, (c >> 26) & 0x3FFFF, (c >> 44) & 0x3FFFF
+            M, K, N = c.m, c.k, c.n
             d = engine_cycles(cfg, M, K, N)
             eng_free = e + d + 1
-            eng_banks = {"in": (c >> 5) & 1, "w": (c >> 6) & 1, "acc": (c >> 7) & 1}
+            eng_banks = {"in": c.in_bank, "w": c.w_bank, "acc": c.acc_bank}
             compute += d
             macs += M * K * N
             t = e + 1
         elif op in (OP_LOAD_IN, OP_LOAD_W):
-            bank, count = (c >> 4) & 1, (c >> 28) & 0xFFFFF
+            bank, count = c.bank, c.count
             e = wait(e, "w" if op == OP_LOAD_W else "in", bank)
             beats = count * (bpw_w if op == OP_LOAD_W else bpw_in)
             t = e + 1 + max(beats, 1)
         elif op == OP_READ:
-            bank, count = (c >> 4) & 1, (c >> 28) & 0xFFFFF
+            bank, count = c.bank, c.count
             e = wait(e, "acc", bank)
             if count == 0:
                 t = e + 2
@@ -134,49 +130,3 @@ def approx_cycles(cfg: AcceleratorConfig, M: int, K: int, N: int,
     exposed = (words["input"] * bpw_in + words["weight"] * bpw_w
                + tm * ceil_div(tn, cfg.C) * bpw_w)
     return max(compute, a_beats + b_beats + out_beats) + exposed
-
-
-def default_mapping(cfg: AcceleratorConfig, M: int, K: int, N: int,
-                    exact: int = 6) -> MappingConfig:
-    """A fast mapping for this GEMM. Chunk sizes are the full dimension or the array's
-    tile times a power of two; only maximal chunks that fit the buffers are considered,
-    for both k-innermost loop orders. They are ranked by :func:`approx_cycles` and the
-    best ``exact`` are compared with the exact cycle model."""
-    from ..host.program import build_gemm_program
-
-    R, C = cfg.R, cfg.C
-
-    def candidates(full, unit):
-        out = {full}
-        v = unit
-        while v < full:
-            out.add(v)
-            v *= 2
-        return sorted(out, reverse=True)
-
-    cm, ck, cn = candidates(M, R), candidates(K, R), candidates(N, C)
-    fits = lambda m, k, n: cfg.chunk_fits(m, k, n) is None
-    shapes = set()
-    for tk in ck:
-        for tm in cm:
-            tn = next((n for n in cn if fits(tm, tk, n)), None)
-            if tn:
-                shapes.add((tm, tk, tn))
-        for tn in cn:
-            tm = next((m for m in cm if fits(m, tk, tn)), None)
-            if tm:
-                shapes.add((tm, tk, tn))
-    if not shapes:
-        raise ValueError("no chunk fits the buffers")  # config validation prevents this
-    volume = lambda mp: mp.tile_m * mp.tile_k * mp.tile_n
-    ranked = sorted((MappingConfig(tm, tk, tn, order) for tm, tk, tn in shapes
-                     for order in (("m", "n", "k"), ("n", "m", "k"))),
-                    key=lambda mp: (approx_cycles(cfg, M, K, N, mp), -volume(mp), mp.order,
-                                    mp.tile_m, mp.tile_k))
-    best = None
-    for mp in ranked[:exact]:
-        cyc = program_timing(cfg, build_gemm_program(cfg, M, K, N, mapping=mp).cmds).cycles
-        key = (cyc, -volume(mp), mp.order)
-        if best is None or key < best[0]:
-            best = (key, mp)
-    return best[1]

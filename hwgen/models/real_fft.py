@@ -24,7 +24,7 @@ The result has the units of the k-point ``per_stage`` FFT of :mod:`hwgen.models.
 for the same real input: ``X * 2^g / k`` with ``g = out_bits - in_bits``.
 
 1. **Core.** ``Zq = fft_fixed(core, x[0::2], x[1::2])`` with
-   ``core = core_config(cfg)``: N points, ``per_stage``, the same ``tw_bits``, input word
+   ``core = cfg.real_fft_core()``: N points, ``per_stage``, the same ``tw_bits``, input word
    ``in_bits + 1`` bits, stage word ``Wc = max(out_bits, in_bits + 1)`` bits. The samples
    enter one bit below the top of the core's input word (guard ``gc = Wc - in_bits - 1``),
    because a packed sample's complex magnitude reaches ``sqrt(2) * 2^(in_bits-1)``; so it
@@ -60,62 +60,12 @@ import math
 
 import numpy as np
 
-from ..config.circulant import BITS_MAX, K_MAX, CirculantConfig
+from ..config import FftConfig
+from ..lib.fixed import round_shift, saturate, split_twiddles
 from . import fft_fixed as ff
-from .circulant_layer import pack_spectrum
+from .spectrum import pack_spectrum
 
-K_MIN_REAL = 8   # the N-point core needs N >= 4, the smallest FFT the units take
-
-
-def check_half_size(cfg: CirculantConfig, what: str, instead: str, wide: str) -> None:
-    """The conditions shared by the transforms on a k/2-point core (this one and
-    :mod:`hwgen.models.real_ifft`): a one-line TypeError/ValueError naming ``what``, with
-    ``instead`` the unit to use for k=4 and ``wide`` the width the core widens by a bit."""
-    if not isinstance(cfg, CirculantConfig):
-        raise TypeError(f"cfg must be a CirculantConfig, not {cfg!r}")
-    k = cfg.k
-    if k & (k - 1) or not K_MIN_REAL <= k <= K_MAX:
-        raise ValueError(f"k={k}: the {what} needs a power of two from {K_MIN_REAL} to "
-                         f"{K_MAX} (its k/2-point core FFT needs at least 4 points); use "
-                         f"{instead} for k=4")
-    if cfg.scaling != "per_stage":
-        raise ValueError(f"the {what} supports per_stage scaling only, "
-                         f"not {cfg.scaling!r}")
-    if cfg.out_bits < cfg.in_bits:
-        raise ValueError(f"out_bits={cfg.out_bits} must be at least in_bits={cfg.in_bits}")
-    bits = getattr(cfg, wide)
-    if bits + 1 > BITS_MAX:
-        raise ValueError(f"{wide}={bits}: the k/2-point core needs {wide} + 1 <= {BITS_MAX} "
-                         "bits")
-
-
-def check_config(cfg: CirculantConfig) -> None:
-    """Raise a one-line TypeError/ValueError if the real-input FFT cannot be built for
-    ``cfg``."""
-    check_half_size(cfg, "real-input FFT", "CirculantFft", "in_bits")
-
-
-def core_config(cfg: CirculantConfig) -> CirculantConfig:
-    """The k/2-point complex FFT that transforms the packed samples (see the module doc)."""
-    check_config(cfg)
-    return cfg.replace(k=cfg.k // 2, in_bits=cfg.in_bits + 1,
-                       out_bits=max(cfg.out_bits, cfg.in_bits + 1),
-                       real_input=False, architecture="parallel")
-
-
-def post_shift(cfg: CirculantConfig) -> int:
-    """Right shift of the split stage: ``F + 1 + d``."""
-    core = core_config(cfg)
-    return cfg.tw_frac + 1 + (core.out_bits - cfg.out_bits)
-
-
-def split_twiddles(k: int, tw_bits: int) -> list[tuple[int, int]]:
-    """``W_k^f`` for f = 0..k/2, rounded like :func:`hwgen.models.fft_fixed.twiddles`."""
-    F = tw_bits - 2
-    return ff.twiddles(k, tw_bits) + [(-(1 << F), 0)]
-
-
-def check_blocks(cfg: CirculantConfig, v, what: str) -> np.ndarray:
+def check_blocks(cfg: FftConfig, v, what: str) -> np.ndarray:
     """``v`` as int64 blocks (..., k) of ``in_bits``-bit integers, or a one-line
     ValueError naming ``what``."""
     v = np.asarray(v, dtype=np.int64)
@@ -128,11 +78,11 @@ def check_blocks(cfg: CirculantConfig, v, what: str) -> np.ndarray:
     return v
 
 
-def real_fft_bins(cfg: CirculantConfig, x) -> tuple[np.ndarray, np.ndarray]:
+def real_fft_bins(cfg: FftConfig, x) -> tuple[np.ndarray, np.ndarray]:
     """Bins 0..k/2 of the bit-exact real-input FFT of ``x`` (..., k) of ``in_bits``-bit
     samples: ``(re, im)``, each (..., k/2 + 1) of ``out_bits``-bit integers (``im`` is 0
     at bins 0 and k/2)."""
-    core = core_config(cfg)
+    core = cfg.real_fft_core()
     k, N, F = cfg.k, cfg.k // 2, cfg.tw_frac
     x = check_blocks(cfg, x, "samples")
     zr, zi, _ = ff.fft_fixed(core, x[..., 0::2], x[..., 1::2])
@@ -145,16 +95,16 @@ def real_fft_bins(cfg: CirculantConfig, x) -> tuple[np.ndarray, np.ndarray]:
     cr, ci = tw[:, 0], tw[:, 1]
     num_r = (sr << F) + cr * di + ci * dr
     num_i = (si << F) - cr * dr + ci * di
-    s = post_shift(cfg)
-    return (ff.saturate(ff.round_shift(num_r, s), cfg.out_bits),
-            ff.saturate(ff.round_shift(num_i, s), cfg.out_bits))
+    s = cfg.real_fft_post_shift()
+    return (saturate(round_shift(num_r, s), cfg.out_bits),
+            saturate(round_shift(num_i, s), cfg.out_bits))
 
 
-def real_fft_fixed(cfg: CirculantConfig, x) -> np.ndarray:
+def real_fft_fixed(cfg: FftConfig, x) -> np.ndarray:
     """The unit's output: bins 0..k/2 in the half-spectrum packing
     ``re[0..k/2], im[1..k/2-1]`` (..., k)."""
     re, im = real_fft_bins(cfg, x)
-    return pack_spectrum(cfg.replace(real_input=True), re, im)
+    return pack_spectrum(cfg.transform(real_input=True), re, im)
 
 
 def real_fft_float(x) -> np.ndarray:
@@ -169,14 +119,14 @@ def real_fft_float(x) -> np.ndarray:
     return 0.5 * (a + cb) - 0.5j * W * (a - cb)
 
 
-def real_fft_reference(cfg: CirculantConfig, x) -> np.ndarray:
+def real_fft_reference(cfg: FftConfig, x) -> np.ndarray:
     """The float spectrum the fixed-point one approximates, in its output units:
     bins 0..k/2 of ``FFT_k(x) * 2^(out_bits - in_bits) / k``."""
     x = np.asarray(x, dtype=float)
     return np.fft.rfft(x, axis=-1) * 2.0 ** (cfg.out_bits - cfg.in_bits) / cfg.k
 
 
-def error_bound(cfg: CirculantConfig, quantized_twiddles: bool = False) -> float:
+def error_bound(cfg: FftConfig, quantized_twiddles: bool = False) -> float:
     """Largest complex error of :func:`real_fft_bins` in output LSBs, for any input
     within ``in_bits``: against :func:`real_fft_reference` (default), or, with
     ``quantized_twiddles``, against the same two steps computed exactly with the
@@ -196,7 +146,7 @@ def error_bound(cfg: CirculantConfig, quantized_twiddles: bool = False) -> float
     1-Lipschitz per component, so two results within such bounds of the same value stay
     as close after it.
     """
-    core = core_config(cfg)
+    core = cfg.real_fft_core()
     dW = math.sqrt(2) * 2.0 ** -(cfg.tw_frac + 1)
     d = core.out_bits - cfg.out_bits
     if quantized_twiddles:
@@ -210,7 +160,7 @@ def error_bound(cfg: CirculantConfig, quantized_twiddles: bool = False) -> float
     return e
 
 
-def sqnr_db(cfg: CirculantConfig, x) -> float:
+def sqnr_db(cfg: FftConfig, x) -> float:
     """Signal-to-quantization-noise ratio (dB) of :func:`real_fft_bins` against the float
     spectrum over bins 0..k/2 of the inputs ``x`` (..., k)."""
     re, im = real_fft_bins(cfg, x)

@@ -20,7 +20,7 @@ IFFT of ``Z'[f] = (E[f] + i O[f]) / 2`` gives ``z[t] = y[2t] + i y[2t+1]``::
 The fixed-point arithmetic
 --------------------------
 ``cfg`` describes the k-point IFFT this replaces (the layer's
-:func:`hwgen.models.circulant_layer.inverse_layer_config`): ``in_bits``-wide spectrum
+:meth:`hwgen.config.CirculantConfig.inverse_transform`): ``in_bits``-wide spectrum
 words, ``out_bits``-wide results, ``tw_bits``, ``per_stage`` scaling (the 1/k of the
 inverse). The result has the units of that IFFT's real part for the completed spectrum:
 ``y * 2^g`` with ``g = out_bits - in_bits``.
@@ -37,7 +37,7 @@ inverse). The result has the units of that IFFT's real part for the completed sp
    ``Z' = saturate((num + 2^F) >> (F + 1), in_bits + 1)``. The extra bit is needed:
    ``|Z'[f]| <= |Y[f]| + |Y[N-f]|``, twice a bin's magnitude, so no merge result
    saturates while every bin's magnitude is below ``2^(in_bits-1)``.
-2. **Core.** ``z = ifft_fixed(core, Z')`` with ``core = core_config(cfg)``: N points,
+2. **Core.** ``z = ifft_fixed(core, Z')`` with ``core = cfg.real_ifft_core()``: N points,
    ``per_stage``, input ``in_bits + 1``, stage words ``out_bits + 1`` bits (so the core's
    full scale is twice the k-point IFFT's and, by the bound above, the core does not
    saturate either). ``z`` approximates ``(y[2t] + i y[2t+1]) * 2^g``.
@@ -53,30 +53,13 @@ import math
 
 import numpy as np
 
-from ..config.circulant import CirculantConfig
+from ..config import FftConfig
+from ..lib.fixed import merge_twiddles, round_shift, saturate
 from . import fft_fixed as ff
-from .real_fft import check_blocks, check_half_size
+from .real_fft import check_blocks
 
 
-def check_config(cfg: CirculantConfig) -> None:
-    """Raise a one-line TypeError/ValueError if the real-output IFFT cannot be built for
-    ``cfg``."""
-    check_half_size(cfg, "real-output IFFT", "CirculantFft(inverse=True)", "out_bits")
-
-
-def core_config(cfg: CirculantConfig) -> CirculantConfig:
-    """The k/2-point complex IFFT of the merged spectrum (see the module doc)."""
-    check_config(cfg)
-    return cfg.replace(k=cfg.k // 2, in_bits=cfg.in_bits + 1, out_bits=cfg.out_bits + 1,
-                       real_input=False, scaling="per_stage", architecture="parallel")
-
-
-def merge_twiddles(k: int, tw_bits: int) -> list[tuple[int, int]]:
-    """``W_k^f`` for f = 0..k/2-1, rounded like :func:`hwgen.models.fft_fixed.twiddles`."""
-    return ff.twiddles(k, tw_bits)
-
-
-def unpack_half(cfg: CirculantConfig, words) -> tuple[np.ndarray, np.ndarray]:
+def unpack_half(cfg: FftConfig, words) -> tuple[np.ndarray, np.ndarray]:
     """Half-spectrum words ``re[0..N], im[1..N-1]`` (..., k) -> ``(re, im)`` of bins 0..N
     (``im`` zero at bins 0 and N), checked against ``in_bits``."""
     N = cfg.k // 2
@@ -85,9 +68,9 @@ def unpack_half(cfg: CirculantConfig, words) -> tuple[np.ndarray, np.ndarray]:
     return w[..., :N + 1], np.concatenate([zero, w[..., N + 1:], zero], axis=-1)
 
 
-def merge_fixed(cfg: CirculantConfig, words) -> tuple[np.ndarray, np.ndarray]:
+def merge_fixed(cfg: FftConfig, words) -> tuple[np.ndarray, np.ndarray]:
     """Step 1: the core's input ``Z'`` (re, im), each (..., N) of ``in_bits + 1`` bits."""
-    check_config(cfg)
+    cfg.check_real_ifft()
     N, F = cfg.k // 2, cfg.tw_frac
     yr, yi = unpack_half(cfg, words)
     f = np.arange(N)
@@ -100,29 +83,29 @@ def merge_fixed(cfg: CirculantConfig, words) -> tuple[np.ndarray, np.ndarray]:
     num_r = (sr << F) - cr * di + ci * dr
     num_i = (si << F) + cr * dr + ci * di
     b = cfg.in_bits + 1
-    return (ff.saturate(ff.round_shift(num_r, F + 1), b),
-            ff.saturate(ff.round_shift(num_i, F + 1), b))
+    return (saturate(round_shift(num_r, F + 1), b),
+            saturate(round_shift(num_i, F + 1), b))
 
 
-def real_ifft_fixed(cfg: CirculantConfig, words) -> np.ndarray:
+def real_ifft_fixed(cfg: FftConfig, words) -> np.ndarray:
     """Bit-exact real output (..., k) of ``out_bits``-bit integers for half-spectrum
     words (..., k)."""
     zr_in, zi_in = merge_fixed(cfg, words)
-    zr, zi, _ = ff.ifft_fixed(core_config(cfg), zr_in, zi_in)
+    zr, zi, _ = ff.ifft_fixed(cfg.real_ifft_core(), zr_in, zi_in)
     y = np.empty(zr.shape[:-1] + (cfg.k,), dtype=np.int64)
-    y[..., 0::2] = ff.saturate(zr, cfg.out_bits)
-    y[..., 1::2] = ff.saturate(zi, cfg.out_bits)
+    y[..., 0::2] = saturate(zr, cfg.out_bits)
+    y[..., 1::2] = saturate(zi, cfg.out_bits)
     return y
 
 
-def real_ifft_reference(cfg: CirculantConfig, words) -> np.ndarray:
+def real_ifft_reference(cfg: FftConfig, words) -> np.ndarray:
     """The float result the fixed-point one approximates: ``irfft`` of bins 0..N times
     ``2^(out_bits - in_bits)``."""
     yr, yi = unpack_half(cfg, words)
     return np.fft.irfft(yr + 1j * yi, n=cfg.k, axis=-1) * 2.0 ** (cfg.out_bits - cfg.in_bits)
 
 
-def error_bound(cfg: CirculantConfig, r0: float) -> float:
+def error_bound(cfg: FftConfig, r0: float) -> float:
     """Largest error of a :func:`real_ifft_fixed` sample against
     :func:`real_ifft_reference`, in output LSBs, when every bin's magnitude is at most
     ``r0`` (input LSBs) and nothing saturates.
@@ -133,7 +116,7 @@ def error_bound(cfg: CirculantConfig, r0: float) -> float:
     ``(1 + dW/2)`` times them on), and adds its own
     (:func:`hwgen.models.fft_fixed.error_bound` for inputs up to ``2 r0``).
     """
-    core = core_config(cfg)
+    core = cfg.real_ifft_core()
     dw = math.sqrt(2) * 2.0 ** -(cfg.tw_frac + 1)
     e1 = dw * r0 + math.sqrt(2) / 2
     return e1 * 2.0 ** core.guard_bits * (1 + dw / 2) ** core.stages \

@@ -49,37 +49,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..config.sc import ScConfig
-
-#: Maximal-length Fibonacci tap sets, 1-based bit positions, keyed by width.
-LFSR_TAPS: dict[int, tuple[int, ...]] = {
-    3: (3, 2), 4: (4, 3), 5: (5, 3), 6: (6, 5), 7: (7, 6), 8: (8, 6, 5, 4),
-    9: (9, 5), 10: (10, 7), 11: (11, 9), 12: (12, 6, 4, 1), 13: (13, 4, 3, 1),
-    14: (14, 5, 3, 1), 15: (15, 14), 16: (16, 15, 13, 4), 17: (17, 14), 18: (18, 11),
-    19: (19, 6, 2, 1), 20: (20, 17), 21: (21, 19), 22: (22, 21), 23: (23, 18),
-    24: (24, 23, 22, 17), 25: (25, 22), 26: (26, 6, 2, 1), 27: (27, 5, 2, 1),
-    28: (28, 25), 29: (29, 27), 30: (30, 6, 4, 1), 31: (31, 28), 32: (32, 22, 2, 1),
-}
-
+from ..config import ScConfig
+from ..lib.lfsr import LFSR_TAPS, lfsr_sequence, lfsr_step
 
 # ----------------------------------------------------------------------------- sources
-
-
-def lfsr_step(state: int, width: int) -> int:
-    fb = 0
-    for t in LFSR_TAPS[width]:
-        fb ^= (state >> (t - 1)) & 1
-    return ((state << 1) | fb) & ((1 << width) - 1)
-
-
-def lfsr_sequence(width: int, seed: int, length: int) -> np.ndarray:
-    """States s_0 = seed, s_1, ..., s_{length-1}."""
-    out = np.empty(length, dtype=np.int64)
-    s = seed
-    for i in range(length):
-        out[i] = s
-        s = lfsr_step(s, width)
-    return out
 
 
 def lfsr_period(width: int, seed: int = 1) -> int:
@@ -159,49 +132,6 @@ def vdc_sequence(bits: int, length: int, start: int = 0) -> np.ndarray:
     return bit_reverse(t, bits)
 
 
-def _step_map(width: int) -> list[int]:
-    """The LFSR step as a GF(2)-linear map: the image of each unit vector."""
-    return [lfsr_step(1 << j, width) for j in range(width)]
-
-
-def _apply(cols: list[int], v: int) -> int:
-    r = 0
-    for j, c in enumerate(cols):
-        if (v >> j) & 1:
-            r ^= c
-    return r
-
-
-def lfsr_jump(state: int, width: int, steps: int) -> int:
-    """The LFSR state ``steps`` steps after ``state`` (the step map raised to that power
-    by repeated squaring, so any distance costs O(width^2 log steps))."""
-    power = _step_map(width)
-    while steps:
-        if steps & 1:
-            state = _apply(power, state)
-        power = [_apply(power, c) for c in power]
-        steps >>= 1
-    return state
-
-
-def operand_seeds(cfg: ScConfig) -> list[int]:
-    """Start states of the per-position LFSRs (``sharing: per_operand``, lfsr): position i
-    starts i * cfg.phase_step steps after ``seed``."""
-    return [lfsr_jump(cfg.seed, cfg.lfsr_width, i * cfg.phase_step) for i in range(cfg.fan_in)]
-
-
-def vdc_shifts(cfg: ScConfig) -> tuple[list[int], list[int]]:
-    """Digital shifts (h_i, g_i) of the A and B operands of position i (``sharing:
-    per_operand``, vdc): the top k bits of states 32 (2i + 1) and 32 (2i + 2) of the
-    32-bit LFSR seeded with ``seed``."""
-    k = cfg.value_bits
-    s = lfsr_sequence(32, cfg.seed, 64 * cfg.fan_in + 1)
-    top = s >> (32 - k)
-    n = cfg.fan_in
-    return ([int(top[32 * (2 * i + 1)]) for i in range(n)],
-            [int(top[32 * (2 * i + 2)]) for i in range(n)])
-
-
 def operand_randoms(cfg: ScConfig, length: int | None = None):
     """(r_a, r_b, sel) for one stream: the random numbers the A and B operands are
     compared with and the MUX select, cycle by cycle. r_a and r_b have shape (L,) with
@@ -212,13 +142,13 @@ def operand_randoms(cfg: ScConfig, length: int | None = None):
         if cfg.sharing == "layer":
             ra = lfsr_sequence(cfg.lfsr_width, cfg.seed, n)
         else:
-            ra = np.stack([lfsr_sequence(cfg.lfsr_width, s, n) for s in operand_seeds(cfg)])
+            ra = np.stack([lfsr_sequence(cfg.lfsr_width, s, n) for s in cfg.operand_seeds()])
         rb = bit_reverse(ra, cfg.lfsr_width)
     else:
         ra = vdc_sequence(k, n)
         rb = np.arange(n, dtype=np.int64) & ((1 << k) - 1)
         if cfg.sharing == "per_operand":
-            h, g = vdc_shifts(cfg)
+            h, g = cfg.vdc_shifts()
             ra = ra[None, :] ^ np.asarray(h, dtype=np.int64)[:, None]
             rb = rb[None, :] ^ np.asarray(g, dtype=np.int64)[:, None]
     sel = lfsr_sequence(cfg.lfsr_width, cfg.select_seed, n) & ((1 << cfg.sel_bits) - 1)

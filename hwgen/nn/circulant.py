@@ -20,6 +20,8 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from ..models.circulant_layer import quantize_layer_weights
+
 
 def _check(in_features: int, out_features: int, block_size: int) -> None:
     if block_size < 1:
@@ -183,7 +185,6 @@ def export_frequency_weights(layer: BlockCirculantLinear, cfg, frac: int | None 
     ``w_bits`` and their fraction bits (see
     :func:`hwgen.models.circulant_layer.quantize_layer_weights`). A layer whose shape does
     not match the config is refused with one line naming the tensor."""
-    from ..models.circulant_layer import quantize_layer_weights
 
     w = layer.weight
     want = (cfg.blocks_out, cfg.blocks_in, cfg.k)

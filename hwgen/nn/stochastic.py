@@ -20,7 +20,7 @@ from typing import Sequence
 
 import numpy as np
 
-from ..config.sc import ScConfig
+from ..config import ScConfig
 from ..models import stochastic as scm
 
 

@@ -15,10 +15,9 @@ from amaranth.lib import data, stream, wiring
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 
-from ..config.circulant import CirculantConfig
-from ..models.circulant_layer import forward_config, inverse_layer_config
+from ..config import CirculantConfig
 from .block_schedule import track_banks
-from .circulant_fft import CirculantFftSdf
+from .fft import CirculantFftSdf
 from .rtl_arith import reject, round_shift, saturate
 
 Y_BANKS = 3
@@ -170,9 +169,7 @@ class CirculantSdfLayer(wiring.Component):
     def __init__(self, cfg: CirculantConfig):
         if not isinstance(cfg, CirculantConfig):
             reject(self, TypeError(f"cfg must be a CirculantConfig, not {cfg!r}"))
-        if cfg.scaling == "block_float":
-            reject(self, ValueError("the layer needs per_stage or none scaling, "
-                                    "not 'block_float'"))
+        # CirculantConfig has already refused block_float scaling.
         if cfg.architecture != "streaming":
             reject(self, ValueError(f"architecture {cfg.architecture!r}: CirculantSdfLayer "
                                     "is the 'streaming' layer; CirculantStreamLayer builds "
@@ -308,7 +305,7 @@ class CirculantSdfLayer(wiring.Component):
                 m.d.sync += in_bank.eq(~in_bank)
 
         # ---- forward FFT: frames from the reorder buffer, or padding --------------------
-        m.submodules.fft = fft = CirculantFftSdf(forward_config(cfg))
+        m.submodules.fft = fft = CirculantFftSdf(cfg.forward_transform())
         f_pos = Signal(S)
         f_pad = Signal()            # the frame being issued is padding
         f_bank = Signal()           # reorder bank of the next real frame
@@ -456,7 +453,7 @@ class CirculantSdfLayer(wiring.Component):
                      y_wr.data.im.eq(saturate(round_shift(acc_i, cfg.shift), ob))]
 
         # ---- inverse FFT: full Y banks in bit-reversed order, or padding ----------------
-        m.submodules.ifft = ifft = CirculantFftSdf(inverse_layer_config(cfg), inverse=True)
+        m.submodules.ifft = ifft = CirculantFftSdf(cfg.inverse_transform(), inverse=True)
         i_pos = Signal(S)
         i_pad = Signal()
         i_bank = Signal(range(Y_BANKS))

@@ -15,7 +15,7 @@ from amaranth.hdl import Module, Mux, Signal, signed
 from amaranth.lib import data, stream, wiring
 from amaranth.lib.wiring import In, Out
 
-from ..models.dense_layer import acc_bits
+from ..lib.arith import dot_acc_bits
 from .block_schedule import BlockSchedule, BlockScheduler
 from .rtl_arith import reject, round_shift, saturate
 
@@ -80,7 +80,7 @@ class DenseStreamLayer(wiring.Component):
             if not 2 <= ints[name] <= 32:
                 reject(self, ValueError(f"DenseStreamLayer {name} must be within 2..32, "
                                         f"got {ints[name]}"))
-        self.acc_bits = acc_bits(in_bits, w_bits, n)
+        self.acc_bits = dot_acc_bits(in_bits, w_bits, n)
         if not 0 <= shift < self.acc_bits:
             reject(self, ValueError(f"DenseStreamLayer shift must be within "
                                     f"0..{self.acc_bits - 1} (acc_bits - 1), got {shift}"))

@@ -15,9 +15,9 @@ from amaranth.hdl import Module, Signal, signed
 from amaranth.lib import data, wiring
 from amaranth.lib.wiring import In, Out
 
-from ..config.circulant import CirculantConfig
-from ..models.real_fft import check_config, core_config, post_shift, split_twiddles
-from .circulant_fft import CirculantFft
+from ..config import FftConfig
+from ..lib.fixed import split_twiddles
+from .fft import CirculantFft
 from .rtl_arith import reject as _reject
 from .rtl_arith import round_shift as _round_shift
 from .rtl_arith import saturate as _sat
@@ -38,7 +38,7 @@ class RealFftParallel(wiring.Component):
 
     Parameters
     ----------
-    cfg : CirculantConfig
+    cfg : FftConfig
         Block size k (power of two, 8..64), ``in_bits``, ``out_bits`` (at least
         ``in_bits``), ``tw_bits``; ``per_stage`` scaling only. ``architecture`` and
         ``real_input`` are not consulted.
@@ -59,16 +59,18 @@ class RealFftParallel(wiring.Component):
         (:func:`hwgen.models.real_fft.real_fft_fixed`).
     """
 
-    def __init__(self, cfg: CirculantConfig, *, split_stages: int = 1):
+    def __init__(self, cfg: FftConfig, *, split_stages: int = 1):
+        if not isinstance(cfg, FftConfig):
+            _reject(self, TypeError(f"cfg must be an FftConfig, not {cfg!r}"))
         try:
-            check_config(cfg)
-        except (TypeError, ValueError) as e:
+            cfg.check_real_fft()
+        except ValueError as e:
             _reject(self, e)
         if split_stages not in (1, 2):
             _reject(self, ValueError(f"split_stages must be 1 or 2, not {split_stages!r}"))
         self.split_stages = split_stages
         self.cfg = cfg
-        self.core_cfg = core_config(cfg)
+        self.core_cfg = cfg.real_fft_core()
         super().__init__({
             "i_valid": In(1),
             "i_re": In(data.ArrayLayout(signed(cfg.in_bits), cfg.k)),
@@ -150,7 +152,7 @@ class RealFftParallel(wiring.Component):
             return acc
 
         tw = split_twiddles(k, cfg.tw_bits)
-        s = post_shift(cfg)
+        s = cfg.real_fft_post_shift()
         out_re, out_im = {}, {}
         for f in range(N + 1):
             g, e = (f, 1) if f <= N // 2 else (N - f, -1)

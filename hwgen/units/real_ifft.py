@@ -16,9 +16,9 @@ from amaranth.hdl import Module, Signal, signed
 from amaranth.lib import data, wiring
 from amaranth.lib.wiring import In, Out
 
-from ..config.circulant import CirculantConfig
-from ..models.real_ifft import check_config, core_config, merge_twiddles
-from .circulant_fft import CirculantFft
+from ..config import FftConfig
+from ..lib.fixed import merge_twiddles
+from .fft import CirculantFft
 from .rtl_arith import reject as _reject
 from .rtl_arith import round_shift as _round_shift
 from .rtl_arith import saturate as _sat
@@ -35,7 +35,7 @@ class RealIfftParallel(wiring.Component):
 
     Parameters
     ----------
-    cfg : CirculantConfig
+    cfg : FftConfig
         The k-point IFFT this replaces: k (power of two, 8..64), ``in_bits`` (spectrum
         words), ``out_bits`` (results, at least ``in_bits``), ``tw_bits``; ``per_stage``
         scaling only. ``architecture`` and ``real_input`` are not consulted.
@@ -56,16 +56,18 @@ class RealIfftParallel(wiring.Component):
         The real block in natural order (:func:`hwgen.models.real_ifft.real_ifft_fixed`).
     """
 
-    def __init__(self, cfg: CirculantConfig, *, merge_stages: int = 1):
+    def __init__(self, cfg: FftConfig, *, merge_stages: int = 1):
+        if not isinstance(cfg, FftConfig):
+            _reject(self, TypeError(f"cfg must be an FftConfig, not {cfg!r}"))
         try:
-            check_config(cfg)
-        except (TypeError, ValueError) as e:
+            cfg.check_real_ifft()
+        except ValueError as e:
             _reject(self, e)
         if merge_stages not in (1, 2):
             _reject(self, ValueError(f"merge_stages must be 1 or 2, not {merge_stages!r}"))
         self.merge_stages = merge_stages
         self.cfg = cfg
-        self.core_cfg = core_config(cfg)
+        self.core_cfg = cfg.real_ifft_core()
         super().__init__({
             "i_valid": In(1),
             "i_spec": In(data.ArrayLayout(signed(cfg.in_bits), cfg.k)),

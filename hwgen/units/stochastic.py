@@ -20,8 +20,8 @@ from amaranth.hdl import Array, Cat, Const, Module, Signal, Value, signed
 from amaranth.lib import stream, wiring
 from amaranth.lib.wiring import In, Out
 
-from ..config.sc import ScConfig
-from ..models.stochastic import LFSR_TAPS, operand_seeds, vdc_shifts
+from ..config import ScConfig
+from ..lib.lfsr import LFSR_TAPS
 
 __all__ = ["LFSR_TAPS", "Lfsr", "VdcSource", "Sng", "ScMultiplier", "ScMuxAdder",
            "ParallelCounter", "StreamCounter", "ScLayer", "ScLayerHost", "ScNeuron", "popcount",
@@ -383,7 +383,7 @@ class ScLayer(wiring.Component):
         b, n, P = cfg.value_bits, cfg.fan_in, cfg.parallelism
         if cfg.generator == "lfsr":
             w = cfg.lfsr_width
-            seeds = [cfg.seed] if cfg.sharing == "layer" else operand_seeds(cfg)
+            seeds = [cfg.seed] if cfg.sharing == "layer" else cfg.operand_seeds()
             lanes = []
             for i, seed in enumerate(seeds):
                 src = Lfsr(w, seed, P)
@@ -396,7 +396,7 @@ class ScLayer(wiring.Component):
             return ra, rb
         m.submodules.src = src = VdcSource(b, P)
         m.d.comb += [src.en.eq(run), src.load.eq(self.start)]
-        h, g = vdc_shifts(cfg) if cfg.sharing == "per_operand" else ([0] * n, [0] * n)
+        h, g = cfg.vdc_shifts() if cfg.sharing == "per_operand" else ([0] * n, [0] * n)
         # A digital shift is an XOR with a constant: inverters, no logic.
         ra = [[src.values[j * b:(j + 1) * b] ^ Const(h[i], b) for i in range(n)]
               for j in range(P)]

@@ -11,14 +11,14 @@ import numpy as np
 import pytest
 from amaranth.back import verilog
 
-from fpga.top import BoardCore
+from hwgen.board import BoardCore
 from hwgen.config import WS, load_config
 from hwgen.config.loader import config_dict
 from hwgen.emit import sram_semantics
 from hwgen.models.gemm import gemm, random_operands, requantize
 from sim_tb.runner import SimError, run_unit
 
-from ..helpers import variant
+from ..fixtures import variant
 
 TOP = "board_core"
 DIV = 4

@@ -6,29 +6,30 @@ CI runs every FFT size on Icarus and a subset on Verilator; the other Verilator 
 (10-60 s each on a loaded machine) are behind the slow marker."""
 import json
 import time
-from pathlib import Path
 
 import numpy as np
 import pytest
 
-from hwgen.config.circulant import CirculantConfig
+from hwgen.config.circulant import CirculantConfig, FftConfig
 from hwgen.emit import component_verilog
 from hwgen.models.circulant_layer import layer_fixed
-from hwgen.models.fft_fixed import bit_reverse, fft_fixed, ifft_fixed
-from hwgen.units.circulant_fft import CirculantFft, CirculantFftSdf, CirculantStreamLayer
+from hwgen.lib.fixed import fft_input_order
+from hwgen.models.fft_fixed import fft_fixed, ifft_fixed
+from hwgen.units.circulant_layer import CirculantStreamLayer
+from hwgen.units.fft import CirculantFft, CirculantFftSdf
 from sim_tb.circulant import layer_verilog, pack, run_layer_rtl, unpack
 from sim_tb.runner import ToolMissing, lint, run_unit
 
-from ..unit.test_circulant_fft import vectors
-from ..unit.test_circulant_layer import layer_vectors, make_layer
+from ..fixtures import fft_vectors as vectors
+from ..fixtures import circulant_layer_vectors as layer_vectors, make_circulant_layer as make_layer
 
 TOP = "circulant_fft"
-WAIVERS = Path(__file__).resolve().parents[2] / "rtl_templates" / "lint" / "hwgen_circulant.vlt"
+WAIVERS = "hwgen_circulant.vlt"  # rtl_templates/lint
 
 
 def fft_case(k, sim, tmp_path, inverse=False):
     start = time.perf_counter()
-    cfg = CirculantConfig(k=k, in_bits=10, out_bits=14, tw_bits=12, real_input=False)
+    cfg = FftConfig(k=k, in_bits=10, out_bits=14, tw_bits=12, real_input=False)
     re, im = vectors(cfg, 70 + k, n_random=20)
     (tmp_path / "vectors.json").write_text(json.dumps(
         {"re": pack(re, cfg.in_bits), "im": pack(im, cfg.in_bits)}))
@@ -64,11 +65,11 @@ def test_fft_verilator(k, tmp_path):
 
 
 def sdf_case(k, sim, tmp_path, scaling="per_stage", inverse=False):
-    cfg = CirculantConfig(k=k, in_bits=10, out_bits=14 if scaling == "per_stage" else 17,
+    cfg = FftConfig(k=k, in_bits=10, out_bits=14 if scaling == "per_stage" else 17,
                           tw_bits=12, scaling=scaling, architecture="streaming",
                           real_input=False)
     re, im = vectors(cfg, 90 + k, n_random=3)
-    rev = bit_reverse(k)
+    rev = fft_input_order(k)
     order = [(f, rev[p]) for f in range(len(re)) for p in range(k)]
     pad = [0] * (2 * k)          # two frames of padding push the last results out
     rng = np.random.default_rng(k)

@@ -14,9 +14,9 @@ from hwgen.units.circulant_sdf_layer import CirculantSdfLayer
 from sim_tb.circulant import pack, unpack
 from sim_tb.runner import ToolMissing, lint, run_unit
 
-from ..unit.test_circulant_sdf_layer import layer_vectors, make_layer
+from ..fixtures import make_sdf_layer as make_layer, sdf_layer_vectors as layer_vectors
 
-WAIVERS = Path(__file__).resolve().parents[2] / "rtl_templates" / "lint" / "hwgen_circulant.vlt"
+WAIVERS = "hwgen_circulant.vlt"  # rtl_templates/lint
 
 
 def sdf_layer_verilog(cfg, name: str) -> str:

@@ -5,25 +5,24 @@ the block-circulant waivers.
 
 CI runs k = 8, 16 and 32 on Icarus (a few seconds each); k = 64 on Icarus and every k on
 Verilator (each build 45-170 s on a loaded machine) are behind the slow marker."""
-from pathlib import Path
 
 import numpy as np
 import pytest
 
-from hwgen.config.circulant import CirculantConfig
+from hwgen.config.circulant import FftConfig
 from hwgen.emit import component_verilog
 from hwgen.models.real_fft import real_fft_fixed
 from hwgen.units.real_fft import RealFftParallel
 from sim_tb.circulant import run_block_unit_rtl
 from sim_tb.runner import ToolMissing, lint
 
-from ..unit.test_real_fft import ADVERSARIAL_16, DIGITS, vectors
+from ..fixtures import REAL_FFT_ADVERSARIAL_16 as ADVERSARIAL_16, REAL_FFT_DIGITS as DIGITS, real_fft_vectors as vectors
 
-WAIVERS = Path(__file__).resolve().parents[2] / "rtl_templates" / "lint" / "hwgen_circulant.vlt"
+WAIVERS = "hwgen_circulant.vlt"  # rtl_templates/lint
 
 
 def rtl_case(k, sim, tmp_path, params=DIGITS, n_random=10, split_stages=1):
-    cfg = CirculantConfig(k=k, **params)
+    cfg = FftConfig(k=k, **params)
     x = vectors(cfg, 300 + k, n_random)
     if k == 16:
         x = np.concatenate([x, [ADVERSARIAL_16]])
@@ -60,7 +59,7 @@ def test_real_fft_verilator(k, tmp_path):
 
 @pytest.mark.parametrize("split_stages", [1, 2])
 def test_lint_clean_with_waivers(split_stages):
-    cfg = CirculantConfig(k=16, **DIGITS)
+    cfg = FftConfig(k=16, **DIGITS)
     text = component_verilog(RealFftParallel(cfg, split_stages=split_stages), "hwgen_top")
     try:
         findings = lint(text, WAIVERS)

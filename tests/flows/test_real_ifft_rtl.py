@@ -5,25 +5,24 @@ the block-circulant waivers.
 
 CI runs k = 8, 16 and 32 on Icarus; k = 64 on Icarus and every k on Verilator are behind
 the slow marker."""
-from pathlib import Path
 
 import numpy as np
 import pytest
 
-from hwgen.config.circulant import CirculantConfig
+from hwgen.config.circulant import FftConfig
 from hwgen.emit import component_verilog
 from hwgen.models.real_ifft import real_ifft_fixed
 from hwgen.units.real_ifft import RealIfftParallel
 from sim_tb.circulant import run_block_unit_rtl
 from sim_tb.runner import ToolMissing, lint
 
-from ..unit.test_real_ifft import CONFIGS, LAYER, bounded_spectra, corner_spectra
+from ..fixtures import REAL_IFFT_CONFIGS as CONFIGS, REAL_IFFT_LAYER as LAYER, bounded_spectra, corner_spectra
 
-WAIVERS = Path(__file__).resolve().parents[2] / "rtl_templates" / "lint" / "hwgen_circulant.vlt"
+WAIVERS = "hwgen_circulant.vlt"  # rtl_templates/lint
 
 
 def rtl_case(k, sim, tmp_path, params=LAYER, n_random=6, merge_stages=1):
-    cfg = CirculantConfig(k=k, **params)
+    cfg = FftConfig(k=k, **params)
     words = np.concatenate([corner_spectra(cfg, n_random, seed=500 + k),
                             bounded_spectra(cfg, n_random, 0.99, seed=600 + k)])
     dut = RealIfftParallel(cfg, merge_stages=merge_stages)
@@ -55,7 +54,7 @@ def test_real_ifft_verilator(k, tmp_path):
 
 
 def test_lint_clean_with_waivers():
-    cfg = CirculantConfig(k=16, **LAYER)
+    cfg = FftConfig(k=16, **LAYER)
     try:
         findings = lint(component_verilog(RealIfftParallel(cfg), "hwgen_top"), WAIVERS)
     except ToolMissing as e:

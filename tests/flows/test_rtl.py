@@ -2,19 +2,18 @@
 programs as the Amaranth-simulator tests, bit-exact against the golden model, and the
 cycle model equal to the measured cycles."""
 from functools import lru_cache
-from pathlib import Path
 
 import pytest
 
 from hwgen.config import OS, WS, MappingConfig
 from hwgen.emit import generate_verilog
-from hwgen.host.program import Quant
+from hwgen.compiler import Quant
 from hwgen.models.perf import program_timing
 from sim_tb.runner import lint, run_program
 
-from ..helpers import gemm_case, variant
+from ..fixtures import gemm_case, variant
 
-WAIVERS = Path(__file__).resolve().parents[2] / "rtl_templates" / "lint" / "hwgen_top.vlt"
+WAIVERS = "hwgen_top.vlt"  # rtl_templates/lint
 SIMS = ["icarus", "verilator"]
 
 

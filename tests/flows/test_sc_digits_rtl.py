@@ -11,7 +11,7 @@ from hwgen.config.sc import ScConfig
 from hwgen.models import stochastic as model
 from hwgen.nn.stochastic import ScMlp, digits_data, sc_linear, train_digits_mlp
 
-from .test_stochastic_rtl import run_rtl
+from sim_tb.stochastic import run_sc_layer_rtl as run_rtl
 
 # The configuration that reaches the float accuracy at L = 256 in benchmarks/sc_digits.py.
 BASE = ScConfig(length=256, generator="vdc", sharing="per_operand", seed=0xACE1)

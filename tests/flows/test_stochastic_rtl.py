@@ -2,42 +2,21 @@
 writes it) on Icarus Verilog and Verilator through cocotb, bit-exact against
 hwgen.models.stochastic with random stream gaps, and lint-clean under Verilator -Wall
 with the waivers of rtl_templates/lint/hwgen_sc.vlt."""
-import json
-from pathlib import Path
 
 import numpy as np
 import pytest
-from amaranth.back import verilog
+
+import rtl_templates
 
 from hwgen.config.sc import parse_sc
 from hwgen.models import stochastic as model
-from hwgen.units import SC_TOP_NAME
-from hwgen.units.stochastic import sc_top
-from sim_tb.runner import lint, run_unit
+from sim_tb.runner import lint
+from sim_tb.stochastic import run_sc_layer_rtl as run_rtl, sc_verilog
 
-WAIVERS = Path(__file__).resolve().parents[2] / "rtl_templates" / "lint" / "hwgen_sc.vlt"
+WAIVERS = "hwgen_sc.vlt"  # rtl_templates/lint
 CFG = dict(length=64, encoding="bipolar", generator="lfsr", lfsr_width=7, seed=0x35,
            adder="counter", fan_in=6, neurons=2, activation="relu", parallelism=2)
 SEED = 11
-
-
-def sc_verilog(cfg, name=SC_TOP_NAME) -> str:
-    # the same call as hwgen.emit.generate_unit_verilog
-    return verilog.convert(sc_top(cfg), name=name, emit_src=False, strip_internal_attrs=True)
-
-
-def run_rtl(cfg, weights, cases, sim, work: Path, seed: int, stall: float = 0.25):
-    """Run ``cases`` (lists of input codes) through the generated layer; return the
-    results of sim_tb/test_stochastic.py."""
-    vectors = work / "vectors.json"
-    vectors.write_text(json.dumps({"neurons": cfg.neurons, "stall": stall,
-                                   "weights": [int(v) for v in np.ravel(weights)],
-                                   "cases": [[int(v) for v in c] for c in cases]}))
-    result = work / "result.json"
-    run_unit(sc_verilog(cfg), SC_TOP_NAME, "sim_tb.test_stochastic", work, sim=sim, seed=seed,
-             plusargs=[f"+vectors_file={vectors}", f"+result_file={result}",
-                       f"+stall_seed={seed}"])
-    return json.loads(result.read_text())
 
 
 @pytest.mark.parametrize("sim", ["icarus", "verilator"])
@@ -87,7 +66,7 @@ def test_sc_layer_lint_clean_with_scoped_waivers(case, tmp_path):
     # are scoped to hwgen_sc_layer.v, so the module and the scope are renamed alike.
     v = sc_verilog(cfg, name="hwgen_top")
     waivers = tmp_path / "hwgen_sc.vlt"
-    text = WAIVERS.read_text()
+    text = rtl_templates.read(f"lint/{WAIVERS}")
     assert text.count('-file "*hwgen_sc_layer.v"') == text.count("lint_off")
     waivers.write_text(text.replace("hwgen_sc_layer.v", "hwgen_top.v"))
     assert lint(v, waivers) == []

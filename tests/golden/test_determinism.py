@@ -6,7 +6,7 @@ import sys
 from hwgen.config import load_config
 from hwgen.emit import generate_verilog
 
-from ..helpers import variant
+from ..fixtures import variant
 
 SCRIPT = ("import hashlib,sys; from hwgen.config import load_config; "
           "from hwgen.emit import generate_verilog; "

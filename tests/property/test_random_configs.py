@@ -5,10 +5,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from hwgen.config import ConfigError, config_from_dict
-from hwgen.host.program import build_gemm_program
+from hwgen.compiler import build_gemm_program
 from hwgen.models.gemm import gemm, random_operands
 from hwgen.models.perf import program_timing
-from hwgen.sim_amaranth import run_program_amaranth
+from sim_tb.amaranth_sim import run_program_amaranth
 
 valid_cfg = st.fixed_dictionaries({
     "array": st.fixed_dictionaries({

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from sim_tb import runner
+from sim_tb import runner, simulators
 from sim_tb.runner import SimResult, ToolMissing, lint, run_program, tool_versions
 
 HERE = Path(__file__).resolve().parent
@@ -220,7 +220,7 @@ def test_missing_tools(monkeypatch, tmp_path):
 
     monkeypatch.delenv("IVERILOG", raising=False)
     monkeypatch.setenv("PATH", str(tmp_path))
-    if shutil.which("iverilog", path=str(runner._VENV_BIN)):
+    if shutil.which("iverilog", path=str(simulators._VENV_BIN)):
         pytest.skip("iverilog lives in the venv")
     with pytest.raises(ToolMissing) as info:
         run_dummy([], [], 0, sim="icarus", build_root=tmp_path)
@@ -243,19 +243,19 @@ def test_lint(tmp_path):
 
 
 def test_wrapper_is_lint_clean():
-    verilator = runner._tool("verilator")
+    verilator = simulators._tool("verilator")
     out = subprocess.run(
         [str(verilator), "--lint-only", "-Wall", "-DHWGEN_TOP_HAS_ERROR=1",
          "--top-module", "hwgen_tb", f"-GDIN_BITS={DIN_BITS}", f"-GDOUT_BITS={DOUT_BITS}",
          str(HERE / "dummy_top.v"), str(runner.WRAPPER)],
-        capture_output=True, text=True, env=dict(os.environ, PATH=runner._search_path()))
+        capture_output=True, text=True, env=dict(os.environ, PATH=simulators._search_path()))
     assert [l for l in (out.stdout + out.stderr).splitlines() if l.startswith("%")] == []
 
 
 @pytest.mark.parametrize("generation", ["-g2012", "-g2005"])
 def test_wrapper_compiles_in_icarus(tmp_path, generation):
     out = subprocess.run(
-        [str(runner._tool("iverilog")), generation, "-Wall", "-o", str(tmp_path / "tb.vvp"),
+        [str(simulators._tool("iverilog")), generation, "-Wall", "-o", str(tmp_path / "tb.vvp"),
          "-s", "hwgen_tb", f"-Phwgen_tb.DIN_BITS={DIN_BITS}", f"-Phwgen_tb.DOUT_BITS={DOUT_BITS}",
          "-DHWGEN_TOP_HAS_ERROR=1", str(HERE / "dummy_top.v"), str(runner.WRAPPER)],
         capture_output=True, text=True)

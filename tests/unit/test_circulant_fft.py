@@ -4,25 +4,13 @@ import numpy as np
 import pytest
 from amaranth.sim import Simulator
 
-from hwgen.config.circulant import CirculantConfig
-from hwgen.models.fft_fixed import (bit_reverse, circulant_fixed, fft_fixed, ifft_fixed, mac_shift,
+from hwgen.config.circulant import CirculantConfig, FftConfig
+from hwgen.lib.fixed import fft_input_order
+from hwgen.models.fft_fixed import (circulant_fixed, fft_fixed, ifft_fixed, mac_shift,
                                     quantize_freq_weights)
-from hwgen.units.circulant_fft import CirculantFft, CirculantFftSdf, CirculantLayer
-
-
-def vectors(cfg, seed, n_random=6):
-    """Random samples, impulses, DC and full-scale corners, (n, k) each part."""
-    k, lo, hi = cfg.k, -(1 << (cfg.in_bits - 1)), (1 << (cfg.in_bits - 1)) - 1
-    rng = np.random.default_rng(seed)
-    re = [rng.integers(lo, hi + 1, size=(n_random, k))]
-    im = [rng.integers(lo, hi + 1, size=(n_random, k))]
-    imp = np.zeros((2, k), dtype=np.int64)
-    imp[0, 0], imp[1, k // 2 + 1] = hi, lo
-    re.append(imp)
-    im.append(imp[::-1])
-    re.append(np.array([[hi] * k, [lo] * k, [lo, hi] * (k // 2)]))
-    im.append(np.array([[0] * k, [lo] * k, [hi] * k]))
-    return np.concatenate(re), np.concatenate(im)
+from hwgen.units.circulant_layer import CirculantLayer
+from hwgen.units.fft import CirculantFft, CirculantFftSdf
+from ..fixtures import fft_vectors
 
 
 def run_fft(dut, re, im):
@@ -59,7 +47,7 @@ def run_fft(dut, re, im):
 
 def check(cfg, seed, inverse=False):
     dut = CirculantFft(cfg, inverse=inverse)
-    re, im = vectors(cfg, seed)
+    re, im = fft_vectors(cfg, seed)
     if not dut.has_im:
         im = np.zeros_like(im)
     want = (ifft_fixed if inverse else fft_fixed)(cfg, re, im)
@@ -71,24 +59,24 @@ def check(cfg, seed, inverse=False):
 
 @pytest.mark.parametrize("k", [4, 8, 16, 32, 64])
 def test_per_stage_all_sizes(k):
-    check(CirculantConfig(k=k, in_bits=10, out_bits=14, tw_bits=12, real_input=False), k)
+    check(FftConfig(k=k, in_bits=10, out_bits=14, tw_bits=12, real_input=False), k)
 
 
 @pytest.mark.parametrize("k", [4, 16])
 def test_no_scaling(k):
-    check(CirculantConfig(k=k, in_bits=8, out_bits=8 + k.bit_length(), tw_bits=10,
+    check(FftConfig(k=k, in_bits=8, out_bits=8 + k.bit_length(), tw_bits=10,
                           scaling="none", real_input=False), 10 + k)
 
 
 @pytest.mark.parametrize("k", [4, 8, 16])
 def test_block_float(k):
-    check(CirculantConfig(k=k, in_bits=10, out_bits=12, tw_bits=12, scaling="block_float",
+    check(FftConfig(k=k, in_bits=10, out_bits=12, tw_bits=12, scaling="block_float",
                           real_input=False), 20 + k)
 
 
 @pytest.mark.slow
 def test_block_float_64():
-    check(CirculantConfig(k=64, in_bits=10, out_bits=12, tw_bits=12, scaling="block_float",
+    check(FftConfig(k=64, in_bits=10, out_bits=12, tw_bits=12, scaling="block_float",
                           real_input=False), 84)
 
 
@@ -98,7 +86,7 @@ def unused(dut):
 
 
 def test_inverse_and_real_input():
-    cfg = CirculantConfig(k=8, in_bits=9, out_bits=12, tw_bits=10, real_input=True)
+    cfg = FftConfig(k=8, in_bits=9, out_bits=12, tw_bits=10, real_input=True)
     assert "i_im" not in unused(CirculantFft(cfg)).signature.members
     check(cfg, 31)
     check(cfg, 32, inverse=True)
@@ -108,10 +96,10 @@ def test_inverse_and_real_input():
 def test_constructor_messages():
     with pytest.raises(ValueError, match=r"^architecture 'streaming' is built by "
                                          r"CirculantFftSdf$"):
-        CirculantFft(CirculantConfig(architecture="streaming"))
+        CirculantFft(FftConfig(architecture="streaming"))
     with pytest.raises(ValueError, match=r"^block_float scaling needs the parallel"):
-        CirculantFftSdf(CirculantConfig(scaling="block_float"))
-    with pytest.raises(TypeError, match="must be a CirculantConfig"):
+        CirculantFftSdf(FftConfig(scaling="block_float"))
+    with pytest.raises(TypeError, match="must be an FftConfig"):
         CirculantFft({"k": 8})
     with pytest.raises(ValueError, match=r"^CirculantLayer needs per_stage scaling"):
         CirculantLayer(CirculantConfig(scaling="none", out_bits=20, m=16, n=16), [], [], 0)
@@ -155,13 +143,13 @@ def test_layer_bit_exact():
                                                (16, "per_stage", True), (32, "none", False),
                                                (64, "per_stage", False)])
 def test_streaming_sdf_matches_model(k, scaling, inverse):
-    cfg = CirculantConfig(k=k, in_bits=10, out_bits=14 if scaling == "per_stage" else 17,
+    cfg = FftConfig(k=k, in_bits=10, out_bits=14 if scaling == "per_stage" else 17,
                           tw_bits=12, scaling=scaling, architecture="streaming",
                           real_input=False)
     dut = CirculantFftSdf(cfg, inverse=inverse)
-    re, im = vectors(cfg, 40 + k, n_random=2)
+    re, im = fft_vectors(cfg, 40 + k, n_random=2)
     want = (ifft_fixed if inverse else fft_fixed)(cfg, re, im)
-    rev = bit_reverse(k)
+    rev = fft_input_order(k)
     # bit-reversed order in; two frames of padding push the last results out
     seq = [(int(re[f, rev[p]]), int(im[f, rev[p]])) for f in range(len(re)) for p in range(k)]
     seq += [(0, 0)] * (2 * k)

@@ -4,35 +4,16 @@ against its cycle formulas."""
 import numpy as np
 import pytest
 
+from hwgen.config import ConfigError
 from hwgen.config.circulant import CirculantConfig
-from hwgen.models.circulant_layer import (check_weights, choose_shift, complete_spectrum,
+from hwgen.models.circulant_layer import (check_weights, complete_spectrum,
                                           layer_fixed, layer_gain, op_counts, pack_spectrum,
                                           quantize_layer_weights, unpack_spectrum)
 from hwgen.models.fft_fixed import circulant_float, fft_fixed
-from hwgen.units.circulant_fft import CirculantStreamLayer, circulant_top
+from hwgen.units.circulant_layer import CirculantStreamLayer, circulant_top
 
-from .stream_sim import run_stream_layer
-
-
-def layer_vectors(cfg, rng, n_random=6):
-    """Random vectors, an impulse, DC at both full-scale ends, an alternating full-scale
-    vector and zeros, (vectors, n)."""
-    lo, hi = -(1 << (cfg.in_bits - 1)), (1 << (cfg.in_bits - 1)) - 1
-    n = cfg.n
-    rows = [rng.integers(lo, hi + 1, size=(n_random, n))]
-    imp = np.zeros((1, n), dtype=np.int64)
-    imp[0, 1] = hi
-    rows += [imp, np.full((1, n), hi), np.full((1, n), lo),
-             np.array([[hi, lo] * (n // 2)]), np.zeros((1, n), dtype=np.int64)]
-    return np.concatenate(rows)
-
-
-def make_layer(rng, tighten=0, **kw):
-    cfg = CirculantConfig(**kw)
-    w = rng.normal(size=(cfg.blocks_out, cfg.blocks_in, cfg.k))
-    words, frac = quantize_layer_weights(cfg, w)
-    cfg = cfg.replace(shift=max(choose_shift(cfg, words) - tighten, 0))
-    return cfg, w, words, frac
+from sim_tb.amaranth_sim import run_stream_layer
+from ..fixtures import circulant_layer_vectors, make_circulant_layer
 
 
 def run_layer(cfg, words, x, p_valid=1.0, p_ready=1.0, seed=0):
@@ -77,7 +58,7 @@ def test_spectrum_words_round_trip_and_symmetry():
 @pytest.mark.parametrize("scaling", ["per_stage", "none"])
 def test_model_follows_the_float_layer(real_input, scaling):
     rng = np.random.default_rng(3)
-    cfg, w, words, frac = make_layer(rng, k=16, in_bits=8, out_bits=18, tw_bits=16,
+    cfg, w, words, frac = make_circulant_layer(rng, k=16, in_bits=8, out_bits=18, tw_bits=16,
                                      w_bits=14, m=32, n=48, real_input=real_input,
                                      scaling=scaling)
     x = rng.integers(-128, 128, size=(40, cfg.n))
@@ -96,7 +77,7 @@ def test_real_fft_model_follows_the_float_layer(k):
     """The k/2-point transforms: as close to the float layer as the k-point ones, and a
     few LSBs from them (the same weights: both keep the half spectrum)."""
     rng = np.random.default_rng(5 + k)
-    cfg, w, words, frac = make_layer(rng, k=k, in_bits=8, out_bits=18, tw_bits=16,
+    cfg, w, words, frac = make_circulant_layer(rng, k=k, in_bits=8, out_bits=18, tw_bits=16,
                                      w_bits=14, m=2 * k, n=2 * k, real_fft=True)
     x = rng.integers(-128, 128, size=(40, cfg.n))
     y = layer_fixed(cfg, x, words)
@@ -145,11 +126,11 @@ def test_op_counts():
 def test_layer_bit_exact_with_back_pressure(k, m, n, real_input, scaling, real_fft):
     rng = np.random.default_rng(k + m + n)
     out_bits = 12 if scaling == "per_stage" else 8 + k.bit_length()
-    cfg, _, words, _ = make_layer(rng, tighten=3, k=k, in_bits=8, out_bits=out_bits,
+    cfg, _, words, _ = make_circulant_layer(rng, tighten=3, k=k, in_bits=8, out_bits=out_bits,
                                   tw_bits=10, w_bits=8, m=m, n=n, real_input=real_input,
                                   scaling=scaling, real_fft=bool(real_fft),
                                   real_fft_stages=2 if real_fft == 2 else 1)
-    x = layer_vectors(cfg, rng, n_random=3 if k >= 32 else 6)
+    x = circulant_layer_vectors(cfg, rng, n_random=3 if k >= 32 else 6)
     stats = {}
     want = layer_fixed(cfg, x, words, stats)
     # the tight shift makes the full-scale vectors saturate some frequency samples
@@ -165,7 +146,7 @@ def test_layer_bit_exact_with_back_pressure(k, m, n, real_input, scaling, real_f
     (16, 32, 32, False, 1), (8, 8, 16, True, 1), (8, 8, 16, True, 2), (8, 8, 8, True, 2)])
 def test_latency_and_throughput_formulas(k, m, n, real_fft, stages):
     rng = np.random.default_rng(9)
-    cfg, _, words, _ = make_layer(rng, k=k, in_bits=8, out_bits=12, tw_bits=10, w_bits=8,
+    cfg, _, words, _ = make_circulant_layer(rng, k=k, in_bits=8, out_bits=12, tw_bits=10, w_bits=8,
                                   m=m, n=n, real_fft=real_fft, real_fft_stages=stages)
     x = rng.integers(-128, 128, size=(10, n))
     got, t_in, t_out = run_layer(cfg, words, x)
@@ -187,18 +168,18 @@ def test_latency_and_throughput_formulas(k, m, n, real_fft, stages):
 
 
 def test_constructor_messages_and_top():
-    with pytest.raises(ValueError, match=r"^the layer needs per_stage or none scaling, "
-                                         r"not 'block_float'$"):
-        CirculantStreamLayer(CirculantConfig(scaling="block_float"))
+    with pytest.raises(ConfigError, match=r"^circulant\.scaling: block_float gives every input block its own exponent"):
+        CirculantConfig(scaling="block_float")  # the config refuses what no layer builds
     with pytest.raises(ValueError, match=r"^architecture 'streaming': the layer is built "
                                          r"from parallel FFTs$"):
         CirculantStreamLayer(CirculantConfig(architecture="streaming"))
     with pytest.raises(TypeError, match="must be a CirculantConfig"):
         CirculantStreamLayer(None)
-    with pytest.raises(ValueError, match=r"^real_fft needs real_input"):
-        CirculantStreamLayer(CirculantConfig(k=8, m=8, n=8, real_input=False, real_fft=True))
-    with pytest.raises(ValueError, match=r"^k=4: the real-input FFT needs a power of two"):
-        CirculantStreamLayer(CirculantConfig(k=4, m=8, n=8, real_fft=True))
+    with pytest.raises(ConfigError, match=r"^circulant\.real_fft: the k/2-point real "
+                                          r"transforms need real_input: true; "):
+        CirculantConfig(k=8, m=8, n=8, real_input=False, real_fft=True)
+    with pytest.raises(ConfigError, match=r"^circulant\.real_fft: .* need k >= 8"):
+        CirculantConfig(k=4, m=8, n=8, real_fft=True)
     top = circulant_top(CirculantConfig(k=4, m=4, n=8))
     top._MustUse__silence = True
     assert isinstance(top, CirculantStreamLayer)

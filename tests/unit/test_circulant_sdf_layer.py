@@ -6,38 +6,19 @@ import numpy as np
 import pytest
 from amaranth.sim import Simulator
 
+from hwgen.config import ConfigError
 from hwgen.config.circulant import CirculantConfig
-from hwgen.models.circulant_layer import choose_shift, layer_fixed, quantize_layer_weights
+from hwgen.models.circulant_layer import layer_fixed
 from hwgen.units.circulant_sdf_layer import CirculantSdfLayer
 
-from .stream_sim import stream_beats
+from sim_tb.amaranth_sim import stream_beats
+from ..fixtures import make_sdf_layer, sdf_layer_vectors
 
 
 def sdf_layer(cfg):
     dut = CirculantSdfLayer(cfg)
     dut._MustUse__silence = True
     return dut
-
-
-def make_layer(rng, tighten=0, **kw):
-    """A streaming layer config with random block vectors quantized to weight words and
-    a shift ``tighten`` bits below the one that can never saturate."""
-    cfg = CirculantConfig(architecture="streaming", **kw)
-    w = rng.normal(size=(cfg.blocks_out, cfg.blocks_in, cfg.k))
-    words, _ = quantize_layer_weights(cfg, w)
-    return cfg.replace(shift=max(choose_shift(cfg, words) - tighten, 0)), words
-
-
-def layer_vectors(cfg, rng, n_random=4):
-    """Random vectors, two impulses, DC at both full-scale ends, an alternating full-scale
-    vector and zeros, (vectors, n)."""
-    lo, hi = -(1 << (cfg.in_bits - 1)), (1 << (cfg.in_bits - 1)) - 1
-    n = cfg.n
-    imp = np.zeros((2, n), dtype=np.int64)
-    imp[0, 0], imp[1, n - 1] = hi, lo
-    return np.concatenate([rng.integers(lo, hi + 1, size=(n_random, n)), imp,
-                           np.full((1, n), hi), np.full((1, n), lo),
-                           np.array([[hi, lo] * (n // 2)]), np.zeros((1, n), dtype=np.int64)])
 
 
 def load_weights_cycles(cfg):
@@ -106,10 +87,10 @@ def run_sdf_layer(cfg, words, x, *, p_valid=1.0, p_ready=1.0, seed=0, w_gaps=Fal
 def test_bit_exact_with_gaps_and_back_pressure(k, m, n, real_input, scaling):
     rng = np.random.default_rng(k * 100 + m + n)
     out_bits = 12 if scaling == "per_stage" else 8 + k.bit_length()
-    cfg, words = make_layer(rng, tighten=3, k=k, in_bits=8, out_bits=out_bits, tw_bits=10,
+    cfg, words = make_sdf_layer(rng, tighten=3, k=k, in_bits=8, out_bits=out_bits, tw_bits=10,
                             w_bits=8, m=m, n=n, real_input=real_input, scaling=scaling)
     p, q = cfg.blocks_out, cfg.blocks_in
-    x = layer_vectors(cfg, rng)
+    x = sdf_layer_vectors(cfg, rng)
     stats = {}
     want = layer_fixed(cfg, x, words, stats)
     # the tight shift makes the full-scale vectors saturate some frequency samples
@@ -128,7 +109,7 @@ def test_bit_exact_with_gaps_and_back_pressure(k, m, n, real_input, scaling):
 def test_stream_patterns(p_valid, p_ready):
     """Long stalls on either side, and both nearly free: nothing lost or duplicated."""
     rng = np.random.default_rng(5)
-    cfg, words = make_layer(rng, k=8, in_bits=10, out_bits=14, tw_bits=12, w_bits=10,
+    cfg, words = make_sdf_layer(rng, k=8, in_bits=10, out_bits=14, tw_bits=12, w_bits=10,
                             m=16, n=16)
     x = rng.integers(-512, 512, size=(5, cfg.n))
     seed = int(p_valid * 10 + p_ready * 100)
@@ -139,7 +120,7 @@ def test_stream_patterns(p_valid, p_ready):
 def test_one_vector_leaves_without_more_input():
     """A single vector is pushed out of both FFTs by padding: no further x beat needed."""
     rng = np.random.default_rng(6)
-    cfg, words = make_layer(rng, k=16, in_bits=8, out_bits=12, tw_bits=10, w_bits=8,
+    cfg, words = make_sdf_layer(rng, k=16, in_bits=8, out_bits=12, tw_bits=10, w_bits=8,
                             m=32, n=32)
     x = rng.integers(-128, 128, size=(1, cfg.n))
     got, _, _ = run_sdf_layer(cfg, words, x)
@@ -147,9 +128,8 @@ def test_one_vector_leaves_without_more_input():
 
 
 def test_constructor_messages():
-    with pytest.raises(ValueError, match=r"^the layer needs per_stage or none scaling, "
-                                         r"not 'block_float'$"):
-        CirculantSdfLayer(CirculantConfig(scaling="block_float", architecture="streaming"))
+    with pytest.raises(ConfigError, match=r"^circulant\.scaling: block_float gives every input block its own exponent"):
+        CirculantConfig(scaling="block_float", architecture="streaming")  # no such layer
     with pytest.raises(ValueError, match=r"^architecture 'parallel': CirculantSdfLayer is "
                                          r"the 'streaming' layer; CirculantStreamLayer "
                                          r"builds 'parallel'$"):
@@ -174,7 +154,7 @@ def test_constructor_messages():
     (8, 16, 64, True)])   # the same at pair 16
 def test_latency_and_throughput_formulas(k, m, n, real_input):
     rng = np.random.default_rng(k + m + n)
-    cfg, words = make_layer(rng, k=k, in_bits=8, out_bits=12, tw_bits=10, w_bits=8, m=m,
+    cfg, words = make_sdf_layer(rng, k=k, in_bits=8, out_bits=12, tw_bits=10, w_bits=8, m=m,
                             n=n, real_input=real_input)
     dut = sdf_layer(cfg)
     # latency: one vector into an idle layer
@@ -197,7 +177,7 @@ def test_latency_and_throughput_formulas(k, m, n, real_input):
 
 def test_streaming_top_is_the_sdf_layer():
     """``hwgen generate`` writes this layer for ``architecture: streaming``."""
-    from hwgen.units.circulant_fft import circulant_top
+    from hwgen.units.circulant_layer import circulant_top
     top = circulant_top(CirculantConfig(k=4, m=4, n=8, architecture="streaming"))
     top._MustUse__silence = True
     assert isinstance(top, CirculantSdfLayer)

@@ -8,11 +8,13 @@ from math import floor
 import numpy as np
 import pytest
 
-from hwgen.models.dense_layer import acc_bits, dense_fixed, pack_blocks
+from hwgen.lib.arith import dot_acc_bits as acc_bits
+from hwgen.models.dense_layer import dense_fixed, pack_blocks
 from hwgen.units.block_schedule import BlockSchedule, BlockScheduler
 from hwgen.units.dense_stream import DenseStreamLayer
 
-from .stream_sim import run_stream_layer
+from sim_tb.amaranth_sim import run_stream_layer
+from ..fixtures import dense_vectors
 
 
 def exact_layer(x, w, shift, out_bits):
@@ -26,15 +28,6 @@ def exact_layer(x, w, shift, out_bits):
             ys.append(min(max(floor(Fraction(a, 1 << shift) + Fraction(1, 2)), lo), hi))
         out.append(ys)
     return np.array(out, dtype=np.int64)
-
-
-def dense_vectors(n, in_bits, rng, n_random=6):
-    """Random vectors, both full-scale ends, alternating full scale and zeros."""
-    lo, hi = -(1 << (in_bits - 1)), (1 << (in_bits - 1)) - 1
-    rows = [rng.integers(lo, hi + 1, size=(n_random, n)), np.full((1, n), hi),
-            np.full((1, n), lo), np.array([[hi, lo] * (n // 2) + [hi] * (n % 2)]),
-            np.zeros((1, n), dtype=np.int64)]
-    return np.concatenate(rows)
 
 
 # ------------------------------------------------------------------ the model
@@ -143,7 +136,7 @@ def test_latency_and_throughput_formulas(k, m, n):
 
 def test_same_schedule_as_the_circulant_layer():
     from hwgen.config.circulant import CirculantConfig
-    from hwgen.units.circulant_fft import CirculantStreamLayer
+    from hwgen.units.circulant_layer import CirculantStreamLayer
     circ = CirculantStreamLayer(CirculantConfig(k=8, m=64, n=64))
     dense = DenseStreamLayer(8, 64, 64)
     for unit in (circ, dense):

@@ -4,19 +4,19 @@ import math
 import numpy as np
 import pytest
 
-from hwgen.config.circulant import CirculantConfig
-from hwgen.models.fft_fixed import (bit_reverse, circulant_dense, circulant_fixed,
-                                    circulant_float, error_bound, fft_fixed, fft_reference,
-                                    ifft_fixed, inverse_config, layer_gain, mac_shift,
-                                    quantize_freq_weights, round_shift, saturate, sqnr_db,
-                                    sqnr_vs_word_length, twiddles)
+from hwgen.config.circulant import CirculantConfig, FftConfig
+from hwgen.lib.fixed import fft_input_order, round_shift, saturate, twiddles
+from hwgen.models.fft_fixed import (circulant_dense, circulant_fixed, circulant_float,
+                                    error_bound, fft_fixed, fft_reference, ifft_fixed,
+                                    layer_gain, mac_shift, quantize_freq_weights, sqnr_db,
+                                    sqnr_vs_word_length)
 
 KS = [4, 8, 16, 32, 64]
 
 
 def cfg_for(k, scaling="per_stage", in_bits=12, tw_bits=16):
     out = in_bits + k.bit_length() if scaling == "none" else 16
-    return CirculantConfig(k=k, in_bits=in_bits, out_bits=out, tw_bits=tw_bits,
+    return FftConfig(k=k, in_bits=in_bits, out_bits=out, tw_bits=tw_bits,
                            scaling=scaling, real_input=False)
 
 
@@ -30,7 +30,7 @@ def safe_inputs(cfg, rng, n):
 def test_primitives():
     assert list(round_shift([5, 6, 7, -5, -6, -7], 1)) == [3, 3, 4, -2, -3, -3]  # half up
     assert list(saturate([-300, 300, 5], 8)) == [-128, 127, 5]
-    assert bit_reverse(8) == [0, 4, 2, 6, 1, 5, 3, 7]
+    assert fft_input_order(8) == [0, 4, 2, 6, 1, 5, 3, 7]
     tw = twiddles(8, 10)
     assert tw[0] == (256, 0) and tw[2] == (0, -256)       # +1 and -j exact
     assert tw[1] == (181, -181)                            # cos(pi/4) * 256 = 181.02
@@ -103,9 +103,9 @@ def test_inverse_undoes_forward():
     cfg = cfg_for(16)
     re, im = safe_inputs(cfg, np.random.default_rng(5), 16)
     X = fft_fixed(cfg, re, im)
-    r, i, _ = ifft_fixed(inverse_config(cfg), X[0], X[1])
+    r, i, _ = ifft_fixed(cfg.inverse(), X[0], X[1])
     want = (re + 1j * im) * 2 ** cfg.guard_bits / cfg.k
-    assert np.abs(r + 1j * i - want).max() <= 2 * error_bound(inverse_config(cfg))
+    assert np.abs(r + 1j * i - want).max() <= 2 * error_bound(cfg.inverse())
 
 
 def test_sqnr_grows_about_six_db_per_bit():

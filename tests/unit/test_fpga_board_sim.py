@@ -4,13 +4,13 @@ side keeps to the flow-control window, which is made small here so it matters.""
 import pytest
 from amaranth.sim import Simulator
 
-from fpga import framing as fr
-from fpga.top import BoardCore
+from hwgen.lib import framing as fr
+from hwgen.board import BoardCore
 from hwgen.config import WS, load_config
-from hwgen.host.program import Quant
+from hwgen.compiler import Quant
 
-from ..helpers import gemm_case, variant
-from .uart_line import recv_serial, send_serial
+from ..fixtures import gemm_case, variant
+from sim_tb.board_sim import recv_serial, send_serial
 
 DIV = 4
 WINDOW = 24
@@ -18,8 +18,8 @@ WINDOW = 24
 
 def run_over_uart(cfg, prog, fifo_bytes=WINDOW):
     dut = BoardCore(cfg, DIV, heartbeat_bit=4, fifo_bytes=fifo_bytes)
-    frames = fr.frames_for_program(cfg, prog.cmds, prog.din) + [bytes([fr.T_STATUS])]
-    dec = fr.ReplyDecoder(fr.dout_bytes(cfg))
+    frames = fr.frames_for_program(cfg.link, prog.cmds, prog.din) + [bytes([fr.T_STATUS])]
+    dec = fr.ReplyDecoder(cfg.link.dout_bytes)
     state = {"sent_frames": 0, "done": False}
     max_inflight = [0]
 
@@ -60,7 +60,7 @@ def test_gemm_over_uart_bit_exact(cfg_name, shape, quant):
     cfg = variant("tiny", dataflow=WS) if cfg_name == "tiny-ws" else load_config(cfg_name)
     prog, want = gemm_case(cfg, *shape, seed=sum(shape), quant=quant)
     reply = run_over_uart(cfg, prog)
-    assert reply.acks == len(fr.frames_for_program(cfg, prog.cmds, prog.din))
+    assert reply.acks == len(fr.frames_for_program(cfg.link, prog.cmds, prog.din))
     assert len(reply.dout) == prog.n_dout
     got = prog.decode(cfg, reply.dout)
     assert (got == want).all(), f"\n{got}\n!=\n{want}"
@@ -71,8 +71,8 @@ def test_gemm_over_uart_bit_exact(cfg_name, shape, quant):
 def test_frames_keep_beats_after_their_load():
     cfg = load_config("ice40")
     prog, _ = gemm_case(cfg, 3, 5, 4, seed=1)
-    frames = fr.frames_for_program(cfg, prog.cmds, prog.din)
+    frames = fr.frames_for_program(cfg.link, prog.cmds, prog.din)
     assert sum(f[0] == fr.T_DIN for f in frames) == len(prog.din)
-    assert all(len(f) == 1 + fr.din_bytes(cfg) for f in frames if f[0] == fr.T_DIN)
+    assert all(len(f) == 1 + cfg.link.din_bytes for f in frames if f[0] == fr.T_DIN)
     with pytest.raises(ValueError, match="din beats but its LOAD commands take"):
-        fr.frames_for_program(cfg, prog.cmds, prog.din + [0])
+        fr.frames_for_program(cfg.link, prog.cmds, prog.din + [0])

@@ -154,7 +154,7 @@ def test_plan_clock():
 
 def test_uart_divisor_follows_the_pll(monkeypatch):
     pytest.importorskip("amaranth_boards")
-    from fpga import top
+    from hwgen.board import top
     from hwgen.config import load_config
 
     seen = []
@@ -201,7 +201,7 @@ def test_lock_reset(cycles):
     the synchroniser."""
     from amaranth.sim import Simulator
 
-    from fpga.top import LockReset
+    from hwgen.board import LockReset
 
     dut = LockReset(cycles)
     sim = Simulator(dut)
@@ -238,6 +238,6 @@ def test_lock_reset(cycles):
 
 
 def test_lock_reset_rejects_bad_cycles():
-    from fpga.top import LockReset
+    from hwgen.board import LockReset
     with pytest.raises(ValueError, match=r"^cycles must be a positive integer, got 0$"):
         LockReset(0)

@@ -78,12 +78,12 @@ def test_missing_programmer(tmp_path, monkeypatch):
     _, report = fake_build(tmp_path, "icebreaker", "top.bin")
     monkeypatch.setenv("PATH", str(tmp_path / "empty"))
     monkeypatch.delenv("ICEPROG", raising=False)
-    with pytest.raises(ToolMissing, match="iceprog .*set ICEPROG or apt-get install -y "
+    with pytest.raises(ToolMissing, match=r"iceprog not found .*set \$ICEPROG or apt-get install -y "
                                           "fpga-icestorm") as e:
         program(report)
     assert "\n" not in str(e.value)
     monkeypatch.setenv("OPENFPGALOADER", "/nowhere/openFPGALoader")
-    with pytest.raises(ToolMissing, match="OPENFPGALOADER=/nowhere/openFPGALoader is not an "
+    with pytest.raises(ToolMissing, match=r"\$OPENFPGALOADER=/nowhere/openFPGALoader is not an "
                                           "executable.*apt-get install -y openfpgaloader"):
         find_programmer("ecp5")
 

@@ -3,12 +3,12 @@ line is driven and sampled bit by bit from Python, independently of the RTL."""
 import pytest
 from amaranth.sim import Simulator
 
-from fpga import framing as fr
-from fpga.bridge import UartBridge
-from fpga.top import baud_divisor
-from fpga.uart import UartRx, UartTx, check_divisor
+from hwgen.lib import framing as fr
+from hwgen.board.bridge import UartBridge
+from hwgen.board import baud_divisor
+from hwgen.board.uart import UartRx, UartTx, check_divisor
 
-from .uart_line import recv_serial, send_serial
+from sim_tb.board_sim import recv_serial, send_serial
 
 DIV = 5
 

@@ -7,15 +7,16 @@ from typing import ClassVar
 import numpy as np
 import pytest
 
-from fpga import framing as fr
+from hwgen.lib import framing as fr
 from hwgen.config import WS, MappingConfig, load_config
 from hwgen.host import driver as drv
 from hwgen.host.driver import BoardError, BoardLink, LinkError, PyserialMissing
-from hwgen.host.program import Quant, input_words, pack_beats, weight_words
+from hwgen.compiler import Quant, input_words, weight_words
+from hwgen.lib.beats import pack_beats, unpack_beats
 from hwgen.models.gemm import gemm, random_operands, requantize
 
-from ..helpers import variant
-from .sim_board import SimBoardTransport
+from ..fixtures import variant
+from sim_tb.board_sim import SimBoardTransport
 
 
 def configs():
@@ -90,7 +91,6 @@ def test_load_compute_read_helpers():
         assert len(beats) == rows * cfg.beats_per_word(cfg.C)
     finally:
         link.close()
-    from hwgen.host.program import unpack_beats
     got = unpack_beats(beats, cfg.C, beat, cfg.acc_bits)[:3, :2]
     assert (got == gemm(a, b)).all()
 

@@ -6,47 +6,29 @@ import math
 import numpy as np
 import pytest
 
-from hwgen.config.circulant import CirculantConfig
+from hwgen.config import ConfigError
+from hwgen.config.circulant import FftConfig
 from hwgen.emit import component_verilog
 from hwgen.models import fft_fixed as ff
-from hwgen.models.circulant_layer import pack_spectrum
-from hwgen.models.real_fft import (core_config, error_bound, real_fft_bins, real_fft_fixed,
-                                   real_fft_float, real_fft_reference, split_twiddles,
+from hwgen.models.spectrum import pack_spectrum
+from hwgen.lib.fixed import fft_input_order, split_twiddles
+from hwgen.models.real_fft import (error_bound, real_fft_bins, real_fft_fixed,
+                                   real_fft_float, real_fft_reference,
                                    sqnr_db)
-from hwgen.units.circulant_fft import CirculantFft
+from hwgen.units.fft import CirculantFft
 from hwgen.units.real_fft import RealFftParallel
 
-from .fft_sim import run_block_unit
+from sim_tb.amaranth_sim import run_block_unit
+from ..fixtures import REAL_FFT_ADVERSARIAL_16, REAL_FFT_DIGITS, real_fft_vectors
 
 KS = [8, 16, 32, 64]
-DIGITS = {"in_bits": 8, "out_bits": 16, "tw_bits": 14}     # benchmarks/circulant_digits.py
-CONFIGS = [DIGITS, {"in_bits": 10, "out_bits": 14, "tw_bits": 12},
+CONFIGS = [REAL_FFT_DIGITS, {"in_bits": 10, "out_bits": 14, "tw_bits": 12},
            {"in_bits": 8, "out_bits": 8, "tw_bits": 10},    # no guard bit: core one bit wider
            {"in_bits": 6, "out_bits": 9, "tw_bits": 5}]     # coarse twiddles
 
-# x in {-128, 127}^16 whose packing, at the full scale of a k/2-point core's input word,
-# saturates that core by thousands of LSBs (found by exhaustive search); with the unit's
-# one bit of headroom it stays within the error bound
-ADVERSARIAL_16 = [-128, 127, -128, -128, 127, -128, -128, 127,
-                  -128, -128, 127, 127, -128, -128, 127, -128]
-
 
 def cfg_of(k, params):
-    return CirculantConfig(k=k, **params)
-
-
-def vectors(cfg, seed, n_random):
-    """Random samples, impulses, DC, alternating and full-scale +/- corners, (n, k)."""
-    k, lo, hi = cfg.k, -(1 << (cfg.in_bits - 1)), (1 << (cfg.in_bits - 1)) - 1
-    rng = np.random.default_rng(seed)
-    rows = [rng.integers(lo, hi + 1, size=(n_random, k)),
-            rng.choice([lo, hi], size=(n_random, k))]
-    imp = np.zeros((3, k), dtype=np.int64)
-    imp[0, 0], imp[1, 1], imp[2, k // 2 + 1] = hi, lo, hi
-    rows.append(imp)
-    rows.append(np.array([[hi] * k, [lo] * k, [lo, hi] * (k // 2), [hi, lo] * (k // 2),
-                          [lo] + [hi] * (k - 1), [lo, lo, hi, hi] * (k // 4)]))
-    return np.concatenate(rows)
+    return FftConfig(k=k, **params)
 
 
 # ------------------------------------------------------------------- the mathematics
@@ -56,7 +38,7 @@ def dit_quantized(z, twq):
     """Radix-2 DIT with per-stage halving in exact (float) arithmetic, with the given
     twiddles ``W^j`` (j < n/2, complex): the transform the fixed-point FFT rounds."""
     n = z.shape[-1]
-    v = z[..., ff.bit_reverse(n)]
+    v = z[..., fft_input_order(n)]
     for s in range(n.bit_length() - 1):
         half, span = 1 << s, 2 << s
         nv = np.empty_like(v)
@@ -73,7 +55,7 @@ def quantized_references(cfg, x):
     """Bins 0..k/2 of (ours, k-point FFT) evaluated exactly with the quantized twiddles,
     in output units."""
     k, N, F = cfg.k, cfg.k // 2, cfg.tw_frac
-    core = core_config(cfg)
+    core = cfg.real_fft_core()
     twq = np.array([complex(*w) for w in split_twiddles(k, cfg.tw_bits)]) / 2.0 ** F
     z = (x[..., 0::2] + 1j * x[..., 1::2]) * 2.0 ** core.guard_bits
     Z = dit_quantized(z, twq[0:k // 2:2])
@@ -99,7 +81,7 @@ def test_float_algorithm_is_the_real_fft():
 @pytest.mark.parametrize("k", KS)
 def test_model_against_numpy_within_the_bound(k, params):
     cfg = cfg_of(k, params)
-    x = vectors(cfg, k, 200)
+    x = real_fft_vectors(cfg, k, 200)
     re, im = real_fft_bins(cfg, x)
     err = np.abs(re + 1j * im - real_fft_reference(cfg, x))
     assert err.max() <= error_bound(cfg), (err.max(), error_bound(cfg))
@@ -115,7 +97,7 @@ def test_model_against_the_k_point_fixed_point_fft(k, params):
     bounds -- far below the bounds against the float FFT, which the twiddle error
     dominates."""
     cfg = cfg_of(k, params)
-    x = vectors(cfg, 100 + k, 200)
+    x = real_fft_vectors(cfg, 100 + k, 200)
     ours_q, theirs_q = quantized_references(cfg, x)
     assert np.allclose(ours_q, theirs_q, rtol=0, atol=1e-6)
     re, im = real_fft_bins(cfg, x)
@@ -149,20 +131,20 @@ def test_exact_cases():
 
 
 def test_headroom_keeps_the_packed_core_from_saturating():
-    cfg = cfg_of(16, DIGITS)
-    x = np.array([ADVERSARIAL_16])
+    cfg = cfg_of(16, REAL_FFT_DIGITS)
+    x = np.array([REAL_FFT_ADVERSARIAL_16])
     # the same core at the full scale of the k-point FFT's input word saturates
-    full = CirculantConfig(k=8, in_bits=8, out_bits=16, tw_bits=14, real_input=False)
+    full = FftConfig(k=8, in_bits=8, out_bits=16, tw_bits=14, real_input=False)
     r, i, _ = ff.fft_fixed(full, x[:, 0::2], x[:, 1::2])
     assert np.abs(r + 1j * i - ff.fft_reference(full, x[:, 0::2], x[:, 1::2])).max() \
         > 100 * ff.error_bound(full)
     re, im = real_fft_bins(cfg, x)
     assert np.abs(re + 1j * im - real_fft_reference(cfg, x)).max() <= error_bound(cfg)
-    assert core_config(cfg).guard_bits == cfg.guard_bits - 1
+    assert cfg.real_fft_core().guard_bits == cfg.guard_bits - 1
 
 
 def test_sqnr_close_to_the_k_point_fft():
-    cfg = cfg_of(32, DIGITS)
+    cfg = cfg_of(32, REAL_FFT_DIGITS)
     x = np.random.default_rng(3).integers(-128, 128, size=(256, 32))
     kr, ki, _ = ff.fft_fixed(cfg, x)
     ref = real_fft_reference(cfg, x)
@@ -173,7 +155,7 @@ def test_sqnr_close_to_the_k_point_fft():
 
 
 def test_model_input_messages():
-    cfg = cfg_of(8, DIGITS)
+    cfg = cfg_of(8, REAL_FFT_DIGITS)
     with pytest.raises(ValueError, match=r"^expected \(\.\.\., 8\) samples, got shape \(2, 7\)$"):
         real_fft_fixed(cfg, np.zeros((2, 7), dtype=np.int64))
     with pytest.raises(ValueError, match=r"^samples must fit in_bits=8 signed bits, "
@@ -184,33 +166,33 @@ def test_model_input_messages():
 def test_config_messages():
     with pytest.raises(ValueError, match=r"^k=4: the real-input FFT needs a power of two "
                                          r"from 8 to 64 .*; use CirculantFft for k=4$"):
-        RealFftParallel(CirculantConfig(k=4))
-    with pytest.raises(ValueError, match=r"^k=12: "):
-        real_fft_fixed(CirculantConfig(k=12), np.zeros((1, 12), dtype=np.int64))
+        RealFftParallel(FftConfig(k=4))
+    with pytest.raises(ConfigError, match=r"^fft\.k: must be a power of two, got 12$"):
+        FftConfig(k=12)  # no transform of 12 points exists to pass on
     with pytest.raises(ValueError, match=r"^the real-input FFT supports per_stage scaling "
                                          r"only, not 'block_float'$"):
-        RealFftParallel(CirculantConfig(k=8, scaling="block_float"))
-    with pytest.raises(ValueError, match=r"^out_bits=8 must be at least in_bits=12$"):
-        RealFftParallel(CirculantConfig(k=8, in_bits=12, out_bits=8))
+        RealFftParallel(FftConfig(k=8, scaling="block_float"))
+    with pytest.raises(ConfigError, match=r"^fft\.out_bits: must be at least in_bits=12 "):
+        FftConfig(k=8, in_bits=12, out_bits=8)
     with pytest.raises(ValueError, match=r"^in_bits=32: the k/2-point core needs in_bits \+ 1 <= 32 bits$"):
-        RealFftParallel(CirculantConfig(k=8, in_bits=32, out_bits=32))
-    with pytest.raises(TypeError, match=r"^cfg must be a CirculantConfig"):
+        RealFftParallel(FftConfig(k=8, in_bits=32, out_bits=32))
+    with pytest.raises(TypeError, match=r"^cfg must be an FftConfig"):
         RealFftParallel({"k": 8})
     with pytest.raises(ValueError, match=r"^split_stages must be 1 or 2, not 3$"):
-        RealFftParallel(CirculantConfig(k=8), split_stages=3)
+        RealFftParallel(FftConfig(k=8), split_stages=3)
 
 
 # ------------------------------------------------------------------- the hardware
 
 
 @pytest.mark.parametrize("k,params,n_random", [
-    (8, DIGITS, 8), (16, DIGITS, 4), (32, DIGITS, 2), (64, DIGITS, 1),
+    (8, REAL_FFT_DIGITS, 8), (16, REAL_FFT_DIGITS, 4), (32, REAL_FFT_DIGITS, 2), (64, REAL_FFT_DIGITS, 1),
     (16, CONFIGS[2], 3), (8, CONFIGS[3], 4), (32, CONFIGS[1], 1)])
 def test_unit_bit_exact(k, params, n_random):
     cfg = cfg_of(k, params)
-    x = vectors(cfg, 200 + k, n_random)
-    if k == 16 and params is DIGITS:
-        x = np.concatenate([x, [ADVERSARIAL_16]])
+    x = real_fft_vectors(cfg, 200 + k, n_random)
+    if k == 16 and params is REAL_FFT_DIGITS:
+        x = np.concatenate([x, [REAL_FFT_ADVERSARIAL_16]])
     dut = RealFftParallel(cfg)
     got, delay = run_block_unit(dut, "i_re", "o_spec", x, seed=k)
     want = real_fft_fixed(cfg, x)
@@ -222,17 +204,17 @@ def test_unit_bit_exact(k, params, n_random):
 
 @pytest.mark.parametrize("k", [8, 32])
 def test_two_split_stages_bit_exact(k):
-    cfg = cfg_of(k, DIGITS)
+    cfg = cfg_of(k, REAL_FFT_DIGITS)
     dut = RealFftParallel(cfg, split_stages=2)
     assert dut.latency == cfg.stages + 1
-    x = vectors(cfg, 400 + k, 2)
+    x = real_fft_vectors(cfg, 400 + k, 2)
     got, delay = run_block_unit(dut, "i_re", "o_spec", x, seed=k + 1)
     assert (got == real_fft_fixed(cfg, x)).all()
     assert (delay == dut.latency).all()
 
 
 def test_latency_ports_and_determinism():
-    cfg = cfg_of(16, DIGITS)
+    cfg = cfg_of(16, REAL_FFT_DIGITS)
     dut = RealFftParallel(cfg)
     full = CirculantFft(cfg.replace(real_input=True))
     full._MustUse__silence = True      # built only to read its latency

@@ -4,61 +4,24 @@ against numpy and against the layer's k-point inverse path with the derived boun
 import numpy as np
 import pytest
 
-from hwgen.config.circulant import CirculantConfig
+from hwgen.config import ConfigError
+from hwgen.config.circulant import FftConfig
 from hwgen.emit import component_verilog
 from hwgen.models import circulant_layer as cl
 from hwgen.models import fft_fixed as ff
-from hwgen.models.real_ifft import (core_config, error_bound, merge_fixed, real_ifft_fixed,
+from hwgen.models.real_ifft import (error_bound, merge_fixed, real_ifft_fixed,
                                     real_ifft_reference)
-from hwgen.units.circulant_fft import CirculantFft
+from hwgen.units.fft import CirculantFft
 from hwgen.units.real_ifft import RealIfftParallel
-from .fft_sim import run_block_unit
+from sim_tb.amaranth_sim import run_block_unit
+from ..fixtures import (REAL_IFFT_CONFIGS, REAL_IFFT_LAYER, bounded_spectra, corner_spectra,
+                        half_words)
 
 KS = [8, 16, 32, 64]
-LAYER = {"in_bits": 16, "out_bits": 16, "tw_bits": 14}   # the digits layer's IFFT
-CONFIGS = [LAYER, {"in_bits": 12, "out_bits": 14, "tw_bits": 12},   # guard bits
-           {"in_bits": 8, "out_bits": 8, "tw_bits": 5}]              # coarse twiddles
 
 
 def cfg_of(k, params):
-    return CirculantConfig(k=k, **params)
-
-
-def half_words(cfg, re, im):
-    """Bins 0..k/2 (im of bins 0 and k/2 ignored) -> the half-spectrum packing."""
-    N = cfg.k // 2
-    return np.concatenate([re[..., :N + 1], im[..., 1:N]], axis=-1)
-
-
-def bounded_spectra(cfg, n, frac, seed):
-    """n spectra whose bins have magnitude below ``frac`` of the input full scale."""
-    N, full = cfg.k // 2, 1 << (cfg.in_bits - 1)
-    rng = np.random.default_rng(seed)
-    mag = rng.uniform(0, frac * full, size=(n, N + 1))
-    ph = rng.uniform(0, 2 * np.pi, size=(n, N + 1))
-    ph[:, [0, N]] = rng.choice([0.0, np.pi], size=(n, 2))     # real bins
-    re = np.trunc(mag * np.cos(ph)).astype(np.int64)
-    im = np.trunc(mag * np.sin(ph)).astype(np.int64)
-    return half_words(cfg, re, im)
-
-
-def corner_spectra(cfg, n_random, seed):
-    """Random full-range words, impulses in each bin kind, DC, Nyquist, and the extreme
-    words (which may saturate: the model says how, bit for bit)."""
-    k, N = cfg.k, cfg.k // 2
-    lo, hi = -(1 << (cfg.in_bits - 1)), (1 << (cfg.in_bits - 1)) - 1
-    rng = np.random.default_rng(seed)
-    rows = [rng.integers(lo, hi + 1, size=(n_random, k)),
-            rng.choice([lo, hi], size=(n_random, k))]
-    special = np.zeros((6, k), dtype=np.int64)
-    special[0, 0] = hi                      # DC: a constant block
-    special[1, N] = lo                      # Nyquist: alternating signs
-    special[2, 1] = hi                      # one cosine
-    special[3, N + 1] = lo                  # one sine
-    special[4, N // 2] = hi                 # bin k/4 (trivial twiddle)
-    special[5, N + N // 2] = hi
-    rows += [special, np.full((1, k), hi), np.full((1, k), lo)]
-    return np.concatenate(rows)
+    return FftConfig(k=k, **params)
 
 
 def k_point_path(cfg, words):
@@ -89,7 +52,7 @@ def test_float_algorithm_is_the_inverse_real_fft():
 
 
 @pytest.mark.parametrize("k", KS)
-@pytest.mark.parametrize("params", CONFIGS)
+@pytest.mark.parametrize("params", REAL_IFFT_CONFIGS)
 def test_model_against_numpy_within_the_bound(k, params):
     cfg = cfg_of(k, params)
     frac = 0.99
@@ -99,7 +62,7 @@ def test_model_against_numpy_within_the_bound(k, params):
 
 
 @pytest.mark.parametrize("k", KS)
-@pytest.mark.parametrize("params", CONFIGS)
+@pytest.mark.parametrize("params", REAL_IFFT_CONFIGS)
 def test_model_against_the_k_point_inverse(k, params):
     """Within the two bounds of each other, and as close to the float result as the
     k-point path on average (a fraction of an LSB apart in RMS error)."""
@@ -117,7 +80,7 @@ def test_model_against_the_k_point_inverse(k, params):
 def test_exact_cases():
     """DC and Nyquist bins come out exact; merge of bin 0 is the half sum and half
     difference of bins 0 and k/2."""
-    cfg = cfg_of(16, LAYER)
+    cfg = cfg_of(16, REAL_IFFT_LAYER)
     w = np.zeros((2, 16), dtype=np.int64)
     w[0, 0] = 1600          # DC: y = 1600 / 16 = 100 everywhere
     w[1, 8] = -3200         # Nyquist: y[t] = -200 * (-1)^t
@@ -132,7 +95,7 @@ def test_headroom_keeps_the_merge_from_saturating():
     """Two bins just below full magnitude, phased so that the merge adds them up: the
     merged value exceeds the k-point IFFT's input range (by 35 %) and the core's extra
     bit holds it, so the result still meets the bound."""
-    cfg = cfg_of(32, LAYER)
+    cfg = cfg_of(32, REAL_IFFT_LAYER)
     k, N, f = 32, 16, 3
     M = 0.999 * (1 << 15)
     u = 1 + 1j * np.exp(2j * np.pi * f / k)     # Z' = (u a + v conj b) / 2
@@ -150,7 +113,7 @@ def test_headroom_keeps_the_merge_from_saturating():
 
 
 def test_model_input_messages():
-    cfg = cfg_of(8, LAYER)
+    cfg = cfg_of(8, REAL_IFFT_LAYER)
     with pytest.raises(ValueError, match=r"^expected \(\.\.\., 8\) spectrum words"):
         real_ifft_fixed(cfg, np.zeros((2, 6), dtype=np.int64))
     with pytest.raises(ValueError, match=r"^spectrum words must fit in_bits=16"):
@@ -159,25 +122,25 @@ def test_model_input_messages():
 
 def test_config_messages():
     with pytest.raises(ValueError, match=r"^k=4: the real-output IFFT needs a power of two"):
-        core_config(CirculantConfig(k=4, in_bits=16, out_bits=16))
+        FftConfig(k=4, in_bits=16, out_bits=16).real_ifft_core()
     with pytest.raises(ValueError, match=r"per_stage scaling only, not 'none'"):
-        core_config(CirculantConfig(k=8, in_bits=8, out_bits=12, scaling="none"))
-    with pytest.raises(ValueError, match=r"^out_bits=12 must be at least in_bits=16"):
-        core_config(CirculantConfig(k=8, in_bits=16, out_bits=12))
+        FftConfig(k=8, in_bits=8, out_bits=12, scaling="none").real_ifft_core()
+    with pytest.raises(ConfigError, match=r"^fft\.out_bits: must be at least in_bits=16"):
+        FftConfig(k=8, in_bits=16, out_bits=12)
     with pytest.raises(ValueError, match=r"^out_bits=32: the k/2-point core needs out_bits \+ 1 <= 32 bits$"):
-        RealIfftParallel(CirculantConfig(k=8, in_bits=32, out_bits=32))
-    with pytest.raises(TypeError, match=r"^cfg must be a CirculantConfig"):
+        RealIfftParallel(FftConfig(k=8, in_bits=32, out_bits=32))
+    with pytest.raises(TypeError, match=r"^cfg must be an FftConfig"):
         RealIfftParallel({"k": 8})
     with pytest.raises(ValueError, match=r"^merge_stages must be 1 or 2, not 0$"):
-        RealIfftParallel(CirculantConfig(k=8, in_bits=16, out_bits=16), merge_stages=0)
+        RealIfftParallel(FftConfig(k=8, in_bits=16, out_bits=16), merge_stages=0)
 
 
 # ------------------------------------------------------------------- the hardware
 
 
 @pytest.mark.parametrize("k,params,n_random,merge_stages", [
-    (8, LAYER, 8, 1), (16, LAYER, 4, 1), (32, LAYER, 2, 1), (64, LAYER, 1, 1),
-    (16, CONFIGS[1], 3, 1), (8, CONFIGS[2], 4, 1), (8, LAYER, 4, 2), (32, CONFIGS[1], 1, 2)])
+    (8, REAL_IFFT_LAYER, 8, 1), (16, REAL_IFFT_LAYER, 4, 1), (32, REAL_IFFT_LAYER, 2, 1), (64, REAL_IFFT_LAYER, 1, 1),
+    (16, REAL_IFFT_CONFIGS[1], 3, 1), (8, REAL_IFFT_CONFIGS[2], 4, 1), (8, REAL_IFFT_LAYER, 4, 2), (32, REAL_IFFT_CONFIGS[1], 1, 2)])
 def test_unit_bit_exact(k, params, n_random, merge_stages):
     cfg = cfg_of(k, params)
     words = np.concatenate([corner_spectra(cfg, n_random, seed=300 + k),
@@ -192,7 +155,7 @@ def test_unit_bit_exact(k, params, n_random, merge_stages):
 
 
 def test_latency_ports_and_determinism():
-    cfg = cfg_of(16, LAYER)
+    cfg = cfg_of(16, REAL_IFFT_LAYER)
     dut = RealIfftParallel(cfg)
     full = CirculantFft(cfg, inverse=True)
     full._MustUse__silence = True      # built only to read its latency

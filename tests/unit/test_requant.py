@@ -5,7 +5,8 @@ import pytest
 from amaranth.sim import Simulator
 
 from hwgen.ctrl.host_if import Requantizer
-from hwgen.models.gemm import requantize, round_shift_half_even
+from hwgen.lib.fixed import round_shift_half_even
+from hwgen.models.gemm import requantize
 
 
 def test_round_half_even_model():

@@ -3,11 +3,11 @@ back-pressure, requantization, and the cycle model checked cycle for cycle."""
 import pytest
 
 from hwgen.config import OS, WS, MappingConfig
-from hwgen.host.program import Quant
+from hwgen.compiler import Quant
 from hwgen.models.perf import program_timing
-from hwgen.sim_amaranth import run_program_amaranth
+from sim_tb.amaranth_sim import run_program_amaranth
 
-from ..helpers import gemm_case, variant
+from ..fixtures import gemm_case, variant
 
 SHAPES = [(1, 1, 1), (1, 7, 5), (6, 1, 9), (7, 5, 9), (9, 13, 6), (16, 4, 3), (3, 17, 8),
           (12, 8, 12)]

@@ -21,12 +21,15 @@ Board to host:
 
 Flow control: the board buffers received bytes in a FIFO of ``RX_FIFO_BYTES``; the host
 keeps at most that many bytes of CMD/DIN frames sent but not yet acknowledged.
+
+The sizes that depend on a design are carried by a :class:`LinkShape`
+(``AcceleratorConfig.link`` makes one from a config).
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from hwgen.config.schema import AcceleratorConfig, ceil_div
+from .protocol import F_COUNT, OP_LOAD_IN, OP_LOAD_W, get, opcode
 
 T_SYNC, T_CMD, T_DIN, T_STATUS = 0x00, 0x01, 0x02, 0x03
 R_ACK, R_DOUT, R_STATUS = 0x81, 0x82, 0x83
@@ -40,12 +43,17 @@ CMD_BYTES = 8
 STATUS_BYTES = 5
 
 
-def din_bytes(cfg: AcceleratorConfig) -> int:
-    return ceil_div(cfg.host.beat_elems * cfg.precision.in_bits, 8)
-
-
-def dout_bytes(cfg: AcceleratorConfig) -> int:
-    return ceil_div(cfg.host.beat_elems * cfg.acc_bits, 8)
+@dataclass(frozen=True)
+class LinkShape:
+    """What the framing needs to know about a design."""
+    din_bytes: int
+    """Bytes of one ``din`` beat."""
+    dout_bytes: int
+    """Bytes of one ``dout`` beat."""
+    in_word_beats: int
+    """``din`` beats per input-buffer word (LOAD_IN)."""
+    w_word_beats: int
+    """``din`` beats per weight-buffer word (LOAD_W)."""
 
 
 def _le(value: int, n: int) -> bytes:
@@ -56,25 +64,22 @@ def encode_cmd(cmd: int) -> bytes:
     return bytes([T_CMD]) + _le(cmd, CMD_BYTES)
 
 
-def encode_din(cfg: AcceleratorConfig, beat: int) -> bytes:
-    return bytes([T_DIN]) + _le(beat, din_bytes(cfg))
+def encode_din(link: LinkShape, beat: int) -> bytes:
+    return bytes([T_DIN]) + _le(beat, link.din_bytes)
 
 
-def frames_for_program(cfg: AcceleratorConfig, cmds: list[int], din: list[int]) -> list[bytes]:
+def frames_for_program(link: LinkShape, cmds: list[int], din: list[int]) -> list[bytes]:
     """Host frames for a program, in an order the accelerator accepts: each LOAD command
     is followed by the beats it consumes (``din`` is consumed strictly in order, so the
     interleaving only has to keep every beat after its command)."""
-    from hwgen.ctrl.host_if import OP_LOAD_IN, OP_LOAD_W
-
     frames, di = [], 0
     for c in cmds:
         frames.append(encode_cmd(c))
-        if c & 0xF in (OP_LOAD_IN, OP_LOAD_W):
-            count = (c >> 28) & ((1 << 20) - 1)
-            weights = (c & 0xF) == OP_LOAD_W
-            elems = cfg.w_word_elems if weights else cfg.in_word_elems
-            for _ in range(count * cfg.beats_per_word(elems)):
-                frames.append(encode_din(cfg, din[di]))
+        op = opcode(c)
+        if op in (OP_LOAD_IN, OP_LOAD_W):
+            per_word = link.w_word_beats if op == OP_LOAD_W else link.in_word_beats
+            for _ in range(get(c, F_COUNT) * per_word):
+                frames.append(encode_din(link, din[di]))
                 di += 1
     if di != len(din):
         raise ValueError(f"program has {len(din)} din beats but its LOAD commands take {di}")
@@ -90,7 +95,7 @@ class Reply:
 
 class ReplyDecoder:
     """Splits the board's byte stream into ACK / DOUT / STATUS frames, incrementally.
-    ``dout_n`` is the payload length of a DOUT frame (:func:`dout_bytes`)."""
+    ``dout_n`` is the payload length of a DOUT frame (``LinkShape.dout_bytes``)."""
 
     def __init__(self, dout_n: int):
         self.dout_n = dout_n

@@ -1,22 +1,66 @@
-"""A driver transport backed by the board core on the Amaranth simulator.
+"""The board core on the Amaranth simulator, driven over its serial pins.
 
-``write`` queues bytes that a testbench shifts into the core's ``rx`` pin (8N1);
-another testbench samples ``tx`` and queues what it decodes for ``read``. The simulator
-only advances inside ``read``. Time is simulated: the clock is taken to run at
-``divisor × baud``, so a driver timeout of t seconds is ``t × divisor × baud`` cycles
-(about 0.46 million cycles per second at divisor 4 and 115 200 baud).
+* :class:`SimBoardTransport` is a :class:`hwgen.host.driver.BoardLink` transport backed by
+  the board core: ``write`` queues bytes that a testbench shifts into the core's ``rx``
+  pin (8N1); another testbench samples ``tx`` and queues what it decodes for ``read``.
+  The simulator only advances inside ``read``. Time is simulated: the clock is taken to
+  run at ``divisor x baud``, so a driver timeout of t seconds is ``t x divisor x baud``
+  cycles (about 0.46 million cycles per second at divisor 4 and 115 200 baud).
+* :func:`send_serial`, :func:`recv_serial`, :func:`recv_frame` drive and sample a serial
+  line bit by bit from a testbench; the framing is :mod:`sim_tb.uart_model`'s, shared
+  with the cocotb testbench.
 """
 from __future__ import annotations
 
 import math
 from collections import deque
 
-from amaranth.sim import Simulator
+from hwgen.board import BoardCore
 
-from fpga.top import BoardCore
-from sim_tb.uart_model import frame_bits
+from .amaranth_sim import simulate
+from .uart_model import decode_frame, frame_bits, sample_delays
 
-from .uart_line import recv_frame
+DIV = 5
+
+
+async def wait(ctx, n):
+    if n > 0:
+        await ctx.tick().repeat(n)
+
+
+line_bits = frame_bits
+
+
+async def send_serial(ctx, line, data, div=DIV, gap=0, bad_stop=()):
+    for n, byte in enumerate(data):
+        for bit in frame_bits(byte, n not in bad_stop):
+            ctx.set(line, bit)
+            await ctx.tick().repeat(div)
+        ctx.set(line, 1)
+        await wait(ctx, gap + (div if n in bad_stop else 0))
+
+
+async def recv_frame(ctx, line, div):
+    """Sample one frame whose start bit has just begun; returns its byte."""
+    bits = []
+    for delay in sample_delays(div):
+        await ctx.tick().repeat(delay)
+        bits.append(ctx.get(line))
+    return decode_frame(bits)
+
+
+async def recv_serial(ctx, line, n, div=DIV, timeout=100_000):
+    """Sample a serial line in the middle of each bit; returns n bytes."""
+    out = []
+    waited = 0
+    while len(out) < n:
+        while ctx.get(line) == 1:
+            await ctx.tick()
+            waited += 1
+            assert waited < timeout, f"timed out after {len(out)} of {n} bytes"
+        out.append(await recv_frame(ctx, line, div))
+    return out
+
 
 PERIOD = 1e-8  # the simulator's clock period; only the cycle count matters
 IDLE_WAKE = 100  # bit times between checks for close() on an idle line
@@ -31,10 +75,8 @@ class SimBoardTransport:
         self.cycles = 0
         self._stop = False
         self.bytes_in = self.bytes_out = 0
-        self.sim = Simulator(self.dut)
-        self.sim.add_clock(PERIOD)
-        self.sim.add_testbench(self._drive_rx)
-        self.sim.add_testbench(self._sample_tx)
+        self.sim = simulate(self.dut, self._drive_rx, self._sample_tx, period=PERIOD,
+                            run=False)
 
     async def _drive_rx(self, ctx):
         div, rx = self.divisor, self.dut.rx

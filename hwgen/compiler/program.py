@@ -1,8 +1,8 @@
-"""Turns a GEMM into the command and data streams of docs/host_protocol.md.
+"""Turns a GEMM chunking into the command and data streams of docs/host_protocol.md.
 
-The same code drives the simulator testbenches, the cycle model and (later) the board
-driver: chunking by the mapping, operand layouts, double-buffered bank assignment,
-beat packing and result decoding all live here.
+Operand layouts, double-buffered bank assignment, beat packing and result decoding live
+here; :mod:`hwgen.compiler.gemm` chooses the mapping and calls :func:`emit_gemm_program`.
+The same programs drive the simulator testbenches, the cycle model and the board driver.
 """
 from __future__ import annotations
 
@@ -11,45 +11,12 @@ from typing import Optional
 
 import numpy as np
 
-from ..config.schema import DIM_BITS, OS, AcceleratorConfig, MappingConfig, ceil_div
-from ..ctrl.host_if import (BIAS_BITS_MAX, OP_COMPUTE, OP_LOAD_IN, OP_LOAD_W, OP_READ,
-                            OP_SET_BIAS, OP_SET_QUANT)
-
-
-class WorkloadError(ValueError):
-    """A workload that this accelerator cannot run as asked (one-line message)."""
-
-
-# ---- command encoding -------------------------------------------------------------
-def _field(value: int, lo: int, width: int) -> int:
-    if not 0 <= value < (1 << width):
-        raise WorkloadError(f"command field value {value} does not fit {width} bits")
-    return value << lo
-
-
-def cmd_load(weights: bool, bank: int, addr: int, count: int) -> int:
-    return ((OP_LOAD_W if weights else OP_LOAD_IN) | _field(bank, 4, 1)
-            | _field(addr, 8, 20) | _field(count, 28, 20))
-
-
-def cmd_compute(m: int, k: int, n: int, accumulate: bool, in_bank: int, w_bank: int,
-                acc_bank: int) -> int:
-    return (OP_COMPUTE | _field(int(accumulate), 4, 1) | _field(in_bank, 5, 1)
-            | _field(w_bank, 6, 1) | _field(acc_bank, 7, 1)
-            | _field(m, 8, DIM_BITS) | _field(k, 26, DIM_BITS) | _field(n, 44, DIM_BITS))
-
-
-def cmd_read(bank: int, addr: int, count: int, raw: bool, relu: bool) -> int:
-    return (OP_READ | _field(bank, 4, 1) | _field(int(raw), 5, 1) | _field(int(relu), 6, 1)
-            | _field(addr, 8, 20) | _field(count, 28, 20))
-
-
-def cmd_set_quant(mult: int, shift: int) -> int:
-    return OP_SET_QUANT | _field(shift, 8, 6) | _field(mult, 16, 32)
-
-
-def cmd_set_bias(lane: int, value: int) -> int:
-    return OP_SET_BIAS | _field(lane, 8, 6) | _field(value & ((1 << 48) - 1), 16, 48)
+from ..config import AcceleratorConfig, Dataflow, MappingConfig
+from ..lib.arith import ceil_div
+from ..lib.beats import pack_beats, unpack_beats
+from ..lib.errors import WorkloadError
+from ..lib.protocol import (BIAS_BITS_MAX, cmd_compute, cmd_load, cmd_read, cmd_set_bias,
+                            cmd_set_quant)
 
 
 # ---- operand layouts ----------------------------------------------------------------
@@ -63,7 +30,7 @@ def input_words(cfg: AcceleratorConfig, a: np.ndarray) -> np.ndarray:
     """Input-buffer words (rows of R elements) for an M x K chunk of A."""
     R = cfg.R
     M, K = a.shape
-    if cfg.array.dataflow == OS:
+    if cfg.array.dataflow is Dataflow.OS:
         ap = _pad(a, ceil_div(M, R) * R, K)                  # word mt*K + k = A[mt*R + r, k]
         return ap.reshape(-1, R, K).transpose(0, 2, 1).reshape(-1, R)
     ap = _pad(a, M, ceil_div(K, R) * R)                      # word kt*M + m = A[m, kt*R + r]
@@ -75,7 +42,7 @@ def weight_words(cfg: AcceleratorConfig, b: np.ndarray) -> np.ndarray:
     R, C = cfg.R, cfg.C
     K, N = b.shape
     NT = ceil_div(N, C)
-    if cfg.array.dataflow == OS:
+    if cfg.array.dataflow is Dataflow.OS:
         bp = _pad(b, K, NT * C)                              # word nt*K + k = B[k, nt*C + c]
         return bp.reshape(K, NT, C).transpose(1, 0, 2).reshape(-1, C)
     bp = _pad(b, ceil_div(K, R) * R, NT * C)                 # word (nt*KT + kt)*R + r
@@ -84,38 +51,7 @@ def weight_words(cfg: AcceleratorConfig, b: np.ndarray) -> np.ndarray:
 
 def acc_rows_per_ntile(cfg: AcceleratorConfig, m: int) -> int:
     """Accumulator words between consecutive column tiles of a chunk with m rows."""
-    return ceil_div(m, cfg.R) * cfg.R if cfg.array.dataflow == OS else m
-
-
-# ---- beats ------------------------------------------------------------------------
-def pack_beats(words: np.ndarray, beat: int, bits: int) -> list[int]:
-    """Words (n x E) -> beats of ``beat`` lanes, two's complement ``bits`` each."""
-    n, E = words.shape
-    bpw = ceil_div(E, beat)
-    padded = np.zeros((n, bpw * beat), dtype=np.int64)
-    padded[:, :E] = words
-    lanes = padded.reshape(n * bpw, beat)
-    mask = (1 << bits) - 1
-    out = []
-    for row in lanes.tolist():
-        v = 0
-        for i, e in enumerate(row):
-            v |= (e & mask) << (i * bits)
-        out.append(v)
-    return out
-
-
-def unpack_beats(beats: list[int], elems: int, beat: int, bits: int) -> np.ndarray:
-    """Beats -> words (n x elems) of signed ``bits``-bit integers (Python ints)."""
-    bpw = ceil_div(elems, beat)
-    mask, sign = (1 << bits) - 1, 1 << (bits - 1)
-    vals = []
-    for v in beats:
-        for i in range(beat):
-            e = (v >> (i * bits)) & mask
-            vals.append(e - (1 << bits) if e & sign else e)
-    arr = np.array(vals, dtype=object).reshape(-1, bpw * beat)
-    return arr[:, :elems]
+    return ceil_div(m, cfg.R) * cfg.R if cfg.array.dataflow is Dataflow.OS else m
 
 
 # ---- the program ---------------------------------------------------------------------
@@ -165,20 +101,15 @@ def check_gemm(cfg: AcceleratorConfig, M: int, K: int, N: int) -> None:
             f"could overflow; raise max_k in the config")
 
 
-def build_gemm_program(cfg: AcceleratorConfig, M: int, K: int, N: int,
-                       a: Optional[np.ndarray] = None, b: Optional[np.ndarray] = None,
-                       mapping: Optional[MappingConfig] = None,
-                       quant: Quant = Quant()) -> Program:
-    """Commands (and, when A and B are given, the operand beats) that compute A.B.
-
-    Chunks follow ``mapping`` (the config's, else a derived default). Each step loads the
-    chunks it needs into the bank the previous COMPUTE is not reading, so loads overlap
-    computation; a finished output chunk is read back while the next one computes.
+def emit_gemm_program(cfg: AcceleratorConfig, M: int, K: int, N: int, mp: MappingConfig,
+                      a: Optional[np.ndarray] = None, b: Optional[np.ndarray] = None,
+                      quant: Quant = Quant()) -> Program:
+    """Commands (and, when A and B are given, the operand beats) that compute A.B in
+    chunks of the mapping ``mp``. Each step loads the chunks it needs into the bank the
+    previous COMPUTE is not reading, so loads overlap computation; a finished output
+    chunk is read back while the next one computes.
     """
-    from ..models.perf import default_mapping
-
     check_gemm(cfg, M, K, N)
-    mp = mapping or cfg.mapping or default_mapping(cfg, M, K, N)
     tm, tk, tn = min(mp.tile_m, M), min(mp.tile_k, K), min(mp.tile_n, N)
     why = cfg.chunk_fits(tm, tk, tn)
     if why is not None:

@@ -3,7 +3,7 @@ the config in one place."""
 from amaranth.hdl import signed
 from amaranth.lib import data
 
-from ..config.schema import AcceleratorConfig
+from ..config import AcceleratorConfig
 
 
 def input_word(cfg: AcceleratorConfig) -> data.ArrayLayout:

@@ -2,7 +2,8 @@
 from a PLL.
 
 :class:`BoardCore` is everything but the pins (simulated in the tests); :class:`BoardTop`
-puts it on a board described in :mod:`fpga.boards`.
+puts it on a board (an object with ``reset_button`` and ``leds``, as :mod:`fpga.boards`
+describes them) and a PLL setting (as :mod:`fpga.pll` solves them).
 """
 from amaranth.hdl import (C, ClockDomain, ClockSignal, Instance, Module, ResetInserter,
                           ResetSignal, Signal)
@@ -10,11 +11,10 @@ from amaranth.lib import io, wiring
 from amaranth.lib.cdc import FFSynchronizer
 from amaranth.lib.wiring import In, Out
 
-from hwgen.config.schema import AcceleratorConfig
-from hwgen.top import Accelerator
-
+from ..config import AcceleratorConfig
+from ..lib.framing import RX_FIFO_BYTES
+from ..top import Accelerator
 from .bridge import UartBridge
-from .framing import RX_FIFO_BYTES
 
 DEFAULT_BAUD = 115_200
 

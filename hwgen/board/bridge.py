@@ -1,11 +1,11 @@
-"""UART bridge: the byte framing of :mod:`fpga.framing` on one side, the accelerator's
+"""UART bridge: the byte framing of :mod:`hwgen.lib.framing` on one side, the accelerator's
 ``cmd`` / ``din`` / ``dout`` streams and status on the other."""
 from amaranth.hdl import C, Cat, Module, Mux, Signal
 from amaranth.lib import stream, wiring
 from amaranth.lib.fifo import SyncFIFOBuffered
 from amaranth.lib.wiring import In, Out
 
-from . import framing as fr
+from ..lib import framing as fr
 from .uart import UartRx, UartTx
 
 

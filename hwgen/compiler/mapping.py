@@ -1,0 +1,50 @@
+"""Choosing a GEMM mapping (chunk sizes and loop order) for a design."""
+from __future__ import annotations
+
+from ..config import AcceleratorConfig, MappingConfig
+from ..models.perf import approx_cycles, program_timing
+from .program import emit_gemm_program
+
+
+def default_mapping(cfg: AcceleratorConfig, M: int, K: int, N: int,
+                    exact: int = 6) -> MappingConfig:
+    """A fast mapping for this GEMM. Chunk sizes are the full dimension or the array's
+    tile times a power of two; only maximal chunks that fit the buffers are considered,
+    for both k-innermost loop orders. They are ranked by :func:`approx_cycles` and the
+    best ``exact`` are compared with the exact cycle model."""
+    R, C = cfg.R, cfg.C
+
+    def candidates(full, unit):
+        out = {full}
+        v = unit
+        while v < full:
+            out.add(v)
+            v *= 2
+        return sorted(out, reverse=True)
+
+    cm, ck, cn = candidates(M, R), candidates(K, R), candidates(N, C)
+    fits = lambda m, k, n: cfg.chunk_fits(m, k, n) is None
+    shapes = set()
+    for tk in ck:
+        for tm in cm:
+            tn = next((n for n in cn if fits(tm, tk, n)), None)
+            if tn:
+                shapes.add((tm, tk, tn))
+        for tn in cn:
+            tm = next((m for m in cm if fits(m, tk, tn)), None)
+            if tm:
+                shapes.add((tm, tk, tn))
+    if not shapes:
+        raise ValueError("no chunk fits the buffers")  # config validation prevents this
+    volume = lambda mp: mp.tile_m * mp.tile_k * mp.tile_n
+    ranked = sorted((MappingConfig(tm, tk, tn, order) for tm, tk, tn in shapes
+                     for order in (("m", "n", "k"), ("n", "m", "k"))),
+                    key=lambda mp: (approx_cycles(cfg, M, K, N, mp), -volume(mp), mp.order,
+                                    mp.tile_m, mp.tile_k))
+    best = None
+    for mp in ranked[:exact]:
+        cyc = program_timing(cfg, emit_gemm_program(cfg, M, K, N, mp).cmds).cycles
+        key = (cyc, -volume(mp), mp.order)
+        if best is None or key < best[0]:
+            best = (key, mp)
+    return best[1]

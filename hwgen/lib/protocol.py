@@ -1,0 +1,129 @@
+"""The host protocol's command words (docs/host_protocol.md), in one place.
+
+A command is one 64-bit word: the opcode in bits 0..3, then fields whose positions depend
+on the opcode. The host interface RTL slices the word with the same constants, the
+program builder encodes with :func:`cmd_load` and friends, and the cycle model decodes
+with :func:`decode`.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .errors import WorkloadError
+
+CMD_BITS = 64
+
+OP_NOP, OP_LOAD_IN, OP_LOAD_W, OP_COMPUTE, OP_READ, OP_SET_QUANT, OP_SET_BIAS = range(7)
+OPCODES = {"NOP": OP_NOP, "LOAD_IN": OP_LOAD_IN, "LOAD_W": OP_LOAD_W,
+           "COMPUTE": OP_COMPUTE, "READ": OP_READ, "SET_QUANT": OP_SET_QUANT,
+           "SET_BIAS": OP_SET_BIAS}
+OP_BITS = 4
+
+#: Width of the M, K and N fields of a COMPUTE command.
+DIM_BITS = 18
+#: Width of the address and count fields of LOAD / READ commands.
+ADDR_BITS = 20
+COUNT_BITS = 20
+#: Widths of the SET_QUANT and SET_BIAS fields.
+SHIFT_BITS = 6
+MULT_FIELD_BITS = 32
+LANE_BITS = 6
+BIAS_BITS_MAX = 48
+
+# Field positions (low bit, width).
+F_BANK = (4, 1)         # LOAD, READ: bank
+F_ACCUMULATE = (4, 1)   # COMPUTE
+F_IN_BANK = (5, 1)      # COMPUTE
+F_RAW = (5, 1)          # READ
+F_W_BANK = (6, 1)       # COMPUTE
+F_RELU = (6, 1)         # READ
+F_ACC_BANK = (7, 1)     # COMPUTE
+F_ADDR = (8, ADDR_BITS)
+F_COUNT = (8 + ADDR_BITS, COUNT_BITS)
+F_M = (8, DIM_BITS)
+F_K = (8 + DIM_BITS, DIM_BITS)
+F_N = (8 + 2 * DIM_BITS, DIM_BITS)
+F_SHIFT = (8, SHIFT_BITS)
+F_MULT = (16, MULT_FIELD_BITS)
+F_LANE = (8, LANE_BITS)
+F_BIAS = (16, BIAS_BITS_MAX)
+
+
+def field_slice(f: tuple[int, int]) -> slice:
+    """The bit slice of field ``f`` (for slicing an Amaranth value)."""
+    return slice(f[0], f[0] + f[1])
+
+
+def _put(value: int, f: tuple[int, int]) -> int:
+    lo, width = f
+    if not 0 <= value < (1 << width):
+        raise WorkloadError(f"command field value {value} does not fit {width} bits")
+    return value << lo
+
+
+def get(cmd: int, f: tuple[int, int]) -> int:
+    lo, width = f
+    return (cmd >> lo) & ((1 << width) - 1)
+
+
+def cmd_load(weights: bool, bank: int, addr: int, count: int) -> int:
+    return ((OP_LOAD_W if weights else OP_LOAD_IN) | _put(bank, F_BANK)
+            | _put(addr, F_ADDR) | _put(count, F_COUNT))
+
+
+def cmd_compute(m: int, k: int, n: int, accumulate: bool, in_bank: int, w_bank: int,
+                acc_bank: int) -> int:
+    return (OP_COMPUTE | _put(int(accumulate), F_ACCUMULATE) | _put(in_bank, F_IN_BANK)
+            | _put(w_bank, F_W_BANK) | _put(acc_bank, F_ACC_BANK)
+            | _put(m, F_M) | _put(k, F_K) | _put(n, F_N))
+
+
+def cmd_read(bank: int, addr: int, count: int, raw: bool, relu: bool) -> int:
+    return (OP_READ | _put(bank, F_BANK) | _put(int(raw), F_RAW) | _put(int(relu), F_RELU)
+            | _put(addr, F_ADDR) | _put(count, F_COUNT))
+
+
+def cmd_set_quant(mult: int, shift: int) -> int:
+    return OP_SET_QUANT | _put(shift, F_SHIFT) | _put(mult, F_MULT)
+
+
+def cmd_set_bias(lane: int, value: int) -> int:
+    return OP_SET_BIAS | _put(lane, F_LANE) | _put(value & ((1 << BIAS_BITS_MAX) - 1), F_BIAS)
+
+
+def opcode(cmd: int) -> int:
+    return cmd & ((1 << OP_BITS) - 1)
+
+
+@dataclass(frozen=True)
+class Command:
+    """A decoded command word (fields that do not apply to the opcode are 0)."""
+    op: int
+    bank: int = 0
+    addr: int = 0
+    count: int = 0
+    m: int = 0
+    k: int = 0
+    n: int = 0
+    accumulate: bool = False
+    in_bank: int = 0
+    w_bank: int = 0
+    acc_bank: int = 0
+    raw: bool = False
+    relu: bool = False
+
+
+def decode(cmd: int) -> Command:
+    op = opcode(cmd)
+    if op in (OP_LOAD_IN, OP_LOAD_W):
+        return Command(op, bank=get(cmd, F_BANK), addr=get(cmd, F_ADDR),
+                       count=get(cmd, F_COUNT))
+    if op == OP_READ:
+        return Command(op, bank=get(cmd, F_BANK), addr=get(cmd, F_ADDR),
+                       count=get(cmd, F_COUNT), raw=bool(get(cmd, F_RAW)),
+                       relu=bool(get(cmd, F_RELU)))
+    if op == OP_COMPUTE:
+        return Command(op, m=get(cmd, F_M), k=get(cmd, F_K), n=get(cmd, F_N),
+                       accumulate=bool(get(cmd, F_ACCUMULATE)), in_bank=get(cmd, F_IN_BANK),
+                       w_bank=get(cmd, F_W_BANK), acc_bank=get(cmd, F_ACC_BANK))
+    return Command(op)

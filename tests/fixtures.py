@@ -1,0 +1,197 @@
+"""Shared test vectors and builders, defined once: random GEMMs and config variants, and
+the stimulus that a unit's tests on the Amaranth simulator and its Verilog tests share."""
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+
+from hwgen.compiler import Quant, build_gemm_program
+from hwgen.config import (ArrayConfig, BufferConfig, BuffersConfig, CirculantConfig, HostConfig,
+                          load_config)
+from hwgen.models.circulant_layer import choose_shift, quantize_layer_weights
+from hwgen.models.gemm import gemm, random_operands, requantize
+
+# ---- the GEMM accelerator ------------------------------------------------------------
+
+
+def variant(base="tiny", *, rows=None, cols=None, dataflow=None, beat=None, banks=None,
+            depth=None, in_bits=None):
+    cfg = load_config(base)
+    arr = ArrayConfig(rows or cfg.R, cols or cfg.C, dataflow or cfg.array.dataflow)
+    cfg = cfg.replace(array=arr)
+    if beat:
+        cfg = cfg.replace(host=HostConfig(beat))
+    if banks or depth:
+        b = cfg.buffers
+        mk = lambda x: BufferConfig(depth or x.depth, banks or x.banks)
+        cfg = cfg.replace(buffers=BuffersConfig(mk(b.input), mk(b.weight), mk(b.acc)))
+    if in_bits:
+        cfg = cfg.replace(precision=replace(cfg.precision, in_bits=in_bits))
+    return cfg
+
+
+def gemm_case(cfg, M, K, N, seed, *, extreme=False, quant=Quant(), mapping=None):
+    rng = np.random.default_rng(seed)
+    a, b = random_operands(rng, M, K, N, cfg.precision.in_bits, extreme=extreme)
+    if not quant.raw and quant.bias is None:
+        quant = Quant(raw=False, mult=quant.mult, shift=quant.shift, relu=quant.relu,
+                      bias=tuple(int(x) for x in rng.integers(-5000, 5000, size=N)))
+    prog = build_gemm_program(cfg, M, K, N, a, b, mapping=mapping, quant=quant)
+    want = gemm(a, b)
+    if not quant.raw:
+        want = requantize(want, quant.bias, quant.mult, quant.shift, cfg.precision.out_bits,
+                          quant.relu)
+    return prog, want
+
+
+# ---- real_fft ------------------------------------------------------------
+
+
+REAL_FFT_DIGITS = {"in_bits": 8, "out_bits": 16, "tw_bits": 14}     # benchmarks/circulant_digits.py
+
+
+# x in {-128, 127}^16 whose packing, at the full scale of a k/2-point core's input word,
+# saturates that core by thousands of LSBs (found by exhaustive search); with the unit's
+# one bit of headroom it stays within the error bound
+REAL_FFT_ADVERSARIAL_16 = [-128, 127, -128, -128, 127, -128, -128, 127,
+                  -128, -128, 127, 127, -128, -128, 127, -128]
+
+
+def real_fft_vectors(cfg, seed, n_random):
+    """Random samples, impulses, DC, alternating and full-scale +/- corners, (n, k)."""
+    k, lo, hi = cfg.k, -(1 << (cfg.in_bits - 1)), (1 << (cfg.in_bits - 1)) - 1
+    rng = np.random.default_rng(seed)
+    rows = [rng.integers(lo, hi + 1, size=(n_random, k)),
+            rng.choice([lo, hi], size=(n_random, k))]
+    imp = np.zeros((3, k), dtype=np.int64)
+    imp[0, 0], imp[1, 1], imp[2, k // 2 + 1] = hi, lo, hi
+    rows.append(imp)
+    rows.append(np.array([[hi] * k, [lo] * k, [lo, hi] * (k // 2), [hi, lo] * (k // 2),
+                          [lo] + [hi] * (k - 1), [lo, lo, hi, hi] * (k // 4)]))
+    return np.concatenate(rows)
+
+
+# ---- dense_stream ------------------------------------------------------------
+
+
+def dense_vectors(n, in_bits, rng, n_random=6):
+    """Random vectors, both full-scale ends, alternating full scale and zeros."""
+    lo, hi = -(1 << (in_bits - 1)), (1 << (in_bits - 1)) - 1
+    rows = [rng.integers(lo, hi + 1, size=(n_random, n)), np.full((1, n), hi),
+            np.full((1, n), lo), np.array([[hi, lo] * (n // 2) + [hi] * (n % 2)]),
+            np.zeros((1, n), dtype=np.int64)]
+    return np.concatenate(rows)
+
+
+# ---- circulant_sdf_layer ------------------------------------------------------------
+
+
+def make_sdf_layer(rng, tighten=0, **kw):
+    """A streaming layer config with random block vectors quantized to weight words and
+    a shift ``tighten`` bits below the one that can never saturate."""
+    cfg = CirculantConfig(architecture="streaming", **kw)
+    w = rng.normal(size=(cfg.blocks_out, cfg.blocks_in, cfg.k))
+    words, _ = quantize_layer_weights(cfg, w)
+    return cfg.replace(shift=max(choose_shift(cfg, words) - tighten, 0)), words
+
+
+def sdf_layer_vectors(cfg, rng, n_random=4):
+    """Random vectors, two impulses, DC at both full-scale ends, an alternating full-scale
+    vector and zeros, (vectors, n)."""
+    lo, hi = -(1 << (cfg.in_bits - 1)), (1 << (cfg.in_bits - 1)) - 1
+    n = cfg.n
+    imp = np.zeros((2, n), dtype=np.int64)
+    imp[0, 0], imp[1, n - 1] = hi, lo
+    return np.concatenate([rng.integers(lo, hi + 1, size=(n_random, n)), imp,
+                           np.full((1, n), hi), np.full((1, n), lo),
+                           np.array([[hi, lo] * (n // 2)]), np.zeros((1, n), dtype=np.int64)])
+
+
+# ---- circulant_fft ------------------------------------------------------------
+
+
+def fft_vectors(cfg, seed, n_random=6):
+    """Random samples, impulses, DC and full-scale corners, (n, k) each part."""
+    k, lo, hi = cfg.k, -(1 << (cfg.in_bits - 1)), (1 << (cfg.in_bits - 1)) - 1
+    rng = np.random.default_rng(seed)
+    re = [rng.integers(lo, hi + 1, size=(n_random, k))]
+    im = [rng.integers(lo, hi + 1, size=(n_random, k))]
+    imp = np.zeros((2, k), dtype=np.int64)
+    imp[0, 0], imp[1, k // 2 + 1] = hi, lo
+    re.append(imp)
+    im.append(imp[::-1])
+    re.append(np.array([[hi] * k, [lo] * k, [lo, hi] * (k // 2)]))
+    im.append(np.array([[0] * k, [lo] * k, [hi] * k]))
+    return np.concatenate(re), np.concatenate(im)
+
+
+# ---- circulant_layer ------------------------------------------------------------
+
+
+def circulant_layer_vectors(cfg, rng, n_random=6):
+    """Random vectors, an impulse, DC at both full-scale ends, an alternating full-scale
+    vector and zeros, (vectors, n)."""
+    lo, hi = -(1 << (cfg.in_bits - 1)), (1 << (cfg.in_bits - 1)) - 1
+    n = cfg.n
+    rows = [rng.integers(lo, hi + 1, size=(n_random, n))]
+    imp = np.zeros((1, n), dtype=np.int64)
+    imp[0, 1] = hi
+    rows += [imp, np.full((1, n), hi), np.full((1, n), lo),
+             np.array([[hi, lo] * (n // 2)]), np.zeros((1, n), dtype=np.int64)]
+    return np.concatenate(rows)
+
+
+def make_circulant_layer(rng, tighten=0, **kw):
+    cfg = CirculantConfig(**kw)
+    w = rng.normal(size=(cfg.blocks_out, cfg.blocks_in, cfg.k))
+    words, frac = quantize_layer_weights(cfg, w)
+    cfg = cfg.replace(shift=max(choose_shift(cfg, words) - tighten, 0))
+    return cfg, w, words, frac
+
+
+# ---- real_ifft ------------------------------------------------------------
+
+
+REAL_IFFT_LAYER = {"in_bits": 16, "out_bits": 16, "tw_bits": 14}   # the digits layer's IFFT
+
+
+REAL_IFFT_CONFIGS = [REAL_IFFT_LAYER, {"in_bits": 12, "out_bits": 14, "tw_bits": 12},   # guard bits
+           {"in_bits": 8, "out_bits": 8, "tw_bits": 5}]              # coarse twiddles
+
+
+def half_words(cfg, re, im):
+    """Bins 0..k/2 (im of bins 0 and k/2 ignored) -> the half-spectrum packing."""
+    N = cfg.k // 2
+    return np.concatenate([re[..., :N + 1], im[..., 1:N]], axis=-1)
+
+
+def bounded_spectra(cfg, n, frac, seed):
+    """n spectra whose bins have magnitude below ``frac`` of the input full scale."""
+    N, full = cfg.k // 2, 1 << (cfg.in_bits - 1)
+    rng = np.random.default_rng(seed)
+    mag = rng.uniform(0, frac * full, size=(n, N + 1))
+    ph = rng.uniform(0, 2 * np.pi, size=(n, N + 1))
+    ph[:, [0, N]] = rng.choice([0.0, np.pi], size=(n, 2))     # real bins
+    re = np.trunc(mag * np.cos(ph)).astype(np.int64)
+    im = np.trunc(mag * np.sin(ph)).astype(np.int64)
+    return half_words(cfg, re, im)
+
+
+def corner_spectra(cfg, n_random, seed):
+    """Random full-range words, impulses in each bin kind, DC, Nyquist, and the extreme
+    words (which may saturate: the model says how, bit for bit)."""
+    k, N = cfg.k, cfg.k // 2
+    lo, hi = -(1 << (cfg.in_bits - 1)), (1 << (cfg.in_bits - 1)) - 1
+    rng = np.random.default_rng(seed)
+    rows = [rng.integers(lo, hi + 1, size=(n_random, k)),
+            rng.choice([lo, hi], size=(n_random, k))]
+    special = np.zeros((6, k), dtype=np.int64)
+    special[0, 0] = hi                      # DC: a constant block
+    special[1, N] = lo                      # Nyquist: alternating signs
+    special[2, 1] = hi                      # one cosine
+    special[3, N + 1] = lo                  # one sine
+    special[4, N // 2] = hi                 # bin k/4 (trivial twiddle)
+    special[5, N + N // 2] = hi
+    rows += [special, np.full((1, k), hi), np.full((1, k), lo)]
+    return np.concatenate(rows)
