@@ -2,7 +2,7 @@
 # `make test` (the whole test suite). Both install what is missing first.
 PY := .venv/bin/python
 
-.PHONY: setup demo test test-slow bench clean
+.PHONY: setup demo test test-slow bench golden clean
 
 setup:
 	@bash scripts/setup.sh
@@ -18,6 +18,9 @@ test: setup
 
 test-slow: setup
 	PYTHONWARNINGS=error $(PY) -m pytest -q -n 2 --runslow tests
+
+golden: setup
+	$(PY) -m tests.golden.update
 
 bench: setup
 	$(PY) benchmarks/run_all.py

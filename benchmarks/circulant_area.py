@@ -3,7 +3,7 @@ same size and the same throughput.
 
 Designs (all m x n = 64 x 64 by default, one k-sample block per stream beat):
 
-* ``circulant k, half spectrum``: :class:`hwgen.units.circulant_fft.CirculantStreamLayer`
+* ``circulant k, half spectrum``: :class:`hwgen.units.circulant_layer.CirculantStreamLayer`
   with ``real_input`` (k/2 + 1 bins), 8-bit inputs, 16-bit FFT words, 12-bit weights --
   the configuration of ``benchmarks/circulant_digits.py``.
 * ``circulant k, full spectrum``: the same without conjugate symmetry (k bins).

@@ -5,13 +5,13 @@ Designs, for each k (``per_stage``, 8-bit inputs, 16-bit words, 14-bit twiddles:
 configuration of ``benchmarks/circulant_digits.py`` and ``benchmarks/circulant_area.py``):
 
 * ``real FFT``: :class:`hwgen.units.real_fft.RealFftParallel` -- the even and odd samples
-  packed into one k/2-point complex :class:`~hwgen.units.circulant_fft.CirculantFft`,
+  packed into one k/2-point complex :class:`~hwgen.units.fft.CirculantFft`,
   then the split stage; ``log2 k`` cycles of latency.
 * ``real FFT, 2 split stages``: the same with a register after the split's products
   (``split_stages=2``, one more cycle), only with ``--designs ...,real2``.
-* ``k-point FFT``: :class:`~hwgen.units.circulant_fft.CirculantFft` with
+* ``k-point FFT``: :class:`~hwgen.units.fft.CirculantFft` with
   ``cfg.forward_transform()`` (no imaginary input port: it is zero), wired as
-  :class:`~hwgen.units.circulant_fft.CirculantStreamLayer` wires it -- only the
+  :class:`~hwgen.units.circulant_layer.CirculantStreamLayer` wires it -- only the
   half-spectrum words ``re[0..k/2], im[1..k/2-1]`` leave, so synthesis removes what the
   layer does not use, as it does in the layer. Same latency, same output words.
 

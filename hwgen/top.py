@@ -6,6 +6,7 @@ from amaranth.lib.wiring import In, Out, connect, flipped
 from .array import SystolicArray
 from .config import AcceleratorConfig
 from .ctrl import ComputeEngine, HostInterface
+from .lib.checks import check_type
 from .mem import Scratchpad
 
 
@@ -25,6 +26,7 @@ class Accelerator(wiring.Component):
     """
 
     def __init__(self, cfg: AcceleratorConfig):
+        check_type(self, "cfg", cfg, AcceleratorConfig)
         self.cfg = cfg
         self.host = HostInterface(cfg)
         super().__init__({

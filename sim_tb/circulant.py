@@ -1,6 +1,6 @@
 """Run the block-circulant units' generated Verilog on Icarus Verilog or Verilator.
 
-:func:`run_layer_rtl` builds :class:`hwgen.units.circulant_fft.CirculantStreamLayer` for a
+:func:`run_layer_rtl` builds :class:`hwgen.units.circulant_layer.CirculantStreamLayer` for a
 config, loads the weights through its write port, streams vectors through it with the
 cocotb test `sim_tb.test_circulant_layer` and returns the outputs and transfer cycles.
 """

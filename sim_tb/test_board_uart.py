@@ -1,5 +1,5 @@
 """cocotb test: the host driver (``hwgen.host.driver.BoardLink``, unmodified) runs GEMMs on
-the generated Verilog of the board core (``fpga.top.BoardCore``: UART bridge and
+the generated Verilog of the board core (``hwgen.board.BoardCore``: UART bridge and
 accelerator, ``rx`` / ``tx`` as ports) through a model of the serial line.
 
 The driver is blocking code: it runs in a thread started with ``cocotb.task.bridge``, and

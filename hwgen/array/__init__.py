@@ -1,4 +1,4 @@
-from .mesh import WsMesh, OsMesh
+from .mesh import OsMesh, WsMesh
 from .systolic import SystolicArray
 
 __all__ = ['WsMesh', 'OsMesh', 'SystolicArray']

@@ -4,7 +4,16 @@ from amaranth.hdl import Module, signed
 from amaranth.lib import data, wiring
 from amaranth.lib.wiring import In, Out
 
+from ..config.schema import ROWS_MAX
+from ..lib.checks import check_int
 from ..pe import OsPE, WsPE
+from ..pe.mac import check_widths
+
+
+def _check(component, rows, cols, in_bits, acc_bits):
+    check_int(component, "rows", rows, 1, ROWS_MAX)
+    check_int(component, "cols", cols, 1, ROWS_MAX)
+    check_widths(component, in_bits, acc_bits)
 
 
 def _vec(shape, n):
@@ -16,6 +25,7 @@ class WsMesh(wiring.Component):
     c at the top of the shadow chain, partial sums leave column c at the bottom."""
 
     def __init__(self, rows: int, cols: int, in_bits: int, acc_bits: int):
+        _check(self, rows, cols, in_bits, acc_bits)
         self.rows, self.cols, self.in_bits, self.acc_bits = rows, cols, in_bits, acc_bits
         super().__init__({
             "a": In(_vec(signed(in_bits), rows)),
@@ -52,6 +62,7 @@ class OsMesh(wiring.Component):
     c at the top, finished sums leave column c at the top through the drain chain."""
 
     def __init__(self, rows: int, cols: int, in_bits: int, acc_bits: int):
+        _check(self, rows, cols, in_bits, acc_bits)
         self.rows, self.cols, self.in_bits, self.acc_bits = rows, cols, in_bits, acc_bits
         super().__init__({
             "a": In(_vec(signed(in_bits), rows)),

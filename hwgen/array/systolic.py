@@ -12,6 +12,8 @@ from amaranth.lib import data, wiring
 from amaranth.lib.wiring import In, Out
 
 from ..config import ArrayConfig, Dataflow
+from ..lib.checks import check_type
+from ..pe.mac import check_widths
 from .mesh import OsMesh, WsMesh
 
 
@@ -50,6 +52,8 @@ class SystolicArray(wiring.Component):
     """
 
     def __init__(self, cfg: ArrayConfig, in_bits: int, acc_bits: int):
+        check_type(self, "cfg", cfg, ArrayConfig)
+        check_widths(self, in_bits, acc_bits)
         self.cfg = cfg
         self.in_bits, self.acc_bits = in_bits, acc_bits
         R, C = cfg.rows, cfg.cols

@@ -31,7 +31,7 @@ layer's fields and rules. Both check themselves on construction.
 The layer (``hwgen generate`` writes it as ``hwgen_circulant_layer`` for the ``parallel``
 architecture) needs ``per_stage`` or ``none`` scaling in the forward FFT: a block exponent
 per input block cannot share one accumulator, so the section rejects ``block_float``
-(the stand-alone :class:`~hwgen.units.circulant_fft.CirculantFft` still offers it). The
+(the stand-alone :class:`~hwgen.units.fft.CirculantFft` still offers it). The
 layer's IFFT always uses ``per_stage`` scaling (the 1/k of the inverse). With the
 ``streaming`` architecture ``hwgen generate`` writes
 :class:`~hwgen.units.circulant_sdf_layer.CirculantSdfLayer`, the same layer on

@@ -22,8 +22,8 @@ import yaml
 from .check import ConfigError, brief, check_mapping, kind, parse_section
 from .circulant import CirculantConfig
 from .sc import ScConfig
-from .schema import (AcceleratorConfig, ArrayConfig, BufferConfig, BuffersConfig,
-                     HostConfig, MappingConfig, PrecisionConfig)
+from .schema import (AcceleratorConfig, ArrayConfig, BufferConfig, BuffersConfig, HostConfig,
+                     MappingConfig, PrecisionConfig)
 
 TOP_KEYS = ("name", "array", "precision", "buffers", "host", "mapping", "sc", "circulant")
 #: Limits on what a config file may hold before it is even looked at.

@@ -15,10 +15,10 @@ import re
 from dataclasses import dataclass
 from typing import Optional
 
-from ..lib.protocol import ADDR_BITS as ADDR_BITS_MAX
-from ..lib.protocol import DIM_BITS
 from ..lib.arith import bits_for, ceil_div
 from ..lib.framing import LinkShape
+from ..lib.protocol import ADDR_BITS as ADDR_BITS_MAX
+from ..lib.protocol import DIM_BITS
 from .check import Checker, Choice, brief, kind
 from .circulant import CirculantConfig
 from .sc import ScConfig

@@ -5,13 +5,14 @@ accumulator buffer.
 The schedule is fixed by M, K, N and the array shape alone, so the cycle count is exact
 and :mod:`hwgen.models.perf` computes it without simulating, from the formulas of
 :mod:`hwgen.lib.schedule` that the engine also uses. The per-dataflow schedules
-are described in docs/architecture.md.
+are described in docs/gemm_accelerator.md.
 """
 from amaranth.hdl import Module, Mux, Signal
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
 from ..config import AcceleratorConfig, Dataflow
+from ..lib.checks import check_type
 from ..lib.protocol import DIM_BITS
 from ..lib.schedule import os_min_period, ws_min_period
 from ..mem import ReadPortSignature, WritePortSignature, acc_word, input_word, weight_word
@@ -43,6 +44,7 @@ class ComputeEngine(wiring.Component):
     """
 
     def __init__(self, cfg: AcceleratorConfig):
+        check_type(self, "cfg", cfg, AcceleratorConfig)
         self.cfg = cfg
         bufs = cfg.buffers
         self.a_shape, self.b_shape, self.acc_shape = input_word(cfg), weight_word(cfg), acc_word(cfg)

@@ -12,6 +12,7 @@ from amaranth.lib.wiring import In, Out
 from ..config import AcceleratorConfig
 from ..config.schema import requant_product_bits
 from ..lib.arith import ceil_div
+from ..lib.checks import check_int, check_type
 from ..lib.protocol import (ADDR_BITS, BIAS_BITS_MAX, CMD_BITS, COUNT_BITS, DIM_BITS, F_ACC_BANK,
                             F_ACCUMULATE, F_ADDR, F_BANK, F_BIAS, F_COUNT, F_IN_BANK, F_K, F_LANE,
                             F_M, F_MULT, F_N, F_RAW, F_RELU, F_SHIFT, F_W_BANK, OP_BITS,
@@ -27,6 +28,9 @@ class Requantizer(wiring.Component):
     In raw mode the accumulator passes unchanged."""
 
     def __init__(self, acc_bits: int, out_bits: int, mult_bits: int):
+        check_int(self, "acc_bits", acc_bits, 2, 128)
+        check_int(self, "out_bits", out_bits, 2, acc_bits)
+        check_int(self, "mult_bits", mult_bits, 1, 64)
         self.acc_bits, self.out_bits, self.mult_bits = acc_bits, out_bits, mult_bits
         self.product_bits = requant_product_bits(acc_bits, mult_bits)
         self.bias_bits = min(acc_bits, BIAS_BITS_MAX)
@@ -98,6 +102,7 @@ class HostInterface(wiring.Component):
     """
 
     def __init__(self, cfg: AcceleratorConfig):
+        check_type(self, "cfg", cfg, AcceleratorConfig)
         self.cfg = cfg
         ib, ab, beat = cfg.precision.in_bits, cfg.acc_bits, cfg.host.beat_elems
         bufs = cfg.buffers

@@ -97,7 +97,7 @@ class Status:
 
 
 class BoardLink:
-    """The accelerator on a board, behind the UART bridge of ``fpga.top.BoardTop``.
+    """The accelerator on a board, behind the UART bridge of ``hwgen.board.BoardTop``.
 
     Parameters
     ----------

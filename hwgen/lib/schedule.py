@@ -1,4 +1,4 @@
-"""The compute engine's schedule as closed forms (docs/architecture.md).
+"""The compute engine's schedule as closed forms (docs/gemm_accelerator.md).
 
 Both the engine RTL (:mod:`hwgen.ctrl.engine`, which counts its periods with these) and
 the cycle model (:mod:`hwgen.models.perf`) use them, so the two cannot drift apart; the

@@ -12,6 +12,7 @@ from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 
 from ..config import BufferConfig
+from ..lib.checks import check_int, check_type
 
 
 def _bank_bits(cfg: BufferConfig) -> int:
@@ -59,6 +60,8 @@ class Scratchpad(wiring.Component):
     """
 
     def __init__(self, cfg: BufferConfig, shape, *, n_read: int = 1):
+        check_type(self, "cfg", cfg, BufferConfig)
+        check_int(self, "n_read", n_read, 1, 8)
         self.cfg = cfg
         self.shape = shape
         self.n_read = n_read

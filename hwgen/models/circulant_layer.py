@@ -1,5 +1,5 @@
 """Golden model of the block-circulant layer that ``hwgen generate`` builds
-(:class:`hwgen.units.circulant_fft.CirculantStreamLayer`), bit for bit.
+(:class:`hwgen.units.circulant_layer.CirculantStreamLayer`), bit for bit.
 
 For an m x n layer of k x k circulant blocks (p = m/k output blocks, q = n/k input
 blocks), with the input vector split into blocks ``x_j`` of k samples:

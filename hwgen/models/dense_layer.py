@@ -19,8 +19,6 @@ import numpy as np
 from ..lib.arith import dot_acc_bits
 
 
-
-
 def _check_range(name: str, v: np.ndarray, bits: int):
     lo, hi = -(1 << (bits - 1)), (1 << (bits - 1)) - 1
     if v.size and (v.min() < lo or v.max() > hi):

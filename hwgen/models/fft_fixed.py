@@ -1,6 +1,6 @@
 """Golden model of the fixed-point radix-2 FFT and of the block-circulant layer.
 
-Written from the mathematics; :class:`hwgen.units.circulant_fft.CirculantFft` must match
+Written from the mathematics; :class:`hwgen.units.fft.CirculantFft` must match
 it bit for bit.
 
 The transform
@@ -48,7 +48,6 @@ import numpy as np
 
 from ..config import CirculantConfig, FftConfig
 from ..lib.fixed import fft_input_order, round_shift, saturate, twiddles
-
 
 # --------------------------------------------------------------------- primitives
 

@@ -2,7 +2,7 @@
 
 The controller's schedule depends only on the shapes, so the cycle count of a program is
 computed here exactly, command by command, from the same rules the RTL follows
-(docs/architecture.md); ``hwgen estimate`` uses it and the test suite checks it against
+(docs/gemm_accelerator.md); ``hwgen estimate`` uses it and the test suite checks it against
 simulation cycle for cycle.
 """
 from __future__ import annotations

@@ -65,6 +65,7 @@ from ..lib.fixed import round_shift, saturate, split_twiddles
 from . import fft_fixed as ff
 from .spectrum import pack_spectrum
 
+
 def check_blocks(cfg: FftConfig, v, what: str) -> np.ndarray:
     """``v`` as int64 blocks (..., k) of ``in_bits``-bit integers, or a one-line
     ValueError naming ``what``."""

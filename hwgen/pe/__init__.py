@@ -1,3 +1,3 @@
-from .mac import WsPE, OsPE
+from .mac import OsPE, WsPE
 
 __all__ = ['WsPE', 'OsPE']

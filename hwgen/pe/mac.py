@@ -7,6 +7,23 @@ from amaranth.hdl import Module, Mux, Signal, signed
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
+from ..lib.checks import check_int, reject
+
+#: Widest operand and accumulator the PEs take (the config allows 16 and 64).
+IN_BITS_MAX, ACC_BITS_MAX = 32, 128
+
+
+def check_widths(component, in_bits: int, acc_bits: int) -> tuple[int, int]:
+    """The operand and accumulator widths of a PE or mesh, checked: the accumulator must
+    hold at least one product (2 in_bits - 1 bits)."""
+    check_int(component, "in_bits", in_bits, 2, IN_BITS_MAX)
+    check_int(component, "acc_bits", acc_bits, 2, ACC_BITS_MAX)
+    if acc_bits < 2 * in_bits - 1:
+        reject(component, ValueError(f"{type(component).__name__} acc_bits={acc_bits} cannot "
+                                     f"hold one product of two {in_bits}-bit operands "
+                                     f"(needs at least {2 * in_bits - 1})"))
+    return in_bits, acc_bits
+
 
 class WsPE(wiring.Component):
     """Weight-stationary PE.
@@ -43,8 +60,7 @@ class WsPE(wiring.Component):
     """
 
     def __init__(self, in_bits: int, acc_bits: int):
-        self.in_bits = in_bits
-        self.acc_bits = acc_bits
+        self.in_bits, self.acc_bits = check_widths(self, in_bits, acc_bits)
         super().__init__({
             "a_in": In(signed(in_bits)), "a_out": Out(signed(in_bits)),
             "sw_in": In(1), "sw_out": Out(1),
@@ -107,8 +123,7 @@ class OsPE(wiring.Component):
     """
 
     def __init__(self, in_bits: int, acc_bits: int):
-        self.in_bits = in_bits
-        self.acc_bits = acc_bits
+        self.in_bits, self.acc_bits = check_widths(self, in_bits, acc_bits)
         super().__init__({
             "a_in": In(signed(in_bits)), "a_out": Out(signed(in_bits)),
             "sw_in": In(1), "sw_out": Out(1),

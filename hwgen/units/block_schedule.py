@@ -14,7 +14,7 @@ block i and input block j (j fastest), and emits one output block per i.
   has a FIFO place, so the output stream may stall at any time without losing data.
 
 The arithmetic between a pair's buffer words and the output block is the layer's own
-(:class:`hwgen.units.circulant_fft.CirculantStreamLayer`,
+(:class:`hwgen.units.circulant_layer.CirculantStreamLayer`,
 :class:`hwgen.units.dense_stream.DenseStreamLayer`); :class:`BlockSchedule` holds the
 numbers that fix the timing, so that a layer knows its latency and throughput without
 elaborating anything.
@@ -29,7 +29,7 @@ from amaranth.lib.fifo import SyncFIFOBuffered
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 
-from .rtl_arith import reject
+from ..lib.checks import reject
 
 FIFO_CYCLES = 2
 """Cycles from a result entering the output FIFO to it being valid at the output."""

@@ -15,12 +15,12 @@ from amaranth.lib import data, stream, wiring
 from amaranth.lib.wiring import In, Out
 
 from ..config import CirculantConfig
+from ..lib.checks import reject as _reject
 from .block_schedule import BlockSchedule, BlockScheduler
 from .circulant_sdf_layer import CirculantSdfLayer
 from .fft import CirculantFft, _neg_sat
 from .real_fft import RealFftParallel
 from .real_ifft import RealIfftParallel
-from .rtl_arith import reject as _reject
 from .rtl_arith import round_shift as _round_shift
 from .rtl_arith import saturate as _sat
 

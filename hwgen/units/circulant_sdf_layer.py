@@ -1,10 +1,10 @@
 """The block-circulant layer on streaming FFTs: one sample per cycle, one multiply lane.
 
 :class:`CirculantSdfLayer` is the ``streaming`` architecture of a ``circulant:`` section:
-the same computation as :class:`hwgen.units.circulant_fft.CirculantStreamLayer` and
+the same computation as :class:`hwgen.units.circulant_layer.CirculantStreamLayer` and
 :func:`hwgen.models.circulant_layer.layer_fixed`, bit for bit, with the least arithmetic
 that keeps a sample per cycle moving -- two single-path delay-feedback FFTs
-(:class:`hwgen.units.circulant_fft.CirculantFftSdf`) and one complex multiply-accumulate --
+(:class:`hwgen.units.fft.CirculantFftSdf`) and one complex multiply-accumulate --
 and every buffer in :class:`amaranth.lib.memory.Memory` (block RAM on an FPGA, SRAM
 macros in the ASIC flow).
 """
@@ -16,9 +16,10 @@ from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 
 from ..config import CirculantConfig
+from ..lib.checks import reject
 from .block_schedule import track_banks
 from .fft import CirculantFftSdf
-from .rtl_arith import reject, round_shift, saturate
+from .rtl_arith import round_shift, saturate
 
 Y_BANKS = 3
 """Output-spectrum banks: one being accumulated, one being read by the inverse FFT, and one

@@ -3,7 +3,7 @@
 :class:`DenseStreamLayer` computes ``y = saturate(round_half_up(W x / 2^shift), out_bits)``
 (:func:`hwgen.models.dense_layer.dense_fixed`) for an m x n weight matrix held in a
 weight buffer as k x k blocks. It is the baseline the block-circulant layer
-(:class:`hwgen.units.circulant_fft.CirculantStreamLayer`) is measured against: the same
+(:class:`hwgen.units.circulant_layer.CirculantStreamLayer`) is measured against: the same
 ``x`` / ``y`` streams of k-sample blocks, the same weight write port, the same
 :class:`hwgen.units.block_schedule.BlockScheduler` (input banks, one weight block per
 cycle, credit-checked output FIFO), hence the same ``p * q`` cycles per vector, with k^2
@@ -16,8 +16,9 @@ from amaranth.lib import data, stream, wiring
 from amaranth.lib.wiring import In, Out
 
 from ..lib.arith import dot_acc_bits
+from ..lib.checks import reject
 from .block_schedule import BlockSchedule, BlockScheduler
-from .rtl_arith import reject, round_shift, saturate
+from .rtl_arith import round_shift, saturate
 
 
 class DenseStreamLayer(wiring.Component):

@@ -16,8 +16,8 @@ from amaranth.lib import data, wiring
 from amaranth.lib.wiring import In, Out
 
 from ..config import FftConfig
+from ..lib.checks import reject as _reject
 from ..lib.fixed import fft_input_order, twiddles
-from .rtl_arith import reject as _reject
 from .rtl_arith import round_shift as _round_shift
 from .rtl_arith import saturate as _sat
 

@@ -2,7 +2,7 @@
 
 :class:`RealFftParallel` packs the even and odd samples of a real block into one complex
 vector of N = k/2 points, transforms it with the project's parallel
-:class:`~hwgen.units.circulant_fft.CirculantFft` (``per_stage`` scaling, one bit of input
+:class:`~hwgen.units.fft.CirculantFft` (``per_stage`` scaling, one bit of input
 headroom) and splits the result into bins 0..N of the k-point spectrum in one register
 stage. The arithmetic is :mod:`hwgen.models.real_fft`, bit for bit; the result has the
 units of the k-point ``CirculantFft`` for the same real input (X/k) and its half-spectrum
@@ -16,9 +16,9 @@ from amaranth.lib import data, wiring
 from amaranth.lib.wiring import In, Out
 
 from ..config import FftConfig
+from ..lib.checks import reject as _reject
 from ..lib.fixed import split_twiddles
 from .fft import CirculantFft
-from .rtl_arith import reject as _reject
 from .rtl_arith import round_shift as _round_shift
 from .rtl_arith import saturate as _sat
 
@@ -81,7 +81,7 @@ class RealFftParallel(wiring.Component):
     @property
     def latency(self) -> int:
         """The core's ``log2(k/2)`` stages and the split's: ``log2 k`` with one split
-        stage, the same as the k-point :class:`~hwgen.units.circulant_fft.CirculantFft`."""
+        stage, the same as the k-point :class:`~hwgen.units.fft.CirculantFft`."""
         return self.core_cfg.stages + self.split_stages
 
     def elaborate(self, platform):

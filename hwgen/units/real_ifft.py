@@ -3,7 +3,7 @@ complex IFFT.
 
 :class:`RealIfftParallel` merges bins 0..k/2 of a conjugate-symmetric spectrum into one
 complex vector of N = k/2 points in one register stage, transforms it with the project's
-parallel :class:`~hwgen.units.circulant_fft.CirculantFft` (inverse, ``per_stage``, one
+parallel :class:`~hwgen.units.fft.CirculantFft` (inverse, ``per_stage``, one
 bit of headroom) and reads the even and odd output samples from its real and imaginary
 parts. The arithmetic is :mod:`hwgen.models.real_ifft`, bit for bit; the result has the
 units of the real part of the k-point inverse ``CirculantFft`` for the completed spectrum,
@@ -17,9 +17,9 @@ from amaranth.lib import data, wiring
 from amaranth.lib.wiring import In, Out
 
 from ..config import FftConfig
+from ..lib.checks import reject as _reject
 from ..lib.fixed import merge_twiddles
 from .fft import CirculantFft
-from .rtl_arith import reject as _reject
 from .rtl_arith import round_shift as _round_shift
 from .rtl_arith import saturate as _sat
 
@@ -78,7 +78,7 @@ class RealIfftParallel(wiring.Component):
     @property
     def latency(self) -> int:
         """The merge stage(s) and the core's ``log2(k/2)`` stages: ``log2 k`` (the same as
-        the k-point :class:`~hwgen.units.circulant_fft.CirculantFft`) with one merge
+        the k-point :class:`~hwgen.units.fft.CirculantFft`) with one merge
         stage."""
         return self.merge_stages + self.core_cfg.stages
 

@@ -1,5 +1,5 @@
-"""Fixed-point pieces shared by the stream layers' datapaths (Amaranth expressions), and
-the constructor-rejection helper of the units."""
+"""Fixed-point pieces shared by the stream layers' datapaths (Amaranth expressions); the
+constructor-rejection helper is :func:`hwgen.lib.checks.reject`."""
 from __future__ import annotations
 
 from amaranth.hdl import Mux
@@ -17,8 +17,3 @@ def round_shift(v, s: int):
     return v if s == 0 else (v + (1 << (s - 1))) >> s
 
 
-def reject(component, exc: Exception):
-    """Raise ``exc`` from a constructor; the half-built component is never elaborated, so
-    Amaranth need not warn about it."""
-    component._MustUse__silence = True
-    raise exc

@@ -21,6 +21,7 @@ from amaranth.lib import stream, wiring
 from amaranth.lib.wiring import In, Out
 
 from ..config import ScConfig
+from ..lib.checks import reject
 from ..lib.lfsr import LFSR_TAPS
 
 __all__ = ["LFSR_TAPS", "Lfsr", "VdcSource", "Sng", "ScMultiplier", "ScMuxAdder",
@@ -47,10 +48,8 @@ def popcount(bits) -> Value:
 
 
 def _reject(component, message: str):
-    """Raise a parameter error from a constructor; the half-built component is never
-    elaborated, so Amaranth is told not to warn about it."""
-    component._MustUse__silence = True
-    raise ValueError(message)
+    """Refuse a constructor's parameter with a one-line ValueError."""
+    reject(component, ValueError(message))
 
 
 class Lfsr(wiring.Component):

@@ -1,4 +1,4 @@
-"""End to end on the Amaranth simulator: a GEMM program from hwgen.host.program, framed
+"""End to end on the Amaranth simulator: a GEMM program from hwgen.compiler, framed
 as UART bytes (docs/fpga.md), into the board core; results decoded bit-exact. The host
 side keeps to the flow-control window, which is made small here so it matters."""
 import pytest
