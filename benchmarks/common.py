@@ -24,3 +24,13 @@ def table(rows: list[dict], float_format: str = ".4f") -> str:
         out.append("| " + " | ".join(format(r[k], float_format) if isinstance(r[k], float)
                                       else str(r[k]) for k in keys) + " |")
     return "\n".join(out)
+
+
+def save_figure(fig, name: str) -> Path:
+    """Write a matplotlib figure to docs/img/NAME.png (where the docs show it)."""
+    fig.tight_layout()
+    out = ROOT / "docs" / "img" / f"{name}.png"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(out, dpi=110)
+    print(f"wrote {out}")
+    return out

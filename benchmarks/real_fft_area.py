@@ -45,52 +45,17 @@ import time
 from pathlib import Path
 
 import numpy as np
-from amaranth.hdl import Module, signed
-from amaranth.lib import data, wiring
-from amaranth.lib.wiring import In, Out
 from common import RESULTS, save, table
 
 from hwgen.config.circulant import CirculantConfig
 from hwgen.emit import component_verilog
 from hwgen.models.fft_fixed import fft_fixed
 from hwgen.models.real_fft import real_fft_bins, real_fft_reference
-from hwgen.units.fft import CirculantFft
 from hwgen.tools import ToolMissing, ToolSpec, find
-from hwgen.units.real_fft import RealFftParallel
+from hwgen.units.real_fft import KPointHalfSpectrumFft, RealFftParallel
 
 BASE = {"in_bits": 8, "out_bits": 16, "tw_bits": 14, "scaling": "per_stage",
         "real_input": True}
-
-
-class LayerForwardFft(wiring.Component):
-    """The layer's forward FFT as the layer uses it: :class:`CirculantFft` of
-    ``cfg.forward_transform()`` with the half-spectrum words taken from its outputs, the
-    ports of :class:`RealFftParallel`."""
-
-    def __init__(self, cfg: CirculantConfig):
-        self.cfg = cfg
-        super().__init__({
-            "i_valid": In(1),
-            "i_re": In(data.ArrayLayout(signed(cfg.in_bits), cfg.k)),
-            "o_valid": Out(1),
-            "o_spec": Out(data.ArrayLayout(signed(cfg.out_bits), cfg.k)),
-        })
-
-    @property
-    def latency(self) -> int:
-        return self.cfg.stages      # CirculantFft's
-
-    def elaborate(self, platform):
-        h = self.cfg.k // 2
-        m = Module()
-        m.submodules.fft = fft = CirculantFft(self.cfg.forward_transform())
-        m.d.comb += [fft.i_valid.eq(self.i_valid), fft.i_re.eq(self.i_re),
-                     self.o_valid.eq(fft.o_valid)]
-        for f in range(h + 1):
-            m.d.comb += self.o_spec[f].eq(fft.o_re[f])
-        for f in range(1, h):
-            m.d.comb += self.o_spec[h + f].eq(fft.o_im[f])
-        return m
 
 
 TOP = "layer"
@@ -179,7 +144,7 @@ def accuracy(cfg: CirculantConfig, trials: int, seed: int) -> dict:
 
 
 DESIGNS = {   # --designs key: (results key, label, constructor)
-    "kpoint": ("kpoint_fft", "k-point CirculantFft", LayerForwardFft),
+    "kpoint": ("kpoint_fft", "k-point CirculantFft", KPointHalfSpectrumFft),
     "real": ("real_fft", "RealFftParallel (k/2 core)", RealFftParallel),
     "real2": ("real_fft_split2", "RealFftParallel, 2 split stages",
               lambda cfg: RealFftParallel(cfg, split_stages=2)),

@@ -22,7 +22,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-from common import ROOT, save, table  # noqa: E402
+from common import save, save_figure, table  # noqa: E402
 
 from hwgen.models import stochastic as sc  # noqa: E402
 
@@ -121,11 +121,7 @@ def main():
         ax.grid(True, which="both", lw=0.3)
     axes[0].set_ylabel("RMS error (per term)")
     axes[0].legend(fontsize=7)
-    fig.tight_layout()
-    out = ROOT / "docs" / "img" / "sc_accuracy.png"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(out, dpi=110)
-    print(f"wrote {out}")
+    save_figure(fig, "sc_accuracy")
 
 
 if __name__ == "__main__":

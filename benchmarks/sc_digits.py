@@ -23,7 +23,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import torch  # noqa: E402
 
-from common import ROOT, save, table  # noqa: E402
+from common import save, save_figure, table  # noqa: E402
 
 from hwgen.config.sc import ScConfig  # noqa: E402
 from hwgen.nn.stochastic import (ScMlp, digits_data, int8_mlp_forward,  # noqa: E402
@@ -85,11 +85,7 @@ def main():
         ax.grid(True, which="both", lw=0.3)
     axes[0].set_ylabel("test accuracy (360 images)")
     axes[0].legend(fontsize=7, loc="lower right")
-    fig.tight_layout()
-    out = ROOT / "docs" / "img" / "sc_digits.png"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(out, dpi=110)
-    print(f"wrote {out}")
+    save_figure(fig, "sc_digits")
 
 
 if __name__ == "__main__":

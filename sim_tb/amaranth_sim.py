@@ -26,15 +26,19 @@ from hwgen.top import Accelerator
 PERIOD = 1e-8
 
 
-def simulate(dut, *benches, vcd: str | None = None, period: float = PERIOD,
-             run: bool = True) -> Simulator:
-    """A simulator for ``dut`` with a clock on ``sync`` and ``benches`` (async
-    testbench functions) added; run to completion unless ``run`` is False (then the
-    caller drives it with ``run_until``). ``vcd`` names a waveform file."""
+def simulate(dut, *benches, processes=(), vcd: str | None = None,
+             period: float | None = PERIOD, run: bool = True) -> Simulator:
+    """A simulator for ``dut`` with a clock on ``sync`` (none when ``period`` is None,
+    for purely combinational designs) and ``benches`` (async testbench functions) and
+    ``processes`` added; run to completion unless ``run`` is False (then the caller
+    drives it with ``run_until``). ``vcd`` names a waveform file."""
     sim = Simulator(dut)
-    sim.add_clock(period)
+    if period is not None:
+        sim.add_clock(period)
     for bench in benches:
         sim.add_testbench(bench)
+    for process in processes:
+        sim.add_process(process)
     if run:
         if vcd:
             with sim.write_vcd(vcd):

@@ -20,71 +20,82 @@ def _vec(shape, n):
     return data.ArrayLayout(shape, n)
 
 
-class WsMesh(wiring.Component):
+class _Mesh(wiring.Component):
+    """What both meshes share: the R x C grid of PEs, and the activations and tile
+    switch flags entering row r at the left and passing right through the row."""
+
+    def __init__(self, rows: int, cols: int, in_bits: int, acc_bits: int, column_ports: dict):
+        _check(self, rows, cols, in_bits, acc_bits)
+        self.rows, self.cols, self.in_bits, self.acc_bits = rows, cols, in_bits, acc_bits
+        super().__init__({"a": In(_vec(signed(in_bits), rows)), "sw": In(rows),
+                          **column_ports})
+
+    def _grid(self, m, pe_cls, wire_column):
+        """Instantiate the PEs and wire the rows; ``wire_column(m, pe, r, c)`` wires the
+        vertical connections of one PE (called before its row wiring)."""
+        R, C = self.rows, self.cols
+        pe = [[pe_cls(self.in_bits, self.acc_bits) for _ in range(C)] for _ in range(R)]
+        for r in range(R):
+            for c in range(C):
+                p = pe[r][c]
+                m.submodules[f"pe_{r}_{c}"] = p
+                wire_column(m, pe, r, c, before=True)
+                if c == 0:
+                    m.d.comb += [p.a_in.eq(self.a[r]), p.sw_in.eq(self.sw[r])]
+                else:
+                    m.d.comb += [p.a_in.eq(pe[r][c - 1].a_out), p.sw_in.eq(pe[r][c - 1].sw_out)]
+                wire_column(m, pe, r, c, before=False)
+        return pe
+
+
+class WsMesh(_Mesh):
     """Weight-stationary mesh. ``a``/``sw`` enter row r at the left, weights enter column
     c at the top of the shadow chain, partial sums leave column c at the bottom."""
 
     def __init__(self, rows: int, cols: int, in_bits: int, acc_bits: int):
-        _check(self, rows, cols, in_bits, acc_bits)
-        self.rows, self.cols, self.in_bits, self.acc_bits = rows, cols, in_bits, acc_bits
-        super().__init__({
-            "a": In(_vec(signed(in_bits), rows)),
-            "sw": In(rows),
+        super().__init__(rows, cols, in_bits, acc_bits, {
             "w": In(_vec(signed(in_bits), cols)),
             "w_shift": In(1),
             "ps": Out(_vec(signed(acc_bits), cols)),
         })
 
+    def _column(self, m, pe, r, c, *, before):
+        p = pe[r][c]
+        if before:
+            m.d.comb += p.w_shift.eq(self.w_shift)
+        elif r == 0:
+            m.d.comb += [p.w_in.eq(self.w[c]), p.ps_in.eq(0)]
+        else:
+            m.d.comb += [p.w_in.eq(pe[r - 1][c].w_out), p.ps_in.eq(pe[r - 1][c].ps_out)]
+
     def elaborate(self, platform):
         m = Module()
-        R, C = self.rows, self.cols
-        pe = [[WsPE(self.in_bits, self.acc_bits) for _ in range(C)] for _ in range(R)]
-        for r in range(R):
-            for c in range(C):
-                p = pe[r][c]
-                m.submodules[f"pe_{r}_{c}"] = p
-                m.d.comb += p.w_shift.eq(self.w_shift)
-                if c == 0:
-                    m.d.comb += [p.a_in.eq(self.a[r]), p.sw_in.eq(self.sw[r])]
-                else:
-                    m.d.comb += [p.a_in.eq(pe[r][c - 1].a_out), p.sw_in.eq(pe[r][c - 1].sw_out)]
-                if r == 0:
-                    m.d.comb += [p.w_in.eq(self.w[c]), p.ps_in.eq(0)]
-                else:
-                    m.d.comb += [p.w_in.eq(pe[r - 1][c].w_out), p.ps_in.eq(pe[r - 1][c].ps_out)]
-        for c in range(C):
-            m.d.comb += self.ps[c].eq(pe[R - 1][c].ps_out)
+        pe = self._grid(m, WsPE, self._column)
+        for c in range(self.cols):
+            m.d.comb += self.ps[c].eq(pe[self.rows - 1][c].ps_out)
         return m
 
 
-class OsMesh(wiring.Component):
+class OsMesh(_Mesh):
     """Output-stationary mesh. ``a``/``sw`` enter row r at the left, ``b`` enters column
     c at the top, finished sums leave column c at the top through the drain chain."""
 
     def __init__(self, rows: int, cols: int, in_bits: int, acc_bits: int):
-        _check(self, rows, cols, in_bits, acc_bits)
-        self.rows, self.cols, self.in_bits, self.acc_bits = rows, cols, in_bits, acc_bits
-        super().__init__({
-            "a": In(_vec(signed(in_bits), rows)),
-            "sw": In(rows),
+        super().__init__(rows, cols, in_bits, acc_bits, {
             "b": In(_vec(signed(in_bits), cols)),
             "d": Out(_vec(signed(acc_bits), cols)),
         })
 
+    def _column(self, m, pe, r, c, *, before):
+        if before:
+            return
+        p = pe[r][c]
+        m.d.comb += p.b_in.eq(self.b[c] if r == 0 else pe[r - 1][c].b_out)
+        m.d.comb += p.d_in.eq(0 if r == self.rows - 1 else pe[r + 1][c].d_out)
+
     def elaborate(self, platform):
         m = Module()
-        R, C = self.rows, self.cols
-        pe = [[OsPE(self.in_bits, self.acc_bits) for _ in range(C)] for _ in range(R)]
-        for r in range(R):
-            for c in range(C):
-                p = pe[r][c]
-                m.submodules[f"pe_{r}_{c}"] = p
-                if c == 0:
-                    m.d.comb += [p.a_in.eq(self.a[r]), p.sw_in.eq(self.sw[r])]
-                else:
-                    m.d.comb += [p.a_in.eq(pe[r][c - 1].a_out), p.sw_in.eq(pe[r][c - 1].sw_out)]
-                m.d.comb += p.b_in.eq(self.b[c] if r == 0 else pe[r - 1][c].b_out)
-                m.d.comb += p.d_in.eq(0 if r == R - 1 else pe[r + 1][c].d_out)
-        for c in range(C):
+        pe = self._grid(m, OsPE, self._column)
+        for c in range(self.cols):
             m.d.comb += self.d[c].eq(pe[0][c].d_out)
         return m

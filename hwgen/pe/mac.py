@@ -25,6 +25,13 @@ def check_widths(component, in_bits: int, acc_bits: int) -> tuple[int, int]:
     return in_bits, acc_bits
 
 
+def _row_ports(in_bits: int) -> dict:
+    """The ports every PE has: the activation and the tile switch flag, in from the left
+    and registered out to the right."""
+    return {"a_in": In(signed(in_bits)), "a_out": Out(signed(in_bits)),
+            "sw_in": In(1), "sw_out": Out(1)}
+
+
 class WsPE(wiring.Component):
     """Weight-stationary PE.
 
@@ -62,8 +69,7 @@ class WsPE(wiring.Component):
     def __init__(self, in_bits: int, acc_bits: int):
         self.in_bits, self.acc_bits = check_widths(self, in_bits, acc_bits)
         super().__init__({
-            "a_in": In(signed(in_bits)), "a_out": Out(signed(in_bits)),
-            "sw_in": In(1), "sw_out": Out(1),
+            **_row_ports(in_bits),
             "w_in": In(signed(in_bits)), "w_out": Out(signed(in_bits)),
             "w_shift": In(1),
             "ps_in": In(signed(acc_bits)), "ps_out": Out(signed(acc_bits)),
@@ -125,8 +131,7 @@ class OsPE(wiring.Component):
     def __init__(self, in_bits: int, acc_bits: int):
         self.in_bits, self.acc_bits = check_widths(self, in_bits, acc_bits)
         super().__init__({
-            "a_in": In(signed(in_bits)), "a_out": Out(signed(in_bits)),
-            "sw_in": In(1), "sw_out": Out(1),
+            **_row_ports(in_bits),
             "b_in": In(signed(in_bits)), "b_out": Out(signed(in_bits)),
             "d_in": In(signed(acc_bits)), "d_out": Out(signed(acc_bits)),
         })

@@ -15,12 +15,22 @@ from amaranth.hdl import Module, Signal, signed
 from amaranth.lib import data, wiring
 from amaranth.lib.wiring import In, Out
 
-from ..config import FftConfig
+from ..config import CirculantConfig, FftConfig
 from ..lib.checks import reject as _reject
 from ..lib.fixed import split_twiddles
 from .fft import CirculantFft
 from .rtl_arith import round_shift as _round_shift
 from .rtl_arith import saturate as _sat
+
+
+def half_spectrum_ports(cfg: FftConfig) -> dict:
+    """The ports of a forward transform of real blocks to half-spectrum words."""
+    return {
+        "i_valid": In(1),
+        "i_re": In(data.ArrayLayout(signed(cfg.in_bits), cfg.k)),
+        "o_valid": Out(1),
+        "o_spec": Out(data.ArrayLayout(signed(cfg.out_bits), cfg.k)),
+    }
 
 
 class RealFftParallel(wiring.Component):
@@ -71,12 +81,7 @@ class RealFftParallel(wiring.Component):
         self.split_stages = split_stages
         self.cfg = cfg
         self.core_cfg = cfg.real_fft_core()
-        super().__init__({
-            "i_valid": In(1),
-            "i_re": In(data.ArrayLayout(signed(cfg.in_bits), cfg.k)),
-            "o_valid": Out(1),
-            "o_spec": Out(data.ArrayLayout(signed(cfg.out_bits), cfg.k)),
-        })
+        super().__init__(half_spectrum_ports(cfg))
 
     @property
     def latency(self) -> int:
@@ -178,4 +183,33 @@ class RealFftParallel(wiring.Component):
             m.d.sync += nv.eq(valid)
             valid = nv
         m.d.comb += self.o_valid.eq(valid)
+        return m
+
+
+class KPointHalfSpectrumFft(wiring.Component):
+    """The k-point alternative to :class:`RealFftParallel`, as the circulant layer wires
+    it without ``real_fft``: :class:`CirculantFft` of ``cfg.forward_transform()`` with the
+    half-spectrum words taken from its outputs, behind the ports of
+    :class:`RealFftParallel` (what benchmarks/real_fft_area.py compares)."""
+
+    def __init__(self, cfg: CirculantConfig):
+        if not isinstance(cfg, CirculantConfig):
+            _reject(self, TypeError(f"cfg must be a CirculantConfig, not {cfg!r}"))
+        self.cfg = cfg
+        super().__init__(half_spectrum_ports(cfg))
+
+    @property
+    def latency(self) -> int:
+        return self.cfg.stages      # CirculantFft's
+
+    def elaborate(self, platform):
+        h = self.cfg.k // 2
+        m = Module()
+        m.submodules.fft = fft = CirculantFft(self.cfg.forward_transform())
+        m.d.comb += [fft.i_valid.eq(self.i_valid), fft.i_re.eq(self.i_re),
+                     self.o_valid.eq(fft.o_valid)]
+        for f in range(h + 1):
+            m.d.comb += self.o_spec[f].eq(fft.o_re[f])
+        for f in range(1, h):
+            m.d.comb += self.o_spec[h + f].eq(fft.o_im[f])
         return m

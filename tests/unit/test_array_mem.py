@@ -5,7 +5,8 @@ import numpy as np
 import pytest
 from amaranth.hdl import signed
 from amaranth.lib import data
-from amaranth.sim import Simulator
+
+from sim_tb.amaranth_sim import simulate
 
 from hwgen.array import SystolicArray
 from hwgen.config import OS, WS, ArrayConfig, BufferConfig
@@ -13,10 +14,7 @@ from hwgen.mem import Scratchpad
 
 
 def sim(dut, bench):
-    s = Simulator(dut)
-    s.add_clock(1e-8)
-    s.add_testbench(bench)
-    s.run()
+    simulate(dut, bench)
 
 
 @pytest.mark.parametrize("R,C", [(1, 1), (3, 2), (2, 5), (4, 4)])

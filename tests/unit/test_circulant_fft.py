@@ -2,7 +2,8 @@
 against the golden model."""
 import numpy as np
 import pytest
-from amaranth.sim import Simulator
+
+from sim_tb.amaranth_sim import simulate
 
 from hwgen.config.circulant import CirculantConfig, FftConfig
 from hwgen.lib.fixed import fft_input_order
@@ -38,10 +39,7 @@ def run_fft(dut, re, im):
                             [ctx.get(dut.o_im[p]) for p in range(k)],
                             ctx.get(dut.o_exp) if hasattr(dut, "o_exp") else 0))
 
-    sim = Simulator(dut)
-    sim.add_clock(1e-8)
-    sim.add_testbench(bench)
-    sim.run()
+    simulate(dut, bench)
     return got
 
 
@@ -132,10 +130,7 @@ def test_layer_bit_exact():
             if ctx.get(dut.o_valid):
                 got.append([ctx.get(dut.o_y[t]) for t in range(8)])
 
-    sim = Simulator(dut)
-    sim.add_clock(1e-8)
-    sim.add_testbench(bench)
-    sim.run()
+    simulate(dut, bench)
     assert (np.array(got) == want).all()
 
 
@@ -170,10 +165,7 @@ def test_streaming_sdf_matches_model(k, scaling, inverse):
             if ctx.get(dut.o_valid):
                 got.append((ctx.get(dut.o_re), ctx.get(dut.o_im)))
 
-    sim = Simulator(dut)
-    sim.add_clock(1e-8)
-    sim.add_testbench(bench)
-    sim.run()
+    simulate(dut, bench)
     g = np.array(got).reshape(len(re), k, 2)
     assert (g[..., 0] == want[0]).all() and (g[..., 1] == want[1]).all(), \
         f"k={k} {scaling} inverse={inverse}"

@@ -4,14 +4,13 @@ and full-scale vectors, the weight loader, the cycle formulas, and the construct
 messages."""
 import numpy as np
 import pytest
-from amaranth.sim import Simulator
 
 from hwgen.config import ConfigError
 from hwgen.config.circulant import CirculantConfig
 from hwgen.models.circulant_layer import layer_fixed
 from hwgen.units.circulant_sdf_layer import CirculantSdfLayer
 
-from sim_tb.amaranth_sim import stream_beats
+from sim_tb.amaranth_sim import simulate, stream_beats
 from ..fixtures import make_sdf_layer, sdf_layer_vectors
 
 
@@ -72,10 +71,7 @@ def run_sdf_layer(cfg, words, x, *, p_valid=1.0, p_ready=1.0, seed=0, w_gaps=Fal
             assert not ctx.get(dut.y.valid), "an extra output beat"
             await ctx.tick()
 
-    sim = Simulator(dut)
-    sim.add_clock(1e-8)
-    sim.add_testbench(bench)
-    sim.run()
+    simulate(dut, bench)
     return np.array(got, dtype=np.int64).reshape(len(x), cfg.m), t_in, t_out
 
 

@@ -2,7 +2,6 @@
 as UART bytes (docs/fpga.md), into the board core; results decoded bit-exact. The host
 side keeps to the flow-control window, which is made small here so it matters."""
 import pytest
-from amaranth.sim import Simulator
 
 from hwgen.lib import framing as fr
 from hwgen.board import BoardCore
@@ -11,6 +10,7 @@ from hwgen.compiler import Quant
 
 from ..fixtures import gemm_case, variant
 from sim_tb.board_sim import recv_serial, send_serial
+from sim_tb.amaranth_sim import simulate
 
 DIV = 4
 WINDOW = 24
@@ -42,11 +42,7 @@ def run_over_uart(cfg, prog, fifo_bytes=WINDOW):
             byte = await recv_serial(ctx, dut.tx, 1, div=DIV, timeout=2_000_000)
             dec.feed(bytes(byte))
 
-    sim = Simulator(dut)
-    sim.add_clock(1e-8)
-    sim.add_testbench(host_tx)
-    sim.add_testbench(host_rx)
-    sim.run()
+    simulate(dut, host_tx, host_rx)
     assert max_inflight[0] <= fifo_bytes
     return dec.reply
 

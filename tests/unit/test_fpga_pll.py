@@ -9,6 +9,7 @@ import pytest
 from fpga import pll
 from fpga.boards import BOARDS, get_board
 from fpga.flow import plan_clock
+from sim_tb.amaranth_sim import simulate
 
 #: family -> (board oscillators, MHz)
 OSCILLATORS = {"ice40": (12,), "ecp5": (25, 48), "gowin": (27,)}
@@ -199,13 +200,9 @@ def test_lock_reset(cycles):
     """Reset stays high from power-on until lock has been seen for ``cycles`` cycles (plus
     the two-stage synchroniser), and rises again the cycle after the lock drops through
     the synchroniser."""
-    from amaranth.sim import Simulator
-
     from hwgen.board import LockReset
 
     dut = LockReset(cycles)
-    sim = Simulator(dut)
-    sim.add_clock(1e-8)
 
     async def bench(ctx):
         for _ in range(20):
@@ -233,8 +230,7 @@ def test_lock_reset(cycles):
             n += 1
         assert n == cycles + 2
 
-    sim.add_testbench(bench)
-    sim.run()
+    simulate(dut, bench)
 
 
 def test_lock_reset_rejects_bad_cycles():

@@ -1,7 +1,6 @@
 """UART receiver/transmitter and the UART bridge on the Amaranth simulator. The serial
 line is driven and sampled bit by bit from Python, independently of the RTL."""
 import pytest
-from amaranth.sim import Simulator
 
 from hwgen.lib import framing as fr
 from hwgen.board.bridge import UartBridge
@@ -9,18 +8,13 @@ from hwgen.board import baud_divisor
 from hwgen.board.uart import UartRx, UartTx, check_divisor
 
 from sim_tb.board_sim import recv_serial, send_serial
+from sim_tb.amaranth_sim import simulate
 
 DIV = 5
 
 
 def run(dut, *benches, processes=()):
-    sim = Simulator(dut)
-    sim.add_clock(1e-6)
-    for b in benches:
-        sim.add_testbench(b)
-    for p in processes:
-        sim.add_process(p)
-    sim.run()
+    simulate(dut, *benches, processes=processes, period=1e-6)
 
 
 def test_divisor_checked():

@@ -1,16 +1,14 @@
 """PE-level checks on the Amaranth simulator against the arithmetic they implement."""
 import random
 
-from amaranth.sim import Simulator
+
+from sim_tb.amaranth_sim import simulate
 
 from hwgen.pe import OsPE, WsPE
 
 
 def run(dut, bench):
-    sim = Simulator(dut)
-    sim.add_clock(1e-8)
-    sim.add_testbench(bench)
-    sim.run()
+    simulate(dut, bench)
 
 
 def test_ws_pe_mac_and_weight_switch():

@@ -2,7 +2,8 @@
 import random
 
 import pytest
-from amaranth.sim import Simulator
+
+from sim_tb.amaranth_sim import simulate
 
 from hwgen.ctrl.host_if import Requantizer
 from hwgen.lib.fixed import round_shift_half_even
@@ -48,7 +49,4 @@ def test_requantizer_matches_model(acc_bits, out_bits, mult_bits):
             want = acc if raw else requantize([[acc]], [bias], mult, shift, out_bits, relu)[0][0]
             assert got == want, (acc, bias, mult, shift, relu, raw)
 
-    sim = Simulator(dut)
-    sim.add_clock(1e-8)
-    sim.add_testbench(bench)
-    sim.run()
+    simulate(dut, bench)

@@ -5,7 +5,8 @@ import dataclasses
 import numpy as np
 import pytest
 from amaranth.hdl import Module
-from amaranth.sim import Simulator
+
+from sim_tb.amaranth_sim import simulate
 
 from hwgen.config import ConfigError
 from hwgen.config.sc import ScConfig, parse_sc
@@ -17,10 +18,7 @@ from hwgen.units.stochastic import (LFSR_TAPS, Lfsr, ParallelCounter, ScLayer, S
 
 
 def run(dut, bench):
-    sim = Simulator(dut)
-    sim.add_clock(1e-8)
-    sim.add_testbench(bench)
-    sim.run()
+    simulate(dut, bench)
 
 
 # ----------------------------------------------------------------------------- LFSR table
@@ -139,9 +137,7 @@ def test_sng_and_multipliers_exhaustive():
 
     for dut, bench in ((sng, bench_sng), (mu, bench_mul(mu, "unipolar")),
                        (mb, bench_mul(mb, "bipolar"))):
-        sim = Simulator(dut)
-        sim.add_testbench(bench)
-        sim.run()
+        simulate(dut, bench, period=None)  # combinational: no clock
 
 
 def test_mux_adder_matches_model():
@@ -188,10 +184,7 @@ def test_parallel_and_stream_counters():
     top = Module()
     top.submodules.apc = apc
     top.submodules.sc = sc
-    sim = Simulator(top)
-    sim.add_clock(1e-8)
-    sim.add_testbench(bench)
-    sim.run()
+    simulate(top, bench)
 
 
 # ----------------------------------------------------------------------------- neurons

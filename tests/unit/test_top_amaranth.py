@@ -5,7 +5,7 @@ import pytest
 from hwgen.config import OS, WS, MappingConfig
 from hwgen.compiler import Quant
 from hwgen.models.perf import program_timing
-from sim_tb.amaranth_sim import run_program_amaranth
+from sim_tb.amaranth_sim import run_program_amaranth, simulate
 
 from ..fixtures import gemm_case, variant
 
@@ -106,7 +106,6 @@ def test_unknown_opcode_sets_error_and_later_commands_still_run():
     cfg = variant(dataflow=OS)
     prog, want = gemm_case(cfg, 4, 5, 6, 2)
     cmds = [0xF] + prog.cmds  # opcode 15 is not defined
-    from amaranth.sim import Simulator
     from hwgen.top import Accelerator
     res = run_program_amaranth(cfg, cmds, prog.din, prog.n_dout)
     assert (prog.decode(cfg, res.dout) == want).all()
@@ -123,8 +122,5 @@ def test_unknown_opcode_sets_error_and_later_commands_still_run():
             await ctx.tick()
         seen.append(ctx.get(dut.error))
         seen.append(ctx.get(dut.busy))
-    sim = Simulator(dut)
-    sim.add_clock(1e-8)
-    sim.add_testbench(bench)
-    sim.run()
+    simulate(dut, bench)
     assert seen == [1, 0]
