@@ -13,6 +13,7 @@ from ..config import AcceleratorConfig, Dataflow, MappingConfig
 from ..lib.arith import ceil_div
 from ..lib.protocol import OP_COMPUTE, OP_LOAD_IN, OP_LOAD_W, OP_READ, decode
 from ..lib.schedule import READ_LATENCY, os_engine_cycles, ws_engine_cycles
+from . import maxplus as mx
 
 #: Cycles from reset release to the first command accepted (the testbench's offset).
 START_OFFSET = 0
@@ -130,3 +131,152 @@ def approx_cycles(cfg: AcceleratorConfig, M: int, K: int, N: int,
     exposed = (words["input"] * bpw_in + words["weight"] * bpw_w
                + tm * ceil_div(tn, cfg.C) * bpw_w)
     return max(compute, a_beats + b_beats + out_beats) + exposed
+
+
+# ---- the GEMM program's timing from its loop structure ---------------------------------------
+@dataclass(frozen=True)
+class GemmTiming:
+    """Exact figures of a GEMM program (the compiler's, for this mapping), computed from
+    the program's loop structure without listing its commands."""
+    cycles: int
+    compute_cycles: int
+    macs: int
+    in_beats: int
+    w_beats: int
+    out_beats: int
+    commands: int
+
+    @property
+    def host_beats(self) -> int:
+        """Beats on the two data streams (operands in, results out)."""
+        return self.in_beats + self.w_beats + self.out_beats
+
+    def timing(self) -> Timing:
+        return Timing(self.cycles, self.compute_cycles, self.macs)
+
+
+def _segments(n: int) -> list[tuple[int, int, int]]:
+    """Indices 0 .. n-1 as (first, last, count) runs whose members behave alike: the
+    first, the middle ones, the last (the loop's first and last chunks differ)."""
+    if n <= 2:
+        return [(i, i, 1) for i in range(n)]
+    return [(0, 0, 1), (1, n - 2, n - 2), (n - 1, n - 1, 1)]
+
+
+def gemm_timing(cfg: AcceleratorConfig, M: int, K: int, N: int, mp: MappingConfig,
+                raw: bool = True) -> GemmTiming:
+    """The exact cycles (and beats and commands) of the program
+    :func:`hwgen.compiler.emit_gemm_program` emits for an M x K x N GEMM with mapping
+    ``mp`` (requantized reads when not ``raw``), in time that grows with the logarithm
+    of the GEMM's size (:mod:`hwgen.models.maxplus`).
+
+    The program's rules, as the model sees them (docs/gemm_accelerator.md): chunks are
+    visited in ``mp.order`` with k innermost; an operand chunk is loaded unless one of
+    the buffer's banks still holds it; loads go to the bank the running COMPUTE is not
+    reading, so they wait for the engine only when the buffer has one bank; a finished
+    output chunk is read (per column tile: C SET_BIAS unless raw, then a READ) after the
+    first COMPUTE of the next chunk, or before it when the accumulator has one bank; the
+    last chunk is read at the end, after the engine stops.
+
+    With two banks (one), an operand stream that cycles through P chunks keeps them all
+    when P <= 2 (P == 1), so every pass after the first hits; otherwise every reference
+    loads. A's chunks depend on m, W's on n: the stream of the operand whose key holds
+    the outer loop's dimension cycles through the k chunks once per inner index; the
+    other cycles through inner x k chunks once per outer index.
+    """
+    R, C = cfg.R, cfg.C
+    beat = cfg.host.beat_elems
+    bpw_in, bpw_w, bpw_out = ceil_div(R, beat), ceil_div(C, beat), ceil_div(C, beat)
+    two_in, two_w = cfg.buffers.input.banks > 1, cfg.buffers.weight.banks > 1
+    two_acc = cfg.buffers.acc.banks > 1
+    tm, tk, tn = min(mp.tile_m, M), min(mp.tile_k, K), min(mp.tile_n, N)
+    n_m, n_k, n_n = ceil_div(M, tm), ceil_div(K, tk), ceil_div(N, tn)
+    size_m = lambda i: min(tm, M - i * tm)  # noqa: E731
+    size_k = lambda l: min(tk, K - l * tk)  # noqa: E731
+    size_n = lambda j: min(tn, N - j * tn)  # noqa: E731
+    m_outer = mp.order[0] == "m"
+    n_outer, n_inner = (n_m, n_n) if m_outer else (n_n, n_m)
+
+    def keeps(p: int, two: bool) -> bool:
+        return p <= 2 if two else p == 1
+
+    if m_outer:   # A keyed by m (outer): per outer index, k chunks once per inner index
+        a_keeps, w_keeps = keeps(n_k, two_in), keeps(n_n * n_k, two_w)
+    else:
+        a_keeps, w_keeps = keeps(n_m * n_k, two_in), keeps(n_k, two_w)
+
+    def hits(a: int, b: int) -> tuple[bool, bool]:
+        """(A resident, W resident) in row (outer a, inner b)."""
+        if m_outer:
+            return b >= 1 and a_keeps, a >= 1 and w_keeps
+        return a >= 1 and a_keeps, b >= 1 and w_keeps
+
+    def ij(a: int, b: int) -> tuple[int, int]:
+        return (a, b) if m_outer else (b, a)
+
+    bias = mx.other().times(C) if not raw else mx.Block()
+
+    def read_out(mc: int, nc: int, waits: bool) -> mx.Block:
+        one = bias.then(mx.read(READ_LATENCY, mc, bpw_out, waits))
+        return one.times(ceil_div(nc, C))
+
+    def step(a: int, b: int, l: int) -> tuple:
+        """The commands of step (row a, b; k chunk l) as a hashable signature."""
+        i, j = ij(a, b)
+        mc, kc, nc = size_m(i), size_k(l), size_n(j)
+        hit_a, hit_w = hits(a, b)
+        words = cfg.chunk_words(mc, kc, nc)
+        prev = None
+        if l == 0 and (a, b) != (0, 0):
+            pa, pb = (a, b - 1) if b >= 1 else (a - 1, n_inner - 1)
+            pi, pj = ij(pa, pb)
+            prev = (size_m(pi), size_n(pj))
+        return (None if hit_a else words["input"] * bpw_in,
+                None if hit_w else words["weight"] * bpw_w,
+                prev, (mc, kc, nc))
+
+    cache: dict = {}
+
+    def step_block(sig: tuple) -> mx.Block:
+        if sig not in cache:
+            a_beats, w_beats, prev, (mc, kc, nc) = sig
+            parts = []
+            if a_beats is not None:
+                parts.append(mx.load(a_beats, not two_in, weights=False))
+            if w_beats is not None:
+                parts.append(mx.load(w_beats, not two_w, weights=True))
+            if prev is not None and not two_acc:
+                parts.append(read_out(*prev, waits=True))
+            parts.append(mx.compute(engine_cycles(cfg, mc, kc, nc), mc * kc * nc))
+            if prev is not None and two_acc:
+                parts.append(read_out(*prev, waits=False))
+            cache[sig] = mx.seq(*parts)
+        return cache[sig]
+
+    def run(first: int, last: int, count: int, sig_of, block_of) -> mx.Block:
+        """``count`` alike members from ``first`` to ``last``: their block, checked to be
+        the same at both ends of the run."""
+        sig = sig_of(first)
+        if last != first and sig_of(last) != sig:
+            raise AssertionError(f"members {first} and {last} of a run differ")
+        return block_of(sig).times(count)
+
+    def row_sig(a: int, b: int) -> tuple:
+        return tuple((step(a, b, f), step(a, b, la), c) for f, la, c in _segments(n_k))
+
+    def row_block(sig: tuple) -> mx.Block:
+        return mx.seq(*(step_block(s).times(c) for s, _, c in sig))
+
+    def outer_sig(a: int) -> tuple:
+        return tuple((row_sig(a, f), row_sig(a, la), c) for f, la, c in _segments(n_inner))
+
+    def outer_block(sig: tuple) -> mx.Block:
+        return mx.seq(*(row_block(s).times(c) for s, _, c in sig))
+
+    prologue = mx.other() if not raw else mx.Block()
+    body = mx.seq(*(run(f, la, c, outer_sig, outer_block) for f, la, c in _segments(n_outer)))
+    li, lj = ij(n_outer - 1, n_inner - 1)
+    total = mx.seq(prologue, body, read_out(size_m(li), size_n(lj), waits=True))
+    return GemmTiming(cycles=mx.finish(total, START_OFFSET), compute_cycles=total.compute,
+                      macs=total.macs, in_beats=total.in_beats, w_beats=total.w_beats,
+                      out_beats=total.out_beats, commands=total.commands)

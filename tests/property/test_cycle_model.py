@@ -1,0 +1,59 @@
+"""The structural cycle model (models.perf.gemm_timing, max-plus over the program's loop
+structure) equals the command-by-command replay of the program the compiler emits, for
+random designs, shapes, mappings and requantization; and it stays fast for GEMMs whose
+programs could not even be listed."""
+import time
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from hwgen.compiler import Quant, default_mapping, emit_gemm_program
+from hwgen.config import MappingConfig, config_from_dict, load_config
+from hwgen.lib.protocol import OP_LOAD_IN, OP_LOAD_W, decode
+from hwgen.models.perf import gemm_timing, program_timing
+
+designs = st.fixed_dictionaries({
+    "array": st.fixed_dictionaries({
+        "rows": st.integers(1, 6), "cols": st.integers(1, 6),
+        "dataflow": st.sampled_from(["ws", "os"])}),
+    "precision": st.fixed_dictionaries({"max_k": st.just(256)}),
+    "buffers": st.fixed_dictionaries({
+        b: st.fixed_dictionaries({"depth": st.sampled_from([32, 96, 512]),
+                                  "banks": st.integers(1, 2)})
+        for b in ("input", "weight", "acc")}),
+    "host": st.fixed_dictionaries({"beat_elems": st.integers(1, 7)}),
+})
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(d=designs, m=st.integers(1, 80), k=st.integers(1, 120), n=st.integers(1, 80),
+       tiles=st.tuples(st.integers(1, 80), st.integers(1, 120), st.integers(1, 80)),
+       order=st.sampled_from([("m", "n", "k"), ("n", "m", "k")]), raw=st.booleans())
+def test_model_equals_the_replay(d, m, k, n, tiles, order, raw):
+    cfg = config_from_dict(d, "random.yaml")
+    tm, tk, tn = (min(t, x) for t, x in zip(tiles, (m, k, n)))
+    mp = MappingConfig(tm, tk, tn, order)
+    if cfg.chunk_fits(tm, tk, tn) is not None:
+        mp = default_mapping(cfg, m, k, n)
+    quant = Quant() if raw else Quant(raw=False, mult=5, shift=3)
+    prog = emit_gemm_program(cfg, m, k, n, mp, quant=quant)
+    ref = program_timing(cfg, prog.cmds)
+    got = gemm_timing(cfg, m, k, n, mp, raw=raw)
+    assert (got.cycles, got.compute_cycles, got.macs) == (ref.cycles, ref.compute_cycles,
+                                                          ref.macs)
+    assert got.commands == len(prog.cmds)
+    loads = [decode(c) for c in prog.cmds if decode(c).op in (OP_LOAD_IN, OP_LOAD_W)]
+    assert got.in_beats == sum(c.count for c in loads if c.op == OP_LOAD_IN) * cfg.link.in_word_beats
+    assert got.w_beats == sum(c.count for c in loads if c.op == OP_LOAD_W) * cfg.link.w_word_beats
+    assert got.out_beats == prog.n_dout
+
+
+def test_huge_gemms_are_timed_in_milliseconds():
+    cfg = load_config("os16")
+    t0 = time.perf_counter()
+    mp = default_mapping(cfg, 10**6, 4096, 10**6)
+    g = gemm_timing(cfg, 10**6, 4096, 10**6, mp)
+    assert time.perf_counter() - t0 < 1.0
+    assert g.macs == 10**6 * 4096 * 10**6
+    # 256 x 256 x 256 chunks of a 16 x 16 array: the array is busy 99.9 % of the time
+    assert 0.99 < g.macs / (256 * g.cycles) <= 1
