@@ -1,7 +1,8 @@
 """ASIC flow: Liberty synthesis (Yosys + ABC), static timing and power (OpenSTA).
 
-``run(cfg, pdk, clock_ns, out_dir)`` synthesizes a generated accelerator to a standard
-cell library and returns a report; ``format_table(report)`` renders it as Markdown.
+``run(cfg, AsicOptions(clock_ns=10, pdk="osu018"), out_dir)`` synthesizes a generated
+accelerator to a standard cell library and returns an :class:`AsicReport`;
+``format_table(report.as_dict())`` renders it as Markdown.
 """
 from .errors import (
     AsicFlowError,
@@ -12,15 +13,21 @@ from .errors import (
     UnknownPdk,
 )
 from .flow import run
+from .options import ActivityMethod, AsicOptions, Memories, PnrScope
 from .orfs import UnknownPlatform
 from .pdks import KNOWN_PDKS
-from .report import check_rules, format_table, load_rules
+from .report import AsicReport, check_rules, format_table, load_rules
 
 __all__ = [
            "KNOWN_PDKS",
+           "ActivityMethod",
            "AsicFlowError",
+           "AsicOptions",
+           "AsicReport",
            "BadLiberty",
            "BadWorkload",
+           "Memories",
+           "PnrScope",
            "ToolFailed",
            "ToolMissing",
            "UnknownPdk",

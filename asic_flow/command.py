@@ -15,7 +15,6 @@ fails. A failed ORFS run does not change the exit code: it is recorded in the re
 """
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 from typing import Optional
@@ -31,6 +30,7 @@ from .errors import (
     UnknownPdk,
 )
 from .flow import run
+from .options import AsicOptions
 from .orfs import PLATFORMS, UnknownPlatform
 from .pdks import KNOWN_PDKS
 from .report import format_table
@@ -102,22 +102,14 @@ def command(args) -> int:
         _log(f"--clock-ns must be positive, got {args.clock_ns}")
         return EXIT_BAD
     for opt in ("synth_timeout", "pnr_timeout"):
-        if not getattr(args, opt, 1) > 0:
+        if not getattr(args, opt) > 0:
             _log(f"--{opt.replace('_', '-')} must be positive seconds, got {getattr(args, opt)}")
             return EXIT_BAD
     lib_name = args.pdk or Path(args.liberty).stem
     out = (Path(args.output) if args.output else
            Path("build") / f"{cfg.name}-{config_hash(cfg)}-asic-{lib_name}-{args.clock_ns:g}ns")
     try:
-        rep = run(cfg, args.pdk, args.clock_ns, out, liberty=args.liberty, log=_log,
-                  workload=getattr(args, "workload", None), seed=getattr(args, "seed", 1),
-                  activity_method=getattr(args, "activity_method", "net"),
-                  activity_window=getattr(args, "activity_window", (0, None)),
-                  orfs_platform=getattr(args, "orfs_platform", None),
-                  pnr=getattr(args, "pnr", None) or False,
-                  pnr_timeout=getattr(args, "pnr_timeout", 900),
-                  synth_timeout=getattr(args, "synth_timeout", 3600),
-                  memories=getattr(args, "memories", "flops"))
+        rep = run(cfg, options(args), out, log=_log)
     except (UnknownPdk, BadLiberty, BadWorkload, UnknownPlatform, ToolMissing) as e:
         _log(str(e))
         return EXIT_BAD
@@ -127,9 +119,20 @@ def command(args) -> int:
     except AsicFlowError as e:  # pragma: no cover - every subclass is handled above
         _log(str(e))
         return EXIT_FAIL
-    print(json.dumps(rep, indent=2, sort_keys=True) if args.json else format_table(rep))
+    print(rep.to_json() if args.json else format_table(rep.as_dict()))
     _log(f"wrote {out}")
-    if not rep["timing_met"]:
-        _log(rep["failed_constraint"])
+    if not rep.timing_met:
+        _log(rep.failed_constraint)
         return EXIT_FAIL
     return EXIT_OK
+
+
+def options(args) -> AsicOptions:
+    """The flow's options from ``args`` parsed with :func:`add_arguments`; raises
+    BadWorkload or UnknownPlatform (bad input) for a workload or platform it rejects."""
+    return AsicOptions(
+        clock_ns=args.clock_ns, pdk=args.pdk, liberty=args.liberty,
+        workload=args.workload, seed=args.seed, activity_method=args.activity_method,
+        activity_window=args.activity_window, orfs_platform=args.orfs_platform,
+        memories=args.memories, pnr=args.pnr or "none", pnr_timeout=args.pnr_timeout,
+        synth_timeout=args.synth_timeout)

@@ -42,7 +42,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 
 from common import RESULTS, ROOT, save, table  # noqa: E402
 
-from asic_flow import ToolFailed, run  # noqa: E402
+from asic_flow import AsicOptions, ToolFailed, run  # noqa: E402
 from hwgen.config.loader import config_from_dict  # noqa: E402
 
 CLOCK_NS = 10.0
@@ -64,36 +64,38 @@ def config(n: int, bits: int, dataflow: str):
 def point(cfg, workload: str, seed: int, work: Path, method: str = "block",
           synth_timeout: float = 3600) -> dict:
     t0 = time.monotonic()
-    rep = run(cfg, PDK, CLOCK_NS, work / cfg.name, workload=workload, seed=seed,
-              activity_method=method, synth_timeout=synth_timeout)
+    rep = run(cfg, AsicOptions(clock_ns=CLOCK_NS, pdk=PDK, workload=workload, seed=seed,
+                               activity_method=method, synth_timeout=synth_timeout),
+              work / cfg.name)
     wall = time.monotonic() - t0
     pes = cfg.array.pes
-    arr = rep["area_by_block"]["pe_array"]
-    ps = rep["power_simulated"]
-    arr_p = ps["blocks"]["array"]
+    arr = rep.area.by_role["pe_array"]
+    ps = rep.power_simulated
+    arr_p = ps.blocks["array"]
     macs_per_s = pes * 1e3 / CLOCK_NS * 1e6  # every PE busy at the clock
     gops = 2 * macs_per_s / 1e9
-    cp = rep["critical_path"] or {}
+    cp = rep.timing.critical_path or {}
+    secs = rep.seconds
     array, dataflow, bits = _key(cfg)
     return {
         "array": array,
         "dataflow": dataflow,
         "bits": bits,
-        "cells": rep["cells"],
-        "area_mm2": round(rep["area_um2"] / 1e6, 4),
+        "cells": rep.area.cells,
+        "area_mm2": round(rep.area.area_um2 / 1e6, 4),
         "array_share": round(arr["share"], 3),
         "um2_per_mac": round(arr["area_um2"] / pes, 1),
-        "fmax_mhz": rep["fmax_mhz"],
+        "fmax_mhz": rep.timing.fmax_mhz,
         "crit": (cp.get("start_register") or "-").split("/")[0],
-        "power_mw": round(rep["power_mw"], 2),
-        "power_sim_mw": round(ps["total_mw"], 2),
+        "power_mw": round(rep.power.total_mw, 2),
+        "power_sim_mw": round(ps.total_mw, 2),
         "array_act": arr_p["activity"],
         "array_mw": round(arr_p["total_mw"], 3),
         "pj_per_mac": round(arr_p["total_mw"] * 1e-3 / macs_per_s * 1e12, 3),
-        "mw_per_gops": round(ps["total_mw"] / gops, 2),
-        "synth_s": rep["seconds"]["synth"],
-        "sta_s": round(rep["seconds"]["sta"] + rep["seconds"].get("power_sim", 0), 2),
-        "sim_s": rep["seconds"].get("simulate", rep["seconds"].get("simulate_gates")),
+        "mw_per_gops": round(ps.total_mw / gops, 2),
+        "synth_s": secs["synth"],
+        "sta_s": round(secs["sta"] + secs.get("power_sim", 0), 2),
+        "sim_s": secs.get("simulate", secs.get("simulate_gates")),
         "wall_s": round(wall, 1),
     }
 

@@ -7,8 +7,11 @@ import time
 import pytest
 
 from asic_flow import (
+    AsicOptions,
+    AsicReport,
     BadLiberty,
     BadWorkload,
+    PnrScope,
     ToolFailed,
     ToolMissing,
     UnknownPdk,
@@ -75,8 +78,8 @@ def _tools_or_skip(pdk=PDK):
 def report_10ns(tmp_path_factory):
     _tools_or_skip()
     out = tmp_path_factory.mktemp("asic") / f"{PRESET}-{PDK}"
-    return out, run(load_config(PRESET), PDK, 10.0, out, workload=WORKLOAD, seed=3,
-                    orfs_platform="sky130hd")
+    return out, run(load_config(PRESET), AsicOptions(clock_ns=10.0, pdk=PDK, workload=WORKLOAD,
+                                                     seed=3, orfs_platform="sky130hd"), out)
 
 
 def _ws4_config():
@@ -95,16 +98,16 @@ def _ws4_config():
 def report_ws4_block(tmp_path_factory):
     _tools_or_skip()
     out = tmp_path_factory.mktemp("asic") / "ws4"
-    return out, run(_ws4_config(), PDK, 10.0, out, workload=WORKLOAD, seed=2,
-                    activity_method="block")
+    return out, run(_ws4_config(), AsicOptions(clock_ns=10.0, pdk=PDK, workload=WORKLOAD, seed=2,
+                                               activity_method="block"), out)
 
 
 @pytest.fixture(scope="module")
 def report_macro(tmp_path_factory):
     _tools_or_skip()
     out = tmp_path_factory.mktemp("asic") / "macro"
-    return out, run(load_config(PRESET), PDK, 10.0, out, workload=WORKLOAD, seed=3,
-                    memories="macro")
+    return out, run(load_config(PRESET), AsicOptions(clock_ns=10.0, pdk=PDK, workload=WORKLOAD,
+                                                     seed=3, memories="macro"), out)
 
 
 @pytest.fixture
@@ -116,7 +119,8 @@ def fake_lib(tmp_path):
 
 # ---- the real flow -------------------------------------------------------------------
 def test_small_preset_meets_rules(report_10ns):
-    _, rep = report_10ns
+    _, report = report_10ns
+    rep = report.as_dict()
     rules = load_rules()[f"{PRESET}@{PDK}"]
     assert rules["_clock_ns"] == rep["clock_ns"]
     assert check_rules(rep) == []
@@ -129,10 +133,18 @@ def test_small_preset_meets_rules(report_10ns):
     assert rep["pdk"] == PDK and rep["liberty"].endswith(".lib")
     assert rep["tools"]["yosys"].startswith("Yosys") and rep["tools"]["sta"].startswith("OpenSTA")
     assert {"synth", "sta", "total"} <= set(rep["seconds"])
+    # The typed report says the same as its JSON.
+    assert isinstance(report, AsicReport) and report.timing.met and report.timing_met
+    assert report.failed_constraint is None and "failed_constraint" not in rep
+    assert report.area.area_um2 == rep["area_um2"] and report.power.total_mw == rep["power_mw"]
+    assert report.power_simulated.total_mw == rep["power_sim_mw"]
+    assert report.timing.critical_path == rep["critical_path"]
+    assert report.pdk == PDK and report.orfs.platform == "sky130hd" and report.pnr is None
 
 
 def test_area_split_by_block_and_memories(report_10ns):
-    _, rep = report_10ns
+    _, report = report_10ns
+    rep = report.as_dict()
     blocks = rep["area_by_block"]
     assert set(blocks) == {"pe_array", "buffers", "controller", "host_interface", "top_glue"}
     assert sorted(blocks["buffers"]["modules"]) == ["acc_buf", "input_buf", "weight_buf"]
@@ -151,31 +163,139 @@ def test_area_split_by_block_and_memories(report_10ns):
 
 
 def test_outputs_complete_and_no_temporaries(report_10ns):
-    out, rep = report_10ns
+    out, report = report_10ns
+    rep = report.as_dict()
     for f in ("report.json", "report.md", "netlist.v", "constraint.sdc", "synth.ys", "sta.log"):
         assert (out / f).is_file(), f
-    assert json.loads((out / "report.json").read_text())["area_um2"] == rep["area_um2"]
+    assert json.loads((out / "report.json").read_text()) == rep
+    assert (out / "report.json").read_text() == report.to_json() + "\n"
     assert not [p for p in out.parent.iterdir() if p.name.startswith(".")]
     assert not (out / "osu018_stdcells.lib").exists()
     md = format_table(rep)
     assert md.startswith("| metric | value |") and "pe_array" in md and ": met" in md
 
 
+# ---- the keys of report.json, which scripts read --------------------------------------
+#: Dicts keyed by data (cell types, blocks, tools): their keys are ``*`` below.
+DATA_KEYED = {"cells_by_type", "area_by_block", "blocks", "power_simulated.blocks", "tools"}
+
+#: Every run: recorded from the flow before its report was typed.
+BASE_KEYS = """
+achievable_period_ns area_by_block area_by_block.* area_by_block.*.area_um2
+area_by_block.*.cells area_by_block.*.modules area_by_block.*.sequential_area_um2
+area_by_block.*.share area_um2 array blocks blocks.* blocks.*.area_um2 blocks.*.cells
+blocks.*.sequential_area_um2 cells cells_by_type cells_by_type.* clock_ns critical_path
+critical_path.delay_ns critical_path.end_register critical_path.endpoint
+critical_path.stages critical_path.start_register critical_path.startpoint design fmax_mhz
+liberty memories memories.arrays memories.arrays[].bits memories.arrays[].depth
+memories.arrays[].implementation memories.arrays[].module memories.arrays[].name
+memories.arrays[].width memories.bits memories.buffer_area_share memories.buffer_area_um2
+memories.implementation memories.note pdk power power.activity power.activity_source
+power.assumption power.internal_mw power.leakage_mw power.switching_mw power.total_mw
+power_mw power_sim_mw power_simulated seconds seconds.generate seconds.sta seconds.synth
+seconds.total timing_met timing_model tns_ns tools tools.* wns_ns worst_slack_ns
+"""
+FLOP_MEMORY_KEYS = "memories.storage_flop_area_um2"
+MACRO_KEYS = """
+blocks.*.macro_area_um2 blocks.*.macros memories.arrays[].cell memories.logic_area_um2
+memories.macro_area_um2 memories.macro_models memories.macro_models[].access_pj
+memories.macro_models[].area_um2 memories.macro_models[].bits memories.macro_models[].cell
+memories.macro_models[].clk_to_q_ns memories.macro_models[].hold_ns
+memories.macro_models[].idle_pj memories.macro_models[].leakage_uw
+memories.macro_models[].setup_ns memories.macro_models[].width memories.macro_models[].words
+memories.macros memories.model_source power.macro_dynamic_method power.macro_dynamic_mw
+power.opensta_total_mw power_simulated.blocks.*.macro_dynamic_mw
+power_simulated.macro_dynamic_method power_simulated.macro_dynamic_mw
+power_simulated.opensta_total_mw
+"""
+SIMULATED_KEYS = """
+power_simulated.activity_method power_simulated.activity_source power_simulated.blocks
+power_simulated.blocks.* power_simulated.blocks.*.activity power_simulated.blocks.*.cells
+power_simulated.blocks.*.duty power_simulated.blocks.*.internal_mw
+power_simulated.blocks.*.leakage_mw power_simulated.blocks.*.switching_mw
+power_simulated.blocks.*.total_mw power_simulated.internal_mw power_simulated.leakage_mw
+power_simulated.mean_activity power_simulated.mean_duty power_simulated.method
+power_simulated.simulation power_simulated.simulation.cycles power_simulated.simulation.seed
+power_simulated.simulation.sim_seconds power_simulated.simulation.simulator
+power_simulated.simulation.vcd power_simulated.simulation.vcd_bytes
+power_simulated.simulation.vcd_read_seconds power_simulated.simulation.workload
+power_simulated.switching_mw power_simulated.total_mw seconds.power_sim
+"""
+NET_KEYS = SIMULATED_KEYS + """
+power_simulated.activity_files power_simulated.blocks.*.pins
+power_simulated.blocks.*.pins_measured power_simulated.gate_level_check power_simulated.pins
+power_simulated.pins_annotated power_simulated.pins_clock power_simulated.pins_constant
+power_simulated.pins_not_in_dump power_simulated.pins_unnameable
+power_simulated.simulation.gate_level_check power_simulated.simulation.netlist
+power_simulated.simulation.window_cycles power_simulated.simulation.window_first_cycle
+power_simulated.unannotated_mw seconds.activity seconds.simulate_gates
+"""
+BLOCK_KEYS = SIMULATED_KEYS + """
+power_simulated.blocks.*.flops power_simulated.blocks.*.flops_measured
+power_simulated.blocks.*.from power_simulated.flops power_simulated.flops_measured
+power_simulated.simulation.dump_cycles seconds.simulate
+"""
+ORFS_KEYS = """
+orfs orfs.dir orfs.files orfs.files.config orfs.files.sdc orfs.files.verilog orfs.platform
+orfs.status
+"""
+
+
+def _key_paths(obj, path=""):
+    """Every key of a JSON object as a dotted path; ``*`` for the keys of a dict in
+    DATA_KEYED, ``[]`` for the items of a list."""
+    out = set()
+    if isinstance(obj, dict):
+        for k, v in obj.items():
+            p = f"{path}.*" if path in DATA_KEYED else (f"{path}.{k}" if path else k)
+            out.add(p)
+            out |= _key_paths(v, p)
+    elif isinstance(obj, list):
+        for v in obj:
+            out |= _key_paths(v, path + "[]")
+    return out
+
+
+def _keys(*groups):
+    return set(" ".join(groups).split())
+
+
+@pytest.mark.parametrize("fixture, want", [
+    ("report_10ns", (BASE_KEYS, FLOP_MEMORY_KEYS, NET_KEYS, ORFS_KEYS)),
+    ("report_ws4_block", (BASE_KEYS, FLOP_MEMORY_KEYS, BLOCK_KEYS)),
+    ("report_macro", (BASE_KEYS, MACRO_KEYS, NET_KEYS)),
+])
+def test_report_keys_as_recorded(request, fixture, want):
+    """report.json of real runs has exactly the recorded keys: a renamed field of the
+    typed report must not rename a key that scripts read."""
+    out, report = request.getfixturevalue(fixture)
+    got = _key_paths(json.loads((out / "report.json").read_text()))
+    assert got == _key_paths(report.as_dict())
+    want = _keys(*want)
+    assert not got - want and not want - got, (sorted(got - want), sorted(want - got))
+
+
 def test_clock_too_fast_reports_failed_constraint(tmp_path):
     _tools_or_skip()
-    rep = run(load_config(PRESET), PDK, 0.1, tmp_path / "fast")
-    assert rep["timing_met"] is False
-    assert rep["wns_ns"] < 0 and rep["tns_ns"] <= rep["wns_ns"]
-    assert rep["achievable_period_ns"] == pytest.approx(0.1 - rep["worst_slack_ns"], abs=1e-3)
-    assert rep["achievable_period_ns"] > 1.0
-    assert "not met" in rep["failed_constraint"] and "achievable period" in rep["failed_constraint"]
+    report = run(load_config(PRESET), AsicOptions(clock_ns=0.1, pdk=PDK), tmp_path / "fast")
+    t = report.timing
+    assert t.met is False and report.timing_met is False
+    assert t.wns_ns < 0 and t.tns_ns <= t.wns_ns
+    assert t.achievable_period_ns == pytest.approx(0.1 - t.worst_slack_ns, abs=1e-3)
+    assert t.achievable_period_ns > 1.0
+    assert "not met" in report.failed_constraint
+    assert "achievable period" in report.failed_constraint
+    rep = report.as_dict()
+    assert rep["failed_constraint"] == report.failed_constraint and rep["timing_met"] is False
+    assert rep["power_simulated"] is None and rep["power_sim_mw"] is None
+    assert _key_paths(rep) == _keys(BASE_KEYS, FLOP_MEMORY_KEYS, "failed_constraint")
     assert "NOT MET" in format_table(rep)
 
 
 # ---- errors, before any tool runs ----------------------------------------------------
 def test_unknown_pdk_lists_known(tmp_path):
     with pytest.raises(UnknownPdk, match=r"unknown PDK 'sky130' \(known: osu018, osu035, osu050"):
-        run(load_config(PRESET), "sky130", 10.0, tmp_path / "x")
+        run(load_config(PRESET), AsicOptions(clock_ns=10.0, pdk="sky130"), tmp_path / "x")
     assert not (tmp_path / "x").exists()
 
 
@@ -191,7 +311,7 @@ def test_missing_tool_names_it(tmp_path, monkeypatch, fake_lib, var, tool):
     if tool == "sta":  # Yosys is looked up first: keep this test free of it
         monkeypatch.setattr(tools, "find_yosys", lambda: tools.Tool("yosys", ("yosys",), "none"))
     with pytest.raises(ToolMissing) as e:
-        run(load_config(PRESET), None, 10.0, tmp_path / "x", liberty=fake_lib)
+        run(load_config(PRESET), AsicOptions(clock_ns=10.0, liberty=fake_lib), tmp_path / "x")
     msg = str(e.value)
     assert msg.startswith(f"{tool} (for ") and f"${var}=" in msg and "install" in msg
     assert "\n" not in msg
@@ -200,15 +320,15 @@ def test_missing_tool_names_it(tmp_path, monkeypatch, fake_lib, var, tool):
 def test_unreadable_liberty(tmp_path, fake_lib):
     cfg = load_config(PRESET)
     with pytest.raises(BadLiberty, match="cannot read Liberty file .*missing.lib"):
-        run(cfg, None, 10.0, tmp_path / "x", liberty=tmp_path / "missing.lib")
+        run(cfg, AsicOptions(clock_ns=10.0, liberty=tmp_path / "missing.lib"), tmp_path / "x")
     junk = tmp_path / "junk.lib"
     junk.write_text("this is not a library\n")
     with pytest.raises(BadLiberty, match="not a Liberty file"):
-        run(cfg, None, 10.0, tmp_path / "x", liberty=junk)
+        run(cfg, AsicOptions(clock_ns=10.0, liberty=junk), tmp_path / "x")
     noff = tmp_path / "noff.lib"
     noff.write_text(FAKE_LIBERTY.split("  cell (DFF1)")[0] + "}\n")
     with pytest.raises(BadLiberty, match="no flip-flop"):
-        run(cfg, None, 10.0, tmp_path / "x", liberty=noff)
+        run(cfg, AsicOptions(clock_ns=10.0, liberty=noff), tmp_path / "x")
 
 
 def test_tool_failure_keeps_logs_and_no_output(tmp_path, monkeypatch, fake_lib):
@@ -220,14 +340,14 @@ def test_tool_failure_keeps_logs_and_no_output(tmp_path, monkeypatch, fake_lib):
     monkeypatch.setattr(tools, "find_sta", lambda: tools.Tool("sta", (false,), "none"))
     out = tmp_path / "out"
     with pytest.raises(ToolFailed, match="yosys failed"):
-        run(load_config(PRESET), None, 10.0, out, liberty=fake_lib)
+        run(load_config(PRESET), AsicOptions(clock_ns=10.0, liberty=fake_lib), out)
     assert not out.exists()
     assert (tmp_path / "out.failed" / "synth.ys").is_file()
 
 
-def test_bad_clock(tmp_path):
-    with pytest.raises(ValueError, match="must be positive"):
-        run(load_config(PRESET), PDK, 0.0, tmp_path / "x")
+def test_bad_clock():
+    with pytest.raises(ValueError, match=r"^clock period must be positive, got 0.0 ns$"):
+        AsicOptions(clock_ns=0.0, pdk=PDK)
 
 
 def test_synthesis_time_cap(tmp_path, monkeypatch, fake_lib):
@@ -242,7 +362,8 @@ def test_synthesis_time_cap(tmp_path, monkeypatch, fake_lib):
     out = tmp_path / "out"
     t0 = time.monotonic()
     with pytest.raises(ToolFailed, match="yosys did not finish within 1 s"):
-        run(load_config(PRESET), None, 10.0, out, liberty=fake_lib, synth_timeout=1.0)
+        run(load_config(PRESET), AsicOptions(clock_ns=10.0, liberty=fake_lib, synth_timeout=1.0),
+            out)
     assert time.monotonic() - t0 < 30
     assert not out.exists() and (tmp_path / "out.failed" / "synth.ys").is_file()
 
@@ -360,8 +481,8 @@ def test_rules_check():
 def test_small_preset_osu035_meets_rules(tmp_path):
     _tools_or_skip("osu035")
     clock = load_rules()[f"{PRESET}@osu035"]["_clock_ns"]
-    rep = run(load_config(PRESET), "osu035", clock, tmp_path / "o35")
-    assert check_rules(rep) == []
+    rep = run(load_config(PRESET), AsicOptions(clock_ns=clock, pdk="osu035"), tmp_path / "o35")
+    assert check_rules(rep.as_dict()) == []
 
 
 # ---- the command the CLI registers ------------------------------------------------------
@@ -392,7 +513,8 @@ def test_command_bad_input_exit_2(tmp_path, capsys):
 
 # ---- power from simulated switching activity ----------------------------------------
 def test_simulated_power_per_net(report_10ns):
-    out, rep = report_10ns
+    out, report = report_10ns
+    rep = report.as_dict()
     ps = rep["power_simulated"]
     assert ps["activity_method"] == "net"
     assert ps["gate_level_check"] == "bit-exact with the golden GEMM"
@@ -424,15 +546,16 @@ def test_simulated_power_per_net(report_10ns):
 
 def test_ws_2x2_int4_has_no_false_path(report_ws4_block):
     """OpenSTA once misread this netlist (see tests/unit/test_asic_netlist_read.py)."""
-    out, rep = report_ws4_block
+    out, report = report_ws4_block
     assert "assign {" not in (out / "netlist.v").read_text()
     log = (out / "sta.log").read_text()
     assert sta.read_problems(log) == [] and "black box" not in log
-    assert rep["critical_path"]["stages"] < 80 and rep["fmax_mhz"] > 100.0
+    assert report.timing.critical_path["stages"] < 80 and report.timing.fmax_mhz > 100.0
 
 
 def test_simulated_power_by_block(report_ws4_block):
-    out, rep = report_ws4_block
+    out, report = report_ws4_block
+    rep = report.as_dict()
     ps = rep["power_simulated"]
     assert ps["activity_method"] == "block"
     assert rep["power"]["activity_source"] == "default 0.1"
@@ -464,7 +587,8 @@ def test_simulated_power_by_block(report_ws4_block):
 def test_workload_rejected_before_any_work(tmp_path):
     _tools_or_skip()
     with pytest.raises(BadWorkload, match="expected gemm:MxKxN"):
-        run(load_config(PRESET), PDK, 10.0, tmp_path / "o", workload="gemm:8x8")
+        run(load_config(PRESET), AsicOptions(clock_ns=10.0, pdk=PDK, workload="gemm:8x8"),
+            tmp_path / "o")
     assert not any(tmp_path.iterdir())
 
 
@@ -589,7 +713,8 @@ def test_vcd_needs_icarus():
 
 # ---- OpenROAD-flow-scripts design directory ------------------------------------------
 def test_orfs_directory_without_openroad(report_10ns):
-    out, rep = report_10ns
+    out, report = report_10ns
+    rep = report.as_dict()
     o = rep["orfs"]
     assert o["platform"] == "sky130hd" and o["dir"] == "orfs"
     assert o["status"].startswith("not run: OpenROAD not found")
@@ -629,7 +754,8 @@ def test_orfs_unknown_platform(tmp_path):
         orfs.platform("sky130hs")
     _tools_or_skip()
     with pytest.raises(orfs.UnknownPlatform):
-        run(load_config(PRESET), PDK, 10.0, tmp_path / "o", orfs_platform="sky130hs")
+        run(load_config(PRESET), AsicOptions(clock_ns=10.0, pdk=PDK, orfs_platform="sky130hs"),
+            tmp_path / "o")
     assert not any(tmp_path.iterdir())
 
 
@@ -711,7 +837,10 @@ def test_place_and_route_pe_array(tmp_path):
     except ToolMissing as e:
         pytest.skip(str(e))
     out = tmp_path / "o"
-    rep = run(load_config(PRESET), PDK, 10.0, out, pnr=True, pnr_timeout=1800)
+    report = run(load_config(PRESET), AsicOptions(clock_ns=10.0, pdk=PDK, pnr="array",
+                                                  pnr_timeout=1800), out)
+    assert report.pnr.scope is PnrScope.ARRAY
+    rep = report.as_dict()
     p = rep["pnr"]
     assert p["status"] == "ran", p["status"]
     assert p["cells"] > 1000 and p["wirelength_um"] > 10_000 and p["die_area_um2"] > 10_000
@@ -732,7 +861,8 @@ def test_place_and_route_whole_design_is_capped(tmp_path):
     except ToolMissing as e:
         pytest.skip(str(e))
     out = tmp_path / "o"
-    rep = run(load_config(PRESET), PDK, 10.0, out, pnr="design", pnr_timeout=300)
+    rep = run(load_config(PRESET), AsicOptions(clock_ns=10.0, pdk=PDK, pnr="design",
+                                               pnr_timeout=300), out).as_dict()
     p = rep["pnr"]
     assert p["scope"] == "design" and rep["area_um2"] > 0
     if p["status"] == "ran":  # a much faster machine
@@ -748,15 +878,16 @@ def test_place_and_route_whole_design_is_capped(tmp_path):
 def test_place_and_route_needs_a_qflow_pdk(tmp_path, fake_lib):
     _tools_or_skip()
     with pytest.raises(UnknownPdk, match="place and route needs one of the qflow PDKs"):
-        run(load_config(PRESET), None, 10.0, tmp_path / "o", liberty=fake_lib, pnr=True)
+        run(load_config(PRESET), AsicOptions(clock_ns=10.0, liberty=fake_lib, pnr="array"),
+            tmp_path / "o")
     assert not (tmp_path / "o").exists()
 
 
 # ---- buffers as modelled SRAM macros -----------------------------------------------------
 def test_macro_memories(report_macro, report_10ns):
     from asic_flow import macros
-    out, rep = report_macro
-    _, flops = report_10ns
+    out, report = report_macro
+    rep, flops = report.as_dict(), report_10ns[1].as_dict()
     mem = rep["memories"]
     cfg = load_config(PRESET)
     p = cfg.params()
