@@ -53,7 +53,7 @@ def run(cfg, board: str, seed: int, env: dict) -> dict:
     out = Path(tempfile.mkdtemp(prefix="fpga-native-")) / "build"
     t0, c0 = time.monotonic(), child_cpu()
     try:
-        rep = fpga.build(cfg, board, out, seed=seed, progress=progress)
+        rep = fpga.build(cfg, fpga.FpgaOptions(board, seed=seed), out, progress=progress)
     except fpga.FlowError as e:
         step = marks[-1][0] if marks else "setup"
         log = e.log.read_text(errors="replace") if e.log and e.log.exists() else ""
@@ -73,16 +73,16 @@ def run(cfg, board: str, seed: int, env: dict) -> dict:
         cpu[step] = round(c_next - c, 1)
     return {
         "ok": True,
-        "tools": rep["tools"],
-        "wall_s": {k: round(v, 1) for k, v in rep["seconds"].items()},
+        "tools": rep.tools,
+        "wall_s": {k: round(v, 1) for k, v in rep.seconds.items()},
         "cpu_s": cpu,
         "total_wall_s": round(time.monotonic() - t0, 1),
         "total_cpu_s": round(child_cpu() - c0, 1),
-        "fmax_mhz": rep["fmax_mhz"],
-        "constraint_mhz": rep["constraint_mhz"],
-        "timing_met": rep["timing_met"],
-        "resources": {k: v["used"] for k, v in rep["resources"].items()},
-        "bitstream_bytes": rep["bitstream_bytes"],
+        "fmax_mhz": rep.fmax_mhz,
+        "constraint_mhz": rep.constraint_mhz,
+        "timing_met": rep.timing_met,
+        "resources": {k: v.used for k, v in rep.resources.items()},
+        "bitstream_bytes": rep.bitstream_bytes,
     }
 
 

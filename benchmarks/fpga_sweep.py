@@ -9,7 +9,7 @@ dominates), 2 elements per host beat. A series grows the N x N array until the f
 that does not fit (recorded with the overflowing resource) or whose build exceeds the
 per-point time limit (recorded as timed out); nothing larger is tried.
 
-Multipliers go to the DSP blocks (``fpga.build(..., dsp_fallback=False)``): a size whose
+Multipliers go to the DSP blocks (``FpgaOptions(..., dsp_fallback=False)``): a size whose
 multipliers need more DSP blocks than the device has ends the series, rather than
 falling back to multipliers in logic cells as ``hwgen fpga`` does, so every point of a
 series has the same architecture and the per-MAC figures compare.
@@ -87,7 +87,8 @@ def build_point(spec: dict) -> dict:
     out = Path(spec["out"])
     t0 = time.monotonic()
     try:
-        r = fpga.build(cfg, spec["board"], out, clock_mhz=spec["target"], dsp_fallback=False,
+        r = fpga.build(cfg, fpga.FpgaOptions(spec["board"], clock_mhz=spec["target"],
+                                             dsp_fallback=False), out,
                        progress=lambda step: print(f"[{time.monotonic() - t0:6.0f} s] {step}",
                                                    flush=True))
     except flow.DoesNotFit as e:
@@ -95,13 +96,13 @@ def build_point(spec: dict) -> dict:
             "resource": e.resource, "needed": e.needed, "available": e.available},
             message=str(e))
     else:
-        rec.update(fits=True, status="fits", device=r["device"],
-                   constraint_mhz=r["constraint_mhz"], timing_met=r["timing_met"],
-                   fmax_mhz=round(min(r["fmax_mhz"].values()), 2) if r["fmax_mhz"] else None,
-                   seconds_by_step=r["seconds"], tools=r["tools"])
+        rec.update(fits=True, status="fits", device=r.device,
+                   constraint_mhz=r.constraint_mhz, timing_met=r.timing_met,
+                   fmax_mhz=round(min(r.fmax_mhz.values()), 2) if r.fmax_mhz else None,
+                   seconds_by_step=r.seconds, tools=r.tools)
         for k in RESOURCES:
-            rec[k] = r["resources"][k]["used"]
-            rec[f"{k}_available"] = r["resources"][k]["available"]
+            rec[k] = r.resources[k].used
+            rec[f"{k}_available"] = r.resources[k].available
         shutil.rmtree(out, ignore_errors=True)  # the bitstream is not needed; the record has the numbers
     rec["build_seconds"] = round(time.monotonic() - t0, 1)
     return rec

@@ -19,6 +19,8 @@ import shutil
 import subprocess
 import tempfile
 import time
+from contextlib import contextmanager
+from dataclasses import dataclass, field, replace
 from fractions import Fraction
 from pathlib import Path
 from typing import Callable
@@ -32,8 +34,10 @@ from hwgen.tools import ToolSpec
 
 from . import pll as pll_solver
 from . import report as rep
-from .boards import Board, get_board
+from .boards import Board
+from .options import FpgaOptions
 from .pll import ClockOutOfRange
+from .report import ClockReport, FpgaReport, Resource
 
 
 class FlowError(RuntimeError):
@@ -255,54 +259,79 @@ def _sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def build(cfg: AcceleratorConfig, board: str, out_dir: Path, *, clock_mhz: float | None = None,
-          seed: int = 1, progress: Callable[[str], None] | None = None,
-          pll: bool = False, dsp_fallback: bool = True) -> dict:
-    """Build ``cfg`` for ``board`` into ``out_dir``; returns the report (also written as
-    ``out_dir/report.json``). Raises UnknownBoard, ToolMissing, DoesNotFit, FlowError or
-    ClockOutOfRange.
+# ---- the build -------------------------------------------------------------------------
+@dataclass
+class _Build:
+    """What the stages share: the inputs, the board, its tools, the clock plan and the
+    timing target, the working directory, the progress callback and the seconds each
+    stage took (in the order they ran)."""
+    cfg: AcceleratorConfig
+    options: FpgaOptions
+    board: Board
+    tools: dict[str, str]
+    clock: dict  #: :func:`plan_clock`'s answer
+    target: float  #: MHz, the timing target
+    work: Path
+    progress: Callable[[str], None]
+    seconds: dict[str, float] = field(default_factory=dict)
 
-    With ``pll``, the design runs at ``clock_mhz`` made by the board's PLL from the
-    oscillator: the nearest frequency the PLL can make, which is also the timing target
-    and sets the UART divisor (``clock`` in the report gives requested and achieved).
-    Without ``pll`` the design runs from the oscillator (``oscillator_mhz``) and
-    ``clock_mhz``, if given, only moves the timing target. ``progress`` is called with a
-    short line as each step starts (for a progress display on stderr).
+    @contextmanager
+    def timed(self, step: str):
+        """Add the seconds the body takes to ``seconds[step]`` (not when it raises: a
+        failed build has no report)."""
+        t0 = time.monotonic()
+        yield
+        self.seconds[step] = self.seconds.get(step, 0.0) + time.monotonic() - t0
 
-    When only the DSP blocks overflow, every multiplier is built from logic cells
-    instead (``multipliers`` in the report says which); ``dsp_fallback=False`` reports
-    such a design as not fitting (DSP) instead.
+    def run(self, tool: str, args: list[str], log_name: str) -> None:
+        _run(tool, self.tools[tool], args, self.work, log_name)
+
+
+def build(cfg: AcceleratorConfig, options: FpgaOptions, out_dir: Path,
+          progress: Callable[[str], None] | None = None) -> FpgaReport:
+    """Build ``cfg`` for ``options.board`` into ``out_dir``; returns the report (its
+    :meth:`~fpga.report.FpgaReport.as_dict` is ``out_dir/report.json``). Raises
+    ToolMissing, DoesNotFit, FlowError or ClockOutOfRange (UnknownBoard and bad values
+    already when the :class:`FpgaOptions` are made).
+
+    ``progress`` is called with a short line as each step starts (for a progress display
+    on stderr). The clock, the timing target and the DSP fallback are as ``options``
+    says (:class:`fpga.options.FpgaOptions`); ``clock`` in the report gives the
+    requested and achieved frequency, ``multipliers`` where the multipliers went.
     """
-    b = get_board(board)
-    if clock_mhz is not None and not clock_mhz > 0:
-        raise ValueError(f"clock_mhz must be positive, got {clock_mhz}")
-    if pll and clock_mhz is None:
-        raise ValueError("pll=True needs clock_mhz")
-    clock = plan_clock(b, clock_mhz if pll else None)
+    b = options.board_spec
+    clock = plan_clock(b, options.clock_mhz if options.pll else None)
     check_config_fits(cfg, b)  # needs no tools: a config that cannot fit is bad input
     tools = {t: find_tool(t) for t in FAMILY_TOOLS[b.family]}
     check_amaranth_boards()
-    osc_mhz = b.clock_hz / 1e6
-    if pll:
+    if options.pll:
         target = round(clock["achieved_mhz"], 6)  # as reported in ``clock``
     else:
-        target = float(clock_mhz) if clock_mhz is not None else osc_mhz
+        target = (float(options.clock_mhz) if options.clock_mhz is not None
+                  else b.clock_hz / 1e6)
 
     out_dir = Path(out_dir).resolve()
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", suffix=".partial", dir=out_dir.parent))
     tmp.chmod(0o755)
     try:
-        report = _build_in(cfg, b, tools, tmp, target, osc_mhz, seed, progress or (lambda _: None),
-                           clock, dsp_fallback)
+        report = _build_in(_Build(cfg, options, b, tools, clock, target, tmp,
+                                  progress or (lambda _: None)))
     except BaseException:
         failed = out_dir.with_name(out_dir.name + ".failed")
         shutil.rmtree(failed, ignore_errors=True)
         tmp.rename(failed)
         raise
-    # Publish: the complete build replaces any older one in one rename.
-    report["bitstream"] = str(out_dir / bitstream_name(b))
-    (tmp / "report.json").write_text(json.dumps(report, indent=2) + "\n")
+    # The report names the bitstream where it ends up, not where it was built.
+    report = replace(report, bitstream=str(out_dir / bitstream_name(b)))
+    (tmp / "report.json").write_text(report.to_json() + "\n")
+    _publish(tmp, out_dir)
+    return report
+
+
+def _publish(tmp: Path, out_dir: Path) -> None:
+    """The complete build in ``tmp`` replaces any older one at ``out_dir`` in one
+    rename; a failed build's leftovers beside it go."""
     old = None
     if out_dir.exists():
         old = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", suffix=".old", dir=out_dir.parent))
@@ -311,68 +340,86 @@ def build(cfg: AcceleratorConfig, board: str, out_dir: Path, *, clock_mhz: float
     if old is not None:
         shutil.rmtree(old, ignore_errors=True)
     shutil.rmtree(out_dir.with_name(out_dir.name + ".failed"), ignore_errors=True)
-    return report
 
 
-def _build_in(cfg, b: Board, tools: dict, work: Path, target: float, osc_mhz: float,
-              seed: int, progress: Callable[[str], None], clock: dict | None = None,
-              dsp_fallback: bool = True) -> dict:
+def _build_in(bd: _Build) -> FpgaReport:
+    """The stages, in ``bd.work``: elaborate, synthesize (and check the fit), place and
+    route, pack; then the report."""
+    _elaborate(bd)
+    cells, multipliers = _synthesize(bd)
+    _place_and_route(bd)
+    _pack(bd)
+    return _report(bd, cells, multipliers)
 
-    clock = clock or plan_clock(b, None)
-    seconds = {}
 
-    where = (f"PLL {clock['achieved_mhz']:g} MHz" if clock["pll"] else f"oscillator {osc_mhz:g} MHz")
-    progress(f"elaborate: {cfg.name} on {b.name} ({where})")
-    t0 = time.monotonic()
-    for name, text in elaborate(cfg, b, pll=clock["pll"]).items():
-        (work / name).write_text(text)
-    (work / "top.ys").write_text(yosys_script(b))
-    seconds["elaborate"] = time.monotonic() - t0
+def _elaborate(bd: _Build) -> None:
+    """The board top's RTLIL, its pin constraints and the Yosys script."""
+    cfg, b, clock = bd.cfg, bd.board, bd.clock
+    where = (f"PLL {clock['achieved_mhz']:g} MHz" if clock["pll"]
+             else f"oscillator {b.clock_hz / 1e6:g} MHz")
+    bd.progress(f"elaborate: {cfg.name} on {b.name} ({where})")
+    with bd.timed("elaborate"):
+        for name, text in elaborate(cfg, b, pll=clock["pll"]).items():
+            (bd.work / name).write_text(text)
+        (bd.work / "top.ys").write_text(yosys_script(b))
 
-    progress("synth: yosys")
-    t0 = time.monotonic()
-    _run("yosys", tools["yosys"], ["-q", "-l", "yosys.log", "top.ys"], work, "yosys.out")
-    seconds["synth"] = time.monotonic() - t0
-    cells = rep.yosys_cells(json.loads((work / "stat.json").read_text()))
+
+def _synthesize(bd: _Build) -> tuple[dict, str]:
+    """Yosys; returns the cell counts and where the multipliers went ("dsp" or
+    "logic"). DoesNotFit when the cells alone need more than the device has."""
+    b = bd.board
+    bd.progress("synth: yosys")
+    with bd.timed("synth"):
+        bd.run("yosys", ["-q", "-l", "yosys.log", "top.ys"], "yosys.out")
+    cells = rep.yosys_cells(json.loads((bd.work / "stat.json").read_text()))
     over = rep.overflow(rep.estimate_from_cells(b.family, cells), b.capacity)
     multipliers = "dsp"
-    if dsp_fallback and over and [r for r, _, _ in over] == ["DSP"]:
+    if bd.options.dsp_fallback and over and [r for r, _, _ in over] == ["DSP"]:
         # Only the DSP blocks overflow: build the multipliers from logic cells instead.
         _, need, have = over[0]
-        progress(f"synth: needs {need} of {have} DSP blocks; multipliers in logic cells instead")
-        (work / "top.ys").write_text(yosys_script(b, dsp=False))
-        t0 = time.monotonic()
-        _run("yosys", tools["yosys"], ["-q", "-l", "yosys.log", "top.ys"], work, "yosys.out")
-        seconds["synth"] += time.monotonic() - t0
-        cells = rep.yosys_cells(json.loads((work / "stat.json").read_text()))
+        bd.progress(f"synth: needs {need} of {have} DSP blocks; multipliers in logic cells instead")
+        (bd.work / "top.ys").write_text(yosys_script(b, dsp=False))
+        with bd.timed("synth"):
+            bd.run("yosys", ["-q", "-l", "yosys.log", "top.ys"], "yosys.out")
+        cells = rep.yosys_cells(json.loads((bd.work / "stat.json").read_text()))
         over = rep.overflow(rep.estimate_from_cells(b.family, cells), b.capacity)
         multipliers = "logic"
     if over:
-        _raise_overflow(cfg, b, over, "after synthesis"
+        _raise_overflow(bd.cfg, b, over, "after synthesis"
                         + (" with multipliers in logic cells" if multipliers == "logic" else ""),
-                        work / "yosys.log")
+                        bd.work / "yosys.log")
+    return cells, multipliers
 
+
+def _place_and_route(bd: _Build) -> None:
+    """nextpnr at the timing target. A placement that fails for lack of room is
+    DoesNotFit, naming the resource."""
+    b, seed = bd.board, bd.options.seed
     pnr_tool = PNR_TOOL[b.family]
-    progress(f"pnr: {pnr_tool} at {target:g} MHz, seed {seed}")
-    t0 = time.monotonic()
+    bd.progress(f"pnr: {pnr_tool} at {bd.target:g} MHz, seed {seed}")
     try:
-        _run(pnr_tool, tools[pnr_tool], nextpnr_args(b, target, seed), work, "nextpnr.out")
+        with bd.timed("pnr"):
+            bd.run(pnr_tool, nextpnr_args(b, bd.target, seed), "nextpnr.out")
     except FlowError as e:
-        log = (work / "nextpnr.log").read_text() if (work / "nextpnr.log").exists() else ""
-        util = rep.nextpnr_utilisation(log)
+        log_file = bd.work / "nextpnr.log"
+        util = rep.nextpnr_utilisation(log_file.read_text() if log_file.exists() else "")
         over = [(rep.NEXTPNR_NAMES[b.family].get(k, k), u, a) for k, (u, a) in util.items()
                 if u > a]
         if over:
-            _raise_overflow(cfg, b, over, "in placement", e.log)
+            _raise_overflow(bd.cfg, b, over, "in placement", e.log)
         raise
-    seconds["pnr"] = time.monotonic() - t0
 
-    packer = PACK_TOOL[b.family]
-    progress(f"pack: {packer}")
-    t0 = time.monotonic()
-    _run(packer, tools[packer], pack_args(b), work, "pack.log")
-    seconds["pack"] = time.monotonic() - t0
 
+def _pack(bd: _Build) -> None:
+    packer = PACK_TOOL[bd.board.family]
+    bd.progress(f"pack: {packer}")
+    with bd.timed("pack"):
+        bd.run(packer, pack_args(bd.board), "pack.log")
+
+
+def _report(bd: _Build, cells: dict, multipliers: str) -> FpgaReport:
+    """The report from nextpnr's (``pnr.json``, else its log) and the bitstream."""
+    b, cfg, clock, work = bd.board, bd.cfg, bd.clock, bd.work
     pnr_json = work / "pnr.json"
     if pnr_json.exists():
         util, fmax = rep.read_nextpnr_report(pnr_json.read_text())
@@ -386,33 +433,33 @@ def _build_in(cfg, b: Board, tools: dict, work: Path, target: float, osc_mhz: fl
     # The board top has one clock domain; nextpnr names it after some net it drives.
     fmax_mhz = {"sync": next(iter(fmax_nets.values()))} if len(fmax_nets) == 1 else fmax_nets
     divisor = baud_divisor(clock["achieved_mhz"] * 1e6)
-    clock_report = {"source": clock["source"], "requested_mhz": clock["requested_mhz"],
-                    "achieved_mhz": round(clock["achieved_mhz"], 6),
-                    "uart_divisor": divisor,
-                    "uart_baud": round(clock["achieved_mhz"] * 1e6 / divisor, 1)}
-    if clock["pll"] is not None:
-        clock_report["pll"] = clock["pll"].describe()
-    return {
-        "board": b.name,
-        "family": b.family,
-        "device": b.device,
-        "package": b.package,
-        "config": cfg.name,
-        "params": cfg.params(),
-        "oscillator_mhz": osc_mhz,
-        "clock": clock_report,
-        "constraint_mhz": target,
-        "multipliers": multipliers,
-        "fmax_mhz": fmax_mhz,
-        "fmax_nets": fmax_nets,
-        "timing_met": bool(fmax_mhz) and all(v >= target for v in fmax_mhz.values()),
-        "resources": rep.resources(b.family, util, cells, b.capacity),
-        "nextpnr_utilisation": {k: {"used": u, "available": a} for k, (u, a) in util.items()},
-        "yosys_cells": cells,
-        "bitstream": str(bit),
-        "bitstream_bytes": bit.stat().st_size,
-        "bitstream_sha256": _sha256(bit),
-        "seed": seed,
-        "tools": {t: tool_version(t, p) for t, p in tools.items()},
-        "seconds": {k: round(v, 2) for k, v in seconds.items()},
-    }
+    clock_report = ClockReport(
+        source=clock["source"], requested_mhz=clock["requested_mhz"],
+        achieved_mhz=round(clock["achieved_mhz"], 6), uart_divisor=divisor,
+        uart_baud=round(clock["achieved_mhz"] * 1e6 / divisor, 1),
+        pll=clock["pll"].describe() if clock["pll"] is not None else None)
+    return FpgaReport(
+        board=b.name,
+        family=b.family,
+        device=b.device,
+        package=b.package,
+        config=cfg.name,
+        params=cfg.params(),
+        oscillator_mhz=b.clock_hz / 1e6,
+        clock=clock_report,
+        constraint_mhz=bd.target,
+        multipliers=multipliers,
+        fmax_mhz=fmax_mhz,
+        fmax_nets=fmax_nets,
+        timing_met=bool(fmax_mhz) and all(v >= bd.target for v in fmax_mhz.values()),
+        resources={k: Resource(**v) for k, v in
+                   rep.resources(b.family, util, cells, b.capacity).items()},
+        nextpnr_utilisation={k: Resource(u, a) for k, (u, a) in util.items()},
+        yosys_cells=cells,
+        bitstream=str(bit),
+        bitstream_bytes=bit.stat().st_size,
+        bitstream_sha256=_sha256(bit),
+        seed=bd.options.seed,
+        tools={t: tool_version(t, p) for t, p in bd.tools.items()},
+        seconds={k: round(v, 2) for k, v in bd.seconds.items()},
+    )

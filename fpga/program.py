@@ -14,6 +14,7 @@ from hwgen.tools import ToolSpec
 
 from .boards import Board, get_board
 from .flow import FlowError, ToolMissing, _sha256
+from .report import FpgaReport
 
 #: family -> (tool, environment variable, install hint)
 PROGRAMMERS = {
@@ -43,8 +44,10 @@ def find_programmer(family: str) -> list[str]:
 
 
 def _load_report(source) -> tuple[dict | None, Path]:
-    """(report or None, bitstream path) from a report dict, a build directory, a
-    ``report.json`` or a bitstream file."""
+    """(report or None, bitstream path) from a report (typed, or its JSON object), a
+    build directory, a ``report.json`` or a bitstream file."""
+    if isinstance(source, FpgaReport):
+        source = source.as_dict()
     if isinstance(source, dict):
         return source, Path(source["bitstream"])
     path = Path(source)
@@ -69,14 +72,15 @@ def program_command(bitstream: Path, board: Board, *, flash: bool = False) -> li
     return ["-b", OPENFPGALOADER_BOARDS[board.name]] + (["-f"] if flash else []) + [str(bitstream)]
 
 
-def program(report_or_bitstream: dict | str | Path, board: str | Board | None = None,
+def program(report_or_bitstream: FpgaReport | dict | str | Path, board: str | Board | None = None,
             *, flash: bool = False) -> dict:
     """Load a bitstream onto a board.
 
-    ``report_or_bitstream`` is what :func:`fpga.build` returned, its build directory, its
-    ``report.json``, or a bitstream file (then ``board`` is needed). Returns
-    ``{"tool", "command", "seconds", "output"}``; raises ToolMissing (one line, with the
-    install hint) or FlowError (the programmer failed: its last output line).
+    ``report_or_bitstream`` is what :func:`fpga.build` returned (or its ``as_dict()``),
+    its build directory, its ``report.json``, or a bitstream file (then ``board`` is
+    needed). Returns ``{"tool", "command", "seconds", "output"}``; raises ToolMissing
+    (one line, with the install hint) or FlowError (the programmer failed: its last
+    output line).
     """
     report, bitstream = _load_report(report_or_bitstream)
     if board is None:

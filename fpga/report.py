@@ -1,8 +1,110 @@
-"""Reading Yosys and nextpnr output into the build report, and printing it."""
+"""The build report: typed (:class:`FpgaReport`), as JSON (``report.json``), read from
+the Yosys and nextpnr output, and printed.
+
+:meth:`FpgaReport.as_dict` is the JSON object of ``report.json``, key for key and in
+the same order as before the report was typed (scripts read those keys; the file is
+not sorted). :func:`format_table` and :func:`fpga.program.program` work on that
+object, so they also take a ``report.json`` read back.
+"""
 from __future__ import annotations
 
 import json
 import re
+from dataclasses import dataclass
+from typing import Optional
+
+
+# ---- the report, typed --------------------------------------------------------------
+@dataclass(frozen=True)
+class Resource:
+    """How much of one resource the design uses of what the device has."""
+    used: int
+    available: int
+
+    def as_dict(self) -> dict:
+        return {"used": self.used, "available": self.available}
+
+
+@dataclass(frozen=True)
+class ClockReport:
+    """What clocks the design (key ``clock``)."""
+    source: str  #: "oscillator" or "pll"
+    requested_mhz: Optional[float]  #: None: the oscillator, nothing asked for
+    achieved_mhz: float
+    uart_divisor: int
+    uart_baud: float
+    #: the PLL's setting (:meth:`fpga.pll.PllSetting.describe`) when it makes the clock
+    pll: Optional[dict] = None
+
+    def as_dict(self) -> dict:
+        out = {"source": self.source, "requested_mhz": self.requested_mhz,
+               "achieved_mhz": self.achieved_mhz, "uart_divisor": self.uart_divisor,
+               "uart_baud": self.uart_baud}
+        if self.pll is not None:
+            out["pll"] = self.pll
+        return out
+
+
+@dataclass(frozen=True)
+class FpgaReport:
+    """What :func:`fpga.build` returns; :meth:`as_dict` is ``report.json``."""
+    board: str
+    family: str
+    device: str
+    package: str
+    config: str
+    params: dict
+    oscillator_mhz: float
+    clock: ClockReport
+    constraint_mhz: float  #: the timing target given to nextpnr
+    multipliers: str  #: "dsp", or "logic" when the DSP blocks were too few
+    #: "sync" -> MHz for the design's one clock domain (or every clock net nextpnr saw
+    #: when it reports more than one)
+    fmax_mhz: dict[str, float]
+    fmax_nets: dict[str, float]  #: clock net as nextpnr names it -> MHz
+    timing_met: bool
+    resources: dict[str, Resource]  #: LUT, FF, BRAM, DSP (and IO, ...)
+    nextpnr_utilisation: dict[str, Resource]  #: per nextpnr bel type
+    yosys_cells: dict[str, int]
+    bitstream: str  #: its path
+    bitstream_bytes: int
+    bitstream_sha256: str
+    seed: int
+    tools: dict[str, str]  #: tool -> version
+    seconds: dict[str, float]  #: step -> wall-clock seconds
+
+    def as_dict(self) -> dict:
+        """The JSON object of ``report.json`` (a fresh one: changing it changes nothing
+        here)."""
+        out = {
+            "board": self.board,
+            "family": self.family,
+            "device": self.device,
+            "package": self.package,
+            "config": self.config,
+            "params": self.params,
+            "oscillator_mhz": self.oscillator_mhz,
+            "clock": self.clock.as_dict(),
+            "constraint_mhz": self.constraint_mhz,
+            "multipliers": self.multipliers,
+            "fmax_mhz": self.fmax_mhz,
+            "fmax_nets": self.fmax_nets,
+            "timing_met": self.timing_met,
+            "resources": {k: r.as_dict() for k, r in self.resources.items()},
+            "nextpnr_utilisation": {k: r.as_dict() for k, r in self.nextpnr_utilisation.items()},
+            "yosys_cells": self.yosys_cells,
+            "bitstream": self.bitstream,
+            "bitstream_bytes": self.bitstream_bytes,
+            "bitstream_sha256": self.bitstream_sha256,
+            "seed": self.seed,
+            "tools": self.tools,
+            "seconds": self.seconds,
+        }
+        return json.loads(json.dumps(out))
+
+    def to_json(self) -> str:
+        """The text of ``report.json`` (without its final newline)."""
+        return json.dumps(self.as_dict(), indent=2)
 
 #: nextpnr bel types -> report resource names, per family.
 NEXTPNR_NAMES = {

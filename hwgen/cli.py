@@ -149,8 +149,9 @@ def cmd_fpga(args) -> int:
     out = (Path(args.output) if args.output
            else Path("build") / f"{cfg.name}-{config_hash(cfg)}-{args.board}")
     try:
-        rep = fpga.build(cfg, args.board, out, clock_mhz=args.clock_mhz, seed=args.seed,
-                         progress=log, pll=args.clock_mhz is not None)
+        options = fpga.FpgaOptions(board=args.board, clock_mhz=args.clock_mhz, seed=args.seed,
+                                   pll=args.clock_mhz is not None)
+        rep = fpga.build(cfg, options, out, progress=log)
     except (fpga.UnknownBoard, fpga.ToolMissing, fpga.ClockOutOfRange) as e:
         raise BadInput(str(e))
     except fpga.DoesNotFit as e:
@@ -160,16 +161,16 @@ def cmd_fpga(args) -> int:
         log(str(e))
         return EXIT_FAIL
     if args.json:
-        print(json.dumps(rep, indent=2, sort_keys=True))
+        print(json.dumps(rep.as_dict(), indent=2, sort_keys=True))
     else:
-        print(fpga.format_table(rep))
-    clock = rep["clock"]
-    if clock["source"] == "pll":
-        log(f"clock: {clock['requested_mhz']:g} MHz requested, {clock['achieved_mhz']:g} MHz "
-            f"from the {clock['pll']['primitive']}")
-    if not rep["timing_met"]:
-        log(f"timing constraint of {rep['constraint_mhz']} MHz NOT met: achieved "
-            + ", ".join(f"{k} {v:.2f} MHz" for k, v in rep["fmax_mhz"].items()))
+        print(fpga.format_table(rep.as_dict()))
+    clock = rep.clock
+    if clock.source == "pll":
+        log(f"clock: {clock.requested_mhz:g} MHz requested, {clock.achieved_mhz:g} MHz "
+            f"from the {clock.pll['primitive']}")
+    if not rep.timing_met:
+        log(f"timing constraint of {rep.constraint_mhz} MHz NOT met: achieved "
+            + ", ".join(f"{k} {v:.2f} MHz" for k, v in rep.fmax_mhz.items()))
         return EXIT_FAIL
     log(f"wrote {out}")
     if args.program:

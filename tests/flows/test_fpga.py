@@ -51,9 +51,11 @@ def test_build(tmp_path, job):
     if why:
         pytest.skip(why)
     kw = {"clock_mhz": mhz, "pll": True} if mhz else {}
-    report = fpga.build(load_config(preset), board, tmp_path / "out", **kw)
-    check_report(report, job, tmp_path)
-    check_bitstream(report, job)
+    report = fpga.build(load_config(preset), fpga.FpgaOptions(board, **kw), tmp_path / "out")
+    assert isinstance(report, fpga.FpgaReport)
+    check_keys(report, mhz)
+    check_report(report.as_dict(), job, tmp_path)
+    check_bitstream(report.as_dict(), job)
 
 
 #: nextpnr's name for the PLL bel, per family
@@ -76,6 +78,36 @@ def check_clock(report, b, mhz):
     # 115200 baud within 2 %, from the clock the design runs at
     assert clock["uart_divisor"] == round(clock["achieved_mhz"] * 1e6 / 115200)
     assert abs(clock["uart_baud"] - 115200) / 115200 < 0.02
+
+
+#: The keys of report.json in their order (the file is not sorted), and below them the
+#: keys of its objects that are not keyed by data (resources, cells, tools, ...). Recorded
+#: from the flow before its report was typed: scripts read these.
+REPORT_KEYS = ["board", "family", "device", "package", "config", "params", "oscillator_mhz",
+               "clock", "constraint_mhz", "multipliers", "fmax_mhz", "fmax_nets", "timing_met",
+               "resources", "nextpnr_utilisation", "yosys_cells", "bitstream",
+               "bitstream_bytes", "bitstream_sha256", "seed", "tools", "seconds"]
+CLOCK_KEYS = ["source", "requested_mhz", "achieved_mhz", "uart_divisor", "uart_baud"]
+PLL_KEYS = {"primitive", "input_mhz", "output_mhz", "pfd_mhz", "vco_mhz", "params"}
+SECONDS_KEYS = ["elaborate", "synth", "pnr", "pack"]
+
+
+def check_keys(report, mhz):
+    """report.json has the recorded keys, in their order; so has the typed report's
+    as_dict (which is what was written)."""
+    text = json.loads(Path(report.bitstream).with_name("report.json").read_text())
+    assert text == report.as_dict()
+    assert list(text) == REPORT_KEYS
+    assert list(text["clock"]) == CLOCK_KEYS + (["pll"] if mhz else [])
+    if mhz:
+        assert set(text["clock"]["pll"]) == PLL_KEYS
+    assert list(text["seconds"]) == SECONDS_KEYS
+    for group in ("resources", "nextpnr_utilisation"):
+        assert all(list(r) == ["used", "available"] for r in text[group].values()), group
+    # The typed fields say the same.
+    assert report.resources["LUT"].used == text["resources"]["LUT"]["used"]
+    assert report.clock.achieved_mhz == text["clock"]["achieved_mhz"]
+    assert (report.clock.pll is not None) == bool(mhz)
 
 
 def check_report(report, job, root):
@@ -150,15 +182,17 @@ def check_gowin_fs(bit: bytes):
 # ---- failures -------------------------------------------------------------------------
 def test_unknown_board(tmp_path):
     with pytest.raises(fpga.UnknownBoard) as e:
-        fpga.build(load_config("ice40"), "de0-nano", tmp_path / "out")
+        fpga.build(load_config("ice40"), fpga.FpgaOptions("de0-nano"), tmp_path / "out")
     assert str(e.value) == ("unknown board 'de0-nano' (known: icebreaker, orangecrab-25f, "
                             "tangnano9k, ulx3s-25f, ulx3s-85f)")
     assert not (tmp_path / "out").exists()
 
 
-def test_bad_clock(tmp_path):
+def test_bad_clock():
     with pytest.raises(ValueError, match=r"^clock_mhz must be positive, got 0$"):
-        fpga.build(load_config("ice40"), "icebreaker", tmp_path / "out", clock_mhz=0)
+        fpga.FpgaOptions("icebreaker", clock_mhz=0)
+    with pytest.raises(ValueError, match=r"^pll=True needs clock_mhz$"):
+        fpga.FpgaOptions("icebreaker", pll=True)
 
 
 @pytest.mark.parametrize("board,var,tool", [("icebreaker", "YOSYS", "yosys"),
@@ -169,7 +203,7 @@ def test_bad_clock(tmp_path):
 def test_missing_tool(tmp_path, monkeypatch, board, var, tool):
     monkeypatch.setenv(var, str(tmp_path / "no-such-tool"))
     with pytest.raises(fpga.ToolMissing) as e:
-        fpga.build(load_config("ice40"), board, tmp_path / "out")
+        fpga.build(load_config("ice40"), fpga.FpgaOptions(board), tmp_path / "out")
     msg = str(e.value)
     assert "\n" not in msg
     assert msg.startswith(f"{tool} (for ") and f"{var}={tmp_path / 'no-such-tool'}" in msg
@@ -180,7 +214,7 @@ def test_missing_tool(tmp_path, monkeypatch, board, var, tool):
 def test_ws16_does_not_fit_icebreaker_at_once(tmp_path, monkeypatch):
     monkeypatch.setenv("YOSYS", str(tmp_path / "no-such-tool"))  # decided before any tool
     with pytest.raises(fpga.DoesNotFit) as e:
-        fpga.build(load_config("ws16"), "icebreaker", tmp_path / "out")
+        fpga.build(load_config("ws16"), fpga.FpgaOptions("icebreaker"), tmp_path / "out")
     assert e.value.resource == "BRAM" and e.value.needed > e.value.available
     assert str(e.value).startswith("ws16 does not fit icebreaker (iCE40UP5K): BRAM: ")
     assert not (tmp_path / "out").exists()
@@ -191,36 +225,49 @@ def test_tiny_does_not_fit_icebreaker(tmp_path):
     if missing_tools("icebreaker"):
         pytest.skip(missing_tools("icebreaker"))
     with pytest.raises(fpga.DoesNotFit) as e:
-        fpga.build(load_config("tiny"), "icebreaker", tmp_path / "out")
+        fpga.build(load_config("tiny"), fpga.FpgaOptions("icebreaker"), tmp_path / "out")
     assert e.value.resource in ("LUT", "DSP", "BRAM")
     assert (tmp_path / "out.failed" / "yosys.log").exists()
 
 
 # ---- publishing, without tools ---------------------------------------------------------
+def fake_report(board: str, bitstream: str) -> fpga.FpgaReport:
+    """A report with made-up numbers, for builds whose tools are faked."""
+    return fpga.FpgaReport(
+        board=board, family="ice40", device="d", package="p", config="c", params={},
+        oscillator_mhz=12.0,
+        clock=rep.ClockReport("oscillator", None, 12.0, uart_divisor=104, uart_baud=115384.6),
+        constraint_mhz=12.0, multipliers="dsp", fmax_mhz={"sync": 20.0},
+        fmax_nets={"clk": 20.0}, timing_met=True, resources={"LUT": rep.Resource(1, 2)},
+        nextpnr_utilisation={}, yosys_cells={}, bitstream=bitstream, bitstream_bytes=2,
+        bitstream_sha256="0" * 64, seed=1, tools={}, seconds={})
+
+
 def test_failed_build_is_never_published(tmp_path, monkeypatch):
     for t in flow.TOOLS:
         monkeypatch.setenv(flow.TOOLS[t][0], "true")
     (tmp_path / "out").mkdir()
     (tmp_path / "out" / "old").write_text("previous build")
 
-    def broken(cfg, b, tools, work, *a):
-        (work / "top.il").write_text("half")
+    def broken(bd):
+        (bd.work / "top.il").write_text("half")
         raise flow.FlowError("nextpnr-ice40 failed: interrupted")
 
     monkeypatch.setattr(flow, "_build_in", broken)
     with pytest.raises(flow.FlowError):
-        fpga.build(load_config("ice40"), "icebreaker", tmp_path / "out")
+        fpga.build(load_config("ice40"), fpga.FpgaOptions("icebreaker"), tmp_path / "out")
     assert (tmp_path / "out" / "old").read_text() == "previous build"
     assert (tmp_path / "out.failed" / "top.il").exists()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out", "out.failed"]
 
-    def good(cfg, b, tools, work, *a):
-        (work / "top.bin").write_bytes(b"\xff\x00")
-        return {"board": b.name}
+    def good(bd):
+        (bd.work / "top.bin").write_bytes(b"\xff\x00")
+        return fake_report(bd.board.name, str(bd.work / "top.bin"))
 
     monkeypatch.setattr(flow, "_build_in", good)
-    r = fpga.build(load_config("ice40"), "icebreaker", tmp_path / "out")
-    assert r["bitstream"] == str(tmp_path / "out" / "top.bin")
+    r = fpga.build(load_config("ice40"), fpga.FpgaOptions("icebreaker"), tmp_path / "out")
+    assert r.bitstream == str(tmp_path / "out" / "top.bin")
+    assert json.loads((tmp_path / "out" / "report.json").read_text()) == r.as_dict()
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["report.json", "top.bin"]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
 
@@ -248,7 +295,8 @@ def test_dsp_overflow_falls_back_to_logic_multipliers(tmp_path, monkeypatch, fal
     monkeypatch.setattr(flow, "_run", fake_run)
     monkeypatch.setattr(flow, "find_tool", lambda t: t)
     with pytest.raises(fpga.DoesNotFit) as e:
-        fpga.build(load_config("ice40"), "ulx3s-85f", tmp_path / "out", dsp_fallback=fallback)
+        fpga.build(load_config("ice40"), fpga.FpgaOptions("ulx3s-85f", dsp_fallback=fallback),
+                   tmp_path / "out")
     if fallback:
         assert len(scripts) == 2 and "-nodsp" in scripts[1]
         assert e.value.resource == "LUT" and e.value.needed == cap["LUT"] + 100
