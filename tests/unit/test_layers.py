@@ -31,6 +31,7 @@ RULES = [
     ("hwgen.models", 2, "model"),
     ("hwgen.compiler", 6, "sw"),
     ("hwgen.nn", 6, "sw"),
+    ("hwgen.frontend", 6, "sw"),
     ("hwgen.host", 7, "sw"),
     ("sim_tb", 8, "flow"),
     ("fpga", 9, "flow"),
