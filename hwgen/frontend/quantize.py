@@ -143,6 +143,7 @@ def quantize_graph(g: FGraph, precision=None, calib=None, meta: Optional[dict] =
     wmax = (1 << (bits - 1)) - 1
     bias_lo, bias_hi = signed_range(min(p["acc_bits"], 48))
     clipped = []
+    preload_err = 0.0
     layers = []
     for n in g.nodes:
         a = n.attrs
@@ -184,8 +185,10 @@ def quantize_graph(g: FGraph, precision=None, calib=None, meta: Optional[dict] =
                           groups=a["groups"])
             if a.get("residual") is not None:
                 s_r = scales[a["residual"]]
-                kw.update(residual=a["residual"],
-                          preload=np.rint(s_r / (s_x * s_w)).astype(np.int64))
+                pre = np.rint(s_r / (s_x * s_w)).astype(np.int64)
+                kw.update(residual=a["residual"], preload=pre)
+                # how far P * s_x * s_w misses s_r: the residual's relative error
+                preload_err = max(preload_err, float(np.abs(pre * s_x * s_w / s_r - 1).max()))
         elif op == "avgpool":
             kh, kw_ = a["kernel"]
             try:
@@ -226,6 +229,8 @@ def quantize_graph(g: FGraph, precision=None, calib=None, meta: Optional[dict] =
         m["calibrated_tensors"] = len(calibrated)
     if clipped:
         m["clipped_biases"] = clipped
+    if any(layer.residual is not None for layer in layers):
+        m["preload_max_rel_error"] = preload_err
     return QNet(g.name, tensors[0], tuple(tensors), tuple(layers), tuple(g.outputs),
                 in_bits=bits, mult_bits=mult_bits, max_shift=max_shift,
                 acc_bits=p["acc_bits"], meta=m)

@@ -38,6 +38,7 @@ def test_digits_cnn_reference_agrees_with_the_float_model(digits):
     ops = [layer.op for layer in net.layers]
     assert ops == ["conv", "conv", "conv", "avgpool", "flatten", "linear"]
     assert net.layers[2].residual == net.layers[1].output     # the block's add, fused
+    assert net.meta["preload_max_rel_error"] < 0.005          # P = rint(s_r / (s_x s_w))
     assert [layer.lo for layer in net.layers[:3]] == [0, 0, 0]
 
 
