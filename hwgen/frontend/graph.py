@@ -59,6 +59,11 @@ class FGraph:
     qbits: int | None = None
     meta: dict = field(default_factory=dict)
 
+    @property
+    def label(self) -> str:
+        """What messages name: the model's file (or built-in name), else the graph's."""
+        return self.meta.get("source") or self.name
+
     def producer(self, tensor: str):
         for n in self.nodes:
             if n.output == tensor:
@@ -77,7 +82,7 @@ class FGraph:
 
 
 def _where(g: FGraph, n: FNode) -> str:
-    return f"{g.name}: node {n.name} ({n.attrs.get('src_op', n.op)})"
+    return f"{g.label}: node {n.name} ({n.attrs.get('src_op', n.op)})"
 
 
 # ---- shapes --------------------------------------------------------------------------
@@ -155,7 +160,7 @@ def toposort(g: FGraph) -> list:
     by_out = {}
     for n in g.nodes:
         if n.output in by_out:
-            raise ModelError(f"{g.name}: tensor {n.output} is computed twice")
+            raise ModelError(f"{g.label}: tensor {n.output} is computed twice")
         by_out[n.output] = n
     order, state = [], {}
     for root in g.outputs:
@@ -166,7 +171,7 @@ def toposort(g: FGraph) -> list:
                 continue
             n = by_out.get(t)
             if n is None:
-                raise ModelError(f"{g.name}: tensor {t} is never computed")
+                raise ModelError(f"{g.label}: tensor {t} is never computed")
             if done:
                 if state.get(n.name) != 2:
                     state[n.name] = 2
@@ -176,7 +181,7 @@ def toposort(g: FGraph) -> list:
             if st == 2:
                 continue
             if st == 1:
-                raise ModelError(f"{g.name}: the graph has a cycle through {n.name}")
+                raise ModelError(f"{g.label}: the graph has a cycle through {n.name}")
             state[n.name] = 1
             stack.append((t, True))
             for i in reversed(n.inputs):
@@ -198,7 +203,7 @@ def _merge_scale(g: FGraph, keep: str, drop: str, why: str):
     if drop in g.scales:
         s = g.scales.pop(drop)
         if keep in g.scales and not math.isclose(g.scales[keep], s, rel_tol=1e-6):
-            raise ModelError(f"{g.name}: tensor {keep} has two scales, {g.scales[keep]:.6g} "
+            raise ModelError(f"{g.label}: tensor {keep} has two scales, {g.scales[keep]:.6g} "
                              f"and {s:.6g} ({why})")
         g.scales.setdefault(keep, s)
 
@@ -259,9 +264,9 @@ def fold_bias(g: FGraph):
                 g, prod.output) or "act" in prod.attrs or prod.attrs.get("residual"):
             raise ModelError(f"{_where(g, n)}: adding a constant is supported only right "
                              "after a Conv, Gemm or MatMul")
-        if "qweight" in prod.attrs:
-            raise ModelError(f"{_where(g, n)}: cannot fold a constant into {prod.name}, "
-                             "whose weights the model already quantized")
+        # the weights stay as they are; the bias is quantized again with the sum
+        prod.attrs.pop("qbias", None)
+        prod.attrs.pop("bscale", None)
         b = prod.attrs.get("bias")
         prod.attrs["bias"] = (np.zeros(prod.attrs["weight"].shape[0]) if b is None else b) \
             + n.attrs["value"]

@@ -262,8 +262,13 @@ class _Importer:
         if x in self.consts:      # a float weight quantized in the graph
             axis = at.get("axis", 1)
             v = self.consts[x].astype(np.float64)
+            if scale.size == 1:
+                scale, zp = scale.reshape(()), zp.reshape(()) if zp.size == 1 else zp
             shp = [1] * v.ndim
             if scale.ndim:
+                if not -v.ndim <= axis < v.ndim or v.shape[axis] != scale.size:
+                    self.fail(node, f"scale of {scale.size} values does not fit axis {axis} "
+                              f"of {x} {v.shape}")
                 shp[axis] = -1
             info = np.iinfo(zp.dtype)
             q = np.rint(v / scale.reshape(shp)) + zp.astype(np.int64).reshape(
@@ -301,8 +306,15 @@ class _Importer:
             q = self.consts[x]
             if not np.issubdtype(q.dtype, np.integer):
                 self.fail(node, f"dequantizes {x} of type {q.dtype}")
+            if scale.size == 1:
+                scale = scale.reshape(())
+            if zp.size == 1:
+                zp = zp.reshape(())
             shp = [1] * q.ndim
-            if scale.ndim and q.ndim:
+            if scale.ndim:
+                if not -q.ndim <= axis < q.ndim or q.shape[axis] != scale.size:
+                    self.fail(node, f"scale of {scale.size} values does not fit axis {axis} "
+                              f"of {x} {q.shape}")
                 shp[axis] = -1
             zpv = zp.astype(np.int64).reshape(shp if zp.ndim else ())
             self.consts[node.output[0]] = (q.astype(np.int64) - zpv) * scale.reshape(shp)

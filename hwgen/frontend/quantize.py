@@ -5,7 +5,7 @@
   scale the model fixes (QDQ) is used as is; any other is ``max|x| / (2^(b-1) - 1)``
   over the calibration images. Tensors that must share a scale (maxpool, flatten,
   reshape, clamp in and out; every input and the output of a concat) take the largest
-  of their group.
+  of their group (``meta["rescaled_tensors"]`` lists model scales that gave way).
 * Weights: symmetric per output channel, ``s_w[o] = max|w[o]| / (2^(b-1) - 1)``,
   ``w_q = clip(rint(w / s_w))`` to +-(2^(b-1) - 1) (or the model's own integers).
 * ``bias_q = rint(b / (s_x * s_w[o]))`` in ``min(acc_bits, 48)`` signed bits;
@@ -73,8 +73,14 @@ class _Groups:
             self.parent[max(ra, rb)] = min(ra, rb)
 
 
-def _scales(g: FGraph, shapes: dict, bits: int, calib) -> tuple[dict, list]:
-    """Scale of every tensor, and the tensors whose scale came from calibration."""
+def _scales(g: FGraph, shapes: dict, bits: int, calib) -> tuple[dict, list, list]:
+    """Scale of every tensor, the tensors whose scale came from calibration, and those
+    whose model scale gave way to a shared one.
+
+    Tensors tied by a maxpool, flatten, reshape, clamp or concat share one scale. Where
+    the model fixes different scales inside such a group (onnxruntime's QDQ gives each
+    input of a Concat its own), the group takes the largest of them, so that no member's
+    range is clipped, and the producers requantize to it."""
     groups = _Groups()
     for t in shapes:
         groups.find(t)
@@ -86,21 +92,19 @@ def _scales(g: FGraph, shapes: dict, bits: int, calib) -> tuple[dict, list]:
     for t in shapes:
         members.setdefault(groups.find(t), []).append(t)
     fixed: dict = {}
+    rescaled: list = []
     for root, ts in members.items():
         vals = [(t, g.scales[t]) for t in ts if t in g.scales]
-        for t, v in vals[1:]:
-            if not math.isclose(v, vals[0][1], rel_tol=1e-6):
-                raise ModelError(f"{g.name}: tensors {vals[0][0]} and {t} must share one "
-                                 f"scale (maxpool, flatten, reshape, concat and clamp keep "
-                                 f"it), the model gives {vals[0][1]:.6g} and {v:.6g}")
         if vals:
-            fixed[root] = float(vals[0][1])
+            top = max(v for _, v in vals)
+            rescaled += [t for t, v in vals if not math.isclose(v, top, rel_tol=1e-6)]
+            fixed[root] = float(top)
     need = [root for root in members if root not in fixed]
     calibrated: list = []
     if need:
         if calib is None:
             t = sorted(members[need[0]])[0]
-            raise ModelError(f"{g.name}: tensor {t} has no scale in the model and no "
+            raise ModelError(f"{g.label}: tensor {t} has no scale in the model and no "
                              "calibration data was given")
         amax = ranges(g, calib)
         qmax = (1 << (bits - 1)) - 1
@@ -108,7 +112,7 @@ def _scales(g: FGraph, shapes: dict, bits: int, calib) -> tuple[dict, list]:
             m = max(amax[t] for t in members[root])
             fixed[root] = m / qmax if m > 0 and math.isfinite(m) else 1.0 / qmax
             calibrated += members[root]
-    return {t: fixed[groups.find(t)] for t in shapes}, sorted(calibrated)
+    return {t: fixed[groups.find(t)] for t in shapes}, sorted(calibrated), sorted(rescaled)
 
 
 def _clamp(act, s_y: float, bits: int) -> tuple[int, int]:
@@ -130,16 +134,16 @@ def quantize_graph(g: FGraph, precision=None, calib=None, meta: Optional[dict] =
     p = precision_of(precision)
     bits, mult_bits, max_shift = p["in_bits"], p["mult_bits"], p["max_shift"]
     if g.qbits is not None and g.qbits != bits:
-        raise ModelError(f"{g.name}: the model is quantized to {g.qbits} bits, the "
+        raise ModelError(f"{g.label}: the model is quantized to {g.qbits} bits, the "
                          f"accelerator's precision.in_bits is {bits}")
     g = prepare(g)
     shapes = infer_shapes(g)
     if calib is not None:
         calib = np.asarray(calib, dtype=np.float32)
         if calib.ndim != 4 or calib.shape[1:] != tuple(g.input_shape):
-            raise ModelError(f"{g.name}: calibration images have shape {calib.shape[1:]}, "
+            raise ModelError(f"{g.label}: calibration images have shape {calib.shape[1:]}, "
                              f"the model takes {tuple(g.input_shape)}")
-    scales, calibrated = _scales(g, shapes, bits, calib)
+    scales, calibrated, rescaled = _scales(g, shapes, bits, calib)
     wmax = (1 << (bits - 1)) - 1
     bias_lo, bias_hi = signed_range(min(p["acc_bits"], 48))
     clipped = []
@@ -148,7 +152,7 @@ def quantize_graph(g: FGraph, precision=None, calib=None, meta: Optional[dict] =
     for n in g.nodes:
         a = n.attrs
         s_y = scales[n.output]
-        where = f"{g.name}: node {n.name} ({a.get('src_op', n.op)})"
+        where = f"{g.label}: node {n.name} ({a.get('src_op', n.op)})"
         kw: dict = {}
         op = n.op
         if op in ("conv", "linear"):
@@ -227,6 +231,8 @@ def quantize_graph(g: FGraph, precision=None, calib=None, meta: Optional[dict] =
     m.update(meta or {})
     if calibrated:
         m["calibrated_tensors"] = len(calibrated)
+    if rescaled:
+        m["rescaled_tensors"] = rescaled
     if clipped:
         m["clipped_biases"] = clipped
     if any(layer.residual is not None for layer in layers):
