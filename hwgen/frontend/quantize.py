@@ -237,6 +237,8 @@ def quantize_graph(g: FGraph, precision=None, calib=None, meta: Optional[dict] =
         m["clipped_biases"] = clipped
     if any(layer.residual is not None for layer in layers):
         m["preload_max_rel_error"] = preload_err
+        m["preload_max"] = max(int(layer.preload.max()) for layer in layers
+                               if layer.preload is not None)
     return QNet(g.name, tensors[0], tuple(tensors), tuple(layers), tuple(g.outputs),
                 in_bits=bits, mult_bits=mult_bits, max_shift=max_shift,
                 acc_bits=p["acc_bits"], meta=m)

@@ -13,7 +13,7 @@ from hwgen.frontend import ModelError, load_graph, load_model, random_images
 from hwgen.frontend.graph import prepare, run_float
 from hwgen.frontend.quantize import quantize_graph
 from hwgen.frontend.zoo import digits_cnn, digits_data, zoo_model
-from hwgen.models.network import quantize_symmetric
+from hwgen.models.network import QNet, quantize_symmetric
 
 
 @pytest.fixture(scope="module")
@@ -42,10 +42,12 @@ def test_digits_cnn_reference_agrees_with_the_float_model(digits):
     assert [layer.lo for layer in net.layers[:3]] == [0, 0, 0]
 
 
-def test_same_spec_same_network(digits):
+def test_same_spec_same_network(digits, tmp_path):
     net, _ = digits
     again = load_model("digits_cnn")
     assert again.digest() == net.digest() and again.meta == net.meta
+    back = QNet.load(net.save(tmp_path / "digits.npz"))
+    assert back.digest() == net.digest() and back.meta == net.meta
     a = load_model("resnet18", (3, 32, 32))
     b = load_model("resnet18", (3, 32, 32))
     assert a.digest() == b.digest()
