@@ -391,3 +391,22 @@ def test_run_checks_its_input():
         net.run(np.full((1, 3, 8, 8), 128))
     with pytest.raises(NetworkError, match="run takes integers"):
         net.run(np.zeros((1, 3, 8, 8)))
+
+
+def test_dilated_maxpool_and_exact_products_of_any_width():
+    from hwgen.models.network import _exact_matmul
+    rng = np.random.default_rng(21)
+    x = QTensor("x", (2, 9, 9), 0.1)
+    y = QTensor("y", (2, 4, 4), 0.1)
+    layer = QLayer("p", "maxpool", ("x",), "y", kernel=(3, 2), stride=(2, 2),
+                   padding=(1, 0, 1, 1), dilation=(2, 3), lo=-100, hi=100)
+    net = QNet("n", x, (x, y), (layer,), ("y",))
+    xi = rng.integers(-128, 128, size=(3, 2, 9, 9))
+    want = naive_pool(xi, (3, 2), (2, 2), (1, 0, 1, 1), "max", dil=(2, 3))
+    assert net.run(xi)["y"].tolist() == np.clip(want.astype(np.int64), -100, 100).tolist()
+    # float64 BLAS while exact, then int64, then Python integers
+    for bits in (8, 26, 34):
+        a = rng.integers(-(1 << (bits - 1)), 1 << (bits - 1), size=(5, 40))
+        b = rng.integers(-(1 << (bits - 1)), 1 << (bits - 1), size=(40, 3))
+        want = [[sum(int(p) * int(q) for p, q in zip(row, col)) for col in b.T] for row in a]
+        assert [[int(v) for v in row] for row in _exact_matmul(a, b)] == want
