@@ -45,7 +45,8 @@ class Accelerator(wiring.Component):
         m.submodules.array = arr = SystolicArray(cfg.array, cfg.precision.in_bits, cfg.acc_bits)
         m.submodules.input_buf = ibuf = Scratchpad(cfg.buffers.input, eng.a_shape)
         m.submodules.weight_buf = wbuf = Scratchpad(cfg.buffers.weight, eng.b_shape)
-        m.submodules.acc_buf = abuf = Scratchpad(cfg.buffers.acc, eng.acc_shape, n_read=2)
+        m.submodules.acc_buf = abuf = Scratchpad(cfg.buffers.acc, eng.acc_shape, n_read=2,
+                                                 n_write=2 if cfg.features.preload else 1)
 
         connect(m, flipped(self.cmd), host.cmd)
         connect(m, flipped(self.din), host.din)
@@ -58,6 +59,8 @@ class Accelerator(wiring.Component):
         connect(m, eng.w_rd, wbuf.r0)
         connect(m, eng.acc_rd, abuf.r0)
         connect(m, eng.acc_wr, abuf.w)
+        if cfg.features.preload:
+            connect(m, host.acc_wr, abuf.w1)
 
         m.d.comb += [
             eng.start.eq(host.eng_start), eng.m.eq(host.eng_m), eng.k.eq(host.eng_k),
@@ -70,6 +73,8 @@ class Accelerator(wiring.Component):
             arr.sw.eq(eng.arr_sw), eng.arr_out.eq(arr.out),
             self.busy.eq(host.busy), self.compute_busy.eq(eng.busy), self.error.eq(host.error),
         ]
+        if eng.im2col:
+            m.d.comb += [eng.conv.eq(host.conv), eng.conv_mode.eq(host.eng_conv)]
         with m.If(eng.busy):
             m.d.sync += self.compute_cycles.eq(self.compute_cycles + 1)
         return m

@@ -15,8 +15,9 @@ from ..config import AcceleratorConfig, Dataflow, MappingConfig
 from ..lib.arith import ceil_div
 from ..lib.beats import pack_beats, unpack_beats
 from ..lib.errors import WorkloadError
-from ..lib.protocol import (BIAS_BITS_MAX, cmd_compute, cmd_load, cmd_read, cmd_set_bias,
-                            cmd_set_quant)
+from ..lib.protocol import (BIAS_BITS_MAX, cmd_compute, cmd_load, cmd_load_acc, cmd_read,
+                            cmd_set_bias, cmd_set_clamp, cmd_set_preload, cmd_set_quant)
+from ..models.perf import LoopNest
 
 
 # ---- operand layouts ----------------------------------------------------------------
@@ -57,12 +58,25 @@ def acc_rows_per_ntile(cfg: AcceleratorConfig, m: int) -> int:
 # ---- the program ---------------------------------------------------------------------
 @dataclass(frozen=True)
 class Quant:
-    """READ post-processing. ``raw`` returns the accumulators unchanged."""
+    """READ post-processing. ``raw`` returns the accumulators unchanged. ``mult`` and
+    ``shift`` are one value for every column or a sequence with one per output column
+    (per-channel requantization); ``lo``/``hi`` clamp the result (activations such as
+    ReLU6), None leaving the output range; ``relu`` clamps at zero."""
     raw: bool = True
-    mult: int = 1
-    shift: int = 0
+    mult: object = 1
+    shift: object = 0
     relu: bool = False
     bias: Optional[tuple] = None  # per output column; None = zeros
+    lo: Optional[int] = None
+    hi: Optional[int] = None
+
+    @property
+    def per_lane(self) -> bool:
+        return not self.raw and (np.ndim(self.mult) > 0 or np.ndim(self.shift) > 0)
+
+    @property
+    def clamp(self) -> bool:
+        return not self.raw and (self.lo is not None or self.hi is not None)
 
 
 @dataclass
@@ -101,64 +115,151 @@ def check_gemm(cfg: AcceleratorConfig, M: int, K: int, N: int) -> None:
             f"could overflow; raise max_k in the config")
 
 
+class NestSource:
+    """What a program computes, chunk by chunk, for :func:`emit_nest`: the operand words
+    of each chunk (None when the program is built without data) and what goes with each
+    COMPUTE. The GEMM's is :class:`GemmSource`; a convolution's lives in
+    :mod:`hwgen.compiler.conv`."""
+
+    conv = False  # COMPUTEs read the input through the address generator
+
+    def a_words(self, i: int, l: int) -> Optional[np.ndarray]:  # noqa: E741
+        return None
+
+    def w_words(self, l: int, j: int) -> Optional[np.ndarray]:  # noqa: E741
+        return None
+
+    def setup(self, i: int, l: int, j: int) -> list[int]:  # noqa: E741
+        """Commands before the COMPUTE of chunk (i, l, j) (``nest.setup`` of them)."""
+        return []
+
+    def preload(self, i: int, j: int, nt: int) -> tuple[list[int], Optional[np.ndarray]]:
+        """Column tile nt of output chunk (i, j): the COLS preload factors and the LOAD_ACC
+        words (elements of in_bits, COLS per word; None without data)."""
+        raise NotImplementedError
+
+    def rows(self, i: int) -> int:
+        """Where output chunk i's first row lands in the result (its row offset)."""
+        raise NotImplementedError
+
+
+class GemmSource(NestSource):
+    """C = A.B: chunk (i, l) of A and chunk (l, j) of B in the buffers' layouts."""
+
+    def __init__(self, cfg, nest, a=None, b=None):
+        self.cfg, self.nest, self.a, self.b = cfg, nest, a, b
+
+    def a_words(self, i, l):  # noqa: E741
+        if self.a is None:
+            return None
+        n = self.nest
+        return input_words(self.cfg, self.a[i * n.tile_m:i * n.tile_m + n.m(i),
+                                            l * n.tile_k:l * n.tile_k + n.k(l)])
+
+    def w_words(self, l, j):  # noqa: E741
+        if self.b is None:
+            return None
+        n = self.nest
+        return weight_words(self.cfg, self.b[l * n.tile_k:l * n.tile_k + n.k(l),
+                                             j * n.tile_n:j * n.tile_n + n.n(j)])
+
+    def rows(self, i):
+        return i * self.nest.tile_m
+
+
 def emit_gemm_program(cfg: AcceleratorConfig, M: int, K: int, N: int, mp: MappingConfig,
                       a: Optional[np.ndarray] = None, b: Optional[np.ndarray] = None,
                       quant: Quant = Quant()) -> Program:
     """Commands (and, when A and B are given, the operand beats) that compute A.B in
-    chunks of the mapping ``mp``. Each step loads the chunks it needs into the bank the
-    previous COMPUTE is not reading, so loads overlap computation; a finished output
-    chunk is read back while the next one computes.
-    """
+    chunks of the mapping ``mp`` (see :func:`emit_nest`)."""
     check_gemm(cfg, M, K, N)
     tm, tk, tn = min(mp.tile_m, M), min(mp.tile_k, K), min(mp.tile_n, N)
     why = cfg.chunk_fits(tm, tk, tn)
     if why is not None:
         raise WorkloadError(f"mapping tile {tm}x{tk}x{tn} does not fit: {why}")
-    if not quant.raw:
-        if not 0 <= quant.shift <= cfg.max_shift:
-            raise WorkloadError(f"shift must be in 0..{cfg.max_shift}, got {quant.shift}")
-        if not 0 <= quant.mult < (1 << cfg.precision.mult_bits):
+    nest = LoopNest(M, K, N, tm, tk, tn, tuple(mp.order), raw=quant.raw,
+                    per_lane=quant.per_lane, clamp=quant.clamp)
+    return emit_nest(cfg, nest, GemmSource(cfg, nest, a, b), quant)
+
+
+def _check_quant(cfg: AcceleratorConfig, quant: Quant, N: int) -> None:
+    if quant.raw:
+        return
+    if quant.per_lane and not cfg.features.lane_quant:
+        raise WorkloadError(f"per-channel requantization needs features.lane_quant, which "
+                            f"{cfg.name} leaves out")
+    for name, v in (("mult", quant.mult), ("shift", quant.shift)):
+        if np.ndim(v) and len(v) != N:
+            raise WorkloadError(f"{name} has {len(v)} values for {N} output columns")
+    for sh in np.ravel(quant.shift):
+        if not 0 <= int(sh) <= cfg.max_shift:
+            raise WorkloadError(f"shift must be in 0..{cfg.max_shift}, got {int(sh)}")
+    for mu in np.ravel(quant.mult):
+        if not 0 <= int(mu) < (1 << cfg.precision.mult_bits):
             raise WorkloadError(f"mult must fit precision.mult_bits={cfg.precision.mult_bits}")
-    with_data = a is not None
-    prog = Program(shape=(M, K, N), chunks=(tm, tk, tn), order=tuple(mp.order))
+    ob = cfg.precision.out_bits
+    for name, v in (("lo", quant.lo), ("hi", quant.hi)):
+        if v is not None and not -(1 << (ob - 1)) <= v < (1 << (ob - 1)):
+            raise WorkloadError(f"clamp {name}={v} is outside the {ob}-bit output range")
+
+
+def emit_nest(cfg: AcceleratorConfig, nest: LoopNest, src: NestSource,
+              quant: Quant = Quant()) -> Program:
+    """The program of a loop nest (:class:`hwgen.models.perf.LoopNest`, whose cycles the
+    cycle model computes without this list): each step loads the chunks it needs into
+    the bank the previous COMPUTE is not reading, so loads overlap computation; a
+    finished output chunk is read back while the next one computes."""
+    _check_quant(cfg, quant, nest.N)
+    if nest.preload and not cfg.features.preload:
+        raise WorkloadError(f"a residual preload needs features.preload, which {cfg.name} "
+                            "leaves out")
+    M, K, N = nest.M, nest.K, nest.N
+    n_m, n_k, n_n = nest.counts
+    prog = Program(shape=(M, K, N), chunks=(nest.tile_m, nest.tile_k, nest.tile_n),
+                   order=tuple(nest.order))
     beat, ib = cfg.host.beat_elems, cfg.precision.in_bits
-    two = lambda buf: getattr(cfg.buffers, buf).banks > 1
+    two = lambda buf: getattr(cfg.buffers, buf).banks > 1  # noqa: E731
     bias_lim = min(cfg.acc_bits, BIAS_BITS_MAX)
     C = cfg.C
+    lane_of = lambda v, col: int(v[col]) if np.ndim(v) else int(v)  # noqa: E731
 
-    if not quant.raw:
-        prog.cmds.append(cmd_set_quant(quant.mult, quant.shift))
+    if not quant.raw and not quant.per_lane:
+        prog.cmds.append(cmd_set_quant(int(quant.mult), int(quant.shift)))
+    if quant.clamp:
+        ob = cfg.precision.out_bits
+        prog.cmds.append(cmd_set_clamp(False, -(1 << (ob - 1)) if quant.lo is None else quant.lo))
+        prog.cmds.append(cmd_set_clamp(True, (1 << (ob - 1)) - 1 if quant.hi is None else quant.hi))
 
-    ranges = {"m": range(0, M, tm), "k": range(0, K, tk), "n": range(0, N, tn)}
-    o0, o1, _ = mp.order
-    steps = []  # (m0, n0, k0) in loop order, k innermost
-    for x in ranges[o0]:
-        for y in ranges[o1]:
+    outer = {"m": range(n_m), "n": range(n_n)}
+    o0, o1, _ = nest.order
+    steps = []  # (i, j, l) in loop order, l (k) innermost
+    for x in outer[o0]:
+        for y in outer[o1]:
             pos = {o0: x, o1: y}
-            steps.extend((pos["m"], pos["n"], k0) for k0 in ranges["k"])
+            steps.extend((pos["m"], pos["n"], l) for l in range(n_k))
 
     banks = {"in": [None, None], "w": [None, None]}  # chunk key held in each bank
     last_bank = {"in": 1, "w": 1}                     # bank the previous COMPUTE read
     acc_bank = 1
     prev_out = None
 
-    def load(kind, key, dims, block):
+    def load(kind, key, count, words):
         buf = "input" if kind == "in" else "weight"
         held = banks[kind]
         if key in held and (two(buf) or held.index(key) == 0):
             return held.index(key)
         bank = 1 - last_bank[kind] if two(buf) else 0
         held[bank] = key
-        count = cfg.chunk_words(*dims)[buf]
         if count:
             prog.cmds.append(cmd_load(kind == "w", bank, 0, count))
-            if with_data:
-                words = input_words(cfg, block()) if kind == "in" else weight_words(cfg, block())
-                assert len(words) == count
+            if words is not None:
+                assert len(words) == count, (kind, key, len(words), count)
                 prog.din.extend(pack_beats(words, beat, ib))
         return bank
 
-    def read_out(m0, n0, mc, nc, bank):
+    def read_out(i, j, bank):
+        mc, nc = nest.m(i), nest.n(j)
+        row0, n0 = src.rows(i), j * nest.tile_n
         rows_nt = acc_rows_per_ntile(cfg, mc)
         for nt in range(ceil_div(nc, C)):
             col0 = n0 + nt * C
@@ -171,25 +272,38 @@ def emit_gemm_program(cfg: AcceleratorConfig, M: int, K: int, N: int, mp: Mappin
                         if not -(1 << (bias_lim - 1)) <= bv < (1 << (bias_lim - 1)):
                             raise WorkloadError(f"bias {bv} does not fit {bias_lim} bits")
                     prog.cmds.append(cmd_set_bias(lane, bv))
+                    if quant.per_lane:
+                        col = min(col0 + lane, N - 1)
+                        prog.cmds.append(cmd_set_quant(lane_of(quant.mult, col),
+                                                       lane_of(quant.shift, col), lane=lane))
             prog.cmds.append(cmd_read(bank, nt * rows_nt, mc, quant.raw, quant.relu))
-            prog.reads.append((m0, col0, mc, cols))
+            prog.reads.append((row0, col0, mc, cols))
             prog.n_dout += mc * ceil_div(C, beat)
 
-    for i, (m0, n0, k0) in enumerate(steps):
-        mc, kc, nc = min(tm, M - m0), min(tk, K - k0), min(tn, N - n0)
-        dims = (mc, kc, nc)
-        ib_ = load("in", (m0, k0), dims, lambda: a[m0:m0 + mc, k0:k0 + kc])
-        wb_ = load("w", (k0, n0), dims, lambda: b[k0:k0 + kc, n0:n0 + nc])
-        if k0 == 0:
+    for i, j, l in steps:
+        ib_ = load("in", (i, l), nest.a_words(cfg, i, l), src.a_words(i, l))
+        wb_ = load("w", (l, j), nest.w_words(cfg, l, j), src.w_words(l, j))
+        if l == 0:
             acc_bank = 1 - acc_bank if two("acc") else 0
-            if prev_out is not None and prev_out[4] == acc_bank:
+            if prev_out is not None and prev_out[2] == acc_bank:
                 # One accumulator bank: drain it before the next chunk overwrites it.
                 read_out(*prev_out)
                 prev_out = None
-        prog.cmds.append(cmd_compute(mc, kc, nc, k0 != 0, ib_, wb_, acc_bank))
+            if nest.preload:
+                rows = nest.acc_rows(cfg, i)
+                for nt in range(ceil_div(nest.n(j), C)):
+                    factors, words = src.preload(i, j, nt)
+                    prog.cmds.extend(cmd_set_preload(lane, int(f)) for lane, f in enumerate(factors))
+                    prog.cmds.append(cmd_load_acc(acc_bank, nt * rows, rows))
+                    if words is not None:
+                        assert len(words) == rows
+                        prog.din.extend(pack_beats(words, beat, ib))
+        prog.cmds.extend(src.setup(i, l, j))
+        prog.cmds.append(cmd_compute(nest.m(i), nest.k(l), nest.n(j),
+                                     l != 0 or nest.preload, ib_, wb_, acc_bank, conv=src.conv))
         last_bank["in"], last_bank["w"] = ib_, wb_
-        if prev_out is not None and prev_out[:2] != (m0, n0):
+        if prev_out is not None and prev_out[:2] != (i, j):
             read_out(*prev_out)  # overlaps the COMPUTE just issued (other bank)
-        prev_out = (m0, n0, mc, nc, acc_bank)
+        prev_out = (i, j, acc_bank)
     read_out(*prev_out)
     return prog

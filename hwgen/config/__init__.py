@@ -8,12 +8,12 @@ from .loader import (config_dict, config_from_dict, config_hash, load_config, pa
                      preset_names)
 from .sc import ScConfig, parse_sc
 from .schema import (DATAFLOWS, OS, WS, AcceleratorConfig, ArrayConfig, BufferConfig,
-                     BuffersConfig, Dataflow, HostConfig, MappingConfig, PrecisionConfig,
+                     BuffersConfig, Dataflow, FeaturesConfig, HostConfig, MappingConfig, PrecisionConfig,
                      acc_bits_needed, ceil_div)
 
 __all__ = ["Choice", "ConfigError", "Architecture", "CirculantConfig", "FftConfig",
            "Scaling", "parse_circulant", "config_dict", "config_from_dict", "config_hash",
            "load_config", "parse_yaml", "preset_names", "ScConfig", "parse_sc", "DATAFLOWS",
            "OS", "WS", "AcceleratorConfig", "ArrayConfig", "BufferConfig", "BuffersConfig",
-           "Dataflow", "HostConfig", "MappingConfig", "PrecisionConfig", "acc_bits_needed",
+           "Dataflow", "FeaturesConfig", "HostConfig", "MappingConfig", "PrecisionConfig", "acc_bits_needed",
            "ceil_div"]

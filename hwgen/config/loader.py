@@ -22,10 +22,11 @@ import yaml
 from .check import ConfigError, brief, check_mapping, kind, parse_section
 from .circulant import CirculantConfig
 from .sc import ScConfig
-from .schema import (AcceleratorConfig, ArrayConfig, BufferConfig, BuffersConfig, HostConfig,
-                     MappingConfig, PrecisionConfig)
+from .schema import (AcceleratorConfig, ArrayConfig, BufferConfig, BuffersConfig,
+                     FeaturesConfig, HostConfig, MappingConfig, PrecisionConfig)
 
-TOP_KEYS = ("name", "array", "precision", "buffers", "host", "mapping", "sc", "circulant")
+TOP_KEYS = ("name", "array", "precision", "buffers", "host", "features", "mapping", "sc",
+            "circulant")
 #: Limits on what a config file may hold before it is even looked at.
 MAX_FILE_BYTES = 1 << 20
 MAX_NODES = 10_000        # YAML nodes after expanding every alias
@@ -189,6 +190,7 @@ def config_from_dict(data: Any, source: str = "<config>") -> AcceleratorConfig:
     host_default = {} if isinstance(h, dict) and "beat_elems" in h else {
         "beat_elems": min(4, array.rows)}
     host = _section(HostConfig, h, "host", problems, **host_default)
+    features = _section(FeaturesConfig, top.get("features"), "features", problems)
 
     units = {}  # optional special-unit sections
     for key, cls in (("sc", ScConfig), ("circulant", CirculantConfig)):
@@ -204,7 +206,8 @@ def config_from_dict(data: Any, source: str = "<config>") -> AcceleratorConfig:
         mapping = _mapping(top["mapping"], problems)
     try:
         cfg = AcceleratorConfig(name=name, array=array, precision=prec, buffers=bufs,
-                                host=host, mapping=mapping if not problems else None,
+                                host=host, features=features,
+                                mapping=mapping if not problems else None,
                                 **units)
         if mapping is not None and problems:
             cfg = None
@@ -264,6 +267,8 @@ def config_dict(cfg: AcceleratorConfig) -> dict:
     for unit in ("sc", "circulant"):
         if getattr(cfg, unit) is None:
             d.pop(unit)  # configs without the unit keep their hash
+    if cfg.features == FeaturesConfig():
+        d.pop("features")  # nor do configs with every feature (the default)
     return d
 
 

@@ -24,7 +24,7 @@ from .circulant import CirculantConfig
 from .sc import ScConfig
 
 __all__ = ["Dataflow", "WS", "OS", "DATAFLOWS", "ArrayConfig", "PrecisionConfig",
-           "BufferConfig", "BuffersConfig", "HostConfig", "MappingConfig",
+           "BufferConfig", "BuffersConfig", "HostConfig", "MappingConfig", "FeaturesConfig",
            "AcceleratorConfig", "acc_bits_needed", "requant_product_bits", "ceil_div",
            "bits_for", "DIM_BITS", "ADDR_BITS_MAX", "ROWS_MAX", "NAME_CHARS"]
 
@@ -167,6 +167,29 @@ class HostConfig:
         ck.done()
 
 
+@dataclass(frozen=True)
+class FeaturesConfig:
+    """Hardware for running networks (``features:``), each optional because it costs
+    area on a small device:
+
+    * ``im2col``: the weight-stationary engine's convolution address generator
+      (convolutions read their input once per layer; docs/host_protocol.md);
+    * ``preload``: LOAD_ACC, accumulators preloaded with a residual times a per-lane
+      factor (residual adds in the accumulator);
+    * ``lane_quant``: a multiplier and shift per column (per-channel requantization);
+      without it SET_QUANT sets every lane.
+    """
+    im2col: bool = True
+    preload: bool = True
+    lane_quant: bool = True
+
+    def __post_init__(self):
+        ck = Checker(self, "features")
+        for key in ("im2col", "preload", "lane_quant"):
+            ck.flag(key)
+        ck.done()
+
+
 LOOPS = ("m", "n", "k")
 
 
@@ -211,6 +234,7 @@ class AcceleratorConfig:
     buffers: BuffersConfig = BuffersConfig()
     host: HostConfig = HostConfig()
     mapping: Optional[MappingConfig] = None
+    features: FeaturesConfig = FeaturesConfig()
     sc: Optional[ScConfig] = None  # stochastic-computing layer (hwgen/units/stochastic.py)
     circulant: Optional[CirculantConfig] = None  # block-circulant FFT layer
 
@@ -222,6 +246,7 @@ class AcceleratorConfig:
                     f"or '-' (ASCII), got {brief(name)}")
         sections = [("array", ArrayConfig, False), ("precision", PrecisionConfig, False),
                     ("buffers", BuffersConfig, False), ("host", HostConfig, False),
+                    ("features", FeaturesConfig, False),
                     ("mapping", MappingConfig, True), ("sc", ScConfig, True),
                     ("circulant", CirculantConfig, True)]
         typed = all([_typed(ck, key, cls, opt) for key, cls, opt in sections])

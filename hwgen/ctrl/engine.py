@@ -7,13 +7,13 @@ and :mod:`hwgen.models.perf` computes it without simulating, from the formulas o
 :mod:`hwgen.lib.schedule` that the engine also uses. The per-dataflow schedules
 are described in docs/gemm_accelerator.md.
 """
-from amaranth.hdl import Module, Mux, Signal
-from amaranth.lib import wiring
+from amaranth.hdl import Module, Mux, Signal, signed
+from amaranth.lib import data, wiring
 from amaranth.lib.wiring import In, Out
 
 from ..config import AcceleratorConfig, Dataflow
 from ..lib.checks import check_type
-from ..lib.protocol import DIM_BITS
+from ..lib.protocol import CONV_REG_BITS, CONV_REGS, DIM_BITS, ConvReg
 from ..lib.schedule import os_min_period, ws_min_period
 from ..mem import ReadPortSignature, WritePortSignature, acc_word, input_word, weight_word
 
@@ -41,11 +41,16 @@ class ComputeEngine(wiring.Component):
         Systolic array inputs.
     arr_out : In
         Systolic array outputs.
+    conv, conv_mode : In
+        The convolution address generator's registers (:class:`hwgen.lib.protocol.ConvReg`)
+        and whether this COMPUTE reads its input operand through it (im2col on chip,
+        weight-stationary); both are latched at ``start``.
     """
 
     def __init__(self, cfg: AcceleratorConfig):
         check_type(self, "cfg", cfg, AcceleratorConfig)
         self.cfg = cfg
+        self.im2col = cfg.features.im2col and cfg.dataflow is Dataflow.WS
         bufs = cfg.buffers
         self.a_shape, self.b_shape, self.acc_shape = input_word(cfg), weight_word(cfg), acc_word(cfg)
         super().__init__({
@@ -61,6 +66,8 @@ class ComputeEngine(wiring.Component):
             "arr_a": Out(self.a_shape), "arr_b": Out(self.b_shape),
             "arr_w_shift": Out(1), "arr_sw": Out(1),
             "arr_out": In(self.acc_shape),
+            **({"conv": In(data.ArrayLayout(signed(CONV_REG_BITS), CONV_REGS)),
+                "conv_mode": In(1)} if self.im2col else {}),
         })
 
     def elaborate(self, platform):
@@ -73,6 +80,11 @@ class ComputeEngine(wiring.Component):
         # Parameters latched at start.
         M = Signal(DIM_BITS); K = Signal(DIM_BITS); N = Signal(DIM_BITS)
         accumulate = Signal()
+        self._conv_en = Signal(name="conv_en")
+        if self.im2col:
+            self._conv = Signal(data.ArrayLayout(signed(CONV_REG_BITS), CONV_REGS), name="conv_q")
+            with m.If(self.start & ~self.busy):
+                m.d.sync += [self._conv.eq(self.conv), self._conv_en.eq(self.conv_mode)]
         with m.If(self.start & ~self.busy):
             m.d.sync += [M.eq(self.m), K.eq(self.k), N.eq(self.n),
                          accumulate.eq(self.accumulate),
@@ -138,6 +150,8 @@ class ComputeEngine(wiring.Component):
         last_k = Signal(); last_n = Signal()
         m.d.comb += [last_k.eq(k_base + R >= K), last_n.eq(n_base + C >= N)]
         drain = Signal(range(L + 4))
+        conv_en = self._conv_en
+        gen = ConvAddress(self._conv) if self.im2col else None
 
         # Descriptor pipeline: issue cycle -> array output cycle (1 read + L array).
         meta_v = Signal(); meta_a = Signal(acc_aw); meta_o = Signal()
@@ -153,6 +167,8 @@ class ComputeEngine(wiring.Component):
                 with m.If(self.start):
                     m.d.sync += [k_base.eq(0), n_base.eq(0), in_base.eq(0), w_base.eq(0),
                                  acc_base.eq(0), first_k.eq(1), j.eq(0), t.eq(0)]
+                    if gen is not None:
+                        gen.reset(m, self.conv)
                     m.next = "PRELOAD"
             with m.State("PRELOAD"):
                 m.d.comb += self.busy.eq(1)
@@ -164,10 +180,14 @@ class ComputeEngine(wiring.Component):
             with m.State("STREAM"):
                 m.d.comb += self.busy.eq(1)
                 with m.If(t < M):
-                    m.d.comb += [a_issue.eq(1), self.in_rd.addr.eq(in_base + t),
-                                 sw_issue.eq(t == 0),
-                                 meta_v.eq(1), meta_a.eq(acc_base + t),
+                    m.d.comb += [sw_issue.eq(t == 0), meta_v.eq(1), meta_a.eq(acc_base + t),
                                  meta_o.eq(first_k & ~accumulate)]
+                    if gen is None:
+                        m.d.comb += [a_issue.eq(1), self.in_rd.addr.eq(in_base + t)]
+                    else:
+                        m.d.comb += [a_issue.eq(~conv_en | gen.inside),
+                                     self.in_rd.addr.eq(Mux(conv_en, gen.addr, in_base + t))]
+                        gen.next_pixel(m)
                 with m.If(~(last_k & last_n) & (t >= G) & (t < G + R)):
                     m.d.comb += [w_issue.eq(1),
                                  self.w_rd.addr.eq(w_base + (R - 1) - (t - G))]
@@ -179,6 +199,8 @@ class ComputeEngine(wiring.Component):
                         m.next = "DRAIN"
                     with m.Else():
                         m.d.sync += w_base.eq(w_base + R)
+                        if gen is not None:
+                            gen.next_tile(m, restart=last_k)
                         with m.If(last_k):
                             m.d.sync += [k_base.eq(0), in_base.eq(0), first_k.eq(1),
                                          n_base.eq(n_base + C), acc_base.eq(acc_base + M)]
@@ -266,3 +288,79 @@ class ComputeEngine(wiring.Component):
                 m.d.sync += drain.eq(drain + 1)
                 with m.If(drain == 2 * R + C):
                     m.next = "IDLE"
+
+
+class ConvAddress:
+    """The im2col address generator of the weight-stationary engine (not a component of
+    its own: it steps with the engine's schedule).
+
+    For output pixel (oy, ox) of the chunk and k tile (ky, kx, ct) -- k runs over kernel
+    rows, kernel columns and channel tiles of R, channels fastest -- the input word is the
+    one holding channel tile ``ct`` of input pixel ``iy = ROW0 + oy*SY + ky*DY``,
+    ``ix = COL0 + ox*SX + kx*DX`` of the rows the buffer holds, at address
+    ``(iy*W_IN + ix)*CT + ct``; outside ``0 <= iy < ROWS_IN, 0 <= ix < W_IN`` (padding)
+    the word is zero. Every product with a run-time register is precomputed by the host
+    (``PX_STEP``, ``ROW_JUMP``, ``KX_STEP``, ``KY_STEP``, ``BASE0``), so the generator
+    only adds and compares.
+    """
+
+    W = CONV_REG_BITS + 2   # address arithmetic with headroom for the sums
+
+    def __init__(self, regs):
+        self.r = regs
+        w = self.W
+        self.ct = Signal(CONV_REG_BITS, name="cg_ct")
+        self.kx = Signal(CONV_REG_BITS, name="cg_kx")
+        self.off = Signal(signed(w), name="cg_off")      # address offset of the k tile
+        self.cx = Signal(signed(w), name="cg_cx")        # kx * DX
+        self.ry = Signal(signed(w), name="cg_ry")        # ky * DY
+        self.addr = Signal(signed(w), name="cg_addr")    # of the current pixel
+        self.ix = Signal(signed(w), name="cg_ix")
+        self.iy = Signal(signed(w), name="cg_iy")
+        self.ox = Signal(CONV_REG_BITS, name="cg_ox")
+        self.inside = Signal(name="cg_inside")
+
+    def reg(self, name):
+        return self.r[getattr(ConvReg, name)]
+
+    def reset(self, m, regs):
+        """At start: the first k tile, the first pixel (from the registers being
+        latched this cycle)."""
+        R = lambda name: regs[getattr(ConvReg, name)]  # noqa: E731
+        m.d.sync += [self.ct.eq(0), self.kx.eq(0), self.off.eq(0), self.cx.eq(0),
+                     self.ry.eq(0), self.addr.eq(R("BASE0")), self.ix.eq(R("COL0")),
+                     self.iy.eq(R("ROW0")), self.ox.eq(0)]
+
+    def next_pixel(self, m):
+        r = self.reg
+        m.d.comb += self.inside.eq((self.iy >= 0) & (self.iy < r("ROWS_IN"))
+                                   & (self.ix >= 0) & (self.ix < r("W_IN")))
+        with m.If(self.ox == r("W_OUT") - 1):
+            m.d.sync += [self.ox.eq(0), self.addr.eq(self.addr + r("ROW_JUMP")),
+                         self.ix.eq(r("COL0") + self.cx), self.iy.eq(self.iy + r("SY"))]
+        with m.Else():
+            m.d.sync += [self.ox.eq(self.ox + 1), self.addr.eq(self.addr + r("PX_STEP")),
+                         self.ix.eq(self.ix + r("SX"))]
+
+    def next_tile(self, m, restart):
+        """At the end of a k tile: the next one (channel tile, then kernel column, then
+        kernel row), or the first again when ``restart`` (the next column tile);
+        the pixel back to the chunk's first."""
+        r = self.reg
+        off, cx, ry = (Signal(signed(self.W), name=f"cg_next_{n}") for n in ("off", "cx", "ry"))
+        m.d.comb += [off.eq(self.off + 1), cx.eq(self.cx), ry.eq(self.ry)]
+        with m.If(restart):
+            m.d.comb += [off.eq(0), cx.eq(0), ry.eq(0)]
+            m.d.sync += [self.ct.eq(0), self.kx.eq(0)]
+        with m.Elif(self.ct != r("CT") - 1):
+            m.d.sync += self.ct.eq(self.ct + 1)
+        with m.Elif(self.kx != r("KW") - 1):
+            m.d.sync += [self.ct.eq(0), self.kx.eq(self.kx + 1)]
+            m.d.comb += [off.eq(self.off + r("KX_STEP")), cx.eq(self.cx + r("DX"))]
+        with m.Else():
+            m.d.sync += [self.ct.eq(0), self.kx.eq(0)]
+            m.d.comb += [off.eq(self.off + r("KY_STEP")), cx.eq(0),
+                         ry.eq(self.ry + r("DY"))]
+        m.d.sync += [self.off.eq(off), self.cx.eq(cx), self.ry.eq(ry), self.ox.eq(0),
+                     self.addr.eq(r("BASE0") + off), self.ix.eq(r("COL0") + cx),
+                     self.iy.eq(r("ROW0") + ry)]

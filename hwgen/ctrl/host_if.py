@@ -9,11 +9,15 @@ from amaranth.lib import data, stream, wiring
 from amaranth.lib.fifo import SyncFIFOBuffered
 from amaranth.lib.wiring import In, Out
 
-from ..config import AcceleratorConfig
+from ..config import AcceleratorConfig, Dataflow
 from ..config.schema import requant_product_bits
 from ..lib.arith import ceil_div
 from ..lib.checks import check_int, check_type
-from ..lib.protocol import (ADDR_BITS, BIAS_BITS_MAX, CMD_BITS, COUNT_BITS, DIM_BITS, F_ACC_BANK,
+from ..lib.protocol import (ADDR_BITS, BIAS_BITS_MAX, CMD_BITS, CONV_REG_BITS, CONV_REGS,
+                            COUNT_BITS,
+                            DIM_BITS, F_ACC_BANK, F_CLAMP, F_CLAMP_HI, F_CONV, F_CONV_REG,
+                            F_CONV_VALUE, F_ONE_LANE, F_PRELOAD, F_QLANE, OP_CONV_SET,
+                            OP_LOAD_ACC, OP_SET_CLAMP, OP_SET_PRELOAD, PRELOAD_BITS,
                             F_ACCUMULATE, F_ADDR, F_BANK, F_BIAS, F_COUNT, F_IN_BANK, F_K, F_LANE,
                             F_M, F_MULT, F_N, F_RAW, F_RELU, F_SHIFT, F_W_BANK, OP_BITS,
                             OP_COMPUTE, OP_LOAD_IN, OP_LOAD_W, OP_NOP, OP_READ, OP_SET_BIAS,
@@ -23,9 +27,12 @@ from ..mem import ReadPortSignature, WritePortSignature, acc_word, input_word, w
 
 
 class Requantizer(wiring.Component):
-    """One lane of the output path, three register stages:
-    ``acc + bias`` -> ``* mult`` -> round half to even by ``2^shift``, saturate, ReLU.
-    In raw mode the accumulator passes unchanged."""
+    """One lane of the output path, four register stages:
+    ``acc + bias`` -> ``* mult`` -> round half to even by ``2^shift`` and saturate to
+    ``out_bits`` -> clamp to ``[lo, hi]`` (activations such as ReLU6) and ReLU.
+    In raw mode the accumulator passes unchanged. ``out`` is valid three cycles after
+    ``acc`` (the register after the rounding keeps the shifter, the rounding and the
+    clamp off one path)."""
 
     def __init__(self, acc_bits: int, out_bits: int, mult_bits: int):
         check_int(self, "acc_bits", acc_bits, 2, 128)
@@ -38,6 +45,7 @@ class Requantizer(wiring.Component):
             "acc": In(signed(acc_bits)), "bias": In(signed(self.bias_bits)),
             "mult": In(unsigned(mult_bits)), "shift": In(SHIFT_BITS),
             "raw": In(1), "relu": In(1),
+            "lo": In(signed(out_bits)), "hi": In(signed(out_bits)),
             "out": Out(signed(acc_bits)),
         })
 
@@ -66,18 +74,32 @@ class Requantizer(wiring.Component):
         lo, hi = -(1 << (self.out_bits - 1)), (1 << (self.out_bits - 1)) - 1
         sat = Signal(signed(self.out_bits))
         with m.If(y > hi):
-            m.d.comb += sat.eq(hi)
+            m.d.sync += sat.eq(hi)
         with m.Elif(y < lo):
-            m.d.comb += sat.eq(lo)
+            m.d.sync += sat.eq(lo)
         with m.Else():
-            m.d.comb += sat.eq(y)
+            m.d.sync += sat.eq(y)
+        raw_p = Signal.like(p)
+        m.d.sync += raw_p.eq(p)
+        clamped = Signal(signed(self.out_bits))
+        with m.If(sat > self.hi):
+            m.d.comb += clamped.eq(self.hi)
+        with m.Elif(sat < self.lo):
+            m.d.comb += clamped.eq(self.lo)
+        with m.Else():
+            m.d.comb += clamped.eq(sat)
         with m.If(self.raw):
-            m.d.comb += self.out.eq(p)
-        with m.Elif(self.relu & sat[-1]):
+            m.d.comb += self.out.eq(raw_p)
+        with m.Elif(self.relu & clamped[-1]):
             m.d.comb += self.out.eq(0)
         with m.Else():
-            m.d.comb += self.out.eq(sat)
+            m.d.comb += self.out.eq(clamped)
         return m
+
+
+def has_im2col(cfg: AcceleratorConfig) -> bool:
+    """The design has the convolution address generator (weight-stationary only)."""
+    return cfg.features.im2col and cfg.dataflow is Dataflow.WS
 
 
 class HostInterface(wiring.Component):
@@ -97,8 +119,15 @@ class HostInterface(wiring.Component):
         Compute engine control and status.
     in_wr, w_wr : Out(WritePortSignature)
         Input and weight buffer write clients.
+    acc_wr : Out(WritePortSignature)
+        Accumulator write client for LOAD_ACC (residual preload; ``features.preload``).
     acc_rd : Out(ReadPortSignature)
         Accumulator read client for READ.
+    conv : Out(ArrayLayout(signed(CONV_REG_BITS), 16))
+        The convolution address generator's registers (CONV_SET, :class:`ConvReg`;
+        ``features.im2col`` on a weight-stationary design).
+    eng_conv : Out(1)
+        The COMPUTE takes its input operand through the address generator.
     """
 
     def __init__(self, cfg: AcceleratorConfig):
@@ -120,6 +149,11 @@ class HostInterface(wiring.Component):
             "in_wr": Out(WritePortSignature(bufs.input, self.a_shape)),
             "w_wr": Out(WritePortSignature(bufs.weight, self.b_shape)),
             "acc_rd": Out(ReadPortSignature(bufs.acc, self.acc_shape)),
+            **({"eng_conv": Out(1),
+                "conv": Out(data.ArrayLayout(signed(CONV_REG_BITS), CONV_REGS))}
+               if has_im2col(cfg) else {}),
+            **({"acc_wr": Out(WritePortSignature(bufs.acc, self.acc_shape))}
+               if cfg.features.preload else {}),
         })
 
     def elaborate(self, platform):
@@ -135,18 +169,26 @@ class HostInterface(wiring.Component):
         f4 = f(F_BANK)  # LOAD / READ bank (COMPUTE: accumulate)
         addr_f, count_f = f(F_ADDR), f(F_COUNT)
 
-        # Quantization state.
-        mult = Signal(cfg.precision.mult_bits, init=1)
-        shift = Signal(SHIFT_BITS)
+        # Quantization state: per lane (column), and the clamp bounds of every lane.
+        ob = cfg.precision.out_bits
+        lanes_q = C if cfg.features.lane_quant else 1
+        mult = [Signal(cfg.precision.mult_bits, init=1, name=f"mult{i}") for i in range(lanes_q)]
+        shift = [Signal(SHIFT_BITS, name=f"shift{i}") for i in range(lanes_q)]
+        mult, shift = mult * (C // lanes_q), shift * (C // lanes_q)   # one shared register
         bias_bits = min(cfg.acc_bits, BIAS_BITS_MAX)
         bias = [Signal(signed(bias_bits), name=f"bias{i}") for i in range(C)]
+        lo = Signal(signed(ob), init=-(1 << (ob - 1)))
+        hi = Signal(signed(ob), init=(1 << (ob - 1)) - 1)
+        preload = ([Signal(PRELOAD_BITS, name=f"preload{i}") for i in range(C)]
+                   if cfg.features.preload else [])
 
         # Loader state.
         addr = Signal(ADDR_BITS); left = Signal(COUNT_BITS + 1); bi = Signal(range(max(2, ceil_div(max(R, C), beat) + 1)))
         lanes = max(R, C)
         word = Signal(data.ArrayLayout(signed(cfg.precision.in_bits), lanes))
         word_next = Signal.like(word)
-        to_w = Signal()
+        to_w = Signal()    # LOAD_W (or LOAD_ACC): words of C elements
+        to_acc = Signal()  # LOAD_ACC: into the accumulator buffer, times the preload
 
         # Engine parameters come straight from the command word.
         m.d.comb += [
@@ -154,6 +196,8 @@ class HostInterface(wiring.Component):
             self.eng_accumulate.eq(f(F_ACCUMULATE)), self.eng_in_bank.eq(f(F_IN_BANK)),
             self.eng_w_bank.eq(f(F_W_BANK)), self.eng_acc_bank.eq(f(F_ACC_BANK)),
         ]
+        if has_im2col(cfg):
+            m.d.comb += self.eng_conv.eq(f(F_CONV))
 
         # ---- read path: issue -> requantize (3 stages) -> FIFO -> serializer --------
         fifo = SyncFIFOBuffered(width=C * cfg.acc_bits, depth=READ_FIFO_DEPTH)
@@ -163,15 +207,17 @@ class HostInterface(wiring.Component):
         for i in range(C):
             q = Requantizer(cfg.acc_bits, cfg.precision.out_bits, cfg.precision.mult_bits)
             m.submodules[f"requant{i}"] = q
-            m.d.comb += [q.acc.eq(self.acc_rd.data[i]), q.bias.eq(bias[i]), q.mult.eq(mult),
-                         q.shift.eq(shift), q.raw.eq(raw), q.relu.eq(relu)]
+            m.d.comb += [q.acc.eq(self.acc_rd.data[i]), q.bias.eq(bias[i]), q.mult.eq(mult[i]),
+                         q.shift.eq(shift[i]), q.raw.eq(raw), q.relu.eq(relu),
+                         q.lo.eq(lo), q.hi.eq(hi)]
             rq.append(q)
-        issue = Signal(); v1 = Signal(); v2 = Signal(); v3 = Signal()
-        m.d.sync += [v1.eq(issue), v2.eq(v1), v3.eq(v2)]
-        # v1: read data valid; v2: bias added; v3: product ready, result valid (comb).
-        m.d.comb += [fifo.w_data.eq(Cat(*[q.out for q in rq])), fifo.w_en.eq(v3)]
+        issue = Signal(); v1 = Signal(); v2 = Signal(); v3 = Signal(); v4 = Signal()
+        m.d.sync += [v1.eq(issue), v2.eq(v1), v3.eq(v2), v4.eq(v3)]
+        # v1: read data valid; v2: bias added; v3: product ready; v4: rounded and
+        # saturated, the result (clamped, comb) valid.
+        m.d.comb += [fifo.w_data.eq(Cat(*[q.out for q in rq])), fifo.w_en.eq(v4)]
         pending = Signal(range(READ_FIFO_DEPTH + 8))
-        m.d.comb += pending.eq(fifo.level + v1 + v2 + v3)
+        m.d.comb += pending.eq(fifo.level + v1 + v2 + v3 + v4)
         r_left = Signal(COUNT_BITS + 1); r_addr = Signal(ADDR_BITS)
         m.d.comb += [self.acc_rd.addr.eq(r_addr), self.acc_rd.en.eq(issue),
                      self.acc_rd.bank.eq(f(F_BANK))]
@@ -215,6 +261,15 @@ class HostInterface(wiring.Component):
             m.d.comb += self.in_wr.data[i].eq(word_next[i])
         for i in range(C):
             m.d.comb += self.w_wr.data[i].eq(word_next[i])
+        # LOAD_ACC: each lane times its preload factor, written a cycle later (the
+        # products get a register of their own rather than lengthening the load path).
+        acc_we = Signal()
+        m.d.sync += acc_we.eq(0)
+        if cfg.features.preload:
+            m.d.comb += self.acc_wr.en.eq(acc_we)
+            m.d.sync += [self.acc_wr.addr.eq(addr), self.acc_wr.bank.eq(f(F_BANK))]
+            for i in range(C):
+                m.d.sync += self.acc_wr.data[i].eq(word_next[i] * preload[i])
 
         with m.FSM(name="host_fsm") as fsm:
             with m.State("IDLE"):
@@ -227,8 +282,34 @@ class HostInterface(wiring.Component):
                     with m.Case(OP_NOP):
                         m.next = "IDLE"
                     with m.Case(OP_SET_QUANT):
-                        m.d.sync += [shift.eq(f(F_SHIFT)), mult.eq(f(F_MULT))]
+                        if cfg.features.lane_quant:
+                            for i in range(C):
+                                with m.If(~f(F_ONE_LANE) | (f(F_QLANE) == i)):
+                                    m.d.sync += [shift[i].eq(f(F_SHIFT)),
+                                                 mult[i].eq(f(F_MULT))]
+                        else:
+                            m.d.sync += [shift[0].eq(f(F_SHIFT)), mult[0].eq(f(F_MULT))]
                         m.next = "IDLE"
+                    with m.Case(OP_SET_CLAMP):
+                        with m.If(f(F_CLAMP_HI)):
+                            m.d.sync += hi.eq(f(F_CLAMP))
+                        with m.Else():
+                            m.d.sync += lo.eq(f(F_CLAMP))
+                        m.next = "IDLE"
+                    if cfg.features.preload:
+                        with m.Case(OP_SET_PRELOAD):
+                            with m.Switch(f(F_LANE)):
+                                for i in range(C):
+                                    with m.Case(i):
+                                        m.d.sync += preload[i].eq(f(F_PRELOAD))
+                            m.next = "IDLE"
+                    if has_im2col(cfg):
+                        with m.Case(OP_CONV_SET):
+                            with m.Switch(f(F_CONV_REG)):
+                                for i in range(CONV_REGS):
+                                    with m.Case(i):
+                                        m.d.sync += self.conv[i].eq(f(F_CONV_VALUE))
+                            m.next = "IDLE"
                     with m.Case(OP_SET_BIAS):
                         with m.Switch(f(F_LANE)):
                             for i in range(C):
@@ -247,8 +328,17 @@ class HostInterface(wiring.Component):
                         clash_w = (self.eng_cur_w_bank == f4) if banks.weight.banks > 1 else 1
                         conflict = self.eng_busy & Mux(is_w, clash_w, clash_in)
                         with m.If(~conflict):
-                            m.d.sync += [addr.eq(addr_f), left.eq(count_f), bi.eq(0), to_w.eq(is_w)]
+                            m.d.sync += [addr.eq(addr_f), left.eq(count_f), bi.eq(0),
+                                         to_w.eq(is_w), to_acc.eq(0)]
                             m.next = "LOAD"
+                    if cfg.features.preload:
+                        with m.Case(OP_LOAD_ACC):
+                            conflict = self.eng_busy & (
+                                (self.eng_cur_acc_bank == f4) if banks.acc.banks > 1 else 1)
+                            with m.If(~conflict):
+                                m.d.sync += [addr.eq(addr_f), left.eq(count_f), bi.eq(0),
+                                             to_w.eq(1), to_acc.eq(1)]
+                                m.next = "LOAD"
                     with m.Case(OP_READ):
                         conflict = self.eng_busy & (
                             (self.eng_cur_acc_bank == f4) if banks.acc.banks > 1 else 1)
@@ -266,7 +356,8 @@ class HostInterface(wiring.Component):
                 with m.Elif(self.din.valid):
                     m.d.sync += [word.eq(word_next), bi.eq(bi + 1)]
                     with m.If(last_beat):
-                        m.d.comb += [self.in_wr.en.eq(~to_w), self.w_wr.en.eq(to_w)]
+                        m.d.comb += [self.in_wr.en.eq(~to_w), self.w_wr.en.eq(to_w & ~to_acc)]
+                        m.d.sync += acc_we.eq(to_acc)
                         m.d.sync += [bi.eq(0), addr.eq(addr + 1), left.eq(left - 1)]
                         with m.If(left == 1):
                             m.next = "IDLE"
@@ -274,7 +365,7 @@ class HostInterface(wiring.Component):
                 m.d.comb += issue.eq((r_left != 0) & (pending < READ_FIFO_DEPTH))
                 with m.If(issue):
                     m.d.sync += [r_addr.eq(r_addr + 1), r_left.eq(r_left - 1)]
-                with m.If((r_left == 0) & ~v1 & ~v2 & ~v3 & (fifo.level == 0)):
+                with m.If((r_left == 0) & ~v1 & ~v2 & ~v3 & ~v4 & (fifo.level == 0)):
                     m.next = "IDLE"
         m.d.comb += self.busy.eq(~fsm.ongoing("IDLE") | self.eng_busy)
         return m

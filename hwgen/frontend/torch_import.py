@@ -10,7 +10,9 @@ become the nodes' weights; layers are named after the module that ran them
 """
 from __future__ import annotations
 
+
 import operator
+import warnings
 from pathlib import Path
 from typing import Optional, Union
 
@@ -35,7 +37,10 @@ def load_exported(path: Union[str, Path]):
     if not Path(path).is_file():
         raise ModelError(f"{src}: no such file")
     try:
-        return torch.export.load(str(path))
+        with warnings.catch_warnings():
+            # torch 2.13 deprecates an isinstance check its own unpickling still makes
+            warnings.filterwarnings("ignore", message=".*LeafSpec.*", category=FutureWarning)
+            return torch.export.load(str(path))
     except Exception as e:
         first = str(e).splitlines()[0] if str(e) else type(e).__name__
         raise ModelError(f"{src}: not a torch.export archive ({first[:80]})") from None

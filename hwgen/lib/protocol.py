@@ -13,10 +13,12 @@ from .errors import WorkloadError
 
 CMD_BITS = 64
 
-OP_NOP, OP_LOAD_IN, OP_LOAD_W, OP_COMPUTE, OP_READ, OP_SET_QUANT, OP_SET_BIAS = range(7)
+(OP_NOP, OP_LOAD_IN, OP_LOAD_W, OP_COMPUTE, OP_READ, OP_SET_QUANT, OP_SET_BIAS,
+ OP_SET_CLAMP, OP_CONV_SET, OP_LOAD_ACC, OP_SET_PRELOAD) = range(11)
 OPCODES = {"NOP": OP_NOP, "LOAD_IN": OP_LOAD_IN, "LOAD_W": OP_LOAD_W,
            "COMPUTE": OP_COMPUTE, "READ": OP_READ, "SET_QUANT": OP_SET_QUANT,
-           "SET_BIAS": OP_SET_BIAS}
+           "SET_BIAS": OP_SET_BIAS, "SET_CLAMP": OP_SET_CLAMP, "CONV_SET": OP_CONV_SET,
+           "LOAD_ACC": OP_LOAD_ACC, "SET_PRELOAD": OP_SET_PRELOAD}
 OP_BITS = 4
 
 #: Width of the M, K and N fields of a COMPUTE command.
@@ -29,6 +31,11 @@ SHIFT_BITS = 6
 MULT_FIELD_BITS = 32
 LANE_BITS = 6
 BIAS_BITS_MAX = 48
+#: Width of a clamp bound (SET_CLAMP) and of a convolution register (CONV_SET).
+CLAMP_BITS = 32
+CONV_REG_BITS = 24
+#: Width of a residual preload factor (SET_PRELOAD), unsigned.
+PRELOAD_BITS = 16
 
 # Field positions (low bit, width).
 F_BANK = (4, 1)         # LOAD, READ: bank
@@ -47,6 +54,25 @@ F_SHIFT = (8, SHIFT_BITS)
 F_MULT = (16, MULT_FIELD_BITS)
 F_LANE = (8, LANE_BITS)
 F_BIAS = (16, BIAS_BITS_MAX)
+F_ONE_LANE = (4, 1)       # SET_QUANT: 1 = only lane F_QLANE, 0 = every lane
+F_QLANE = (56, LANE_BITS)
+F_CLAMP_HI = (4, 1)       # SET_CLAMP: 0 = lower bound, 1 = upper bound
+F_CLAMP = (8, CLAMP_BITS)
+F_CONV_REG = (8, 4)       # CONV_SET: register index (ConvReg)
+F_CONV_VALUE = (16, CONV_REG_BITS)
+F_CONV = (62, 1)          # COMPUTE: the input operand comes from the convolution's
+                          # address generator (im2col on chip)
+F_PRELOAD = (16, PRELOAD_BITS)   # SET_PRELOAD: factor of lane F_LANE
+
+
+class ConvReg:
+    """Registers of the convolution address generator (CONV_SET), all signed
+    ``CONV_REG_BITS`` wide; docs/host_protocol.md says what each holds."""
+    W_IN, ROWS_IN, W_OUT, ROW0, COL0, SY, SX, DY, DX, KW, CT, PX_STEP, ROW_JUMP, \
+        KX_STEP, KY_STEP, BASE0 = range(16)
+
+
+CONV_REGS = 16
 
 
 def field_slice(f: tuple[int, int]) -> slice:
@@ -72,10 +98,10 @@ def cmd_load(weights: bool, bank: int, addr: int, count: int) -> int:
 
 
 def cmd_compute(m: int, k: int, n: int, accumulate: bool, in_bank: int, w_bank: int,
-                acc_bank: int) -> int:
+                acc_bank: int, conv: bool = False) -> int:
     return (OP_COMPUTE | _put(int(accumulate), F_ACCUMULATE) | _put(in_bank, F_IN_BANK)
             | _put(w_bank, F_W_BANK) | _put(acc_bank, F_ACC_BANK)
-            | _put(m, F_M) | _put(k, F_K) | _put(n, F_N))
+            | _put(m, F_M) | _put(k, F_K) | _put(n, F_N) | _put(int(conv), F_CONV))
 
 
 def cmd_read(bank: int, addr: int, count: int, raw: bool, relu: bool) -> int:
@@ -83,8 +109,36 @@ def cmd_read(bank: int, addr: int, count: int, raw: bool, relu: bool) -> int:
             | _put(addr, F_ADDR) | _put(count, F_COUNT))
 
 
-def cmd_set_quant(mult: int, shift: int) -> int:
-    return OP_SET_QUANT | _put(shift, F_SHIFT) | _put(mult, F_MULT)
+def cmd_set_quant(mult: int, shift: int, lane: int | None = None) -> int:
+    """Requantization multiplier and shift of every lane, or of one lane."""
+    one = 0 if lane is None else _put(1, F_ONE_LANE) | _put(lane, F_QLANE)
+    return OP_SET_QUANT | _put(shift, F_SHIFT) | _put(mult, F_MULT) | one
+
+
+def cmd_set_clamp(upper: bool, value: int) -> int:
+    """The lower or upper bound the requantized outputs are clamped to (before ReLU)."""
+    if not -(1 << (CLAMP_BITS - 1)) <= value < (1 << (CLAMP_BITS - 1)):
+        raise WorkloadError(f"clamp bound {value} does not fit {CLAMP_BITS} signed bits")
+    return (OP_SET_CLAMP | _put(int(upper), F_CLAMP_HI)
+            | _put(value & ((1 << CLAMP_BITS) - 1), F_CLAMP))
+
+
+def cmd_conv_set(reg: int, value: int) -> int:
+    if not -(1 << (CONV_REG_BITS - 1)) <= value < (1 << (CONV_REG_BITS - 1)):
+        raise WorkloadError(f"convolution register {reg} value {value} does not fit "
+                            f"{CONV_REG_BITS} signed bits")
+    return (OP_CONV_SET | _put(reg, F_CONV_REG)
+            | _put(value & ((1 << CONV_REG_BITS) - 1), F_CONV_VALUE))
+
+
+def cmd_load_acc(bank: int, addr: int, count: int) -> int:
+    """Preload ``count`` accumulator words: each element of the ``din`` words (COLS
+    elements, IN_BITS each) times its lane's preload factor."""
+    return OP_LOAD_ACC | _put(bank, F_BANK) | _put(addr, F_ADDR) | _put(count, F_COUNT)
+
+
+def cmd_set_preload(lane: int, factor: int) -> int:
+    return OP_SET_PRELOAD | _put(lane, F_LANE) | _put(factor, F_PRELOAD)
 
 
 def cmd_set_bias(lane: int, value: int) -> int:
@@ -111,11 +165,12 @@ class Command:
     acc_bank: int = 0
     raw: bool = False
     relu: bool = False
+    conv: bool = False
 
 
 def decode(cmd: int) -> Command:
     op = opcode(cmd)
-    if op in (OP_LOAD_IN, OP_LOAD_W):
+    if op in (OP_LOAD_IN, OP_LOAD_W, OP_LOAD_ACC):
         return Command(op, bank=get(cmd, F_BANK), addr=get(cmd, F_ADDR),
                        count=get(cmd, F_COUNT))
     if op == OP_READ:
@@ -125,5 +180,6 @@ def decode(cmd: int) -> Command:
     if op == OP_COMPUTE:
         return Command(op, m=get(cmd, F_M), k=get(cmd, F_K), n=get(cmd, F_N),
                        accumulate=bool(get(cmd, F_ACCUMULATE)), in_bank=get(cmd, F_IN_BANK),
-                       w_bank=get(cmd, F_W_BANK), acc_bank=get(cmd, F_ACC_BANK))
+                       w_bank=get(cmd, F_W_BANK), acc_bank=get(cmd, F_ACC_BANK),
+                       conv=bool(get(cmd, F_CONV)))
     return Command(op)

@@ -47,8 +47,8 @@ def os_engine_cycles(R: int, C: int, M: int, K: int, N: int) -> int:
     return tiles * os_tile_period(R, K) + 1 + (2 * R + C + 1)
 
 
-#: Cycles from a READ word's issue to its first beat on ``dout``: the buffer read and two
+#: Cycles from a READ word's issue to its first beat on ``dout``: the buffer read and three
 #: requantizer registers before the FIFO write, two through the buffered FIFO.
-READ_LATENCY = 3 + 2
+READ_LATENCY = 4 + 2
 #: Words the read path's FIFO holds.
 READ_FIFO_DEPTH = 8

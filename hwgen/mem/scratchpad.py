@@ -6,7 +6,7 @@ array reads the other (double buffering). Several clients may read, each from th
 names; the protocol never lets two clients read the same bank at once, and where they
 would, the lower-numbered client wins.
 """
-from amaranth.hdl import Module, Signal
+from amaranth.hdl import Module, Mux, Signal
 from amaranth.lib import wiring
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
@@ -50,22 +50,30 @@ class Scratchpad(wiring.Component):
         One word, e.g. an ``ArrayLayout`` of the array's edge.
     n_read : int
         Number of read clients.
+    n_write : int
+        Number of write clients (1 or 2).
 
     Attributes
     ----------
-    w : In(WritePortSignature)
-        Write client.
+    w, w1 : In(WritePortSignature)
+        Write clients (``w1`` with ``n_write=2``). Each bank has one write port; a
+        client writing a bank takes it, the first client first (the protocol never lets
+        two clients write the same bank at once).
     r0, r1, ... : In(ReadPortSignature)
         Read clients; ``data`` is valid the cycle after ``en``.
     """
 
-    def __init__(self, cfg: BufferConfig, shape, *, n_read: int = 1):
+    def __init__(self, cfg: BufferConfig, shape, *, n_read: int = 1, n_write: int = 1):
         check_type(self, "cfg", cfg, BufferConfig)
         check_int(self, "n_read", n_read, 1, 8)
+        check_int(self, "n_write", n_write, 1, 2)
         self.cfg = cfg
         self.shape = shape
         self.n_read = n_read
+        self.n_write = n_write
         members = {"w": In(WritePortSignature(cfg, shape))}
+        if n_write == 2:
+            members["w1"] = In(WritePortSignature(cfg, shape))
         for i in range(n_read):
             members[f"r{i}"] = In(ReadPortSignature(cfg, shape))
         super().__init__(members)
@@ -83,11 +91,18 @@ class Scratchpad(wiring.Component):
             m.submodules[f"bank{b}"] = mem
             wp = mem.write_port()
             rp = mem.read_port()
-            m.d.comb += [
-                wp.addr.eq(self.w.addr), wp.data.eq(self.w.data),
-                wp.en.eq(self.w.en & self._is(self.w.bank, b)),
-                rp.en.eq(0),
-            ]
+            m.d.comb += rp.en.eq(0)
+            if self.n_write == 1:
+                m.d.comb += [wp.addr.eq(self.w.addr), wp.data.eq(self.w.data),
+                             wp.en.eq(self.w.en & self._is(self.w.bank, b))]
+            else:   # the first client wins (plain multiplexers: Yosys 0.70's ABC9 has
+                    # crashed on this port written from nested conditions)
+                first = Signal(name=f"w_first{b}")
+                m.d.comb += [first.eq(self.w.en & self._is(self.w.bank, b)),
+                             wp.addr.eq(Mux(first, self.w.addr, self.w1.addr)),
+                             wp.data.eq(Mux(first, self.w.data.as_value(),
+                                            self.w1.data.as_value())),
+                             wp.en.eq(first | (self.w1.en & self._is(self.w1.bank, b)))]
             # Priority: the first client that names this bank drives its read port.
             for rd in reversed(readers):
                 with m.If(rd.en & self._is(rd.bank, b)):

@@ -16,14 +16,22 @@ def gemm(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return np.asarray(a, dtype=object).dot(np.asarray(b, dtype=object))
 
 
-def requantize(acc, bias, mult: int, shift: int, out_bits: int, relu: bool) -> np.ndarray:
-    """Elementwise READ post-processing of an accumulator matrix; ``bias`` is per column."""
+def requantize(acc, bias, mult, shift, out_bits: int, relu: bool,
+               lo: int | None = None, hi: int | None = None) -> np.ndarray:
+    """Elementwise READ post-processing of an accumulator matrix: ``bias``, and
+    ``mult`` and ``shift`` when they are sequences, are per column; the result saturates
+    to ``out_bits``, then is clamped to ``[lo, hi]`` (default: no further bound), then
+    ReLU."""
     acc = np.asarray(acc, dtype=object)
-    lo, hi = -(1 << (out_bits - 1)), (1 << (out_bits - 1)) - 1
+    smin, smax = -(1 << (out_bits - 1)), (1 << (out_bits - 1)) - 1
+    lo = smin if lo is None else lo
+    hi = smax if hi is None else hi
+    per = lambda v, c: int(v[c]) if np.ndim(v) else int(v)  # noqa: E731
     out = np.empty(acc.shape, dtype=object)
     for idx, v in np.ndenumerate(acc):
-        y = round_shift_half_even((int(v) + int(bias[idx[-1]])) * mult, shift)
-        y = min(max(y, lo), hi)
+        c = idx[-1]
+        y = round_shift_half_even((int(v) + int(bias[c])) * per(mult, c), per(shift, c))
+        y = min(max(min(max(y, smin), smax), lo), hi)
         out[idx] = max(y, 0) if relu else y
     return out
 

@@ -97,11 +97,14 @@ def compute(busy: int, macs: int) -> Block:
                  commands=1)
 
 
-def load(beats: int, waits: bool, weights: bool) -> Block:
+def load(beats: int, waits: bool, weights: bool, acc: bool = False) -> Block:
+    """LOAD_IN, LOAD_W (``weights``) or LOAD_ACC (``acc``; its beats count with the
+    weights' stream, both carry words of COLS elements)."""
     b = max(beats, 1)
     row_t = [2 + b, 1 + b if waits else NEG, NEG]
+    to_w = weights or acc
     return Block(_mat([row_t, [NEG, 0, NEG], [NEG, NEG, 0]]), commands=1,
-                 in_beats=0 if weights else beats, w_beats=beats if weights else 0)
+                 in_beats=0 if to_w else beats, w_beats=beats if to_w else 0)
 
 
 def read(latency: int, count: int, beats_per_word: int, waits: bool) -> Block:

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from ..config import AcceleratorConfig, Dataflow, MappingConfig
 from ..lib.arith import ceil_div
-from ..lib.protocol import OP_COMPUTE, OP_LOAD_IN, OP_LOAD_W, OP_READ, decode
+from ..lib.protocol import OP_COMPUTE, OP_LOAD_ACC, OP_LOAD_IN, OP_LOAD_W, OP_READ, decode
 from ..lib.schedule import READ_LATENCY, os_engine_cycles, ws_engine_cycles
 from . import maxplus as mx
 
@@ -65,10 +65,10 @@ def program_timing(cfg: AcceleratorConfig, cmds: list[int]) -> Timing:
             compute += d
             macs += M * K * N
             t = e + 1
-        elif op in (OP_LOAD_IN, OP_LOAD_W):
+        elif op in (OP_LOAD_IN, OP_LOAD_W, OP_LOAD_ACC):
             bank, count = c.bank, c.count
-            e = wait(e, "w" if op == OP_LOAD_W else "in", bank)
-            beats = count * (bpw_w if op == OP_LOAD_W else bpw_in)
+            e = wait(e, {OP_LOAD_IN: "in", OP_LOAD_W: "w", OP_LOAD_ACC: "acc"}[op], bank)
+            beats = count * (bpw_in if op == OP_LOAD_IN else bpw_w)
             t = e + 1 + max(beats, 1)
         elif op == OP_READ:
             bank, count = c.bank, c.count
@@ -163,20 +163,95 @@ def _segments(n: int) -> list[tuple[int, int, int]]:
     return [(0, 0, 1), (1, n - 2, n - 2), (n - 1, n - 1, 1)]
 
 
+@dataclass(frozen=True)
+class LoopNest:
+    """The chunk loops of a program as the cycle model sees them: an M x K x N product
+    cut into chunks of ``tile_m x tile_k x tile_n`` (the last chunk of a dimension may be
+    smaller), visited in ``order`` (k innermost), and what the program does around each
+    COMPUTE. Subclasses describe other operand layouts (a convolution's input band,
+    :mod:`hwgen.compiler.conv`) by overriding the word counts.
+
+    Attributes
+    ----------
+    raw : bool
+        Results are read raw (no SET_BIAS / SET_QUANT commands).
+    per_lane : bool
+        Every column has its own multiplier and shift (C SET_QUANT per column tile read),
+        else one SET_QUANT at the start.
+    clamp : bool
+        Two SET_CLAMP commands at the start.
+    setup : int
+        Commands before every COMPUTE (CONV_SET of the address generator).
+    preload : bool
+        Each output chunk's accumulators are preloaded before its first COMPUTE, which
+        then accumulates: per column tile, C SET_PRELOAD and a LOAD_ACC of its words.
+    """
+    M: int
+    K: int
+    N: int
+    tile_m: int
+    tile_k: int
+    tile_n: int
+    order: tuple = ("m", "n", "k")
+    raw: bool = True
+    per_lane: bool = False
+    clamp: bool = False
+    setup: int = 0
+    preload: bool = False
+
+    @property
+    def counts(self) -> tuple[int, int, int]:
+        return (ceil_div(self.M, self.tile_m), ceil_div(self.K, self.tile_k),
+                ceil_div(self.N, self.tile_n))
+
+    def m(self, i: int) -> int:
+        return min(self.tile_m, self.M - i * self.tile_m)
+
+    def k(self, l: int) -> int:  # noqa: E741
+        return min(self.tile_k, self.K - l * self.tile_k)
+
+    def n(self, j: int) -> int:
+        return min(self.tile_n, self.N - j * self.tile_n)
+
+    def a_words(self, cfg: AcceleratorConfig, i: int, l: int) -> int:  # noqa: E741
+        """Input-buffer words of operand chunk (i, l)."""
+        return cfg.chunk_words(self.m(i), self.k(l), 1)["input"]
+
+    def w_words(self, cfg: AcceleratorConfig, l: int, j: int) -> int:  # noqa: E741
+        return cfg.chunk_words(1, self.k(l), self.n(j))["weight"]
+
+    def segments(self, dim: str) -> list[tuple[int, int, int]]:
+        """The chunks of dimension ``dim`` ("m", "k" or "n") as (first, last, count)
+        runs of chunks the program treats alike (:func:`_segments`)."""
+        n_m, n_k, n_n = self.counts
+        return _segments({"m": n_m, "k": n_k, "n": n_n}[dim])
+
+    def acc_rows(self, cfg: AcceleratorConfig, i: int) -> int:
+        """Accumulator words per column tile of output chunk i (a LOAD_ACC's count)."""
+        return ceil_div(self.m(i), cfg.R) * cfg.R if cfg.dataflow is Dataflow.OS else self.m(i)
+
+
 def gemm_timing(cfg: AcceleratorConfig, M: int, K: int, N: int, mp: MappingConfig,
-                raw: bool = True) -> GemmTiming:
-    """The exact cycles (and beats and commands) of the program
-    :func:`hwgen.compiler.emit_gemm_program` emits for an M x K x N GEMM with mapping
-    ``mp`` (requantized reads when not ``raw``), in time that grows with the logarithm
-    of the GEMM's size (:mod:`hwgen.models.maxplus`).
+                raw: bool = True, per_lane: bool = False, clamp: bool = False) -> GemmTiming:
+    """The exact cycles of the program :func:`hwgen.compiler.emit_gemm_program` emits for
+    an M x K x N GEMM with mapping ``mp`` (see :func:`nest_timing`)."""
+    tm, tk, tn = min(mp.tile_m, M), min(mp.tile_k, K), min(mp.tile_n, N)
+    return nest_timing(cfg, LoopNest(M, K, N, tm, tk, tn, tuple(mp.order), raw=raw,
+                                     per_lane=per_lane, clamp=clamp))
+
+
+def nest_timing(cfg: AcceleratorConfig, nest: LoopNest) -> GemmTiming:
+    """The exact cycles (and beats and commands) of the program the compiler emits for
+    ``nest``, in time that grows with the logarithm of its size
+    (:mod:`hwgen.models.maxplus`).
 
     The program's rules, as the model sees them (docs/gemm_accelerator.md): chunks are
-    visited in ``mp.order`` with k innermost; an operand chunk is loaded unless one of
+    visited in ``nest.order`` with k innermost; an operand chunk is loaded unless one of
     the buffer's banks still holds it; loads go to the bank the running COMPUTE is not
     reading, so they wait for the engine only when the buffer has one bank; a finished
-    output chunk is read (per column tile: C SET_BIAS unless raw, then a READ) after the
-    first COMPUTE of the next chunk, or before it when the accumulator has one bank; the
-    last chunk is read at the end, after the engine stops.
+    output chunk is read (per column tile: its SET_BIAS and SET_QUANT commands unless
+    raw, then a READ) after the first COMPUTE of the next chunk, or before it when the
+    accumulator has one bank; the last chunk is read at the end, after the engine stops.
 
     With two banks (one), an operand stream that cycles through P chunks keeps them all
     when P <= 2 (P == 1), so every pass after the first hits; otherwise every reference
@@ -184,17 +259,13 @@ def gemm_timing(cfg: AcceleratorConfig, M: int, K: int, N: int, mp: MappingConfi
     the outer loop's dimension cycles through the k chunks once per inner index; the
     other cycles through inner x k chunks once per outer index.
     """
-    R, C = cfg.R, cfg.C
-    beat = cfg.host.beat_elems
-    bpw_in, bpw_w, bpw_out = ceil_div(R, beat), ceil_div(C, beat), ceil_div(C, beat)
+    C = cfg.C
+    link = cfg.link
+    bpw_in, bpw_w, bpw_out = link.in_word_beats, link.w_word_beats, link.w_word_beats
     two_in, two_w = cfg.buffers.input.banks > 1, cfg.buffers.weight.banks > 1
     two_acc = cfg.buffers.acc.banks > 1
-    tm, tk, tn = min(mp.tile_m, M), min(mp.tile_k, K), min(mp.tile_n, N)
-    n_m, n_k, n_n = ceil_div(M, tm), ceil_div(K, tk), ceil_div(N, tn)
-    size_m = lambda i: min(tm, M - i * tm)  # noqa: E731
-    size_k = lambda l: min(tk, K - l * tk)  # noqa: E731
-    size_n = lambda j: min(tn, N - j * tn)  # noqa: E731
-    m_outer = mp.order[0] == "m"
+    n_m, n_k, n_n = nest.counts
+    m_outer = nest.order[0] == "m"
     n_outer, n_inner = (n_m, n_n) if m_outer else (n_n, n_m)
 
     def keeps(p: int, two: bool) -> bool:
@@ -214,39 +285,49 @@ def gemm_timing(cfg: AcceleratorConfig, M: int, K: int, N: int, mp: MappingConfi
     def ij(a: int, b: int) -> tuple[int, int]:
         return (a, b) if m_outer else (b, a)
 
-    bias = mx.other().times(C) if not raw else mx.Block()
+    quant = mx.Block()
+    if not nest.raw:
+        quant = mx.other().times(C * (2 if nest.per_lane else 1))  # SET_BIAS (+ SET_QUANT)
 
     def read_out(mc: int, nc: int, waits: bool) -> mx.Block:
-        one = bias.then(mx.read(READ_LATENCY, mc, bpw_out, waits))
+        one = quant.then(mx.read(READ_LATENCY, mc, bpw_out, waits))
         return one.times(ceil_div(nc, C))
 
-    def step(a: int, b: int, l: int) -> tuple:
+    def step(a: int, b: int, l: int) -> tuple:  # noqa: E741
         """The commands of step (row a, b; k chunk l) as a hashable signature."""
         i, j = ij(a, b)
-        mc, kc, nc = size_m(i), size_k(l), size_n(j)
+        mc, kc, nc = nest.m(i), nest.k(l), nest.n(j)
         hit_a, hit_w = hits(a, b)
-        words = cfg.chunk_words(mc, kc, nc)
         prev = None
         if l == 0 and (a, b) != (0, 0):
             pa, pb = (a, b - 1) if b >= 1 else (a - 1, n_inner - 1)
             pi, pj = ij(pa, pb)
-            prev = (size_m(pi), size_n(pj))
-        return (None if hit_a else words["input"] * bpw_in,
-                None if hit_w else words["weight"] * bpw_w,
-                prev, (mc, kc, nc))
+            prev = (nest.m(pi), nest.n(pj))
+        preload = None
+        if nest.preload and l == 0:
+            preload = (ceil_div(nc, C), nest.acc_rows(cfg, i) * bpw_w)
+        return (None if hit_a else nest.a_words(cfg, i, l) * bpw_in,
+                None if hit_w else nest.w_words(cfg, l, j) * bpw_w,
+                prev, preload, (mc, kc, nc))
 
     cache: dict = {}
 
     def step_block(sig: tuple) -> mx.Block:
         if sig not in cache:
-            a_beats, w_beats, prev, (mc, kc, nc) = sig
+            a_beats, w_beats, prev, preload, (mc, kc, nc) = sig
             parts = []
-            if a_beats is not None:
+            if a_beats:   # a chunk of no words (a band in the padding) is not loaded
                 parts.append(mx.load(a_beats, not two_in, weights=False))
-            if w_beats is not None:
+            if w_beats:
                 parts.append(mx.load(w_beats, not two_w, weights=True))
             if prev is not None and not two_acc:
                 parts.append(read_out(*prev, waits=True))
+            if preload is not None:
+                tiles, beats = preload
+                per_tile = mx.other().times(C).then(
+                    mx.load(beats, not two_acc, weights=False, acc=True))
+                parts.append(per_tile.times(tiles))
+            parts.append(mx.other().times(nest.setup))
             parts.append(mx.compute(engine_cycles(cfg, mc, kc, nc), mc * kc * nc))
             if prev is not None and two_acc:
                 parts.append(read_out(*prev, waits=False))
@@ -261,22 +342,27 @@ def gemm_timing(cfg: AcceleratorConfig, M: int, K: int, N: int, mp: MappingConfi
             raise AssertionError(f"members {first} and {last} of a run differ")
         return block_of(sig).times(count)
 
+    inner_dim, outer_dim = ("n", "m") if m_outer else ("m", "n")
+
     def row_sig(a: int, b: int) -> tuple:
-        return tuple((step(a, b, f), step(a, b, la), c) for f, la, c in _segments(n_k))
+        return tuple((step(a, b, f), step(a, b, la), c) for f, la, c in nest.segments("k"))
 
     def row_block(sig: tuple) -> mx.Block:
         return mx.seq(*(step_block(s).times(c) for s, _, c in sig))
 
     def outer_sig(a: int) -> tuple:
-        return tuple((row_sig(a, f), row_sig(a, la), c) for f, la, c in _segments(n_inner))
+        return tuple((row_sig(a, f), row_sig(a, la), c)
+                     for f, la, c in nest.segments(inner_dim))
 
     def outer_block(sig: tuple) -> mx.Block:
         return mx.seq(*(row_block(s).times(c) for s, _, c in sig))
 
-    prologue = mx.other() if not raw else mx.Block()
-    body = mx.seq(*(run(f, la, c, outer_sig, outer_block) for f, la, c in _segments(n_outer)))
+    prologue = mx.other().times((0 if nest.raw or nest.per_lane else 1)
+                                + (2 if nest.clamp else 0))
+    body = mx.seq(*(run(f, la, c, outer_sig, outer_block)
+                    for f, la, c in nest.segments(outer_dim)))
     li, lj = ij(n_outer - 1, n_inner - 1)
-    total = mx.seq(prologue, body, read_out(size_m(li), size_n(lj), waits=True))
+    total = mx.seq(prologue, body, read_out(nest.m(li), nest.n(lj), waits=True))
     return GemmTiming(cycles=mx.finish(total, START_OFFSET), compute_cycles=total.compute,
                       macs=total.macs, in_beats=total.in_beats, w_beats=total.w_beats,
                       out_beats=total.out_beats, commands=total.commands)

@@ -28,17 +28,20 @@ designs = st.fixed_dictionaries({
 @settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(d=designs, m=st.integers(1, 80), k=st.integers(1, 120), n=st.integers(1, 80),
        tiles=st.tuples(st.integers(1, 80), st.integers(1, 120), st.integers(1, 80)),
-       order=st.sampled_from([("m", "n", "k"), ("n", "m", "k")]), raw=st.booleans())
-def test_model_equals_the_replay(d, m, k, n, tiles, order, raw):
+       order=st.sampled_from([("m", "n", "k"), ("n", "m", "k")]),
+       quant=st.sampled_from(["raw", "scalar", "per_lane", "clamp"]))
+def test_model_equals_the_replay(d, m, k, n, tiles, order, quant):
     cfg = config_from_dict(d, "random.yaml")
     tm, tk, tn = (min(t, x) for t, x in zip(tiles, (m, k, n)))
     mp = MappingConfig(tm, tk, tn, order)
     if cfg.chunk_fits(tm, tk, tn) is not None:
         mp = default_mapping(cfg, m, k, n)
-    quant = Quant() if raw else Quant(raw=False, mult=5, shift=3)
-    prog = emit_gemm_program(cfg, m, k, n, mp, quant=quant)
+    q = {"raw": Quant(), "scalar": Quant(raw=False, mult=5, shift=3),
+         "per_lane": Quant(raw=False, mult=tuple(range(n)), shift=tuple([2] * n)),
+         "clamp": Quant(raw=False, mult=5, shift=3, lo=-3, hi=90)}[quant]
+    prog = emit_gemm_program(cfg, m, k, n, mp, quant=q)
     ref = program_timing(cfg, prog.cmds)
-    got = gemm_timing(cfg, m, k, n, mp, raw=raw)
+    got = gemm_timing(cfg, m, k, n, mp, raw=q.raw, per_lane=q.per_lane, clamp=q.clamp)
     assert (got.cycles, got.compute_cycles, got.macs) == (ref.cycles, ref.compute_cycles,
                                                           ref.macs)
     assert got.commands == len(prog.cmds)

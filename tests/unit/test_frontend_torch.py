@@ -3,6 +3,9 @@ and after run_decompositions, against the float modules; the one-line errors."""
 import numpy as np
 import pytest
 
+# torch 2.13 warns about its own treespec pickling (isinstance(treespec, LeafSpec)).
+pytestmark = pytest.mark.filterwarnings("ignore:.*LeafSpec.*:FutureWarning")
+
 torch = pytest.importorskip("torch")
 nn = torch.nn
 

@@ -31,22 +31,29 @@ def test_requantizer_matches_model(acc_bits, out_bits, mult_bits):
         bias = rng.choice([0, rng.randrange(-blim, blim), -blim, blim - 1])
         mult = rng.choice([0, 1, (1 << mult_bits) - 1, rng.randrange(1 << mult_bits)])
         shift = rng.randrange(0, min(63, dut.product_bits - 1))
-        cases.append((acc, bias, mult, shift, rng.random() < 0.5, rng.random() < 0.2))
+        ob_lo, ob_hi = -(1 << (out_bits - 1)), (1 << (out_bits - 1)) - 1
+        c_lo, c_hi = ((ob_lo, ob_hi) if rng.random() < 0.5 else
+                      sorted(rng.randrange(ob_lo, ob_hi + 1) for _ in range(2)))
+        cases.append((acc, bias, mult, shift, rng.random() < 0.5, rng.random() < 0.2,
+                       c_lo, c_hi))
     # exact ties, both signs
     for p in (6, 10, -6, -10, 2, -2):
-        cases.append((p, 0, 1, 2, False, False))
+        cases.append((p, 0, 1, 2, False, False, -(1 << (out_bits - 1)),
+                      (1 << (out_bits - 1)) - 1))
 
     async def bench(ctx):
         results = []
-        for acc, bias, mult, shift, relu, raw in cases:
+        for acc, bias, mult, shift, relu, raw, c_lo, c_hi in cases:
             for sig, v in ((dut.acc, acc), (dut.bias, bias), (dut.mult, mult), (dut.shift, shift),
-                           (dut.relu, relu), (dut.raw, raw)):
+                           (dut.relu, relu), (dut.raw, raw), (dut.lo, c_lo), (dut.hi, c_hi)):
                 ctx.set(sig, v)
             await ctx.tick()
             await ctx.tick()
+            await ctx.tick()
             results.append(ctx.get(dut.out))
-        for (acc, bias, mult, shift, relu, raw), got in zip(cases, results):
-            want = acc if raw else requantize([[acc]], [bias], mult, shift, out_bits, relu)[0][0]
-            assert got == want, (acc, bias, mult, shift, relu, raw)
+        for (acc, bias, mult, shift, relu, raw, c_lo, c_hi), got in zip(cases, results):
+            want = acc if raw else requantize([[acc]], [bias], mult, shift, out_bits, relu,
+                                              c_lo, c_hi)[0][0]
+            assert got == want, (acc, bias, mult, shift, relu, raw, c_lo, c_hi)
 
     simulate(dut, bench)
