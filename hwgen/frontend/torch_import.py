@@ -10,7 +10,6 @@ become the nodes' weights; layers are named after the module that ran them
 """
 from __future__ import annotations
 
-
 import operator
 import warnings
 from pathlib import Path
