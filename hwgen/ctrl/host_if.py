@@ -17,7 +17,7 @@ from ..lib.protocol import (ADDR_BITS, BIAS_BITS_MAX, CMD_BITS, CONV_REG_BITS, C
                             COUNT_BITS,
                             DIM_BITS, F_ACC_BANK, F_CLAMP, F_CLAMP_HI, F_CONV, F_CONV_REG,
                             F_CONV_VALUE, F_ONE_LANE, F_PRELOAD, F_QLANE, OP_CONV_SET,
-                            OP_LOAD_ACC, OP_SET_CLAMP, OP_SET_PRELOAD, PRELOAD_BITS,
+                            OP_LOAD_ACC, OP_SET_CLAMP, OP_SET_PRELOAD, OP_SYNC, PRELOAD_BITS,
                             F_ACCUMULATE, F_ADDR, F_BANK, F_BIAS, F_COUNT, F_IN_BANK, F_K, F_LANE,
                             F_M, F_MULT, F_N, F_RAW, F_RELU, F_SHIFT, F_W_BANK, OP_BITS,
                             OP_COMPUTE, OP_LOAD_IN, OP_LOAD_W, OP_NOP, OP_READ, OP_SET_BIAS,
@@ -319,6 +319,9 @@ class HostInterface(wiring.Component):
                     with m.Case(OP_COMPUTE):
                         with m.If(~self.eng_busy):
                             m.d.comb += self.eng_start.eq(1)
+                            m.next = "IDLE"
+                    with m.Case(OP_SYNC):
+                        with m.If(~self.eng_busy):
                             m.next = "IDLE"
                     with m.Case(OP_LOAD_IN, OP_LOAD_W):
                         is_w = op == OP_LOAD_W

@@ -14,11 +14,11 @@ from .errors import WorkloadError
 CMD_BITS = 64
 
 (OP_NOP, OP_LOAD_IN, OP_LOAD_W, OP_COMPUTE, OP_READ, OP_SET_QUANT, OP_SET_BIAS,
- OP_SET_CLAMP, OP_CONV_SET, OP_LOAD_ACC, OP_SET_PRELOAD) = range(11)
+ OP_SET_CLAMP, OP_CONV_SET, OP_LOAD_ACC, OP_SET_PRELOAD, OP_SYNC) = range(12)
 OPCODES = {"NOP": OP_NOP, "LOAD_IN": OP_LOAD_IN, "LOAD_W": OP_LOAD_W,
            "COMPUTE": OP_COMPUTE, "READ": OP_READ, "SET_QUANT": OP_SET_QUANT,
            "SET_BIAS": OP_SET_BIAS, "SET_CLAMP": OP_SET_CLAMP, "CONV_SET": OP_CONV_SET,
-           "LOAD_ACC": OP_LOAD_ACC, "SET_PRELOAD": OP_SET_PRELOAD}
+           "LOAD_ACC": OP_LOAD_ACC, "SET_PRELOAD": OP_SET_PRELOAD, "SYNC": OP_SYNC}
 OP_BITS = 4
 
 #: Width of the M, K and N fields of a COMPUTE command.
@@ -135,6 +135,12 @@ def cmd_load_acc(bank: int, addr: int, count: int) -> int:
     """Preload ``count`` accumulator words: each element of the ``din`` words (COLS
     elements, IN_BITS each) times its lane's preload factor."""
     return OP_LOAD_ACC | _put(bank, F_BANK) | _put(addr, F_ADDR) | _put(count, F_COUNT)
+
+
+def cmd_sync() -> int:
+    """Wait until the compute engine is idle (a barrier between independent programs:
+    every bank is free after it)."""
+    return OP_SYNC
 
 
 def cmd_set_preload(lane: int, factor: int) -> int:

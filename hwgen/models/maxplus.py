@@ -91,6 +91,11 @@ def other() -> Block:
     return Block(_mat([[2, NEG, NEG], [NEG, 0, NEG], [NEG, NEG, 0]]), commands=1)
 
 
+def sync() -> Block:
+    """SYNC: back to IDLE once the engine is free."""
+    return Block(_mat([[2, 1, NEG], [NEG, 0, NEG], [NEG, NEG, 0]]), commands=1)
+
+
 def compute(busy: int, macs: int) -> Block:
     d = busy
     return Block(_mat([[2, 1, NEG], [2 + d, 1 + d, NEG], [NEG, NEG, 0]]), compute=d, macs=macs,

@@ -11,7 +11,8 @@ from dataclasses import dataclass
 
 from ..config import AcceleratorConfig, Dataflow, MappingConfig
 from ..lib.arith import ceil_div
-from ..lib.protocol import OP_COMPUTE, OP_LOAD_ACC, OP_LOAD_IN, OP_LOAD_W, OP_READ, decode
+from ..lib.protocol import (OP_COMPUTE, OP_LOAD_ACC, OP_LOAD_IN, OP_LOAD_W, OP_READ, OP_SYNC,
+                            decode)
 from ..lib.schedule import READ_LATENCY, os_engine_cycles, ws_engine_cycles
 from . import maxplus as mx
 
@@ -65,6 +66,8 @@ def program_timing(cfg: AcceleratorConfig, cmds: list[int]) -> Timing:
             compute += d
             macs += M * K * N
             t = e + 1
+        elif op == OP_SYNC:
+            t = max(e, eng_free) + 1
         elif op in (OP_LOAD_IN, OP_LOAD_W, OP_LOAD_ACC):
             bank, count = c.bank, c.count
             e = wait(e, {OP_LOAD_IN: "in", OP_LOAD_W: "w", OP_LOAD_ACC: "acc"}[op], bank)
