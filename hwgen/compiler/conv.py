@@ -16,6 +16,7 @@ channel tiles with a block-diagonal kernel.
 """
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from typing import Optional
 
@@ -256,14 +257,26 @@ def _choices(full: int, unit: int) -> list[int]:
     return sorted(out, reverse=True)
 
 
+#: A mapping whose cycles are within this factor of the fastest is as good: among those
+#: the one moving the fewest beats over the host link wins.
+CYCLE_SLACK = 1.02
+
+
 def conv_mapping(cfg: AcceleratorConfig, spec: ConvSpec, quant: Quant = Quant(),
                  preload: bool = False) -> ConvMapping:
-    """The fastest mapping among bands of the largest fitting heights and their halves,
-    channel-tile and output-channel chunks of the array's tile times powers of two, both
-    loop orders, by the exact cycle model."""
+    """The mapping among bands of the largest fitting heights and their halves,
+    channel-tile and output-channel chunks of the array's tile times powers of two and
+    both loop orders that moves the fewest host beats while within :data:`CYCLE_SLACK`
+    of the fewest cycles (the exact cycle model)."""
+    return _conv_mapping(cfg, spec, quant.raw, quant.per_lane, quant.clamp, preload)
+
+
+@functools.lru_cache(maxsize=4096)
+def _conv_mapping(cfg, spec, raw, per_lane, clamp, preload) -> ConvMapping:
+    quant = Quant(raw=raw, mult=(1,) if per_lane else 1, lo=0 if clamp else None)
     R, C = cfg.R, cfg.C
     ct_total = ceil_div(spec.cin, R)
-    best = None
+    scored = []
     for ct in _choices(ct_total, 1):
         for tn in _choices(spec.cout, C):
             rows_fit = [r for r in _choices(spec.h_out, 1)
@@ -272,15 +285,17 @@ def conv_mapping(cfg: AcceleratorConfig, spec: ConvSpec, quant: Quant = Quant(),
             for rows in rows_fit[:2]:
                 for order in (("m", "n", "k"), ("n", "m", "k")):
                     mp = ConvMapping(rows, ct, tn, order)
-                    t = nest_timing(cfg, conv_nest(cfg, spec, mp, quant, preload)).cycles
-                    if best is None or t < best[0]:
-                        best = (t, mp)
-    if best is None:
+                    t = nest_timing(cfg, conv_nest(cfg, spec, mp, quant, preload))
+                    scored.append((t.cycles, t.host_beats, mp))
+    if not scored:
         raise WorkloadError(f"no chunk of a {spec.cin}x{spec.h}x{spec.w} input with a "
                             f"{spec.kh}x{spec.kw} kernel fits the buffers of {cfg.name} "
                             "(one output row needs the kernel's input rows at one channel "
                             "tile); deepen buffers.input")
-    return best[1]
+    fastest = min(c for c, _, _ in scored)
+    good = [(beats, c, i) for i, (c, beats, _) in enumerate(scored)
+            if c <= fastest * CYCLE_SLACK]
+    return scored[min(good)[2]][2]
 
 
 def emit_conv(cfg: AcceleratorConfig, spec: ConvSpec, mp: ConvMapping, x=None, weight=None,

@@ -109,10 +109,12 @@ def check_gemm(cfg: AcceleratorConfig, M: int, K: int, N: int) -> None:
     for name, v in (("M", M), ("K", K), ("N", N)):
         if v < 1:
             raise WorkloadError(f"gemm {name} must be >= 1, got {v}")
-    if K > cfg.precision.max_k:
+    peak = K << (2 * cfg.precision.in_bits - 2)   # K products of two most negative operands
+    if peak > (1 << (cfg.acc_bits - 1)) - 1:
         raise WorkloadError(
-            f"gemm K={K} exceeds precision.max_k={cfg.precision.max_k}: the accumulator "
-            f"could overflow; raise max_k in the config")
+            f"gemm K={K} can overflow the {cfg.acc_bits}-bit accumulator (it holds "
+            f"{((1 << (cfg.acc_bits - 1)) - 1) >> (2 * cfg.precision.in_bits - 2)} products "
+            f"of {cfg.precision.in_bits}-bit operands); raise precision.max_k")
 
 
 class NestSource:
@@ -144,10 +146,25 @@ class NestSource:
 
 
 class GemmSource(NestSource):
-    """C = A.B: chunk (i, l) of A and chunk (l, j) of B in the buffers' layouts."""
+    """C = A.B (+ ``preload * factors``): chunk (i, l) of A and chunk (l, j) of B in the
+    buffers' layouts; ``preload`` (M x N) times the per-column ``factors`` is loaded into
+    the accumulators before the first COMPUTE of each output chunk."""
 
-    def __init__(self, cfg, nest, a=None, b=None):
+    def __init__(self, cfg, nest, a=None, b=None, preload=None, factors=None):
         self.cfg, self.nest, self.a, self.b = cfg, nest, a, b
+        self.residual, self.factors = preload, factors
+
+    def preload(self, i, j, nt):
+        n, C = self.nest, self.cfg.C
+        c0 = j * n.tile_n + nt * C
+        cols = max(0, min(C, n.N - c0, n.n(j) - nt * C))
+        factors = [int(self.factors[c0 + c]) if c < cols else 0 for c in range(C)]
+        if self.residual is None:
+            return factors, None
+        m0, mc = i * n.tile_m, n.m(i)
+        words = np.zeros((n.acc_rows(self.cfg, i), C), dtype=np.int64)
+        words[:mc, :cols] = self.residual[m0:m0 + mc, c0:c0 + cols]
+        return factors, words
 
     def a_words(self, i, l):  # noqa: E741
         if self.a is None:

@@ -36,12 +36,20 @@ IDENTITY = _mat([[0 if i == j else NEG for j in range(3)] for i in range(3)])
 
 
 def mul(a: tuple, b: tuple) -> tuple:
-    """``a (x) b``: first b, then a."""
-    return tuple(tuple(max(a[i][k] + b[k][j] for k in range(3)) for j in range(3))
-                 for i in range(3))
+    """``a (x) b``: first b, then a (written out: the cycle model spends its time here)."""
+    (a0, a1, a2), (a3, a4, a5), (a6, a7, a8) = a
+    (b0, b1, b2), (b3, b4, b5), (b6, b7, b8) = b
+    return ((max(a0 + b0, a1 + b3, a2 + b6), max(a0 + b1, a1 + b4, a2 + b7),
+             max(a0 + b2, a1 + b5, a2 + b8)),
+            (max(a3 + b0, a4 + b3, a5 + b6), max(a3 + b1, a4 + b4, a5 + b7),
+             max(a3 + b2, a4 + b5, a5 + b8)),
+            (max(a6 + b0, a7 + b3, a8 + b6), max(a6 + b1, a7 + b4, a8 + b7),
+             max(a6 + b2, a7 + b5, a8 + b8)))
 
 
 def power(a: tuple, n: int) -> tuple:
+    if n == 1:
+        return a
     out, base = IDENTITY, a
     while n:
         if n & 1:
@@ -75,6 +83,8 @@ class Block:
 
     def times(self, n: int) -> "Block":
         """This block repeated n times (n >= 0)."""
+        if n == 1:
+            return self
         return Block(power(self.m, n), self.compute * n, self.macs * n, self.in_beats * n,
                      self.w_beats * n, self.out_beats * n, self.commands * n)
 

@@ -245,8 +245,20 @@ def gemm_timing(cfg: AcceleratorConfig, M: int, K: int, N: int, mp: MappingConfi
 
 def nest_timing(cfg: AcceleratorConfig, nest: LoopNest) -> GemmTiming:
     """The exact cycles (and beats and commands) of the program the compiler emits for
-    ``nest``, in time that grows with the logarithm of its size
-    (:mod:`hwgen.models.maxplus`).
+    ``nest`` (:func:`nest_block`), from reset."""
+    return block_timing(nest_block(cfg, nest))
+
+
+def block_timing(block: mx.Block) -> GemmTiming:
+    """The figures of a block of commands run from reset."""
+    return GemmTiming(cycles=mx.finish(block, START_OFFSET), compute_cycles=block.compute,
+                      macs=block.macs, in_beats=block.in_beats, w_beats=block.w_beats,
+                      out_beats=block.out_beats, commands=block.commands)
+
+
+def nest_block(cfg: AcceleratorConfig, nest: LoopNest) -> mx.Block:
+    """The max-plus block of the program the compiler emits for ``nest``, in time that
+    grows with the logarithm of its size (:mod:`hwgen.models.maxplus`).
 
     The program's rules, as the model sees them (docs/gemm_accelerator.md): chunks are
     visited in ``nest.order`` with k innermost; an operand chunk is loaded unless one of
@@ -365,7 +377,4 @@ def nest_timing(cfg: AcceleratorConfig, nest: LoopNest) -> GemmTiming:
     body = mx.seq(*(run(f, la, c, outer_sig, outer_block)
                     for f, la, c in nest.segments(outer_dim)))
     li, lj = ij(n_outer - 1, n_inner - 1)
-    total = mx.seq(prologue, body, read_out(nest.m(li), nest.n(lj), waits=True))
-    return GemmTiming(cycles=mx.finish(total, START_OFFSET), compute_cycles=total.compute,
-                      macs=total.macs, in_beats=total.in_beats, w_beats=total.w_beats,
-                      out_beats=total.out_beats, commands=total.commands)
+    return mx.seq(prologue, body, read_out(nest.m(li), nest.n(lj), waits=True))

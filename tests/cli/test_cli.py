@@ -41,8 +41,9 @@ def test_bad_workload(capsys, spec):
 
 
 def test_workload_k_beyond_max_k(capsys):
-    code, _, err = run(capsys, "estimate", "tiny", "--workload", "gemm:4x2000x4")
-    assert code == 2 and "exceeds precision.max_k=1024" in err
+    code, _, err = run(capsys, "estimate", "tiny", "--workload", "gemm:4x3000x4")
+    assert code == 2 and "gemm K=3000 can overflow the 26-bit accumulator (it holds 2047 " \
+        "products of 8-bit operands); raise precision.max_k" in err
 
 
 def test_estimate_json_keys(capsys):

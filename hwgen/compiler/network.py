@@ -1,0 +1,332 @@
+"""Whole networks on the accelerator: every layer of a quantized network
+(:class:`hwgen.models.network.QNet`) as a program, its exact cycles, and where each op
+runs.
+
+Lowering, layer by layer (one program per layer; the host lays out each layer's input
+from the previous layer's output):
+
+* ``conv`` (groups 1) on a weight-stationary design with ``features.im2col``: the
+  convolution on chip (:mod:`hwgen.compiler.conv`): each input pixel crosses the host link
+  once per band, the address generator builds the im2col rows. Elsewhere (an
+  output-stationary design, or no address generator) the host sends the im2col matrix as
+  a GEMM operand (``host im2col``, kh*kw times the input).
+* depthwise convs and average pools (a depthwise conv with unit weights): channel tiles
+  of R channels, each a convolution with a block-diagonal kernel (every output channel
+  reads its own input channel; the array's other rows multiply zeros, reported as such).
+  Other grouped convs run group by group.
+* ``linear``: a GEMM with one row per image.
+* Bias, per-channel requantization, ReLU/ReLU6 (clamp bounds) and residual adds
+  (accumulator preload) run in the output path of the same program.
+* ``maxpool``, an ``add`` the importer could not fuse, and layout ops (flatten, reshape,
+  concat) run on the host; the plan names them.
+
+A layer's parts (images, groups, channel tiles) are joined by SYNC, so each starts on an
+idle engine; a layer starts when the previous one has finished (its output is the next
+one's input), so the network's cycles are the sum of its layers' (the max-plus model,
+:func:`hwgen.models.perf.block_timing`).
+"""
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass, field
+from typing import Optional
+
+import numpy as np
+
+from ..config import AcceleratorConfig, Dataflow
+from ..lib.arith import ceil_div
+from ..lib.errors import WorkloadError
+from ..lib.protocol import cmd_sync
+from ..models import maxplus as mx
+from ..models.network import QLayer, QNet, pool_as_conv
+from ..models.perf import GemmTiming, LoopNest, block_timing, nest_block
+from .conv import ConvMapping, ConvSpec, conv_mapping, conv_nest, emit_conv
+from .mapping import default_mapping
+from .program import GemmSource, Program, Quant, check_gemm, emit_nest
+
+
+@dataclass
+class Part:
+    """One program of a layer: a loop nest, how to emit it with data, and where its result
+    goes in the layer's output."""
+    nest: LoopNest
+    mapping: object
+    what: str                       # e.g. "image 0", "channels 16..31", "group 2"
+    emit: object = None             # (inputs) -> Program, set when data can be attached
+    place: object = None            # (out, result matrix) -> None: writes the part's result
+
+
+@dataclass
+class LayerPlan:
+    """How one layer runs. ``where`` is ``array`` (a program on the accelerator, with the
+    output path doing bias, requantization, activation and residual) or ``host``."""
+    layer: QLayer
+    where: str
+    how: str
+    gemm: Optional[tuple] = None    # (M, K, N) of one group/tile, as QNet.gemm_shape
+    groups: int = 1
+    macs: int = 0                   # the layer's own multiply-accumulates
+    parts: list = field(default_factory=list)
+    block: Optional[mx.Block] = None
+
+    @property
+    def timing(self) -> Optional[GemmTiming]:
+        return None if self.block is None else block_timing(self.block)
+
+    @property
+    def cycles(self) -> int:
+        return 0 if self.block is None else self.timing.cycles
+
+
+@dataclass
+class NetworkPlan:
+    cfg: AcceleratorConfig
+    qnet: QNet
+    n_images: int
+    layers: list
+
+    @property
+    def block(self) -> mx.Block:
+        return mx.seq(*(lp.block for lp in self.layers if lp.block is not None))
+
+    def totals(self) -> dict:
+        t = block_timing(self.block)
+        macs = sum(lp.macs for lp in self.layers if lp.where == "array")
+        pes = self.cfg.array.pes
+        host_macs = sum(lp.macs for lp in self.layers if lp.where == "host")
+        return {"cycles": t.cycles, "macs": macs,
+                "utilization": round(macs / (pes * t.cycles), 6) if t.cycles else 0.0,
+                "host_beats": t.in_beats + t.w_beats + t.out_beats,
+                "compute_cycles": t.compute_cycles, "commands": t.commands,
+                "host_ops": [lp.layer.name for lp in self.layers if lp.where == "host"
+                             and lp.layer.op not in ("flatten", "reshape")],
+                "host_macs_share": round(host_macs / max(1, macs + host_macs), 6)}
+
+
+# ---- lowering ----------------------------------------------------------------------------
+def _quant(layer: QLayer, channels: slice, n: int) -> Quant:
+    mult, shift = layer.mult_shift(n)
+    bias = layer.bias if layer.bias is not None else np.zeros(n, dtype=np.int64)
+    return Quant(raw=False, mult=tuple(int(v) for v in mult[channels]),
+                 shift=tuple(int(v) for v in shift[channels]),
+                 bias=tuple(int(v) for v in bias[channels]), lo=layer.lo, hi=layer.hi)
+
+
+def _spec(qnet: QNet, layer: QLayer, cin: int, cout: int) -> ConvSpec:
+    _, H, W = qnet.tensor(layer.inputs[0]).shape
+    kh, kw = layer.weight.shape[2:]
+    return ConvSpec(cin, H, W, cout, kh, kw, layer.stride, layer.padding, layer.dilation)
+
+
+def _on_chip(cfg: AcceleratorConfig) -> bool:
+    return cfg.dataflow is Dataflow.WS and cfg.features.im2col
+
+
+def _conv_parts(cfg, qnet, layer, n_images) -> tuple[str, list]:
+    """The parts of a conv layer (or an avgpool as a depthwise conv)."""
+    O, Cg, kh, kw = layer.weight.shape
+    g = layer.groups
+    Cin = qnet.tensor(layer.inputs[0]).shape[0]
+    _, Ho, Wo = qnet.tensor(layer.output).shape
+    R = cfg.R
+    residual = layer.residual is not None
+    parts = []
+    if g == 1:
+        how = "conv, im2col on chip" if _on_chip(cfg) else "conv, host im2col"
+        tiles = [(slice(0, Cin), slice(0, O), None)]
+    elif Cg == 1 and O == g:
+        how = ("depthwise, channel tiles of R with a block-diagonal kernel"
+               + (", im2col on chip" if _on_chip(cfg) else ", host im2col"))
+        tiles = [(slice(t, min(t + R, O)), slice(t, min(t + R, O)), "diag")
+                 for t in range(0, O, R)]
+    else:
+        how = f"grouped conv, {g} groups one after another" + (
+            ", im2col on chip" if _on_chip(cfg) else ", host im2col")
+        N = O // g
+        tiles = [(slice(i * Cg, (i + 1) * Cg), slice(i * N, (i + 1) * N), None)
+                 for i in range(g)]
+    for b in range(n_images):
+        for cin_s, cout_s, kind in tiles:
+            cin, cout = cin_s.stop - cin_s.start, cout_s.stop - cout_s.start
+            if kind == "diag":   # w[o, c] = w_dw[o] on the diagonal
+                wt = np.zeros((cout, cin, kh, kw), dtype=np.int64)
+                idx = np.arange(cout)
+                wt[idx, idx] = layer.weight[cout_s, 0]
+            else:
+                wt = layer.weight[cout_s]
+            quant = _quant(layer, cout_s, O)
+            what = (f"image {b}" if n_images > 1 else "") + (
+                "" if len(tiles) == 1 else f"{' ' if n_images > 1 else ''}channels "
+                f"{cout_s.start}..{cout_s.stop - 1}")
+            spec = _spec(qnet, layer, cin, cout)
+            factors = None if not residual else layer.preload[cout_s]
+            if _on_chip(cfg):
+                mp = conv_mapping(cfg, spec, quant, preload=residual)
+                nest = conv_nest(cfg, spec, mp, quant, preload=residual)
+
+                def emit(inputs, spec=spec, mp=mp, wt=wt, quant=quant, b=b, cin_s=cin_s,
+                         cout_s=cout_s, factors=factors):
+                    x = inputs[0][b, cin_s]
+                    r = None if factors is None else inputs[1][b, cout_s]
+                    return emit_conv(cfg, spec, mp, x, wt, quant, r, factors)[0]
+            else:
+                M, K, N = spec.h_out * spec.w_out, cin * kh * kw, cout
+                check_gemm(cfg, M, K, N)
+                mp = default_mapping(cfg, M, K, N)
+                nest = LoopNest(M, K, N, min(mp.tile_m, M), min(mp.tile_k, K),
+                                min(mp.tile_n, N), tuple(mp.order), raw=False,
+                                per_lane=quant.per_lane, clamp=quant.clamp, preload=residual)
+
+                def emit(inputs, spec=spec, wt=wt, quant=quant, b=b, cin_s=cin_s,
+                         cout_s=cout_s, factors=factors, nest=nest):
+                    x = inputs[0][b:b + 1, cin_s]
+                    a = _im2col(x, spec)
+                    bm = wt.transpose(2, 3, 1, 0).reshape(-1, wt.shape[0])
+                    r = None if factors is None else \
+                        inputs[1][b, cout_s].reshape(wt.shape[0], -1).T
+                    src = GemmSource(cfg, nest, a, bm, preload=r, factors=factors)
+                    return emit_nest(cfg, nest, src, quant)
+
+            def place(out, res, b=b, cout_s=cout_s, Ho=Ho, Wo=Wo):
+                out[b, cout_s] = res.reshape(Ho, Wo, -1).transpose(2, 0, 1)
+
+            parts.append(Part(nest, mp, what, emit, place))
+    return how, parts
+
+
+def _im2col(x, spec: ConvSpec) -> np.ndarray:
+    """The im2col matrix (pixels x (ky, kx, c)) of one image ``x`` (1, C, H, W)."""
+    t, l, b, r = spec.pad
+    xp = np.pad(x[0], ((0, 0), (t, b), (l, r)))
+    (sy, sx), (dy, dx) = spec.stride, spec.dilation
+    rows = []
+    for ky in range(spec.kh):
+        for kx in range(spec.kw):
+            win = xp[:, ky * dy:ky * dy + sy * (spec.h_out - 1) + 1:sy,
+                     kx * dx:kx * dx + sx * (spec.w_out - 1) + 1:sx]   # (C, Ho, Wo)
+            rows.append(win.reshape(win.shape[0], -1).T)                # (pixels, C)
+    return np.concatenate(rows, axis=1)
+
+
+def _linear_parts(cfg, qnet, layer, n_images) -> list:
+    O, I = layer.weight.shape
+    check_gemm(cfg, n_images, I, O)
+    mp = default_mapping(cfg, n_images, I, O)
+    quant = _quant(layer, slice(0, O), O)
+    residual = layer.residual is not None
+    nest = LoopNest(n_images, I, O, min(mp.tile_m, n_images), min(mp.tile_k, I),
+                    min(mp.tile_n, O), tuple(mp.order), raw=False, per_lane=quant.per_lane,
+                    clamp=quant.clamp, preload=residual)
+
+    def emit(inputs):
+        a = inputs[0].reshape(n_images, -1)
+        r = None if not residual else inputs[1].reshape(n_images, -1)
+        src = GemmSource(cfg, nest, a, layer.weight.T, preload=r,
+                         factors=layer.preload if residual else None)
+        return emit_nest(cfg, nest, src, quant)
+
+    def place(out, res):
+        out[:] = res.reshape(out.shape)
+
+    return [Part(nest, mp, "", emit, place)]
+
+
+def plan_layer(cfg: AcceleratorConfig, qnet: QNet, layer: QLayer, n_images: int = 1) -> LayerPlan:
+    op = layer.op
+    if op == "avgpool":
+        layer = pool_as_conv(layer, qnet.tensor(layer.inputs[0]).shape[0])
+        how_prefix = "average pool as a depthwise conv with unit weights: "
+    else:
+        how_prefix = ""
+    if layer.op == "conv":
+        how, parts = _conv_parts(cfg, qnet, layer, n_images)
+        M, K, N = qnet.gemm_shape(layer, n_images)
+        lp = LayerPlan(layer, "array", how_prefix + how, (M, K, N), layer.groups,
+                       M * K * N * layer.groups, parts)
+    elif layer.op == "linear":
+        O, I = layer.weight.shape
+        lp = LayerPlan(layer, "array", "linear", (n_images, I, O), 1, n_images * I * O,
+                       _linear_parts(cfg, qnet, layer, n_images))
+    else:
+        why = {"maxpool": "max pooling", "add": "an add the importer could not fuse into "
+               "a conv (residual preload)", "flatten": "layout", "reshape": "layout",
+               "concat": "layout", "clamp": "a clamp on its own"}[op]
+        macs = 0
+        if op == "maxpool":
+            C, Ho, Wo = qnet.tensor(layer.output).shape
+            macs = 0 * C * Ho * Wo   # comparisons, not MACs
+        return LayerPlan(layer, "host", why, macs=macs)
+    if layer.residual is not None and not cfg.features.preload:
+        raise WorkloadError(f"layer {layer.name}: its residual add needs features.preload, "
+                            f"which {cfg.name} leaves out")
+    if not cfg.features.lane_quant:
+        raise WorkloadError(f"layer {layer.name}: per-channel requantization needs "
+                            f"features.lane_quant, which {cfg.name} leaves out")
+    blocks = []
+    for p in lp.parts:
+        blocks += [_nest_block(cfg, p.nest), mx.sync()]
+    lp.block = mx.seq(*blocks)
+    return lp
+
+
+@functools.lru_cache(maxsize=4096)
+def _nest_block(cfg: AcceleratorConfig, nest: LoopNest) -> mx.Block:
+    """Alike parts (images, channel tiles, repeated layers) are timed once."""
+    return nest_block(cfg, nest)
+
+
+def plan_network(cfg: AcceleratorConfig, qnet: QNet, n_images: int = 1) -> NetworkPlan:
+    """Every layer's plan and exact cycles, without data (``hwgen estimate --model``)."""
+    if qnet.in_bits != cfg.precision.in_bits:
+        raise WorkloadError(f"the network is quantized to {qnet.in_bits} bits, {cfg.name} "
+                            f"computes with {cfg.precision.in_bits}; quantize for this design")
+    return NetworkPlan(cfg, qnet, n_images,
+                       [plan_layer(cfg, qnet, layer, n_images) for layer in qnet.layers])
+
+
+# ---- programs with data --------------------------------------------------------------------
+@dataclass
+class LayerProgram:
+    """A layer's program (its parts joined by SYNC) and how to read its result."""
+    plan: LayerPlan
+    program: Program
+    parts: list          # (Part, Program) in order
+
+    def decode(self, cfg: AcceleratorConfig, dout: list[int], shape: tuple) -> np.ndarray:
+        out = np.zeros(shape, dtype=np.int64)
+        pos = 0
+        for part, prog in self.parts:
+            res = prog.decode(cfg, dout[pos:pos + prog.n_dout]).astype(np.int64)
+            part.place(out, res)
+            pos += prog.n_dout
+        return out
+
+
+def layer_program(cfg: AcceleratorConfig, lp: LayerPlan, inputs: list) -> LayerProgram:
+    """The program of an array layer for its integer inputs (batched, as
+    :meth:`QNet.run` gives them)."""
+    total = Program()
+    parts = []
+    for part in lp.parts:
+        prog = part.emit(inputs)
+        parts.append((part, prog))
+        total.cmds += prog.cmds + [cmd_sync()]
+        total.din += prog.din
+        total.n_dout += prog.n_dout
+    return LayerProgram(lp, total, parts)
+
+
+def network_programs(cfg: AcceleratorConfig, plan: NetworkPlan, env: dict) -> list:
+    """Every array layer's program, its inputs taken from ``env`` (every tensor of the
+    network, e.g. :meth:`QNet.run` of the integer reference: each layer is then checked
+    on exactly the input the previous layer should have produced)."""
+    return [layer_program(cfg, lp, [env[t] for t in lp.layer.inputs])
+            for lp in plan.layers if lp.where == "array"]
+
+
+def chunk_count(lp: LayerPlan) -> int:
+    return sum(int(np.prod(p.nest.counts)) for p in lp.parts)
+
+
+__all__ = ["Part", "LayerPlan", "NetworkPlan", "LayerProgram", "plan_layer", "plan_network",
+           "layer_program", "network_programs", "ConvMapping", "ceil_div"]
