@@ -21,13 +21,15 @@ import shutil
 import signal
 import subprocess
 import sys
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional
 
-__all__ = ["ToolMissing", "ToolSpec", "data_dirs", "find", "find_argv", "find_optional", "run_capped",
-           "search_path", "version_of"]
+__all__ = ["Terminated", "ToolMissing", "ToolSpec", "data_dirs", "end_all_tools", "end_group",
+           "ending_tools_on_signals", "find", "find_argv", "find_optional", "finished",
+           "run_capped", "search_path", "spawn", "version_of"]
 
 VENV_BIN = Path(sys.executable).parent
 
@@ -126,21 +128,124 @@ def version_of(argv: Sequence[str], pattern: str = "", *, timeout: float = 60) -
     return lines[0] if lines else None
 
 
-def run_capped(argv: Sequence[str], *, timeout: float, **kw) -> subprocess.CompletedProcess:
-    """``subprocess.run(argv, timeout=timeout, **kw)``, except that at the time limit the
-    tool is killed together with every process it started (it runs in a session of its
-    own), so no child (Yosys's ``yosys-abc``, make's jobs) keeps running after the flow
-    has given up. Raises :class:`subprocess.TimeoutExpired` as ``run`` does."""
-    with subprocess.Popen(list(argv), start_new_session=True, **kw) as proc:
+# ---- running tools -----------------------------------------------------------------------
+#: The guard every tool runs under (``python -I -S guard.py PARENT_PID ARGV...``, see
+#: hwgen/lib/guard.py): it leads a process group of its own, starts the tool in it and
+#: waits for it; when hwgen dies, even by SIGKILL, it ends its whole group.
+GUARD = Path(__file__).resolve().parent / "lib" / "guard.py"
+
+#: Guarded tools still running: process group id -> Popen.
+_RUNNING: dict[int, subprocess.Popen] = {}
+_RUNNING_LOCK = threading.Lock()
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM or SIGHUP arrived: unwinds like Ctrl-C (temporary files go, tools are
+    ended); ``signum`` is the signal."""
+
+    def __init__(self, signum: int):
+        super().__init__(f"terminated by signal {signum}")
+        self.signum = signum
+
+
+def _executable(argv0: str, cwd, env) -> bool:
+    if os.sep in argv0:
+        path = Path(argv0) if Path(argv0).is_absolute() else Path(cwd or ".") / argv0
+        return os.access(path, os.X_OK) and path.is_file()
+    search = (env or os.environ).get("PATH", os.defpath)
+    return shutil.which(argv0, path=search) is not None
+
+
+def spawn(argv: Sequence[str], **kw) -> subprocess.Popen:
+    """``subprocess.Popen(argv, **kw)`` for an external tool, run under a guard in a
+    process group of its own: :func:`end_group` (or hwgen's own death, by any signal)
+    ends the tool and everything it started. A tool that cannot be executed raises
+    FileNotFoundError as ``Popen`` would."""
+    argv = [str(a) for a in argv]
+    if not argv or not _executable(argv[0], kw.get("cwd"), kw.get("env")):
+        raise FileNotFoundError(2, "No such file or directory", argv[0] if argv else "")
+    kw.pop("start_new_session", None)
+    guard = [sys.executable, "-I", "-S", str(GUARD), str(os.getpid()), *argv]
+    proc = subprocess.Popen(guard, start_new_session=True, **kw)
+    proc.args = argv
+    with _RUNNING_LOCK:
+        _RUNNING[proc.pid] = proc
+    return proc
+
+
+def end_group(proc: subprocess.Popen, grace: float = 2.0) -> None:
+    """End a tool :func:`spawn` started, with its whole process group: SIGTERM, and
+    SIGKILL for what is left after ``grace`` seconds."""
+    with _RUNNING_LOCK:
+        _RUNNING.pop(proc.pid, None)
+    if proc.poll() is None:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(proc.pid, signal.SIGTERM)
         try:
-            out, err = proc.communicate(timeout=timeout)
+            proc.wait(timeout=grace)
         except subprocess.TimeoutExpired:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(proc.pid, signal.SIGKILL)
+            pass
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(proc.pid, signal.SIGKILL)
+    with contextlib.suppress(subprocess.TimeoutExpired):
+        proc.wait(timeout=grace)
+
+
+def finished(proc: subprocess.Popen) -> None:
+    """Forget a tool :func:`spawn` started that has exited."""
+    with _RUNNING_LOCK:
+        _RUNNING.pop(proc.pid, None)
+
+
+def end_all_tools() -> None:
+    """End every tool still running (on the way out of an interrupted command)."""
+    with _RUNNING_LOCK:
+        procs = list(_RUNNING.values())
+    for proc in procs:
+        end_group(proc)
+
+
+@contextlib.contextmanager
+def ending_tools_on_signals():
+    """For the command line: SIGTERM and SIGHUP raise :class:`Terminated` (SIGINT raises
+    KeyboardInterrupt as usual), so that the command unwinds, removing its temporary
+    files; on the way out every tool still running is ended with its children."""
+    def raise_terminated(signum, frame):
+        raise Terminated(signum)
+
+    saved = {}
+    if threading.current_thread() is threading.main_thread():
+        for s in (signal.SIGTERM, signal.SIGHUP):
+            saved[s] = signal.signal(s, raise_terminated)
+    try:
+        yield
+    finally:
+        end_all_tools()
+        for s, handler in saved.items():
+            signal.signal(s, handler)
+
+
+def run_capped(argv: Sequence[str], *, timeout: Optional[float], input=None,
+               **kw) -> subprocess.CompletedProcess:
+    """``subprocess.run(argv, timeout=timeout, **kw)`` for an external tool, started by
+    :func:`spawn`: at the time limit, on an interrupt or when hwgen dies the tool is
+    ended together with every process it started, so no child (Yosys's ``yosys-abc``,
+    make's jobs) keeps running after the flow has given up. Raises
+    :class:`subprocess.TimeoutExpired` as ``run`` does."""
+    if kw.pop("capture_output", False):
+        kw["stdout"] = kw["stderr"] = subprocess.PIPE
+    if input is not None:
+        kw["stdin"] = subprocess.PIPE
+    proc = spawn(argv, **kw)
+    with proc:
+        try:
+            out, err = proc.communicate(input, timeout=timeout)
+        except subprocess.TimeoutExpired:
+            end_group(proc, grace=0.5)
             proc.communicate()
             raise
         except BaseException:  # interrupted: do not leave the tool running either
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(proc.pid, signal.SIGKILL)
+            end_group(proc, grace=0.5)
             raise
+    finished(proc)
     return subprocess.CompletedProcess(proc.args, proc.returncode, out, err)
