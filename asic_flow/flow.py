@@ -1,9 +1,12 @@
 """``run``: config -> Verilog -> Yosys/ABC netlist -> OpenSTA timing and power -> report.
 
-Everything is written to a temporary directory next to ``out_dir`` and renamed into
-place at the end, so an interrupted run never leaves a directory that looks complete
-(``report.json`` is the last file written). A failed run's files are kept in
-``<out_dir>.failed`` for its logs.
+Everything is written to a staging directory next to ``out_dir`` and moved into place at
+the end (:mod:`hwgen.lib.outdir`), so an interrupted run never leaves a directory that
+looks complete (``report.json`` comes last) nor any temporary files, and an output that
+is a file or holds files hwgen did not write is refused before any work (``force``
+writes into the latter, replacing only hwgen's names). A failed run's files are kept in
+``<out_dir>.failed`` for its logs. Yosys's log feeds the progress line
+(:mod:`hwgen.lib.progress`) while it runs.
 
 :func:`run` checks what it can before any work (:func:`_prepare`), then runs the stages
 in order, each a function below that returns its part of the report: :func:`_generate`
@@ -15,9 +18,7 @@ activity), :func:`_orfs`, :func:`_pnr`; :func:`_write_report` writes ``report.md
 """
 from __future__ import annotations
 
-import os
 import platform
-import shutil
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -26,6 +27,7 @@ from pathlib import Path
 from typing import Callable, Optional
 
 from hwgen.emit import generate_verilog
+from hwgen.lib import outdir, progress
 
 from . import activity as activity_mod
 from . import macros as macros_mod
@@ -152,7 +154,7 @@ def _synthesize(r: _Run, verilog: str, shapes) -> dict:
     r.say(f"synthesizing to {r.lib.name} with {r.yosys.version} (" + (
         "memories become flip-flops)" if shapes is None else
         f"buffer memories become {len(shapes)} modelled SRAM macro type(s))"))
-    with r.timed("synth"):
+    with r.timed("synth"), progress.current().watch(r.work / synth.LOG, progress.yosys_log()):
         return synth.synthesize(r.yosys, r.lib, verilog, TOP, r.cfg.name, r.opt.clock_ns,
                                 r.work, macro_shapes=shapes, timeout=r.opt.synth_timeout)
 
@@ -429,7 +431,7 @@ def _memories(verilog: str, blocks: dict, lib_info: dict, shapes=None) -> Memory
 
 # ---- the run ---------------------------------------------------------------------------
 def run(cfg, options: AsicOptions, out_dir: Path,
-        log: Optional[Callable[[str], None]] = None) -> AsicReport:
+        log: Optional[Callable[[str], None]] = None, force: bool = False) -> AsicReport:
     """Synthesize ``cfg`` to a standard-cell library and analyse timing and power.
 
     Parameters
@@ -443,49 +445,58 @@ def run(cfg, options: AsicOptions, out_dir: Path,
         ``orfs/`` and ``pnr/`` below it when asked for.
     log : callable, optional
         Receives one line per step (the CLI prints them to stderr).
+    force : bool
+        Write into an ``out_dir`` that holds files hwgen did not write (only the names
+        hwgen writes are replaced); without it such a directory, or a file at
+        ``out_dir``, raises OutputError (bad input) before any work.
 
     Returns the report; ``report.json`` is its :meth:`~AsicReport.as_dict`. A missed
     clock is not an exception: the report has ``timing_met: False`` and the achievable
     period. With a workload, ``power_simulated`` is a second power figure at its
     measured activity. An ORFS or place-and-route failure is recorded under ``orfs`` or
-    ``pnr``, not raised. Raises UnknownPdk, BadLiberty, BadWorkload, ToolMissing (all
-    before any work) or ToolFailed.
+    ``pnr``, not raised. Raises UnknownPdk, BadLiberty, BadWorkload, ToolMissing,
+    OutputError (all before any work) or ToolFailed.
     """
     t_start = time.monotonic()
     opt = options
     lib, lib_info, yosys, sta_tool = _prepare(opt)
 
+    output = outdir.target(out_dir, force=force, command="asic", last=("report.json",))
     out_dir = Path(out_dir)
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    work = out_dir.parent / f".{out_dir.name}.tmp-{os.getpid()}"
-    shutil.rmtree(work, ignore_errors=True)
-    work.mkdir()
-    r = _Run(cfg, opt, lib, yosys, sta_tool, work, log or (lambda msg: None))
+    work = None
     try:
-        verilog = _generate(r)
-        rtl_act = _rtl_activity(r, verilog) if opt.block_activity else None
-        shapes = (macros_mod.shapes_for(synth.memories_in(verilog))
-                  if opt.macro_memories else None)
-        st = _synthesize(r, verilog, shapes)
-        timing, opensta_power = _time(r, st)
-        power_sim = None
-        if opt.net_activity:
-            power_sim = _net_power(r, shapes)
-        if rtl_act is not None:
-            power_sim = _block_power(r, *rtl_act, list(st["blocks"]), shapes)
-        orfs_run = _orfs(r, verilog) if opt.orfs_platform is not None else None
-        pnr_run = _pnr(r, out_dir) if opt.pnr is not PnrScope.NONE else None
-        power = _power(r, opensta_power, shapes)
-    except BaseException as e:
-        failed = out_dir.with_name(out_dir.name + ".failed")
-        shutil.rmtree(failed, ignore_errors=True)
-        os.replace(work, failed)
-        if isinstance(e, AsicFlowError):
-            raise type(e)(str(e).replace(str(work), str(failed))) from None
-        raise
-    r.seconds["total"] = round(time.monotonic() - t_start, 2)
+        with output.staged() as work:
+            report = _run_stages(cfg, opt, lib, lib_info, yosys, sta_tool, work, out_dir,
+                                 log, t_start)
+            _write_report(work, report)
+            output.publish(work)
+    except AsicFlowError as e:  # its message names the kept directory, not the staging one
+        if output.failed is None or work is None:
+            raise
+        raise type(e)(str(e).replace(str(work), str(output.failed))) from None
+    return report
 
-    report = AsicReport(
+
+def _run_stages(cfg, opt: AsicOptions, lib, lib_info, yosys, sta_tool, work: Path,
+                out_dir: Path, log, t_start: float) -> AsicReport:
+    """The stages of :func:`run` in ``work``; the report."""
+    r = _Run(cfg, opt, lib, yosys, sta_tool, work, log or (lambda msg: None))
+    verilog = _generate(r)
+    rtl_act = _rtl_activity(r, verilog) if opt.block_activity else None
+    shapes = (macros_mod.shapes_for(synth.memories_in(verilog))
+              if opt.macro_memories else None)
+    st = _synthesize(r, verilog, shapes)
+    timing, opensta_power = _time(r, st)
+    power_sim = None
+    if opt.net_activity:
+        power_sim = _net_power(r, shapes)
+    if rtl_act is not None:
+        power_sim = _block_power(r, *rtl_act, list(st["blocks"]), shapes)
+    orfs_run = _orfs(r, verilog) if opt.orfs_platform is not None else None
+    pnr_run = _pnr(r, out_dir) if opt.pnr is not PnrScope.NONE else None
+    power = _power(r, opensta_power, shapes)
+    r.seconds["total"] = round(time.monotonic() - t_start, 2)
+    return AsicReport(
         design=cfg.name,
         array=f"{cfg.R}x{cfg.C} {cfg.array.dataflow}",
         pdk=lib.name,
@@ -504,9 +515,6 @@ def run(cfg, options: AsicOptions, out_dir: Path,
         tools=_versions(yosys, sta_tool),
         seconds=r.seconds,
     )
-    _write_report(work, report)
-    _publish(work, out_dir)
-    return report
 
 
 def _write_report(work: Path, report: AsicReport) -> None:
@@ -514,12 +522,3 @@ def _write_report(work: Path, report: AsicReport) -> None:
     complete run."""
     (work / "report.md").write_text(format_table(report.as_dict()) + "\n")
     (work / "report.json").write_text(report.to_json() + "\n")
-
-
-def _publish(work: Path, out_dir: Path) -> None:
-    """Rename the finished ``work`` to ``out_dir``, replacing an older run there."""
-    old = out_dir.with_name(f".{out_dir.name}.old-{os.getpid()}")
-    if out_dir.exists():
-        os.replace(out_dir, old)
-    os.replace(work, out_dir)
-    shutil.rmtree(old, ignore_errors=True)

@@ -3,10 +3,14 @@ bitstream packing; a report of what it used and how fast it runs.
 
 Tools come from an environment variable named after them or else the YoWASP commands
 (on PATH or next to this Python). YoWASP tools only see the current directory tree, so
-every tool runs with the build directory as its working directory and relative paths.
-Builds happen in a temporary directory beside the output and are renamed into place at
-the end: an interrupted build never looks complete. A failed build is kept as
-``<out_dir>.failed`` for its logs.
+every tool runs with the build directory as its working directory and relative paths,
+in a process group of its own that ends with hwgen (:func:`hwgen.tools.spawn`).
+Builds happen in a staging directory beside the output and are moved into place at the
+end (:mod:`hwgen.lib.outdir`): an interrupted build never looks complete and leaves no
+temporary files, an output that is a file or holds files hwgen did not write is refused
+before any work (``force`` writes into the latter, replacing only hwgen's names). A
+failed build is kept as ``<out_dir>.failed`` for its logs. While Yosys and nextpnr run,
+their logs feed the progress line (:mod:`hwgen.lib.progress`).
 """
 from __future__ import annotations
 
@@ -15,9 +19,7 @@ import json
 import math
 import os
 import re
-import shutil
 import subprocess
-import tempfile
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
@@ -30,7 +32,8 @@ from hwgen import tools as hwgen_tools
 from hwgen.board import BoardTop, baud_divisor
 from hwgen.config import AcceleratorConfig
 from hwgen.emit import sram_semantics
-from hwgen.tools import ToolSpec
+from hwgen.lib import outdir, progress
+from hwgen.tools import ToolSpec, run_capped
 
 from . import pll as pll_solver
 from . import report as rep
@@ -207,9 +210,23 @@ def tool_env() -> dict:
     return {k: v for k, v in os.environ.items() if k != "PYTHONWARNINGS"}
 
 
+#: tool -> (the log file it writes as it goes, the parser that reads it for progress)
+WATCHED_LOGS = {"yosys": ("yosys.log", progress.yosys_log),
+                "nextpnr-ice40": ("nextpnr.log", progress.nextpnr_log),
+                "nextpnr-ecp5": ("nextpnr.log", progress.nextpnr_log),
+                "nextpnr-himbaechel": ("nextpnr.log", progress.nextpnr_log)}
+
+
 def _run(tool: str, path: str, args: list[str], cwd: Path, log_name: str) -> None:
-    proc = subprocess.run([path, *args], cwd=cwd, capture_output=True, text=True,
-                          env=tool_env())
+    watched = WATCHED_LOGS.get(tool)
+    shown = progress.current()
+    if watched:
+        with shown.watch(cwd / watched[0], watched[1]()):
+            proc = run_capped([path, *args], cwd=cwd, capture_output=True, text=True,
+                              env=tool_env(), timeout=None)
+    else:
+        proc = run_capped([path, *args], cwd=cwd, capture_output=True, text=True,
+                          env=tool_env(), timeout=None)
     (cwd / log_name).write_text(proc.stdout + proc.stderr)
     if proc.returncode != 0:
         text = proc.stdout + proc.stderr
@@ -288,14 +305,16 @@ class _Build:
 
 
 def build(cfg: AcceleratorConfig, options: FpgaOptions, out_dir: Path,
-          progress: Callable[[str], None] | None = None) -> FpgaReport:
+          progress: Callable[[str], None] | None = None, force: bool = False) -> FpgaReport:
     """Build ``cfg`` for ``options.board`` into ``out_dir``; returns the report (its
     :meth:`~fpga.report.FpgaReport.as_dict` is ``out_dir/report.json``). Raises
     ToolMissing, DoesNotFit, FlowError or ClockOutOfRange (UnknownBoard and bad values
     already when the :class:`FpgaOptions` are made).
 
     ``progress`` is called with a short line as each step starts (for a progress display
-    on stderr). The clock, the timing target and the DSP fallback are as ``options``
+    on stderr). ``out_dir`` is checked first (:func:`hwgen.lib.outdir.target`: a file
+    there, or a directory holding files hwgen did not write, raises OutputError unless
+    ``force``). The clock, the timing target and the DSP fallback are as ``options``
     says (:class:`fpga.options.FpgaOptions`); ``clock`` in the report gives the
     requested and achieved frequency, ``multipliers`` where the multipliers went.
     """
@@ -310,36 +329,16 @@ def build(cfg: AcceleratorConfig, options: FpgaOptions, out_dir: Path,
         target = (float(options.clock_mhz) if options.clock_mhz is not None
                   else b.clock_hz / 1e6)
 
-    out_dir = Path(out_dir).resolve()
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", suffix=".partial", dir=out_dir.parent))
-    tmp.chmod(0o755)
-    try:
+    output = outdir.target(out_dir, force=force, command="fpga", last=("report.json",))
+    out_dir = output.path
+    with output.staged() as tmp:
         report = _build_in(_Build(cfg, options, b, tools, clock, target, tmp,
                                   progress or (lambda _: None)))
-    except BaseException:
-        failed = out_dir.with_name(out_dir.name + ".failed")
-        shutil.rmtree(failed, ignore_errors=True)
-        tmp.rename(failed)
-        raise
-    # The report names the bitstream where it ends up, not where it was built.
-    report = replace(report, bitstream=str(out_dir / bitstream_name(b)))
-    (tmp / "report.json").write_text(report.to_json() + "\n")
-    _publish(tmp, out_dir)
+        # The report names the bitstream where it ends up, not where it was built.
+        report = replace(report, bitstream=str(out_dir / bitstream_name(b)))
+        (tmp / "report.json").write_text(report.to_json() + "\n")
+        output.publish(tmp)
     return report
-
-
-def _publish(tmp: Path, out_dir: Path) -> None:
-    """The complete build in ``tmp`` replaces any older one at ``out_dir`` in one
-    rename; a failed build's leftovers beside it go."""
-    old = None
-    if out_dir.exists():
-        old = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", suffix=".old", dir=out_dir.parent))
-        out_dir.rename(old / "build")
-    tmp.rename(out_dir)
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
-    shutil.rmtree(out_dir.with_name(out_dir.name + ".failed"), ignore_errors=True)
 
 
 def _build_in(bd: _Build) -> FpgaReport:

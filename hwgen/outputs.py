@@ -1,27 +1,24 @@
 """``hwgen generate`` outputs: Verilog, manifest.json, params.json and a C header.
 
-Files are written to temporary names and renamed into place; manifest.json is removed
-first and written last, so a directory with a manifest is always complete.
+The files are written to a staging directory beside the output and moved into place at
+the end (:mod:`hwgen.lib.outdir`): an existing output is replaced only when the new one is
+complete, manifest.json is moved in last (so a directory with a manifest is complete),
+and a directory that holds files hwgen did not write is refused unless ``force``.
 """
 from __future__ import annotations
 
 import hashlib
 import json
-import os
 import platform
 import re
 from importlib import metadata
 from pathlib import Path
+from typing import Callable, Optional
 
 from .config import AcceleratorConfig, config_dict, config_hash
 from .emit import TOP_NAME, generate_unit_verilog, generate_verilog
+from .lib import outdir
 from .lib.protocol import OPCODES
-
-
-def _write(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    tmp.write_text(text)
-    os.replace(tmp, path)
 
 
 def tool_versions() -> dict:
@@ -57,11 +54,15 @@ def c_header(cfg: AcceleratorConfig, digest: str) -> str:
     return "\n".join(lines)
 
 
-def write_outputs(cfg: AcceleratorConfig, out: Path) -> list[Path]:
-    out.mkdir(parents=True, exist_ok=True)
-    manifest = out / "manifest.json"
-    if manifest.exists():
-        manifest.unlink()
+def write_outputs(cfg: AcceleratorConfig, out: Path, *, force: bool = False,
+                  log: Optional[Callable[[str], None]] = None) -> list[Path]:
+    """Write the Verilog, params.json, the C header and manifest.json of ``cfg`` to the
+    directory ``out``; the paths written (manifest.json last). Raises
+    :class:`hwgen.lib.outdir.OutputError` (before any work) for an output that is a file
+    or holds files hwgen did not write (unless ``force``). ``log`` hears each step."""
+    target = outdir.target(out, force=force, command="generate", last=("manifest.json",))
+    say = log or (lambda msg: None)
+    say(f"elaborating {cfg.name} ({cfg.R}x{cfg.C} {cfg.array.dataflow})")
     digest = config_hash(cfg)
     verilog = generate_verilog(cfg)
     units = generate_unit_verilog(cfg)
@@ -71,8 +72,6 @@ def write_outputs(cfg: AcceleratorConfig, out: Path) -> list[Path]:
         "params.json": json.dumps(cfg.params(), indent=2, sort_keys=True) + "\n",
         "hwgen_params.h": c_header(cfg, digest),
     }
-    for name, text in files.items():
-        _write(out / name, text)
     man = {
         "top": TOP_NAME,
         "config": config_dict(cfg),
@@ -83,5 +82,11 @@ def write_outputs(cfg: AcceleratorConfig, out: Path) -> list[Path]:
                   for name, text in units.items()},
         "files": {name: hashlib.sha256(text.encode()).hexdigest() for name, text in files.items()},
     }
-    _write(manifest, json.dumps(man, indent=2, sort_keys=True) + "\n")
-    return [out / n for n in files] + [manifest]
+    say(f"writing {len(files) + 1} files to {out}")
+    with target.staged(keep_failed=False) as work:
+        for name, text in files.items():
+            (work / name).write_text(text)
+        (work / "manifest.json").write_text(json.dumps(man, indent=2, sort_keys=True) + "\n")
+        target.publish(work)
+    out = Path(out)
+    return [out / n for n in files] + [out / "manifest.json"]

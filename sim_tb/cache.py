@@ -9,6 +9,7 @@ import contextlib
 import fcntl
 import json
 import os
+import re
 import shutil
 import tempfile
 from collections.abc import Iterator
@@ -46,6 +47,50 @@ def _file_lock(path: Path) -> Iterator[None]:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
+def _dead(pid: int) -> bool:
+    if pid == os.getpid():
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except (PermissionError, OverflowError):
+        return False
+    return False
+
+
+_STALE_BUILD = re.compile(r"^\.(.+)\.(\d+)-[^.]+$")
+
+
+def clean_stale_builds(build_root: Path) -> None:
+    """Remove the temporary build directories of other keys whose process is gone (a
+    killed build); the next build of their key starts afresh and never reuses one."""
+    try:
+        entries = list(build_root.iterdir())
+    except OSError:
+        return
+    for path in entries:
+        m = _STALE_BUILD.match(path.name)
+        if m and path.is_dir() and _dead(int(m.group(2))):
+            shutil.rmtree(path, ignore_errors=True)
+
+
+_STALE_RUN = re.compile(r"^[a-z]+-(\d+)-[^.]+$")
+
+
+def clean_stale_runs(runs: Path) -> None:
+    """Remove run directories whose process is gone without finishing (killed runs); a
+    failed run's directory is kept (renamed ``*.failed``)."""
+    try:
+        entries = list(runs.iterdir())
+    except OSError:
+        return
+    for path in entries:
+        m = _STALE_RUN.match(path.name)
+        if m and path.is_dir() and _dead(int(m.group(1))):
+            shutil.rmtree(path, ignore_errors=True)
+
+
 class _BuildFailed(Exception):
     def __init__(self, reason: str):
         super().__init__(reason)
@@ -71,7 +116,8 @@ def _cached_build(build_root: Path, name: str, sim: str, build, meta: dict) -> P
         for stale in build_root.glob(f".{final.name}.*"):
             if stale.is_dir():
                 shutil.rmtree(stale, ignore_errors=True)
-        tmp = Path(tempfile.mkdtemp(prefix=f".{final.name}.", dir=build_root))
+        clean_stale_builds(build_root)
+        tmp = Path(tempfile.mkdtemp(prefix=f".{final.name}.{os.getpid()}-", dir=build_root))
         try:
             build(tmp)
         except BaseException as e:

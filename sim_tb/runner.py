@@ -25,7 +25,11 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 
-from .cache import BUILD_RECIPE, _BuildFailed, _cached_build, _log_tail, default_build_root
+from hwgen.lib import progress
+from hwgen.lib.errors import WorkloadError
+
+from .cache import (BUILD_RECIPE, _BuildFailed, _cached_build, _log_tail, clean_stale_runs,
+                    default_build_root)
 from .lint import lint
 from .simulators import (SimError, ToolMissing, _needed_tools, _normalise_sim, _quiet_runner,
                          _tool, _tool_environment, tool_versions)
@@ -33,6 +37,8 @@ from .simulators import (SimError, ToolMissing, _needed_tools, _normalise_sim, _
 __all__ = [
     "SimError",
     "SimResult",
+    "check_tools",
+    "check_workload",
     "ToolMissing",
     "default_build_root",
     "depth_log2_for",
@@ -49,6 +55,11 @@ TEST_MODULE = "sim_tb.test_hwgen"
 TIMESCALE = ("1ns", "1ps")
 MIN_DEPTH_LOG2 = 10
 MAX_DEPTH_LOG2 = 22  # 4M words per stream; beyond that the memories get unreasonably large
+#: Words one stream of the testbench holds, and elements of the largest matrix a GEMM
+#: simulation makes (operands and result are held in memory as Python integers).
+MAX_STREAM_WORDS = 1 << MAX_DEPTH_LOG2
+#: Cycles between two looks of the cocotb test at the cycle counter (for progress).
+PROGRESS_EVERY_CYCLES = 1 << 15
 
 _BUILD_ARGS = {
     # cocotb's runner makes every signal public, which blocks optimisation; the wrapper
@@ -63,11 +74,6 @@ _BUILD_ARGS = {
     "icarus": ["-g2005"],
 }
 _PATH_CHARS = 1024  # PATH_CHARS in the wrapper
-
-
-
-
-
 
 
 @dataclasses.dataclass(frozen=True)
@@ -121,6 +127,39 @@ def depth_log2_for(*counts: int) -> int:
     """Smallest stimulus/capture memory depth (log2) that holds every count, at least 2^10."""
     largest = max([1, *counts])
     return max(MIN_DEPTH_LOG2, math.ceil(math.log2(largest)))
+
+
+def check_tools(sim: str) -> None:
+    """ToolMissing (one line) unless the tools ``sim`` needs are installed."""
+    for name in _needed_tools(_normalise_sim(sim)):
+        _tool(name)
+
+
+def check_workload(cfg, M: int, K: int, N: int, timing=None):
+    """Refuse, before anything is built, a GEMM too large to simulate: a matrix of more
+    than :data:`MAX_STREAM_WORDS` elements, or a program with more words on one stream
+    than the testbench holds. One line naming the limit (WorkloadError, exit code 2).
+    ``timing`` is the cycle model's :class:`~hwgen.models.perf.GemmTiming` of the
+    program when the caller has it; returns it."""
+    from hwgen.compiler import check_gemm, default_mapping
+    from hwgen.models.perf import gemm_timing
+
+    spec = f"gemm:{M}x{K}x{N}"
+    check_gemm(cfg, M, K, N)
+    limit = f"at most 2^{MAX_DEPTH_LOG2} ({MAX_STREAM_WORDS})"
+    for what, count in (("A (M x K)", M * K), ("B (K x N)", K * N), ("the result (M x N)", M * N)):
+        if count > MAX_STREAM_WORDS:
+            raise WorkloadError(f"{spec}: {what} has {count} elements; a simulation takes "
+                                f"{limit} per matrix (the testbench's stream memories)")
+    if timing is None:
+        timing = gemm_timing(cfg, M, K, N, cfg.mapping or default_mapping(cfg, M, K, N))
+    for what, count in (("command words", timing.commands),
+                        ("din beats", timing.in_beats + timing.w_beats),
+                        ("dout beats", timing.out_beats)):
+        if count > MAX_STREAM_WORDS:
+            raise WorkloadError(f"{spec}: its program has {count} {what} on {cfg.name}; the "
+                                f"testbench holds {limit} per stream")
+    return timing
 
 
 
@@ -267,7 +306,13 @@ def _build_into(build_dir: Path, verilog: str, params: Mapping[str, object], sim
     wrapper_file = src / WRAPPER.name
     shutil.copyfile(WRAPPER, wrapper_file)
     log_file = build_dir / "build.log"
-    with _tool_environment(sim, build_root / ".tools"):
+    shown = progress.current()
+    shown.stage(f"building the {sim} simulation of {DUT_TOP} (once per design; later runs "
+                "reuse it)")
+    shown.detail("verilator: translating the Verilog to C++" if sim == "verilator"
+                 else "iverilog: compiling")
+    with _tool_environment(sim, build_root / ".tools"), \
+            shown.watch(log_file, progress.verilator_build_log()):
         runner = _quiet_runner(sim)
         try:
             runner.build(
@@ -290,7 +335,7 @@ def _build_into(build_dir: Path, verilog: str, params: Mapping[str, object], sim
 def run_program(verilog: str, params: dict, cmd_words: list[int], din_beats: list[int],
                 n_dout: int, *, sim: str = "verilator", seed: int = 1, stall_pct: int = 0,
                 build_root: Path | None = None, max_cycles: int = 10_000_000,
-                vcd: Path | None = None) -> SimResult:
+                vcd: Path | None = None, expected_cycles: int | None = None) -> SimResult:
     """Simulate `hwgen_top` running a host program and return what it sent back.
 
     `verilog` is the design's Verilog text; `params` holds at least DIN_BITS and DOUT_BITS,
@@ -302,7 +347,8 @@ def run_program(verilog: str, params: dict, cmd_words: list[int], din_beats: lis
     A run that is not done after `max_cycles` cycles returns with `timed_out` set.
     `vcd` (Icarus only) names a file that receives a value-change dump of every signal of
     `hwgen_top` (scope `hwgen_tb.dut`) from time 0 until the run ends; the build is the
-    same as without it.
+    same as without it. `expected_cycles` (the cycle model's count) is the total the
+    progress line (:mod:`hwgen.lib.progress`) shows the simulated cycles against.
     """
     sim = _normalise_sim(sim)
     if not 0 <= stall_pct <= 100:
@@ -342,67 +388,84 @@ def run_program(verilog: str, params: dict, cmd_words: list[int], din_beats: lis
     if len(str(runs).encode()) > _PATH_CHARS - 64:
         raise ValueError(f"build_root path too long for the testbench's file names: {build_root}")
     runs.mkdir(parents=True, exist_ok=True)
-    run_dir = Path(tempfile.mkdtemp(prefix=f"{sim}-", dir=runs))
-    files = {name: run_dir / name for name in ("cmd.hex", "din.hex", "dout.hex", "result.json",
-                                                 "results.xml", "sim.log")}
-    files["cmd.hex"].write_text(cmd_text)
-    files["din.hex"].write_text(din_text)
-    plusargs = [
-        f"+cmd_file={files['cmd.hex']}", f"+n_cmd={len(cmd_words)}",
-        f"+din_file={files['din.hex']}", f"+n_din={len(din_beats)}",
-        f"+dout_file={files['dout.hex']}", f"+n_dout={n_dout}",
-        f"+seed={seed}", f"+stall_pct={stall_pct}", f"+max_cycles={max_cycles}",
-        f"+result_file={files['result.json']}",
-    ]
-    if vcd is not None:
-        plusargs.append(f"+vcd_file={vcd}")
-
-    start = time.perf_counter()
-    failure = None
-    with _tool_environment(sim, build_root / ".tools"):
-        runner = _quiet_runner(sim)
-        if vcd is not None:
-            _allow_vcd(runner)
-        try:
-            runner.test(
-                test_module=TEST_MODULE,
-                hdl_toplevel=TB_TOP,
-                hdl_toplevel_lang="verilog",
-                build_dir=build_dir,
-                test_dir=run_dir,
-                plusargs=plusargs,
-                seed=seed,
-                results_xml=str(files["results.xml"]),
-                log_file=files["sim.log"],
-            )
-        except (Exception, SystemExit) as e:
-            failure = f"simulator failed ({e})"
-    run_seconds = time.perf_counter() - start
-
-    if failure is None:
-        from cocotb_tools.check_results import get_results
-
-        try:
-            _, failed = get_results(files["results.xml"])
-            if failed:
-                failure = "the cocotb test failed"
-        except RuntimeError as e:
-            failure = str(e)
-    if failure is None and not files["result.json"].is_file():
-        failure = "the simulation wrote no result"
-    if failure is not None:
-        raise SimError(f"{sim} run failed: {failure}; files kept in {run_dir}; last log lines:\n"
-                       f"{_log_tail(files['sim.log'])}")
-
-    result = json.loads(files["result.json"].read_text())
+    clean_stale_runs(runs)
+    run_dir = Path(tempfile.mkdtemp(prefix=f"{sim}-{os.getpid()}-", dir=runs))
     try:
-        dout = _read_hex(files["dout.hex"], n_dout)
-    except SimError as e:
-        raise SimError(f"{sim} run: {e}; files kept in {run_dir}") from None
-    if not result["timeout"] and len(dout) != n_dout:
-        raise SimError(f"{sim} run captured {len(dout)} of {n_dout} dout beats; files kept in "
-                       f"{run_dir}")
-    if not os.environ.get("HWGEN_SIM_KEEP"):
+        files = {name: run_dir / name for name in ("cmd.hex", "din.hex", "dout.hex",
+                                                     "result.json", "results.xml", "sim.log",
+                                                     "progress")}
+        files["cmd.hex"].write_text(cmd_text)
+        files["din.hex"].write_text(din_text)
+        plusargs = [
+            f"+cmd_file={files['cmd.hex']}", f"+n_cmd={len(cmd_words)}",
+            f"+din_file={files['din.hex']}", f"+n_din={len(din_beats)}",
+            f"+dout_file={files['dout.hex']}", f"+n_dout={n_dout}",
+            f"+seed={seed}", f"+stall_pct={stall_pct}", f"+max_cycles={max_cycles}",
+            f"+result_file={files['result.json']}",
+            f"+progress_file={files['progress']}", f"+progress_every={PROGRESS_EVERY_CYCLES}",
+        ]
+        if vcd is not None:
+            plusargs.append(f"+vcd_file={vcd}")
+
+        start = time.perf_counter()
+        failure = None
+        shown = progress.current()
+        shown.stage(f"simulating on {sim}" + (f" ({expected_cycles} cycles expected)"
+                                              if expected_cycles else ""))
+        with _tool_environment(sim, build_root / ".tools"), \
+                shown.watch(files["progress"], progress.sim_cycles(expected_cycles), whole=True):
+            runner = _quiet_runner(sim)
+            if vcd is not None:
+                _allow_vcd(runner)
+            try:
+                runner.test(
+                    test_module=TEST_MODULE,
+                    hdl_toplevel=TB_TOP,
+                    hdl_toplevel_lang="verilog",
+                    build_dir=build_dir,
+                    test_dir=run_dir,
+                    plusargs=plusargs,
+                    seed=seed,
+                    results_xml=str(files["results.xml"]),
+                    log_file=files["sim.log"],
+                )
+            except (Exception, SystemExit) as e:
+                failure = f"simulator failed ({e})"
+        shown.done()
+        run_seconds = time.perf_counter() - start
+
+        if failure is None:
+            from cocotb_tools.check_results import get_results
+
+            try:
+                _, failed = get_results(files["results.xml"])
+                if failed:
+                    failure = "the cocotb test failed"
+            except RuntimeError as e:
+                failure = str(e)
+        if failure is None and not files["result.json"].is_file():
+            failure = "the simulation wrote no result"
+        if failure is not None:
+            raise SimError(f"{sim} run failed: {failure}; files kept in {run_dir}; last log "
+                           f"lines:\n{_log_tail(files['sim.log'])}")
+
+        result = json.loads(files["result.json"].read_text())
+        try:
+            dout = _read_hex(files["dout.hex"], n_dout)
+        except SimError as e:
+            raise SimError(f"{sim} run: {e}; files kept in {run_dir}") from None
+        if not result["timeout"] and len(dout) != n_dout:
+            raise SimError(f"{sim} run captured {len(dout)} of {n_dout} dout beats; files "
+                           f"kept in {run_dir}")
+    except KeyboardInterrupt:  # SIGTERM too: an interrupted run leaves nothing
+        shutil.rmtree(run_dir, ignore_errors=True)
+        raise
+    except SimError as e:  # kept for its logs, under a name no clean-up matches
+        kept = _keep_run(run_dir, ".failed")
+        raise SimError(str(e).replace(str(run_dir), str(kept))) from None
+    if os.environ.get("HWGEN_SIM_KEEP"):
+        _keep_run(run_dir, ".kept")
+    else:
         shutil.rmtree(run_dir, ignore_errors=True)
     return SimResult(
         dout=dout,
@@ -415,6 +478,16 @@ def run_program(verilog: str, params: dict, cmd_words: list[int], din_beats: lis
         stats={k: result[k] for k in ("cmd_taken", "din_taken", "dout_taken",
                                       "compute_busy_cycles", "error_seen")},
     )
+
+
+def _keep_run(run_dir: Path, suffix: str) -> Path:
+    """Rename a run directory that is to stay (``.failed``, ``.kept``); its new path."""
+    kept = run_dir.with_name(run_dir.name + suffix)
+    try:
+        os.rename(run_dir, kept)
+    except OSError:
+        return run_dir
+    return kept
 
 
 # ----------------------------------------------------------------- single units

@@ -150,11 +150,39 @@ def _tool_versions(_env_key: tuple) -> tuple:
 
 
 def _quiet_runner(sim: str):
+    """cocotb's runner for ``sim``, quiet, with its commands run by :func:`_guard_commands`."""
     from cocotb_tools.runner import get_runner
 
     runner = get_runner(sim)
     runner.log.setLevel(logging.WARNING)
+    _guard_commands(runner)
     return runner
+
+
+def _guard_commands(runner) -> None:
+    """Make ``runner`` start its commands (verilator, make and the compilers it starts,
+    iverilog, the simulator) with :func:`hwgen.tools.spawn`: each in a process group of
+    its own under a guard, ended with all its children when hwgen is interrupted,
+    terminated or killed (cocotb's own ``subprocess.run`` would leave ``make -j``
+    compiling after a SIGKILL of hwgen)."""
+    if not callable(getattr(runner, "_execute_cmds", None)):
+        raise SimError("this cocotb's runner has no _execute_cmds; hwgen cannot run its "
+                       "tools in their own process group")
+
+    def execute_cmds(cmds, cwd, stdout=None):
+        for cmd in cmds:
+            proc = tools.spawn([str(c) for c in cmd], cwd=cwd, env=runner.env, stdout=stdout,
+                               stderr=None if stdout is None else subprocess.STDOUT)
+            try:
+                code = proc.wait()
+            except BaseException:
+                tools.end_group(proc, grace=0.5)
+                raise
+            tools.finished(proc)
+            if code != 0:
+                raise RuntimeError(f"Command failed with return code: {code}")
+
+    runner._execute_cmds = execute_cmds
 
 
 SIMULATORS = ("verilator", "icarus")

@@ -246,30 +246,61 @@ def fake_report(board: str, bitstream: str) -> fpga.FpgaReport:
 def test_failed_build_is_never_published(tmp_path, monkeypatch):
     for t in flow.TOOLS:
         monkeypatch.setenv(flow.TOOLS[t][0], "true")
-    (tmp_path / "out").mkdir()
-    (tmp_path / "out" / "old").write_text("previous build")
-
-    def broken(bd):
-        (bd.work / "top.il").write_text("half")
-        raise flow.FlowError("nextpnr-ice40 failed: interrupted")
-
-    monkeypatch.setattr(flow, "_build_in", broken)
-    with pytest.raises(flow.FlowError):
-        fpga.build(load_config("ice40"), fpga.FpgaOptions("icebreaker"), tmp_path / "out")
-    assert (tmp_path / "out" / "old").read_text() == "previous build"
-    assert (tmp_path / "out.failed" / "top.il").exists()
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["out", "out.failed"]
 
     def good(bd):
         (bd.work / "top.bin").write_bytes(b"\xff\x00")
         return fake_report(bd.board.name, str(bd.work / "top.bin"))
 
+    def broken(bd):
+        (bd.work / "top.il").write_text("half")
+        raise flow.FlowError("nextpnr-ice40 failed: interrupted")
+
+    out = tmp_path / "out"
     monkeypatch.setattr(flow, "_build_in", good)
-    r = fpga.build(load_config("ice40"), fpga.FpgaOptions("icebreaker"), tmp_path / "out")
-    assert r.bitstream == str(tmp_path / "out" / "top.bin")
-    assert json.loads((tmp_path / "out" / "report.json").read_text()) == r.as_dict()
-    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["report.json", "top.bin"]
+    fpga.build(load_config("ice40"), fpga.FpgaOptions("icebreaker"), out)  # an earlier build
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    monkeypatch.setattr(flow, "_build_in", broken)
+    with pytest.raises(flow.FlowError):
+        fpga.build(load_config("ice40"), fpga.FpgaOptions("icebreaker"), out)
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before
+    assert (tmp_path / "out.failed" / "top.il").exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out", "out.failed"]
+
+    monkeypatch.setattr(flow, "_build_in", good)
+    r = fpga.build(load_config("ice40"), fpga.FpgaOptions("icebreaker"), out)
+    assert r.bitstream == str(out / "top.bin")
+    assert json.loads((out / "report.json").read_text()) == r.as_dict()
+    assert sorted(p.name for p in out.iterdir()) == [".hwgen.json", "report.json", "top.bin"]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
+
+
+def test_user_files_are_never_replaced(tmp_path, monkeypatch):
+    """A directory hwgen did not write is refused before any work; with force, only the
+    names hwgen writes are replaced there."""
+    from hwgen.lib.outdir import OutputError
+    for t in flow.TOOLS:
+        monkeypatch.setenv(flow.TOOLS[t][0], "true")
+    calls = []
+
+    def good(bd):
+        calls.append(bd.work)
+        (bd.work / "top.bin").write_bytes(b"\xff\x00")
+        return fake_report(bd.board.name, str(bd.work / "top.bin"))
+
+    monkeypatch.setattr(flow, "_build_in", good)
+    out = tmp_path / "mine"
+    out.mkdir()
+    (out / "notes.txt").write_text("my notes")
+    with pytest.raises(OutputError, match="holds files hwgen did not write"):
+        fpga.build(load_config("ice40"), fpga.FpgaOptions("icebreaker"), out)
+    afile = tmp_path / "afile"
+    afile.write_text("a file")
+    with pytest.raises(OutputError, match="not a directory"):
+        fpga.build(load_config("ice40"), fpga.FpgaOptions("icebreaker"), afile)
+    assert not calls and afile.read_text() == "a file"
+    fpga.build(load_config("ice40"), fpga.FpgaOptions("icebreaker"), out, force=True)
+    assert (out / "notes.txt").read_text() == "my notes" and (out / "top.bin").exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["afile", "mine"]
 
 
 @pytest.mark.parametrize("fallback", [True, False])
