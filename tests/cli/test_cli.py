@@ -36,8 +36,8 @@ def test_check_bad_config_exit_2_one_line_each(capsys, tmp_path, monkeypatch):
 def test_bad_workload(capsys, spec):
     code, out, err = run(capsys, "estimate", "tiny", "--workload", spec)
     assert code == 2
-    assert err.strip() == (f"hwgen: bad --workload {spec!r}: expected gemm:MxKxN with positive "
-                           "integers, e.g. gemm:64x64x64")
+    assert err.strip() == (f"hwgen: argument --workload: {spec!r} is not gemm:MxKxN with "
+                           "positive integers, e.g. gemm:64x64x64")
 
 
 def test_workload_k_beyond_max_k(capsys):
@@ -50,9 +50,45 @@ def test_estimate_json_keys(capsys):
     code, out, _ = run(capsys, "estimate", "os16", "--workload", "gemm:256x256x256", "--json")
     rep = json.loads(out)
     assert code == 0
-    for k in ("cycles", "ideal_cycles", "utilization", "compute_cycles", "compute_utilization"):
+    for k in ("cycles", "ideal_cycles", "utilization", "compute_cycles", "compute_utilization",
+              "macs", "mapping", "host_beats"):
         assert k in rep
     assert rep["ideal_cycles"] == 256 ** 3 // 256
+
+
+@pytest.mark.parametrize("preset,shape", [("tiny", (5, 6, 7)), ("tiny", (64, 48, 40)),
+                                          ("ws16", (100, 33, 17)), ("os16", (300, 64, 9)),
+                                          ("tiny", (1, 1, 1))])
+def test_estimate_equals_the_program_replay(capsys, preset, shape):
+    """The closed-form estimate reports what replaying the built program gives."""
+    import numpy as np
+
+    from hwgen.compiler import build_gemm_program
+    from hwgen.config import load_config
+    from hwgen.models.gemm import random_operands
+    from hwgen.models.perf import program_timing, report
+    cfg = load_config(preset)
+    a, b = random_operands(np.random.default_rng(1), *shape, cfg.precision.in_bits)
+    prog = build_gemm_program(cfg, *shape, a, b)
+    want = report(cfg, program_timing(cfg, prog.cmds))
+    want["mapping"] = {"tile": dict(zip("mkn", prog.chunks)), "order": list(prog.order)}
+    code, out, _ = run(capsys, "estimate", preset, "--workload", "gemm:{}x{}x{}".format(*shape),
+                       "--json")
+    rep = json.loads(out)
+    assert code == 0 and {k: rep[k] for k in want} == want
+    assert rep["host_beats"] == len(prog.din) + prog.n_dout
+
+
+@pytest.mark.parametrize("spec", ["gemm:1000000000x1x1", "gemm:100000x1000x100000",
+                                  "gemm:1000000x1000x1000000"])
+def test_estimate_of_huge_gemms_is_immediate(capsys, spec):
+    import time
+    t0 = time.monotonic()
+    code, out, err = run(capsys, "estimate", "tiny", "--workload", spec, "--json")
+    assert code == 0, err
+    assert time.monotonic() - t0 < 2
+    M, K, N = (int(x) for x in spec[5:].split("x"))
+    assert json.loads(out)["macs"] == M * K * N
 
 
 def test_generate_outputs(capsys, tmp_path):
@@ -95,20 +131,27 @@ def test_generate_writes_special_units(capsys, tmp_path):
     assert json.loads((plain / "manifest.json").read_text())["units"] == {}
 
 
-def test_generate_interrupted_leaves_no_manifest(tmp_path, monkeypatch):
-    """A run that dies mid-way must not leave a manifest a later run trusts."""
+def test_generate_interrupted_keeps_the_previous_output(tmp_path, monkeypatch):
+    """A run that dies mid-way leaves the previous output as it was (its manifest still
+    describes its files) and no temporary files."""
+    import hashlib
+
     import hwgen.outputs as outputs
     out = tmp_path / "gen"
     from hwgen.config import load_config
     outputs.write_outputs(load_config("tiny"), out)
-    assert (out / "manifest.json").exists()
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
 
-    def boom(cfg):
+    def boom(text):
         raise KeyboardInterrupt
-    monkeypatch.setattr(outputs, "generate_verilog", boom)
+    monkeypatch.setattr(outputs, "c_header", lambda cfg, digest: boom(cfg))
     with pytest.raises(KeyboardInterrupt):
         outputs.write_outputs(load_config("tiny"), out)
-    assert not (out / "manifest.json").exists()
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before
+    man = json.loads((out / "manifest.json").read_text())
+    for name, digest in man["files"].items():
+        assert hashlib.sha256((out / name).read_bytes()).hexdigest() == digest
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["gen"]
 
 
 def test_cli_entry_point_runs():
@@ -134,6 +177,15 @@ def test_sim_amaranth_reports_and_matches_estimate(capsys):
     assert rep["cycles"] == rep["estimate_cycles"]
     assert rep["ideal_cycles"] == -(-5 * 6 * 7 // 16)
     assert rep["utilization"] == round(5 * 6 * 7 / (16 * rep["cycles"]), 6)
+
+
+def test_sim_timeout_says_so(capsys):
+    code, out, err = run(capsys, "sim", "tiny", "--sim", "amaranth", "--workload", "gemm:4x4x4",
+                         "--stall", "90", "--max-cycles", "60")
+    assert code == 1
+    assert err.strip().splitlines()[-1] == (
+        "hwgen: the simulation stopped at --max-cycles 60 before the program finished (the "
+        "cycle model expects 47 cycles without back-pressure)")
 
 
 def test_sim_exit_1_when_not_bit_exact(capsys, monkeypatch):

@@ -1,0 +1,107 @@
+"""Option types of the command line, shared by every command.
+
+Each is an ``argparse`` type: it takes the option's text, refuses anything outside its
+range with one line that says the range (argparse prints it as ``hwgen: argument
+--seed: ...``, exit code 2) and returns the value. Numbers are ASCII digits only (Python's
+``int()`` would also take ``٤`` or ``1_000``), and their length is capped before they
+are converted, so no input is slow to refuse.
+"""
+from __future__ import annotations
+
+import argparse
+import math
+import re
+from typing import Callable, NamedTuple
+
+#: Largest value of a signed 64-bit integer: reports (JSON) are read by programs that
+#: hold their numbers in one, so no count hwgen reports may exceed it.
+INT64_MAX = (1 << 63) - 1
+_INT = re.compile(r"[+-]?[0-9]{1,40}")
+_FLOAT = re.compile(r"[+-]?(?:[0-9]{1,40}(?:\.[0-9]{0,40})?|\.[0-9]{1,40})(?:[eE][+-]?[0-9]{1,4})?")
+
+
+def shown(text: str, limit: int = 40) -> str:
+    """``text`` quoted for a message, cut to ``limit`` characters."""
+    text = str(text)
+    return repr(text) if len(text) <= limit else repr(text[:limit]) + f"... ({len(text)} characters)"
+
+
+def int_range(lo: int, hi: int, what: str = "an integer") -> Callable[[str], int]:
+    """An integer within ``lo..hi`` (ASCII digits)."""
+    def parse(text: str) -> int:
+        t = text.strip()
+        if not _INT.fullmatch(t) or not lo <= int(t) <= hi:
+            raise argparse.ArgumentTypeError(f"expected {what} from {lo} to {hi}, "
+                                             f"got {shown(text)}")
+        return int(t)
+    parse.__name__ = what
+    return parse
+
+
+def float_range(lo: float, hi: float, what: str = "a number",
+                lo_open: bool = True) -> Callable[[str], float]:
+    """A finite number within ``lo..hi`` (``lo`` itself excluded when ``lo_open``)."""
+    def parse(text: str) -> float:
+        t = text.strip()
+        v = float(t) if _FLOAT.fullmatch(t) else math.nan
+        ok = math.isfinite(v) and (v > lo if lo_open else v >= lo) and v <= hi
+        if not ok:
+            low = f"above {lo:g}" if lo_open else f"from {lo:g}"
+            raise argparse.ArgumentTypeError(f"expected {what} {low} up to {hi:g}, "
+                                             f"got {shown(text)}")
+        return v
+    parse.__name__ = what
+    return parse
+
+
+#: Seeds that reach the testbench (a 32-bit register) and NumPy's generator.
+seed32 = int_range(0, (1 << 32) - 1, "a seed")
+#: nextpnr's placement seed (a C ``int``).
+seed31 = int_range(0, (1 << 31) - 1, "a seed")
+#: Time limits of external tools, in seconds (up to about eleven days).
+seconds = float_range(0, 1e6, "seconds")
+
+
+class Gemm(NamedTuple):
+    """A GEMM workload: an M x K matrix times a K x N one."""
+    M: int
+    K: int
+    N: int
+
+    def __str__(self) -> str:
+        return f"gemm:{self.M}x{self.K}x{self.N}"
+
+    @property
+    def macs(self) -> int:
+        return self.M * self.K * self.N
+
+
+_GEMM = re.compile(r"gemm:([0-9]{1,20})x([0-9]{1,20})x([0-9]{1,20})")
+GEMM_SYNTAX = "gemm:MxKxN with positive integers, e.g. gemm:64x64x64"
+
+
+def gemm(text: str) -> Gemm:
+    """``gemm:MxKxN``: positive dimensions whose product (the multiply-accumulates)
+    fits a signed 64-bit integer."""
+    m = _GEMM.fullmatch(text or "")
+    if not m or min(int(g) for g in m.groups()) < 1:
+        raise argparse.ArgumentTypeError(f"{shown(text)} is not {GEMM_SYNTAX}")
+    g = Gemm(*(int(x) for x in m.groups()))
+    if g.macs > INT64_MAX:
+        raise argparse.ArgumentTypeError(
+            f"{g}: {g.macs} multiply-accumulates; at most 2^63-1 ({INT64_MAX}), what a "
+            "64-bit count holds")
+    return g
+
+
+def window(text: str) -> tuple[int, int | None]:
+    """``FIRST:COUNT`` clock cycles (COUNT may be empty: to the end)."""
+    first, sep, count = text.partition(":")
+    ok = (sep and re.fullmatch(r"[0-9]{1,19}", first)
+          and (count == "" or re.fullmatch(r"[0-9]{1,19}", count)))
+    out = (int(first), int(count) if count else None) if ok else (-1, None)
+    if not ok or out[0] > INT64_MAX or (out[1] is not None and not 1 <= out[1] <= INT64_MAX):
+        raise argparse.ArgumentTypeError(
+            f"{shown(text)}: expected FIRST:COUNT (cycles, FIRST >= 0, COUNT >= 1 or empty), "
+            "e.g. 20:200")
+    return out
