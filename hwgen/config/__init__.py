@@ -2,16 +2,19 @@
 
 Layer 1: imports only :mod:`hwgen.lib`.
 """
+from .bayesian import BayesianConfig, parse_bayesian
 from .check import Choice, ConfigError
 from .circulant import Architecture, CirculantConfig, FftConfig, Scaling, parse_circulant
 from .loader import (config_dict, config_from_dict, config_hash, load_config, parse_yaml,
                      preset_names)
+from .grng import GrngConfig, GrngKind, parse_grng
 from .sc import ScConfig, parse_sc
 from .schema import (DATAFLOWS, OS, WS, AcceleratorConfig, ArrayConfig, BufferConfig,
                      BuffersConfig, Dataflow, FeaturesConfig, HostConfig, MappingConfig, PrecisionConfig,
                      acc_bits_needed, ceil_div)
 
-__all__ = ["Choice", "ConfigError", "Architecture", "CirculantConfig", "FftConfig",
+__all__ = ["BayesianConfig", "parse_bayesian", "GrngConfig", "GrngKind", "parse_grng",
+           "Choice", "ConfigError", "Architecture", "CirculantConfig", "FftConfig",
            "Scaling", "parse_circulant", "config_dict", "config_from_dict", "config_hash",
            "load_config", "parse_yaml", "preset_names", "ScConfig", "parse_sc", "DATAFLOWS",
            "OS", "WS", "AcceleratorConfig", "ArrayConfig", "BufferConfig", "BuffersConfig",

@@ -19,14 +19,16 @@ from typing import Any, Optional
 
 import yaml
 
+from .bayesian import parse_bayesian
 from .check import ConfigError, brief, check_mapping, kind, parse_section
 from .circulant import CirculantConfig
+from .grng import GrngConfig
 from .sc import ScConfig
 from .schema import (AcceleratorConfig, ArrayConfig, BufferConfig, BuffersConfig,
                      FeaturesConfig, HostConfig, MappingConfig, PrecisionConfig)
 
 TOP_KEYS = ("name", "array", "precision", "buffers", "host", "features", "mapping", "sc",
-            "circulant")
+            "circulant", "grng", "bayesian")
 #: Limits on what a config file may hold before it is even looked at.
 MAX_FILE_BYTES = 1 << 20
 MAX_NODES = 10_000        # YAML nodes after expanding every alias
@@ -193,13 +195,20 @@ def config_from_dict(data: Any, source: str = "<config>") -> AcceleratorConfig:
     features = _section(FeaturesConfig, top.get("features"), "features", problems)
 
     units = {}  # optional special-unit sections
-    for key, cls in (("sc", ScConfig), ("circulant", CirculantConfig)):
+    for key, cls in (("sc", ScConfig), ("circulant", CirculantConfig), ("grng", GrngConfig)):
         units[key] = None
         if top.get(key) is not None:
             try:
                 units[key] = parse_section(cls, top[key], key)
             except ConfigError as e:
                 problems.extend(e.problems)
+    units["bayesian"] = None
+    if top.get("bayesian") is not None:
+        # a layer without its own grng key draws from the top-level grng: section
+        try:
+            units["bayesian"] = parse_bayesian(top["bayesian"], "", units["grng"])
+        except ConfigError as e:
+            problems.extend(e.problems)
 
     mapping = None
     if top.get("mapping") is not None:
@@ -264,7 +273,7 @@ def config_dict(cfg: AcceleratorConfig) -> dict:
                         "order": list(mp["order"])}
     else:
         d.pop("mapping")
-    for unit in ("sc", "circulant"):
+    for unit in ("sc", "circulant", "grng", "bayesian"):
         if getattr(cfg, unit) is None:
             d.pop(unit)  # configs without the unit keep their hash
     if cfg.features == FeaturesConfig():

@@ -19,8 +19,10 @@ from ..lib.arith import bits_for, ceil_div
 from ..lib.framing import LinkShape
 from ..lib.protocol import ADDR_BITS as ADDR_BITS_MAX
 from ..lib.protocol import DIM_BITS
+from .bayesian import BayesianConfig
 from .check import Checker, Choice, brief, kind
 from .circulant import CirculantConfig
+from .grng import GrngConfig
 from .sc import ScConfig
 
 __all__ = ["Dataflow", "WS", "OS", "DATAFLOWS", "ArrayConfig", "PrecisionConfig",
@@ -237,6 +239,8 @@ class AcceleratorConfig:
     features: FeaturesConfig = FeaturesConfig()
     sc: Optional[ScConfig] = None  # stochastic-computing layer (hwgen/units/stochastic.py)
     circulant: Optional[CirculantConfig] = None  # block-circulant FFT layer
+    grng: Optional[GrngConfig] = None  # Gaussian random number generator (hwgen/units/grng.py)
+    bayesian: Optional[BayesianConfig] = None  # Bayesian linear layer (hwgen/units/bayesian.py)
 
     def __post_init__(self):
         ck = Checker(self, "")
@@ -248,7 +252,8 @@ class AcceleratorConfig:
                     ("buffers", BuffersConfig, False), ("host", HostConfig, False),
                     ("features", FeaturesConfig, False),
                     ("mapping", MappingConfig, True), ("sc", ScConfig, True),
-                    ("circulant", CirculantConfig, True)]
+                    ("circulant", CirculantConfig, True), ("grng", GrngConfig, True),
+                    ("bayesian", BayesianConfig, True)]
         typed = all([_typed(ck, key, cls, opt) for key, cls, opt in sections])
         if typed:
             # The smallest chunk (one array tile, K = 1) must fit every buffer.

@@ -1,0 +1,35 @@
+"""``hwgen check`` and ``hwgen generate`` on configs with ``grng:`` and ``bayesian:``
+sections: bad values exit 2 with one line each, good ones write the units."""
+from pathlib import Path
+
+from hwgen.cli import main
+
+
+def run(capsys, *argv):
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_check_bad_grng_and_bayesian_exit_2_one_line_each(capsys, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    Path("cfg.yaml").write_text(
+        "grng: {kind: wallace, lanes: 4, pool: 1022}\n"
+        "bayesian: {inputs: 0, grng: {kind: rlf, degree: 127, shift: 64}}\n")
+    code, out, err = run(capsys, "check", "cfg.yaml")
+    assert code == 2 and out == ""
+    assert err.splitlines() == [
+        "cfg.yaml: grng.pool: must be a multiple of the transform size 4, got 1022",
+        "cfg.yaml: bayesian.grng.shift: at most 32 for degree 127 (two steps of shift words "
+        "must fit below the tap at 64), got 64",
+        "cfg.yaml: bayesian.inputs: must be between 1 and 4096, got 0",
+    ]
+    assert "Traceback" not in err
+
+
+def test_check_good_sections(capsys, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    Path("ok.yaml").write_text("grng: {kind: clt, lanes: 2, uniforms: 8}\n"
+                               "bayesian: {inputs: 8, outputs: 3, samples: 2}\n")
+    code, out, _ = run(capsys, "check", "ok.yaml")
+    assert code == 0 and out.startswith("ok.yaml: ok: ok,")
