@@ -30,11 +30,12 @@ class _Mesh(wiring.Component):
         super().__init__({"a": In(_vec(signed(in_bits), rows)), "sw": In(rows),
                           **column_ports})
 
-    def _grid(self, m, pe_cls, wire_column):
-        """Instantiate the PEs and wire the rows; ``wire_column(m, pe, r, c)`` wires the
-        vertical connections of one PE (called before its row wiring)."""
+    def _grid(self, m, make_pe, wire_column):
+        """Instantiate the PEs and wire the rows; ``make_pe(r, c)`` builds the PE at row
+        r, column c, ``wire_column(m, pe, r, c)`` wires its vertical connections (called
+        before its row wiring)."""
         R, C = self.rows, self.cols
-        pe = [[pe_cls(self.in_bits, self.acc_bits) for _ in range(C)] for _ in range(R)]
+        pe = [[make_pe(r, c) for c in range(C)] for r in range(R)]
         for r in range(R):
             for c in range(C):
                 p = pe[r][c]
@@ -70,7 +71,9 @@ class WsMesh(_Mesh):
 
     def elaborate(self, platform):
         m = Module()
-        pe = self._grid(m, WsPE, self._column)
+        C = self.cols
+        pe = self._grid(m, lambda r, c: WsPE(self.in_bits, self.acc_bits, right=c < C - 1),
+                        self._column)
         for c in range(self.cols):
             m.d.comb += self.ps[c].eq(pe[self.rows - 1][c].ps_out)
         return m
@@ -95,7 +98,9 @@ class OsMesh(_Mesh):
 
     def elaborate(self, platform):
         m = Module()
-        pe = self._grid(m, OsPE, self._column)
+        R, C = self.rows, self.cols
+        pe = self._grid(m, lambda r, c: OsPE(self.in_bits, self.acc_bits, right=c < C - 1,
+                                             down=r < R - 1), self._column)
         for c in range(self.cols):
             m.d.comb += self.d[c].eq(pe[0][c].d_out)
         return m

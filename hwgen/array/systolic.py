@@ -87,7 +87,8 @@ class SystolicArray(wiring.Component):
                 mesh.a[r].eq(_delay(m, self.a[r], r, f"a_skew{r}")),
                 mesh.sw[r].eq(sw),
             ]
-            sw = _delay(m, sw, 1, f"sw_skew{r}")
+            if r < R - 1:
+                sw = _delay(m, sw, 1, f"sw_skew{r}")
         for c in range(C):
             if os:
                 m.d.comb += mesh.b[c].eq(_delay(m, self.b[c], c, f"b_skew{c}"))

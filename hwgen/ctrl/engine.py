@@ -96,10 +96,9 @@ class ComputeEngine(wiring.Component):
         ]
 
         # Operand valid, aligned with the read data: bubbles feed zeros to the array.
-        a_valid = Signal(); b_valid = Signal(); sw_q = Signal(); shift_q = Signal()
-        a_issue = Signal(); b_issue = Signal(); sw_issue = Signal(); w_issue = Signal()
-        m.d.sync += [a_valid.eq(a_issue), b_valid.eq(b_issue), sw_q.eq(sw_issue),
-                     shift_q.eq(w_issue)]
+        a_valid = Signal(); sw_q = Signal()
+        a_issue = Signal(); sw_issue = Signal()
+        m.d.sync += [a_valid.eq(a_issue), sw_q.eq(sw_issue)]
         m.d.comb += [
             self.arr_a.eq(Mux(a_valid, self.in_rd.data, 0)),
             self.arr_sw.eq(sw_q),
@@ -118,12 +117,17 @@ class ComputeEngine(wiring.Component):
             m.d.comb += self.acc_wr.data[c].eq(
                 Mux(wo_q, 0, self.acc_rd.data[c]) + vec_q[c])
 
+        # Weights: with their own valid (output-stationary) or through the shift chain.
         if os:
+            b_issue = Signal(); b_valid = Signal()
+            m.d.sync += b_valid.eq(b_issue)
             m.d.comb += [self.arr_b.eq(Mux(b_valid, self.w_rd.data, 0)),
                          self.arr_w_shift.eq(0), self.w_rd.en.eq(b_issue)]
             self._os_schedule(m, M, K, N, accumulate, a_issue, b_issue, sw_issue,
                               wb_valid, wb_addr, wb_over)
         else:
+            w_issue = Signal(); shift_q = Signal()
+            m.d.sync += shift_q.eq(w_issue)
             self._ws_schedule(m, M, K, N, accumulate, a_issue, sw_issue, w_issue,
                               wb_valid, wb_addr, wb_over)
             m.d.comb += [self.arr_b.eq(self.w_rd.data), self.arr_w_shift.eq(shift_q),

@@ -79,8 +79,9 @@ class Requantizer(wiring.Component):
             m.d.sync += sat.eq(lo)
         with m.Else():
             m.d.sync += sat.eq(y)
-        raw_p = Signal.like(p)
-        m.d.sync += raw_p.eq(p)
+        # Raw mode: p is the accumulator (acc_bits wide, sign-extended); keep only those bits.
+        raw_p = Signal(signed(self.acc_bits))
+        m.d.sync += raw_p.eq(p[:self.acc_bits])
         clamped = Signal(signed(self.out_bits))
         with m.If(sat > self.hi):
             m.d.comb += clamped.eq(self.hi)

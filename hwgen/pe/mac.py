@@ -25,11 +25,21 @@ def check_widths(component, in_bits: int, acc_bits: int) -> tuple[int, int]:
     return in_bits, acc_bits
 
 
-def _row_ports(in_bits: int) -> dict:
+def _row_ports(in_bits: int, right: bool) -> dict:
     """The ports every PE has: the activation and the tile switch flag, in from the left
-    and registered out to the right."""
-    return {"a_in": In(signed(in_bits)), "a_out": Out(signed(in_bits)),
-            "sw_in": In(1), "sw_out": Out(1)}
+    and, unless the PE is the last of its row (``right=False``), registered out to the
+    right."""
+    ports = {"a_in": In(signed(in_bits)), "sw_in": In(1)}
+    if right:
+        ports.update({"a_out": Out(signed(in_bits)), "sw_out": Out(1)})
+    return ports
+
+
+def _pass_right(m, pe) -> None:
+    """Register the activation and the tile switch flag out to the right, where a PE
+    follows in the row."""
+    if pe.right:
+        m.d.sync += [pe.a_out.eq(pe.a_in), pe.sw_out.eq(pe.sw_in)]
 
 
 class WsPE(wiring.Component):
@@ -47,13 +57,15 @@ class WsPE(wiring.Component):
         Operand width (signed).
     acc_bits : int
         Partial-sum width (signed).
+    right : bool
+        A PE follows in the row; the last PE of a row has no ``a_out``/``sw_out``.
 
     Attributes
     ----------
     a_in, sw_in : In
         Activation and tile-switch flag from the left.
     a_out, sw_out : Out
-        Registered copies to the right.
+        Registered copies to the right (when ``right``).
     w_in : In
         Next weight from the PE above (or the column top).
     w_shift : In
@@ -66,10 +78,11 @@ class WsPE(wiring.Component):
         ``ps_in + a_in * w``, registered.
     """
 
-    def __init__(self, in_bits: int, acc_bits: int):
+    def __init__(self, in_bits: int, acc_bits: int, *, right: bool = True):
         self.in_bits, self.acc_bits = check_widths(self, in_bits, acc_bits)
+        self.right = right
         super().__init__({
-            **_row_ports(in_bits),
+            **_row_ports(in_bits, right),
             "w_in": In(signed(in_bits)), "w_out": Out(signed(in_bits)),
             "w_shift": In(1),
             "ps_in": In(signed(acc_bits)), "ps_out": Out(signed(acc_bits)),
@@ -86,10 +99,9 @@ class WsPE(wiring.Component):
         ]
         m.d.sync += [
             active.eq(w_use),
-            self.a_out.eq(self.a_in),
-            self.sw_out.eq(self.sw_in),
             self.ps_out.eq(self.ps_in + self.a_in * w_use),
         ]
+        _pass_right(m, self)
         with m.If(self.w_shift):
             m.d.sync += shadow.eq(self.w_in)
         return m
@@ -111,28 +123,34 @@ class OsPE(wiring.Component):
         Operand width (signed).
     acc_bits : int
         Accumulator width (signed).
+    right, down : bool
+        A PE follows in the row (column); the last PE of a row has no ``a_out``/
+        ``sw_out``, the last of a column no ``b_out``.
 
     Attributes
     ----------
     a_in, sw_in : In
         Activation and tile-switch flag from the left.
     a_out, sw_out : Out
-        Registered copies to the right.
+        Registered copies to the right (when ``right``).
     b_in : In
         Weight from above.
     b_out : Out
-        Registered copy downwards.
+        Registered copy downwards (when ``down``).
     d_in : In
         Drain chain from the PE below (zero at the bottom row).
     d_out : Out
         Drain register, to the PE above.
     """
 
-    def __init__(self, in_bits: int, acc_bits: int):
+    def __init__(self, in_bits: int, acc_bits: int, *, right: bool = True,
+                 down: bool = True):
         self.in_bits, self.acc_bits = check_widths(self, in_bits, acc_bits)
+        self.right, self.down = right, down
         super().__init__({
-            **_row_ports(in_bits),
-            "b_in": In(signed(in_bits)), "b_out": Out(signed(in_bits)),
+            **_row_ports(in_bits, right),
+            "b_in": In(signed(in_bits)),
+            **({"b_out": Out(signed(in_bits))} if down else {}),
             "d_in": In(signed(acc_bits)), "d_out": Out(signed(acc_bits)),
         })
 
@@ -141,11 +159,9 @@ class OsPE(wiring.Component):
         acc = Signal(signed(self.acc_bits))
         prod = Signal(signed(2 * self.in_bits))
         m.d.comb += prod.eq(self.a_in * self.b_in)
-        m.d.sync += [
-            self.a_out.eq(self.a_in),
-            self.b_out.eq(self.b_in),
-            self.sw_out.eq(self.sw_in),
-        ]
+        _pass_right(m, self)
+        if self.down:
+            m.d.sync += self.b_out.eq(self.b_in)
         with m.If(self.sw_in):
             m.d.sync += [acc.eq(prod), self.d_out.eq(acc)]
         with m.Else():
