@@ -113,7 +113,7 @@ def test_sdf_layer_lint_clean_with_waivers():
     }
     for what, cfg in designs.items():
         try:
-            findings = lint(sdf_layer_verilog(cfg, "hwgen_top"), WAIVERS)
+            findings = lint(sdf_layer_verilog(cfg, "hwgen_circulant_layer"), WAIVERS, file_name="hwgen_circulant_layer.v")
         except ToolMissing as e:
             pytest.skip(str(e))
         assert findings == [], f"{what}: " + "\n".join(findings[:10])
