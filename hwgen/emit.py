@@ -1,9 +1,16 @@
 """Verilog output. The same config always gives byte-identical Verilog."""
+import functools
+import hashlib
+import importlib.metadata
+import json
+import os
+import tempfile
 from contextlib import contextmanager
+from pathlib import Path
 
 from amaranth.back import rtlil, verilog
 
-from .config import AcceleratorConfig
+from .config import AcceleratorConfig, config_dict
 from .top import Accelerator
 from .units import unit_designs
 
@@ -57,3 +64,46 @@ def generate_unit_verilog(cfg: AcceleratorConfig) -> dict[str, str]:
     for name, top in unit_designs(cfg).items():
         out[name] = component_verilog(top, name)
     return out
+
+
+# ---- the Verilog cache ------------------------------------------------------------------
+def cache_dir() -> Path:
+    """Where generated Verilog is kept between runs (``HWGEN_CACHE``, else
+    ``~/.cache/hwgen``)."""
+    env = os.environ.get("HWGEN_CACHE")
+    return (Path(env).expanduser() if env else Path.home() / ".cache" / "hwgen") / "verilog"
+
+
+@functools.lru_cache(maxsize=1)
+def generator_digest() -> str:
+    """A digest of everything that decides the Verilog: hwgen's source files and the
+    Amaranth version (which also pins the Yosys it converts with)."""
+    h = hashlib.sha256(importlib.metadata.version("amaranth").encode())
+    root = Path(__file__).resolve().parent
+    for path in sorted(root.rglob("*.py")):
+        h.update(str(path.relative_to(root)).encode())
+        h.update(path.read_bytes())
+    return h.hexdigest()[:16]
+
+
+def cached_verilog(cfg: AcceleratorConfig) -> str:
+    """:func:`generate_verilog`, kept on disk by config and generator digest, so a
+    design is elaborated once (simulations of many programs, networks, repeated runs).
+    A cache that cannot be written is skipped."""
+    key = hashlib.sha256(json.dumps([config_dict(cfg), generator_digest()],
+                                    sort_keys=True).encode()).hexdigest()[:24]
+    path = cache_dir() / f"{cfg.name}-{key}.v"
+    try:
+        return path.read_text()
+    except OSError:
+        pass
+    text = generate_verilog(cfg)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".v")
+        with os.fdopen(fd, "w") as f:
+            f.write(text)
+        os.replace(tmp, path)
+    except OSError:
+        pass
+    return text

@@ -43,7 +43,7 @@ class Accelerator(wiring.Component):
         m.submodules.host = host = self.host
         m.submodules.engine = eng = ComputeEngine(cfg)
         m.submodules.array = arr = SystolicArray(cfg.array, cfg.precision.in_bits, cfg.acc_bits)
-        m.submodules.input_buf = ibuf = Scratchpad(cfg.buffers.input, eng.a_shape)
+        m.submodules.input_buf = ibuf = Scratchpad(cfg.buffers.input, eng.a_shape, pair=eng.pair)
         m.submodules.weight_buf = wbuf = Scratchpad(cfg.buffers.weight, eng.b_shape)
         m.submodules.acc_buf = abuf = Scratchpad(cfg.buffers.acc, eng.acc_shape, n_read=2,
                                                  n_write=2 if cfg.features.preload else 1)

@@ -1,21 +1,20 @@
 """Run host programs on the generated `hwgen_top` Verilog in Icarus Verilog or Verilator.
 
-The design is wrapped in `hdl/hwgen_tb.sv`, which streams a preloaded program through the
-design and captures its output without per-cycle help from Python; cocotb only supplies the
-clock and reset (`test_hwgen.py`).
+The design is wrapped in `hdl/hwgen_tb.sv`, which streams a program from files through the
+design and writes its output to a file without per-cycle help from Python; cocotb only
+supplies the clock and reset (`test_hwgen.py`).
 
 Builds are cached by :mod:`sim_tb.cache`, one directory per (design, wrapper, parameters,
-simulator, memory depth). Every run gets its own directory for the program files and
-results; it is removed after a successful run unless `HWGEN_SIM_KEEP=1`, and kept (its
-path is in the error) after a failed one. The simulators are found by
-:mod:`sim_tb.simulators`; :mod:`sim_tb.lint` lints Verilog.
+simulator): one build runs programs of any length. Every run gets its own directory for
+the program files and results; it is removed after a successful run unless
+`HWGEN_SIM_KEEP=1`, and kept (its path is in the error) after a failed one. The
+simulators are found by :mod:`sim_tb.simulators`; :mod:`sim_tb.lint` lints Verilog.
 """
 from __future__ import annotations
 
 import dataclasses
 import hashlib
 import json
-import math
 import os
 import re
 import shutil
@@ -41,7 +40,6 @@ __all__ = [
     "check_workload",
     "ToolMissing",
     "default_build_root",
-    "depth_log2_for",
     "lint",
     "run_program",
     "tool_versions",
@@ -53,10 +51,9 @@ TB_TOP = "hwgen_tb"
 DUT_TOP = "hwgen_top"
 TEST_MODULE = "sim_tb.test_hwgen"
 TIMESCALE = ("1ns", "1ps")
-MIN_DEPTH_LOG2 = 10
-MAX_DEPTH_LOG2 = 22  # 4M words per stream; beyond that the memories get unreasonably large
-#: Words one stream of the testbench holds, and elements of the largest matrix a GEMM
-#: simulation makes (operands and result are held in memory as Python integers).
+MAX_DEPTH_LOG2 = 22
+#: Words of one stream of a GEMM simulation, and elements of its largest matrix (the
+#: operands, the program and the result are held in memory as Python integers).
 MAX_STREAM_WORDS = 1 << MAX_DEPTH_LOG2
 #: Cycles between two looks of the cocotb test at the cycle counter (for progress).
 PROGRESS_EVERY_CYCLES = 1 << 15
@@ -123,12 +120,6 @@ class SimResult:
 
 
 
-def depth_log2_for(*counts: int) -> int:
-    """Smallest stimulus/capture memory depth (log2) that holds every count, at least 2^10."""
-    largest = max([1, *counts])
-    return max(MIN_DEPTH_LOG2, math.ceil(math.log2(largest)))
-
-
 def check_tools(sim: str) -> None:
     """ToolMissing (one line) unless the tools ``sim`` needs are installed."""
     for name in _needed_tools(_normalise_sim(sim)):
@@ -138,7 +129,7 @@ def check_tools(sim: str) -> None:
 def check_workload(cfg, M: int, K: int, N: int, timing=None):
     """Refuse, before anything is built, a GEMM too large to simulate: a matrix of more
     than :data:`MAX_STREAM_WORDS` elements, or a program with more words on one stream
-    than the testbench holds. One line naming the limit (WorkloadError, exit code 2).
+    than a simulation takes. One line naming the limit (WorkloadError, exit code 2).
     ``timing`` is the cycle model's :class:`~hwgen.models.perf.GemmTiming` of the
     program when the caller has it; returns it."""
     from hwgen.compiler import check_gemm, default_mapping
@@ -150,7 +141,7 @@ def check_workload(cfg, M: int, K: int, N: int, timing=None):
     for what, count in (("A (M x K)", M * K), ("B (K x N)", K * N), ("the result (M x N)", M * N)):
         if count > MAX_STREAM_WORDS:
             raise WorkloadError(f"{spec}: {what} has {count} elements; a simulation takes "
-                                f"{limit} per matrix (the testbench's stream memories)")
+                                f"{limit} per matrix")
     if timing is None:
         timing = gemm_timing(cfg, M, K, N, cfg.mapping or default_mapping(cfg, M, K, N))
     for what, count in (("command words", timing.commands),
@@ -158,7 +149,7 @@ def check_workload(cfg, M: int, K: int, N: int, timing=None):
                         ("dout beats", timing.out_beats)):
         if count > MAX_STREAM_WORDS:
             raise WorkloadError(f"{spec}: its program has {count} {what} on {cfg.name}; the "
-                                f"testbench holds {limit} per stream")
+                                f"simulation takes {limit} per stream")
     return timing
 
 
@@ -223,7 +214,7 @@ def _allow_vcd(runner) -> None:
 
 
 
-def _wrapper_params(params: Mapping[str, object], depth_log2: int) -> dict[str, int]:
+def _wrapper_params(params: Mapping[str, object]) -> dict[str, int]:
     try:
         din_bits = int(params["DIN_BITS"])
         dout_bits = int(params["DOUT_BITS"])
@@ -231,7 +222,7 @@ def _wrapper_params(params: Mapping[str, object], depth_log2: int) -> dict[str, 
         raise ValueError(f"params needs {e.args[0]!r}") from None
     if din_bits < 1 or dout_bits < 1:
         raise ValueError("DIN_BITS and DOUT_BITS must be positive")
-    return {"DIN_BITS": din_bits, "DOUT_BITS": dout_bits, "DEPTH_LOG2": depth_log2}
+    return {"DIN_BITS": din_bits, "DOUT_BITS": dout_bits}
 
 
 def _top_module_text(verilog: str) -> str:
@@ -267,7 +258,7 @@ def _defines_for(verilog: str) -> dict[str, int]:
     return {"HWGEN_TOP_HAS_ERROR": 1} if _port_width(verilog, "output", "error") == 1 else {}
 
 
-def _build_key(verilog: str, params: Mapping[str, object], sim: str, depth_log2: int) -> str:
+def _build_key(verilog: str, params: Mapping[str, object], sim: str) -> str:
     import cocotb_tools.config
 
     identity = {
@@ -276,7 +267,6 @@ def _build_key(verilog: str, params: Mapping[str, object], sim: str, depth_log2:
         "wrapper": hashlib.sha256(WRAPPER.read_bytes()).hexdigest(),
         "params": sorted((str(k), str(v)) for k, v in params.items()),
         "sim": sim,
-        "depth_log2": depth_log2,
         "build_args": _BUILD_ARGS[sim],
         "tools": tool_versions(),
         # A Verilator executable links against this environment's cocotb libraries.
@@ -285,20 +275,19 @@ def _build_key(verilog: str, params: Mapping[str, object], sim: str, depth_log2:
     return hashlib.sha256(json.dumps(identity, sort_keys=True).encode()).hexdigest()[:20]
 
 
-def _ensure_build(verilog: str, params: Mapping[str, object], sim: str, depth_log2: int,
+def _ensure_build(verilog: str, params: Mapping[str, object], sim: str,
                   build_root: Path) -> Path:
     """Directory of a complete build of the wrapped design, building it first if needed."""
     return _cached_build(
-        build_root, f"{sim}-{_build_key(verilog, params, sim, depth_log2)}", sim,
-        lambda tmp: _build_into(tmp, verilog, params, sim, depth_log2, build_root),
-        {"sim": sim, "params": {str(k): str(v) for k, v in params.items()},
-         "depth_log2": depth_log2})
+        build_root, f"{sim}-{_build_key(verilog, params, sim)}", sim,
+        lambda tmp: _build_into(tmp, verilog, params, sim, build_root),
+        {"sim": sim, "params": {str(k): str(v) for k, v in params.items()}})
 
 
 
 
 def _build_into(build_dir: Path, verilog: str, params: Mapping[str, object], sim: str,
-                depth_log2: int, build_root: Path) -> None:
+                build_root: Path) -> None:
     src = build_dir / "src"
     src.mkdir()
     dut_file = src / "hwgen_top.v"
@@ -318,7 +307,7 @@ def _build_into(build_dir: Path, verilog: str, params: Mapping[str, object], sim
             runner.build(
                 sources=[dut_file, wrapper_file],
                 hdl_toplevel=TB_TOP,
-                parameters=_wrapper_params(params, depth_log2),
+                parameters=_wrapper_params(params),
                 build_dir=build_dir,
                 timescale=TIMESCALE,
                 build_args=_BUILD_ARGS[sim],
@@ -366,11 +355,7 @@ def run_program(verilog: str, params: dict, cmd_words: list[int], din_beats: lis
         if len(str(vcd).encode()) >= _PATH_CHARS:
             raise ValueError(f"vcd path too long for the testbench: {vcd}")
         vcd.parent.mkdir(parents=True, exist_ok=True)
-    depth_log2 = depth_log2_for(len(cmd_words), len(din_beats), n_dout)
-    if depth_log2 > MAX_DEPTH_LOG2:
-        raise ValueError(f"program too large for the testbench: more than 2^{MAX_DEPTH_LOG2} "
-                         "words on one stream")
-    wrapper_params = _wrapper_params(params, depth_log2)
+    wrapper_params = _wrapper_params(params)
     _check_port_widths(verilog, wrapper_params)
     cmd_text = _hex_lines(cmd_words, 64, "cmd_words")
     din_text = _hex_lines(din_beats, wrapper_params["DIN_BITS"], "din_beats")
@@ -381,7 +366,7 @@ def run_program(verilog: str, params: dict, cmd_words: list[int], din_beats: lis
     build_root = build_root.absolute()
 
     start = time.perf_counter()
-    build_dir = _ensure_build(verilog, params, sim, depth_log2, build_root)
+    build_dir = _ensure_build(verilog, params, sim, build_root)
     build_seconds = time.perf_counter() - start
 
     runs = build_root / "runs"

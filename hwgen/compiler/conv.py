@@ -1,17 +1,23 @@
 """Convolutions on the accelerator with im2col on chip.
 
 A convolution is the GEMM ``C[m, o] = sum_k A[m, k] W[k, o]`` with m an output pixel
-(raster order, x fastest) and k = (ky, kx, c) (channels fastest). The host does not build
-A: it sends each band of input rows once, as words of R channels per pixel
-(``(iy*W + ix)*CT + ct``), and the weight-stationary engine's address generator
-(:class:`hwgen.ctrl.engine.ConvAddress`) reads, for each pixel and k tile, the word that
-holds it, or a zero word in the padding. Chunks are bands of output rows (M), ranges of
-channel tiles (K: all kernel positions of those channels) and ranges of output channels
-(N); :class:`ConvNest` tells the cycle model their sizes and :class:`ConvSource` gives
-the program their words.
+(raster order, x fastest). The host does not build A: it sends each band of input rows
+once and the engine's address generator reads, for each pixel and k, the word that holds
+it, or zeros in the padding. Chunks are bands of output rows (M), ranges of input
+channels (K: all kernel positions of those channels) and ranges of output channels (N);
+:class:`ConvNest` tells the cycle model their sizes and :class:`ConvSource` gives the
+program their words. The two dataflows lay the band out differently:
 
-Channels are padded to a multiple of R (zero channels cost MACs, reported as such);
-groups are run one after another (``hwgen.compiler.network``), depthwise layers as
+* weight-stationary (:class:`hwgen.ctrl.engine.ConvAddress`): words of R channels per
+  pixel (``(iy*W + ix)*CT + ct``), k = (ky, kx, c) with channels fastest; channels are
+  padded to a multiple of R (zero channels cost MACs, reported as such);
+* output-stationary (:class:`hwgen.ctrl.engine.OsConvAddress`): words of R pixels of one
+  channel, each input row split into its stride phases and padded to ``WQW`` words,
+  k = (c, ky, kx) with kernel columns fastest; an array tile is R pixels of one output
+  row, so each output row is padded to ``XT*R`` pixels (the padding pixels are computed
+  and dropped).
+
+Groups are run one after another (``hwgen.compiler.network``), depthwise layers as
 channel tiles with a block-diagonal kernel.
 """
 from __future__ import annotations
@@ -25,8 +31,8 @@ import numpy as np
 from ..config import AcceleratorConfig, Dataflow
 from ..lib.arith import ceil_div
 from ..lib.errors import WorkloadError
-from ..lib.protocol import CONV_REGS, ConvReg, cmd_conv_set
-from ..models.perf import LoopNest, nest_timing
+from ..lib.protocol import CONV_REGS, ConvReg, OsConvReg, cmd_conv_set, pack_fields
+from ..models.perf import LoopNest, compute_bound, nest_timing
 from .program import NestSource, Program, Quant, emit_nest, weight_words
 
 
@@ -68,8 +74,9 @@ class ConvSpec:
 @dataclass(frozen=True)
 class ConvMapping:
     """How a convolution is cut into chunks: ``rows`` output rows per band, ``ct``
-    channel tiles (of R channels) per K chunk, ``tile_n`` output channels per N chunk,
-    and the loop order."""
+    channel units per K chunk (tiles of R channels on a weight-stationary design, single
+    channels on an output-stationary one), ``tile_n`` output channels per N chunk, and
+    the loop order."""
     rows: int
     ct: int
     tile_n: int
@@ -79,25 +86,43 @@ class ConvMapping:
 @dataclass(frozen=True)
 class ConvNest(LoopNest):
     """The cycle model's view of a convolution's chunk loops: an M chunk is a band of
-    output rows (its pixels), a K chunk all kernel positions of ``ct`` channel tiles;
-    the input chunk is the band's input rows at those channel tiles."""
+    output rows (its pixels, each row padded to ``row_px`` on an output-stationary
+    design), a K chunk all kernel positions of ``ct_chunk`` channel units of ``R``
+    channels; the input chunk is the band's input rows at those channels."""
     spec: Optional[ConvSpec] = None
     ct_chunk: int = 1
     R: int = 1
+    os: bool = False
+    lanes: int = 1      # the array's rows (output-stationary: pixels per word)
+
+    @property
+    def row_px(self) -> int:
+        """Output pixels per output row in the accumulator."""
+        return self.spec.w_out if not self.os else xt_of(self.spec, self.lanes) * self.lanes
 
     def band(self, i: int) -> tuple[int, int]:
         """First output row and number of rows of band i."""
-        rows = self.tile_m // self.spec.w_out
+        rows = self.tile_m // self.row_px
         return i * rows, min(rows, self.spec.h_out - i * rows)
 
+    @functools.cached_property
+    def _band_words(self) -> list[int]:
+        """Input words per channel unit of each band."""
+        sp = self.spec
+        per_row = (sp.stride[1] * wqw_of(sp, self.lanes)) if self.os else sp.w
+        out = []
+        for i in range(self.counts[0]):
+            lo, hi = sp.input_rows(*self.band(i))
+            out.append((hi - lo) * per_row)
+        return out
+
     def cts(self, l: int) -> int:  # noqa: E741
-        """Channel tiles of K chunk l."""
+        """Channel units of K chunk l."""
         ct_total = ceil_div(self.spec.cin, self.R)
         return min(self.ct_chunk, ct_total - l * self.ct_chunk)
 
     def a_words(self, cfg: AcceleratorConfig, i: int, l: int) -> int:  # noqa: E741
-        lo, hi = self.spec.input_rows(*self.band(i))
-        return (hi - lo) * self.spec.w * self.cts(l)
+        return self._band_words[i] * self.cts(l)
 
     def segments(self, dim: str) -> list[tuple[int, int, int]]:
         """Bands alike in size and input rows run together (padding makes the bands at
@@ -115,21 +140,43 @@ class ConvNest(LoopNest):
         return out
 
 
+def xt_of(spec: ConvSpec, R: int) -> int:
+    """Output-stationary: array tiles (of R pixels) per output row."""
+    return ceil_div(spec.w_out, R)
+
+
+def wqw_of(spec: ConvSpec, R: int) -> int:
+    """Output-stationary: words per stride phase of an input row (its longest phase,
+    ``ceil(W / SX)`` pixels, in words of R)."""
+    return ceil_div(ceil_div(spec.w, spec.stride[1]), R)
+
+
+def _is_os(cfg: AcceleratorConfig) -> bool:
+    return cfg.dataflow is Dataflow.OS
+
+
 def conv_nest(cfg: AcceleratorConfig, spec: ConvSpec, mp: ConvMapping, quant: Quant = Quant(),
               preload: bool = False) -> ConvNest:
-    R = cfg.R
-    ct_total = ceil_div(spec.cin, R)
-    K = spec.kh * spec.kw * ct_total * R
+    os = _is_os(cfg)
+    unit = 1 if os else cfg.R
+    ct_total = ceil_div(spec.cin, unit)
+    K = spec.kh * spec.kw * ct_total * unit
     rows = min(mp.rows, spec.h_out)
-    return ConvNest(M=spec.h_out * spec.w_out, K=K, N=spec.cout,
-                    tile_m=rows * spec.w_out, tile_k=spec.kh * spec.kw * min(mp.ct, ct_total) * R,
+    row_px = xt_of(spec, cfg.R) * cfg.R if os else spec.w_out
+    return ConvNest(M=spec.h_out * row_px, K=K, N=spec.cout,
+                    tile_m=rows * row_px,
+                    tile_k=spec.kh * spec.kw * min(mp.ct, ct_total) * unit,
                     tile_n=min(mp.tile_n, spec.cout), order=tuple(mp.order), raw=quant.raw,
                     per_lane=quant.per_lane, clamp=quant.clamp, setup=CONV_REGS,
-                    preload=preload, spec=spec, ct_chunk=min(mp.ct, ct_total), R=R)
+                    preload=preload, spec=spec, ct_chunk=min(mp.ct, ct_total), R=unit,
+                    os=os, lanes=cfg.R)
 
 
 def conv_regs(cfg: AcceleratorConfig, nest: ConvNest, i: int, l: int) -> list[int]:  # noqa: E741
-    """The address generator's registers for band i, K chunk l (:class:`ConvAddress`)."""
+    """The address generator's registers for band i, K chunk l (:class:`ConvAddress`,
+    :class:`OsConvAddress`)."""
+    if nest.os:
+        return _os_conv_regs(cfg, nest, i, l)
     sp = nest.spec
     oy0, _ = nest.band(i)
     lo, hi = sp.input_rows(*nest.band(i))
@@ -149,6 +196,35 @@ def conv_regs(cfg: AcceleratorConfig, nest: ConvNest, i: int, l: int) -> list[in
     return [cmd_conv_set(reg, regs[reg]) for reg in range(CONV_REGS)]
 
 
+def _os_conv_regs(cfg: AcceleratorConfig, nest: ConvNest, i: int, l: int) -> list[int]:  # noqa: E741
+    sp, R = nest.spec, cfg.R
+    oy0, _ = nest.band(i)
+    lo, hi = sp.input_rows(*nest.band(i))
+    (sy, sx), (dy, dx) = sp.stride, sp.dilation
+    wqw, xt = wqw_of(sp, R), xt_of(sp, R)
+    rows = hi - lo
+    row_stride = sx * wqw
+    row0 = oy0 * sy - sp.pad[0] - lo
+    p0, qo0 = (-sp.pad[1]) % sx, (-sp.pad[1]) // sx
+    dxp, dxq = dx % sx, dx // sx
+    regs = {
+        OsConvReg.ROWS_IN: rows,
+        OsConvReg.WQW_XT: pack_fields(OsConvReg.WQW_XT, WQW=wqw, XT=xt),
+        OsConvReg.DXP_W: dxp * wqw + dxq // R,
+        OsConvReg.ROW_STRIDE: row_stride,
+        OsConvReg.CH_STRIDE: rows * row_stride,
+        OsConvReg.OY_JUMP: sy * row_stride - (xt - 1),
+        OsConvReg.SY: sy, OsConvReg.ROW0: row0, OsConvReg.TB0: row0 * row_stride,
+        OsConvReg.KW_KH: pack_fields(OsConvReg.KW_KH, KW=sp.kw, KH=sp.kh),
+        OsConvReg.DY_STRIDE: dy * row_stride, OsConvReg.DY: dy,
+        OsConvReg.A0: p0 * wqw + qo0 // R,
+        OsConvReg.X0: pack_fields(OsConvReg.X0, P0=p0, QS0=qo0 % R, QW0=qo0 // R),
+        OsConvReg.XSTEP: pack_fields(OsConvReg.XSTEP, SX=sx, DXP=dxp, DXS=dxq % R),
+        OsConvReg.DXW: dxq // R,
+    }
+    return [cmd_conv_set(reg, regs[reg]) for reg in range(CONV_REGS)]
+
+
 class ConvSource(NestSource):
     """The words of a convolution's chunks: ``x`` (cin, h, w) integers, ``weight``
     (cout, cin, kh, kw), ``residual`` (cout, h_out, w_out) with ``factors`` (cout,) for
@@ -159,16 +235,21 @@ class ConvSource(NestSource):
     def __init__(self, cfg: AcceleratorConfig, nest: ConvNest, x=None, weight=None,
                  residual=None, factors=None):
         self.cfg, self.nest = cfg, nest
-        sp, R = nest.spec, cfg.R
-        ct_total = ceil_div(sp.cin, R)
+        sp, R, unit = nest.spec, cfg.R, nest.R
+        ct_total = ceil_div(sp.cin, unit)
         self.x_tiles = None
-        if x is not None:   # (h, w, CT, R), zero channels appended
+        if x is not None and not nest.os:   # (h, w, CT, R), zero channels appended
             xt = np.zeros((ct_total * R, sp.h, sp.w), dtype=np.int64)
             xt[:sp.cin] = x
             self.x_tiles = xt.reshape(ct_total, R, sp.h, sp.w).transpose(2, 3, 0, 1)
+        elif x is not None:                 # (cin, h, SX, WQW*R): rows split in phases
+            sx, wq = sp.stride[1], wqw_of(sp, R) * R
+            xp = np.zeros((sp.cin, sp.h, wq * sx), dtype=np.int64)
+            xp[:, :, :sp.w] = x
+            self.x_tiles = xp.reshape(sp.cin, sp.h, wq, sx).transpose(0, 1, 3, 2)
         self.w_padded = None
-        if weight is not None:   # channels padded to CT*R
-            self.w_padded = np.zeros((sp.cout, ct_total * R, sp.kh, sp.kw), dtype=np.int64)
+        if weight is not None:   # channels padded to whole units
+            self.w_padded = np.zeros((sp.cout, ct_total * unit, sp.kh, sp.kw), dtype=np.int64)
             self.w_padded[:, :sp.cin] = weight
         self.residual, self.factors = residual, factors
 
@@ -178,17 +259,23 @@ class ConvSource(NestSource):
         n = self.nest
         lo, hi = n.spec.input_rows(*n.band(i))
         ct0 = l * n.ct_chunk
-        band = self.x_tiles[lo:hi, :, ct0:ct0 + n.cts(l), :]
+        if n.os:
+            band = self.x_tiles[ct0:ct0 + n.cts(l), lo:hi]
+        else:
+            band = self.x_tiles[lo:hi, :, ct0:ct0 + n.cts(l), :]
         return band.reshape(-1, self.cfg.R)
 
     def w_words(self, l, j):  # noqa: E741
         if self.w_padded is None:
             return None
-        n, R = self.nest, self.cfg.R
+        n, unit = self.nest, self.nest.R
         ct0, cts = l * n.ct_chunk, n.cts(l)
         o0 = j * n.tile_n
-        w = self.w_padded[o0:o0 + n.n(j), ct0 * R:(ct0 + cts) * R]   # (o, c, ky, kx)
-        b = w.transpose(2, 3, 1, 0).reshape(-1, w.shape[0])          # k = (ky, kx, c)
+        w = self.w_padded[o0:o0 + n.n(j), ct0 * unit:(ct0 + cts) * unit]   # (o, c, ky, kx)
+        if n.os:
+            b = w.transpose(1, 2, 3, 0).reshape(-1, w.shape[0])   # k = (c, ky, kx)
+        else:
+            b = w.transpose(2, 3, 1, 0).reshape(-1, w.shape[0])   # k = (ky, kx, c)
         return weight_words(self.cfg, b)
 
     def setup(self, i, l, j):  # noqa: E741
@@ -204,7 +291,9 @@ class ConvSource(NestSource):
         oy0, rows = n.band(i)
         rows_nt = n.acc_rows(self.cfg, i)
         words = np.zeros((rows_nt, C), dtype=np.int64)
-        r = self.residual[o0:o0 + cols, oy0:oy0 + rows, :].reshape(cols, -1)  # (c, pixels)
+        r = np.zeros((cols, rows, n.row_px), dtype=np.int64)
+        r[:, :, :n.spec.w_out] = self.residual[o0:o0 + cols, oy0:oy0 + rows, :]
+        r = r.reshape(cols, -1)                                           # (c, pixels)
         words[:r.shape[1], :cols] = r.T
         return factors, words
 
@@ -213,15 +302,23 @@ class ConvSource(NestSource):
 
 
 def check_conv(cfg: AcceleratorConfig, spec: ConvSpec, preload_max: int = 0) -> None:
-    """Refuse what the hardware cannot run, in one line: the output-stationary array has
-    no im2col address generator; the accumulator must hold every sum."""
-    if cfg.dataflow is not Dataflow.WS:
-        raise WorkloadError("convolutions on chip need the weight-stationary dataflow "
-                            f"(the address generator feeds its rows); {cfg.name} is "
-                            f"{cfg.dataflow}")
+    """Refuse what the hardware cannot run, in one line: a design without the address
+    generator; field limits of the output-stationary generator; the accumulator must
+    hold every sum."""
     if not cfg.features.im2col:
         raise WorkloadError(f"convolutions on chip need features.im2col, which {cfg.name} "
                             "leaves out")
+    if _is_os(cfg):
+        R = cfg.R
+        limits = (("kernel width", spec.kw, 4095), ("kernel height", spec.kh, 4095),
+                  ("stride", spec.stride[1], 255),
+                  ("words per input row phase", wqw_of(spec, R), 4095),
+                  ("array tiles per output row", xt_of(spec, R), 4095),
+                  ("left padding", ceil_div(spec.pad[1], spec.stride[1] * R), 127))
+        for what, v, hi in limits:
+            if v > hi:
+                raise WorkloadError(f"the output-stationary address generator takes a "
+                                    f"{what} up to {hi}, this convolution needs {v}")
     b = cfg.precision.in_bits
     peak = spec.kh * spec.kw * spec.cin * (1 << (2 * b - 2)) + preload_max
     if peak > (1 << (cfg.acc_bits - 1)) - 1:
@@ -232,16 +329,15 @@ def check_conv(cfg: AcceleratorConfig, spec: ConvSpec, preload_max: int = 0) -> 
 
 def fits(cfg: AcceleratorConfig, nest: ConvNest) -> Optional[str]:
     """None when every chunk of ``nest`` fits the buffers, else why not."""
-    R, C = cfg.R, cfg.C
     # bands differ only at the image's edges (padding clips them): first, second, last
     n_m = nest.counts[0]
     a = max(nest.a_words(cfg, i, 0) for i in {0, min(1, n_m - 1), n_m - 1})
     if a > cfg.buffers.input.depth:
         return f"input buffer needs {a} words for a band, has {cfg.buffers.input.depth}"
-    w = ceil_div(nest.tile_k, R) * R * ceil_div(nest.tile_n, C)
+    w = cfg.chunk_words(1, nest.tile_k, nest.tile_n)["weight"]
     if w > cfg.buffers.weight.depth:
         return f"weight buffer needs {w} words, has {cfg.buffers.weight.depth}"
-    acc = ceil_div(nest.tile_n, C) * nest.tile_m
+    acc = cfg.chunk_words(nest.tile_m, 1, nest.tile_n)["acc"]
     if acc > cfg.buffers.acc.depth:
         return f"accumulator buffer needs {acc} words, has {cfg.buffers.acc.depth}"
     if max(nest.tile_m, nest.tile_k, nest.tile_n) >= 1 << 18:
@@ -274,9 +370,10 @@ def conv_mapping(cfg: AcceleratorConfig, spec: ConvSpec, quant: Quant = Quant(),
 @functools.lru_cache(maxsize=4096)
 def _conv_mapping(cfg, spec, raw, per_lane, clamp, preload) -> ConvMapping:
     quant = Quant(raw=raw, mult=(1,) if per_lane else 1, lo=0 if clamp else None)
-    R, C = cfg.R, cfg.C
-    ct_total = ceil_div(spec.cin, R)
-    scored = []
+    unit = 1 if _is_os(cfg) else cfg.R
+    C = cfg.C
+    ct_total = ceil_div(spec.cin, unit)
+    cands = []
     for ct in _choices(ct_total, 1):
         for tn in _choices(spec.cout, C):
             rows_fit = [r for r in _choices(spec.h_out, 1)
@@ -285,17 +382,34 @@ def _conv_mapping(cfg, spec, raw, per_lane, clamp, preload) -> ConvMapping:
             for rows in rows_fit[:2]:
                 for order in (("m", "n", "k"), ("n", "m", "k")):
                     mp = ConvMapping(rows, ct, tn, order)
-                    t = nest_timing(cfg, conv_nest(cfg, spec, mp, quant, preload))
-                    scored.append((t.cycles, t.host_beats, mp))
-    if not scored:
+                    nest = conv_nest(cfg, spec, mp, quant, preload)
+                    cands.append((compute_bound(cfg, nest), len(cands), mp, nest))
+    if not cands:
         raise WorkloadError(f"no chunk of a {spec.cin}x{spec.h}x{spec.w} input with a "
                             f"{spec.kh}x{spec.kw} kernel fits the buffers of {cfg.name} "
-                            "(one output row needs the kernel's input rows at one channel "
-                            "tile); deepen buffers.input")
-    fastest = min(c for c, _, _ in scored)
+                            "(one output row needs the kernel's input rows at one channel"
+                            f"{'' if unit == 1 else ' tile'}); deepen buffers.input")
+    # Exact timing in the order of the compute bound, until no later candidate can be
+    # within the slack of the fastest found.
+    cands.sort(key=lambda c: c[:2])
+    scored, fastest = [], None
+    for bound, _, mp, nest in cands:
+        if fastest is not None and bound > fastest * CYCLE_SLACK:
+            break
+        t = nest_timing(cfg, nest)
+        scored.append((t.cycles, t.host_beats, mp))
+        fastest = t.cycles if fastest is None else min(fastest, t.cycles)
     good = [(beats, c, i) for i, (c, beats, _) in enumerate(scored)
             if c <= fastest * CYCLE_SLACK]
     return scored[min(good)[2]][2]
+
+
+def conv_output(nest: ConvNest, res: np.ndarray) -> np.ndarray:
+    """A convolution program's decoded result (pixels x output channels, each output
+    row padded to ``nest.row_px`` pixels) as (cout, h_out, w_out)."""
+    sp = nest.spec
+    out = np.asarray(res).reshape(sp.h_out, nest.row_px, -1)[:, :sp.w_out]
+    return out.transpose(2, 0, 1)
 
 
 def emit_conv(cfg: AcceleratorConfig, spec: ConvSpec, mp: ConvMapping, x=None, weight=None,

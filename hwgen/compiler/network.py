@@ -5,11 +5,10 @@ runs.
 Lowering, layer by layer (one program per layer; the host lays out each layer's input
 from the previous layer's output):
 
-* ``conv`` (groups 1) on a weight-stationary design with ``features.im2col``: the
-  convolution on chip (:mod:`hwgen.compiler.conv`): each input pixel crosses the host link
-  once per band, the address generator builds the im2col rows. Elsewhere (an
-  output-stationary design, or no address generator) the host sends the im2col matrix as
-  a GEMM operand (``host im2col``, kh*kw times the input).
+* ``conv`` (groups 1) on a design with ``features.im2col``: the convolution on chip
+  (:mod:`hwgen.compiler.conv`): each input pixel crosses the host link once per band,
+  the address generator builds the im2col rows. Without the address generator the host
+  sends the im2col matrix as a GEMM operand (``host im2col``, kh*kw times the input).
 * depthwise convs and average pools (a depthwise conv with unit weights): channel tiles
   of R channels, each a convolution with a block-diagonal kernel (every output channel
   reads its own input channel; the array's other rows multiply zeros, reported as such).
@@ -33,14 +32,14 @@ from typing import Optional
 
 import numpy as np
 
-from ..config import AcceleratorConfig, Dataflow
+from ..config import AcceleratorConfig
 from ..lib.arith import ceil_div
 from ..lib.errors import WorkloadError
 from ..lib.protocol import cmd_sync
 from ..models import maxplus as mx
 from ..models.network import QLayer, QNet, pool_as_conv
 from ..models.perf import GemmTiming, LoopNest, block_timing, nest_block
-from .conv import ConvMapping, ConvSpec, conv_mapping, conv_nest, emit_conv
+from .conv import ConvMapping, ConvNest, ConvSpec, conv_mapping, conv_nest, conv_output, emit_conv
 from .mapping import default_mapping
 from .program import GemmSource, Program, Quant, check_gemm, emit_nest
 
@@ -119,7 +118,7 @@ def _spec(qnet: QNet, layer: QLayer, cin: int, cout: int) -> ConvSpec:
 
 
 def _on_chip(cfg: AcceleratorConfig) -> bool:
-    return cfg.dataflow is Dataflow.WS and cfg.features.im2col
+    return cfg.features.im2col
 
 
 def _conv_parts(cfg, qnet, layer, n_images) -> tuple[str, list]:
@@ -187,8 +186,11 @@ def _conv_parts(cfg, qnet, layer, n_images) -> tuple[str, list]:
                     src = GemmSource(cfg, nest, a, bm, preload=r, factors=factors)
                     return emit_nest(cfg, nest, src, quant)
 
-            def place(out, res, b=b, cout_s=cout_s, Ho=Ho, Wo=Wo):
-                out[b, cout_s] = res.reshape(Ho, Wo, -1).transpose(2, 0, 1)
+            def place(out, res, b=b, cout_s=cout_s, nest=nest, Ho=Ho, Wo=Wo):
+                if isinstance(nest, ConvNest):
+                    out[b, cout_s] = conv_output(nest, res)
+                else:
+                    out[b, cout_s] = res.reshape(Ho, Wo, -1).transpose(2, 0, 1)
 
             parts.append(Part(nest, mp, what, emit, place))
     return how, parts

@@ -174,8 +174,10 @@ class FeaturesConfig:
     """Hardware for running networks (``features:``), each optional because it costs
     area on a small device:
 
-    * ``im2col``: the weight-stationary engine's convolution address generator
-      (convolutions read their input once per layer; docs/host_protocol.md);
+    * ``im2col``: the engine's convolution address generator (convolutions read their
+      input once per layer; on an output-stationary design the input buffer is split
+      into even and odd halves and the operand goes through a lane shifter;
+      docs/host_protocol.md);
     * ``preload``: LOAD_ACC, accumulators preloaded with a residual times a per-lane
       factor (residual adds in the accumulator);
     * ``lane_quant``: a multiplier and shift per column (per-channel requantization);

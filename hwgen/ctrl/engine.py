@@ -7,15 +7,16 @@ and :mod:`hwgen.models.perf` computes it without simulating, from the formulas o
 :mod:`hwgen.lib.schedule` that the engine also uses. The per-dataflow schedules
 are described in docs/gemm_accelerator.md.
 """
-from amaranth.hdl import Module, Mux, Signal, signed
+from amaranth.hdl import Cat, Module, Mux, Signal, Value, signed
 from amaranth.lib import data, wiring
 from amaranth.lib.wiring import In, Out
 
 from ..config import AcceleratorConfig, Dataflow
 from ..lib.checks import check_type
-from ..lib.protocol import CONV_REG_BITS, CONV_REGS, DIM_BITS, ConvReg
+from ..lib.protocol import CONV_REG_BITS, CONV_REGS, DIM_BITS, OS_PACKED, ConvReg, OsConvReg
 from ..lib.schedule import os_min_period, ws_min_period
-from ..mem import ReadPortSignature, WritePortSignature, acc_word, input_word, weight_word
+from ..mem import (PairReadPortSignature, ReadPortSignature, WritePortSignature, acc_word,
+                   input_word, weight_word)
 
 
 class ComputeEngine(wiring.Component):
@@ -34,7 +35,8 @@ class ComputeEngine(wiring.Component):
     busy : Out
         A computation is running; the ``cur_*_bank`` outputs name its banks.
     in_rd, w_rd, acc_rd : Out(ReadPortSignature)
-        Buffer read clients.
+        Buffer read clients (``in_rd`` reads two consecutive words at once on an
+        output-stationary design with im2col on chip: :class:`PairReadPortSignature`).
     acc_wr : Out(WritePortSignature)
         Accumulator write client.
     arr_a, arr_b, arr_w_shift, arr_sw : Out
@@ -43,14 +45,16 @@ class ComputeEngine(wiring.Component):
         Systolic array outputs.
     conv, conv_mode : In
         The convolution address generator's registers (:class:`hwgen.lib.protocol.ConvReg`)
-        and whether this COMPUTE reads its input operand through it (im2col on chip,
-        weight-stationary); both are latched at ``start``.
+        and whether this COMPUTE reads its input operand through it (im2col on chip;
+        :class:`ConvAddress` on a weight-stationary design, :class:`OsConvAddress` on an
+        output-stationary one); both are latched at ``start``.
     """
 
     def __init__(self, cfg: AcceleratorConfig):
         check_type(self, "cfg", cfg, AcceleratorConfig)
         self.cfg = cfg
-        self.im2col = cfg.features.im2col and cfg.dataflow is Dataflow.WS
+        self.im2col = cfg.features.im2col
+        self.pair = self.im2col and cfg.dataflow is Dataflow.OS
         bufs = cfg.buffers
         self.a_shape, self.b_shape, self.acc_shape = input_word(cfg), weight_word(cfg), acc_word(cfg)
         super().__init__({
@@ -59,7 +63,8 @@ class ComputeEngine(wiring.Component):
             "accumulate": In(1), "in_bank": In(1), "w_bank": In(1), "acc_bank": In(1),
             "busy": Out(1),
             "cur_in_bank": Out(1), "cur_w_bank": Out(1), "cur_acc_bank": Out(1),
-            "in_rd": Out(ReadPortSignature(bufs.input, self.a_shape)),
+            "in_rd": Out((PairReadPortSignature if self.pair else ReadPortSignature)(
+                bufs.input, self.a_shape)),
             "w_rd": Out(ReadPortSignature(bufs.weight, self.b_shape)),
             "acc_rd": Out(ReadPortSignature(bufs.acc, self.acc_shape)),
             "acc_wr": Out(WritePortSignature(bufs.acc, self.acc_shape)),
@@ -96,14 +101,14 @@ class ComputeEngine(wiring.Component):
         ]
 
         # Operand valid, aligned with the read data: bubbles feed zeros to the array.
-        a_valid = Signal(); sw_q = Signal()
+        sw_q = Signal()
         a_issue = Signal(); sw_issue = Signal()
-        m.d.sync += [a_valid.eq(a_issue), sw_q.eq(sw_issue)]
-        m.d.comb += [
-            self.arr_a.eq(Mux(a_valid, self.in_rd.data, 0)),
-            self.arr_sw.eq(sw_q),
-            self.in_rd.en.eq(a_issue),
-        ]
+        m.d.sync += sw_q.eq(sw_issue)
+        m.d.comb += [self.arr_sw.eq(sw_q), self.in_rd.en.eq(a_issue)]
+        if not self.pair:   # (the pair read's operand path is the OS schedule's)
+            a_valid = Signal()
+            m.d.sync += a_valid.eq(a_issue)
+            m.d.comb += self.arr_a.eq(Mux(a_valid, self.in_rd.data, 0))
 
         # Result descriptor that reaches the writeback together with arr_out.
         wb_valid = Signal(); wb_addr = Signal(acc_aw); wb_over = Signal()
@@ -256,24 +261,47 @@ class ComputeEngine(wiring.Component):
                      wb_valid.eq(emit), wb_over.eq(~accumulate),
                      wb_addr.eq(Mux(v, a, dbase + ((dcnt + 1) >> 1)))]
         drain = Signal(range(2 * R + C + 4))
+        conv_en = self._conv_en
+        gen = OsConvAddress(self._conv, R) if self.im2col else None
+        if gen is not None:
+            # The two words read, shifted by the lane offset and masked where they lie
+            # outside the row (the host stores each row padded to whole words).
+            sh_q = Signal.like(gen.qs, name="os_shift_q")
+            v0_q, v1_q, cv_q, av_q = (Signal(name=f"os_{n}_q") for n in ("v0", "v1", "conv", "a"))
+            m.d.sync += [sh_q.eq(Mux(conv_en, gen.qs, 0)), v0_q.eq(gen.v0), v1_q.eq(gen.v1),
+                         cv_q.eq(conv_en), av_q.eq(a_issue)]
+            ib = cfg.precision.in_bits
+            w0 = Mux(v0_q | ~cv_q, self.in_rd.data.as_value(), 0)
+            w1 = Mux(v1_q & cv_q, self.in_rd.data_next.as_value(), 0)
+            shifted = (Cat(w0, w1) >> (sh_q * ib))[:R * ib]
+            m.d.comb += self.arr_a.eq(Mux(av_q, shifted, 0))
 
         with m.FSM(name="os_fsm"):
             with m.State("IDLE"):
                 with m.If(self.start):
                     m.d.sync += [m_base.eq(0), n_base.eq(0), in_base.eq(0), w_base.eq(0),
                                  cur_acc.eq(0), has_prev.eq(0), s.eq(0)]
+                    if gen is not None:
+                        gen.reset(m, self.conv)
                     m.next = "STREAM"
             with m.State("STREAM"):
                 m.d.comb += self.busy.eq(1)
                 with m.If(s < K):
-                    m.d.comb += [a_issue.eq(1), b_issue.eq(1),
-                                 self.in_rd.addr.eq(in_base + s), self.w_rd.addr.eq(w_base + s)]
+                    m.d.comb += [b_issue.eq(1), self.w_rd.addr.eq(w_base + s)]
+                    if gen is None:
+                        m.d.comb += [a_issue.eq(1), self.in_rd.addr.eq(in_base + s)]
+                    else:
+                        m.d.comb += [a_issue.eq(~conv_en | gen.inside),
+                                     self.in_rd.addr.eq(Mux(conv_en, gen.addr, in_base + s))]
+                        gen.next_k(m)
                 m.d.comb += sw_issue.eq(s == 0)
                 with m.If((s == 0) & has_prev):
                     m.d.comb += [d_start.eq(1), d_base.eq(cur_acc - R)]
                 m.d.sync += s.eq(s + 1)
                 with m.If(s == period - 1):
                     m.d.sync += [s.eq(0), cur_acc.eq(cur_acc + R), has_prev.eq(1)]
+                    if gen is not None:
+                        gen.next_tile(m, restart=last_m)
                     with m.If(last_m & last_n):
                         m.next = "FLUSH"
                     with m.Elif(last_m):
@@ -368,3 +396,131 @@ class ConvAddress:
         m.d.sync += [self.off.eq(off), self.cx.eq(cx), self.ry.eq(ry), self.ox.eq(0),
                      self.addr.eq(r("BASE0") + off), self.ix.eq(r("COL0") + cx),
                      self.iy.eq(r("ROW0") + ry)]
+
+
+class OsConvAddress:
+    """The im2col address generator of the output-stationary engine.
+
+    An array tile is R consecutive output pixels ``ox0 .. ox0+R-1`` of one output row
+    (``ox0 = xt*R``; a row is ``XT`` tiles, the last one partly past the row's end) and
+    the engine steps k = (kx, ky, c), kernel columns fastest. The host stores the band's
+    input channel by channel, row by row, each row split into its ``SX`` stride phases
+    (pixel ``ix = SX*q + p`` at position q of phase p) and each phase padded with zeros
+    to ``WQW`` words of R pixels. The R pixels the tile needs at kernel column kx are
+    then R consecutive positions ``q0 .. q0+R-1`` of one phase: with
+    ``kx*DX - pad_left = SX*qo + p`` (0 <= p < SX), ``q0 = ox0 + qo``, which straddles
+    words ``xt + qw`` and ``xt + qw + 1`` (``qo = qw*R + qs``, 0 <= qs < R). Both are
+    read at once (the even/odd halves of the buffer), joined and shifted down by qs
+    lanes; a word outside ``0 .. WQW-1`` (the padding left and right) reads as zeros,
+    and so does the whole operand when the input row is outside the band (padding above
+    and below). Each k step and tile step is an addition of precomputed registers
+    (:class:`hwgen.lib.protocol.OsConvReg`); the generator does not multiply.
+    """
+
+    W = CONV_REG_BITS + 2
+
+    def __init__(self, regs, R: int):
+        self.r, self.R = regs, R
+        w = self.W
+        # the tile
+        self.tb = Signal(signed(w), name="og_tb")       # (ROW0 + oy*SY)*ROW_STRIDE + xt
+        self.xt = Signal(12, name="og_xt")
+        self.iy0 = Signal(signed(w), name="og_iy0")     # ROW0 + oy*SY
+        # the k step
+        self.kx = Signal(12, name="og_kx")
+        self.ky = Signal(12, name="og_ky")
+        self.cb = Signal(signed(w), name="og_cb")       # c*CH_STRIDE
+        self.kr = Signal(signed(w), name="og_kr")       # ky*DY_STRIDE
+        self.kb = Signal(signed(w), name="og_kb")       # cb + kr + p*WQW + qw
+        self.ry = Signal(signed(w), name="og_ry")       # ky*DY
+        self.p = Signal(8, name="og_p")
+        self.qs = Signal(range(2 * R), name="og_qs")
+        self.qw = Signal(signed(14), name="og_qw")
+        # outputs
+        self.addr = Signal(signed(w), name="og_addr")
+        self.inside = Signal(name="og_inside")
+        self.v0 = Signal(name="og_v0")
+        self.v1 = Signal(name="og_v1")
+
+    def field(self, reg, name, regs=None):
+        regs = self.r if regs is None else regs
+        for n, lsb, width, signed_ in OS_PACKED[reg]:
+            if n == name:
+                v = Value.cast(regs[reg])[lsb:lsb + width]
+                return v.as_signed() if signed_ else v
+        raise KeyError(name)
+
+    def reg(self, name):
+        return self.r[getattr(OsConvReg, name)]
+
+    def _x_reset(self, m, regs):
+        f = lambda name: self.field(OsConvReg.X0, name, regs)  # noqa: E731
+        m.d.sync += [self.kx.eq(0), self.p.eq(f("P0")), self.qs.eq(f("QS0")),
+                     self.qw.eq(f("QW0"))]
+
+    def _k_reset(self, m, regs):
+        self._x_reset(m, regs)
+        m.d.sync += [self.ky.eq(0), self.cb.eq(0), self.kr.eq(0), self.ry.eq(0),
+                     self.kb.eq(regs[OsConvReg.A0])]
+
+    def reset(self, m, regs):
+        """At start: the first tile and k step (from the registers latched this cycle)."""
+        self._k_reset(m, regs)
+        m.d.sync += [self.tb.eq(regs[OsConvReg.TB0]), self.xt.eq(0),
+                     self.iy0.eq(regs[OsConvReg.ROW0])]
+
+    def next_k(self, m):
+        """This cycle's address and masks; then the next k step."""
+        r, R = self.reg, self.R
+        wqw = self.field(OsConvReg.WQW_XT, "WQW")
+        iy = Signal(signed(self.W), name="og_iy")
+        wq = Signal(signed(16), name="og_wq")
+        m.d.comb += [iy.eq(self.iy0 + self.ry), wq.eq(self.xt + self.qw),
+                     self.addr.eq(self.tb + self.kb),
+                     self.inside.eq((iy >= 0) & (iy < r("ROWS_IN"))),
+                     self.v0.eq((wq >= 0) & (wq < wqw)),
+                     self.v1.eq((wq + 1 >= 0) & (wq + 1 < wqw))]
+        kw, kh = self.field(OsConvReg.KW_KH, "KW"), self.field(OsConvReg.KW_KH, "KH")
+        with m.If(self.kx == kw - 1):
+            self._x_reset(m, self.r)
+            cb, kr = (Signal(signed(self.W), name=f"og_{n}_next") for n in ("cb", "kr"))
+            with m.If(self.ky == kh - 1):
+                m.d.comb += [cb.eq(self.cb + r("CH_STRIDE")), kr.eq(0)]
+                m.d.sync += [self.ky.eq(0), self.ry.eq(0)]
+            with m.Else():
+                m.d.comb += [cb.eq(self.cb), kr.eq(self.kr + r("DY_STRIDE"))]
+                m.d.sync += [self.ky.eq(self.ky + 1), self.ry.eq(self.ry + r("DY"))]
+            m.d.sync += [self.cb.eq(cb), self.kr.eq(kr), self.kb.eq(cb + kr + r("A0"))]
+        with m.Else():
+            sx = self.field(OsConvReg.XSTEP, "SX")
+            dxp = self.field(OsConvReg.XSTEP, "DXP")
+            dxs = self.field(OsConvReg.XSTEP, "DXS")
+            p1 = Signal(9, name="og_p1")
+            qs1 = Signal(range(4 * R + 256), name="og_qs1")
+            kb1 = Signal(signed(self.W), name="og_kb1")
+            wrap = Signal(name="og_pwrap")
+            m.d.comb += [p1.eq(self.p + dxp), wrap.eq(p1 >= sx),
+                         qs1.eq(self.qs + dxs + wrap),
+                         kb1.eq(self.kb + r("DXP_W") - Mux(wrap, r("ROW_STRIDE"), 0))]
+            m.d.sync += [self.kx.eq(self.kx + 1), self.p.eq(Mux(wrap, p1 - sx, p1))]
+            with m.If(qs1 >= R):
+                m.d.sync += [self.qs.eq(qs1 - R), self.qw.eq(self.qw + r("DXW") + 1),
+                             self.kb.eq(kb1 + 1)]
+            with m.Else():
+                m.d.sync += [self.qs.eq(qs1), self.qw.eq(self.qw + r("DXW")),
+                             self.kb.eq(kb1)]
+
+    def next_tile(self, m, restart):
+        """At the end of a tile's K steps: the next tile of the output row, the next
+        output row, or the first tile again when ``restart`` (the next column tile); the
+        k step back to the first."""
+        r = self.reg
+        self._k_reset(m, self.r)
+        xt_n = self.field(OsConvReg.WQW_XT, "XT")
+        with m.If(restart):
+            m.d.sync += [self.tb.eq(r("TB0")), self.xt.eq(0), self.iy0.eq(r("ROW0"))]
+        with m.Elif(self.xt == xt_n - 1):
+            m.d.sync += [self.tb.eq(self.tb + r("OY_JUMP")), self.xt.eq(0),
+                         self.iy0.eq(self.iy0 + r("SY"))]
+        with m.Else():
+            m.d.sync += [self.tb.eq(self.tb + 1), self.xt.eq(self.xt + 1)]

@@ -99,8 +99,8 @@ class Requantizer(wiring.Component):
 
 
 def has_im2col(cfg: AcceleratorConfig) -> bool:
-    """The design has the convolution address generator (weight-stationary only)."""
-    return cfg.features.im2col and cfg.dataflow is Dataflow.WS
+    """The design has a convolution address generator (either dataflow)."""
+    return cfg.features.im2col
 
 
 class HostInterface(wiring.Component):
@@ -125,8 +125,8 @@ class HostInterface(wiring.Component):
     acc_rd : Out(ReadPortSignature)
         Accumulator read client for READ.
     conv : Out(ArrayLayout(signed(CONV_REG_BITS), 16))
-        The convolution address generator's registers (CONV_SET, :class:`ConvReg`;
-        ``features.im2col`` on a weight-stationary design).
+        The convolution address generator's registers (CONV_SET, :class:`ConvReg` or
+        :class:`OsConvReg` by dataflow; ``features.im2col``).
     eng_conv : Out(1)
         The COMPUTE takes its input operand through the address generator.
     """

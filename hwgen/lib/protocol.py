@@ -75,6 +75,37 @@ class ConvReg:
 CONV_REGS = 16
 
 
+class OsConvReg:
+    """The same 16 registers as the output-stationary engine's address generator reads
+    them (docs/host_protocol.md). Three registers hold small fields side by side
+    (:data:`OS_PACKED`)."""
+    ROWS_IN, WQW_XT, DXP_W, ROW_STRIDE, CH_STRIDE, OY_JUMP, SY, ROW0, TB0, KW_KH, \
+        DY_STRIDE, DY, A0, X0, XSTEP, DXW = range(16)
+
+
+#: Fields of the packed output-stationary registers: register -> ((name, lsb, width,
+#: signed), ...).
+OS_PACKED = {
+    OsConvReg.WQW_XT: (("WQW", 0, 12, False), ("XT", 12, 12, False)),
+    OsConvReg.KW_KH: (("KW", 0, 12, False), ("KH", 12, 12, False)),
+    OsConvReg.X0: (("P0", 0, 8, False), ("QS0", 8, 8, False), ("QW0", 16, 8, True)),
+    OsConvReg.XSTEP: (("SX", 0, 8, False), ("DXP", 8, 8, False), ("DXS", 16, 8, False)),
+}
+
+
+def pack_fields(reg: int, **values: int) -> int:
+    """The signed register value holding ``values`` in the fields of packed register
+    ``reg`` (:data:`OS_PACKED`)."""
+    word = 0
+    for name, lsb, width, signed_ in OS_PACKED[reg]:
+        v = values[name]
+        lo, hi = (-(1 << (width - 1)), 1 << (width - 1)) if signed_ else (0, 1 << width)
+        if not lo <= v < hi:
+            raise WorkloadError(f"{name}={v} does not fit its {width}-bit field")
+        word |= (v & ((1 << width) - 1)) << lsb
+    return word - (1 << CONV_REG_BITS) if word >> (CONV_REG_BITS - 1) else word
+
+
 def field_slice(f: tuple[int, int]) -> slice:
     """The bit slice of field ``f`` (for slicing an Amaranth value)."""
     return slice(f[0], f[0] + f[1])

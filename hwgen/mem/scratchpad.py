@@ -29,6 +29,18 @@ class ReadPortSignature(wiring.Signature):
         })
 
 
+class PairReadPortSignature(wiring.Signature):
+    """A read client that gets two consecutive words at once: ``data`` holds the word at
+    ``addr`` and ``data_next`` the one at ``addr + 1`` (modulo the depth), both a cycle
+    after ``en``."""
+
+    def __init__(self, cfg: BufferConfig, shape):
+        super().__init__({
+            "bank": Out(_bank_bits(cfg)), "addr": Out(cfg.addr_bits), "en": Out(1),
+            "data": In(shape), "data_next": In(shape),
+        })
+
+
 class WritePortSignature(wiring.Signature):
     """A write client of a buffer."""
 
@@ -52,6 +64,10 @@ class Scratchpad(wiring.Component):
         Number of read clients.
     n_write : int
         Number of write clients (1 or 2).
+    pair : bool
+        The first read client reads two consecutive words per cycle
+        (:class:`PairReadPortSignature`): each bank is then two memories of half the
+        depth, one for the even and one for the odd addresses.
 
     Attributes
     ----------
@@ -63,7 +79,8 @@ class Scratchpad(wiring.Component):
         Read clients; ``data`` is valid the cycle after ``en``.
     """
 
-    def __init__(self, cfg: BufferConfig, shape, *, n_read: int = 1, n_write: int = 1):
+    def __init__(self, cfg: BufferConfig, shape, *, n_read: int = 1, n_write: int = 1,
+                 pair: bool = False):
         check_type(self, "cfg", cfg, BufferConfig)
         check_int(self, "n_read", n_read, 1, 8)
         check_int(self, "n_write", n_write, 1, 2)
@@ -71,11 +88,13 @@ class Scratchpad(wiring.Component):
         self.shape = shape
         self.n_read = n_read
         self.n_write = n_write
+        self.pair = bool(pair)
         members = {"w": In(WritePortSignature(cfg, shape))}
         if n_write == 2:
             members["w1"] = In(WritePortSignature(cfg, shape))
         for i in range(n_read):
-            members[f"r{i}"] = In(ReadPortSignature(cfg, shape))
+            sig = PairReadPortSignature if i == 0 and self.pair else ReadPortSignature
+            members[f"r{i}"] = In(sig(cfg, shape))
         super().__init__(members)
 
     def _is(self, bank, b):
@@ -85,32 +104,28 @@ class Scratchpad(wiring.Component):
     def elaborate(self, platform):
         m = Module()
         readers = [getattr(self, f"r{i}") for i in range(self.n_read)]
-        bank_data = []
+        bank_data, bank_next = [], []
         for b in range(self.cfg.banks):
-            mem = Memory(shape=self.shape, depth=self.cfg.depth, init=[])
-            m.submodules[f"bank{b}"] = mem
-            wp = mem.write_port()
-            rp = mem.read_port()
-            m.d.comb += rp.en.eq(0)
-            if self.n_write == 1:
-                m.d.comb += [wp.addr.eq(self.w.addr), wp.data.eq(self.w.data),
-                             wp.en.eq(self.w.en & self._is(self.w.bank, b))]
-            else:   # the first client wins (plain multiplexers: Yosys 0.70's ABC9 has
-                    # crashed on this port written from nested conditions)
-                first = Signal(name=f"w_first{b}")
-                m.d.comb += [first.eq(self.w.en & self._is(self.w.bank, b)),
-                             wp.addr.eq(Mux(first, self.w.addr, self.w1.addr)),
-                             wp.data.eq(Mux(first, self.w.data.as_value(),
-                                            self.w1.data.as_value())),
-                             wp.en.eq(first | (self.w1.en & self._is(self.w1.bank, b)))]
-            # Priority: the first client that names this bank drives its read port.
-            for rd in reversed(readers):
-                with m.If(rd.en & self._is(rd.bank, b)):
-                    m.d.comb += [rp.addr.eq(rd.addr), rp.en.eq(1)]
-            bank_data.append(rp.data)
-        for rd in readers:
+            if self.pair:
+                data, nxt = self._pair_bank(m, b, readers)
+                bank_next.append(nxt)
+            else:
+                mem = Memory(shape=self.shape, depth=self.cfg.depth, init=[])
+                m.submodules[f"bank{b}"] = mem
+                wp, rp = mem.write_port(), mem.read_port()
+                self._write(m, wp, b, self.w.addr, 1)
+                m.d.comb += rp.en.eq(0)
+                # Priority: the first client that names this bank drives its read port.
+                for rd in reversed(readers):
+                    with m.If(rd.en & self._is(rd.bank, b)):
+                        m.d.comb += [rp.addr.eq(rd.addr), rp.en.eq(1)]
+                data = rp.data
+            bank_data.append(data)
+        for i, rd in enumerate(readers):
+            outs = [(rd.data, bank_data)] + ([(rd.data_next, bank_next)] if i == 0 and self.pair
+                                             else [])
             if self.cfg.banks == 1:
-                m.d.comb += rd.data.eq(bank_data[0])
+                m.d.comb += [port.eq(src[0]) for port, src in outs]
                 continue
             sel = Signal(range(self.cfg.banks), name="sel")  # bank of the data now out
             with m.If(rd.en):
@@ -118,5 +133,52 @@ class Scratchpad(wiring.Component):
             with m.Switch(sel):
                 for b in range(self.cfg.banks):
                     with m.Case(b):
-                        m.d.comb += rd.data.eq(bank_data[b])
+                        m.d.comb += [port.eq(src[b]) for port, src in outs]
         return m
+
+    def _write(self, m, wp, b, addr_of, keep):
+        """Drive write port ``wp`` of bank ``b``: address ``addr_of(client address)``,
+        enabled where ``keep(client address)`` holds."""
+        addr = (lambda a: a) if not callable(addr_of) else addr_of
+        ok = (lambda a: 1) if not callable(keep) else keep
+        if self.n_write == 1:
+            m.d.comb += [wp.addr.eq(addr(self.w.addr)), wp.data.eq(self.w.data),
+                         wp.en.eq(self.w.en & self._is(self.w.bank, b) & ok(self.w.addr))]
+        else:   # the first client wins (plain multiplexers: Yosys 0.70's ABC9 has
+                # crashed on this port written from nested conditions)
+            first = Signal(name=f"w_first{b}")
+            m.d.comb += [first.eq(self.w.en & self._is(self.w.bank, b) & ok(self.w.addr)),
+                         wp.addr.eq(Mux(first, addr(self.w.addr), addr(self.w1.addr))),
+                         wp.data.eq(Mux(first, self.w.data.as_value(),
+                                        self.w1.data.as_value())),
+                         wp.en.eq(first | (self.w1.en & self._is(self.w1.bank, b)
+                                           & ok(self.w1.addr)))]
+
+    def _pair_bank(self, m, b, readers):
+        """Bank b as an even and an odd memory; the first reader gets the words at addr
+        and addr + 1, the others the word at addr."""
+        depth = self.cfg.depth
+        halves, reads = [], []
+        for parity, d in ((0, (depth + 1) // 2), (1, depth // 2)):
+            mem = Memory(shape=self.shape, depth=max(1, d), init=[])
+            m.submodules[f"bank{b}_{'odd' if parity else 'even'}"] = mem
+            wp, rp = mem.write_port(), mem.read_port()
+            self._write(m, wp, b, lambda a: a[1:], lambda a, p=parity: a[0] == p)
+            m.d.comb += rp.en.eq(0)
+            halves.append(rp)
+        # Reader r addresses: even memory ((a + 1) >> 1), odd memory (a >> 1).
+        for rd in reversed(readers):
+            with m.If(rd.en & self._is(rd.bank, b)):
+                m.d.comb += [halves[0].addr.eq((rd.addr + 1) >> 1),
+                             halves[1].addr.eq(rd.addr[1:]),
+                             halves[0].en.eq(1), halves[1].en.eq(1)]
+        odd = Signal(name=f"odd_{b}")   # the address read last was odd
+        with m.If(readers[0].en & self._is(readers[0].bank, b)):
+            m.d.sync += odd.eq(readers[0].addr[0])
+        for rd in readers[1:]:
+            with m.Elif(rd.en & self._is(rd.bank, b)):
+                m.d.sync += odd.eq(rd.addr[0])
+        data, nxt = Signal(self.shape, name=f"pd{b}"), Signal(self.shape, name=f"pn{b}")
+        m.d.comb += [data.eq(Mux(odd, halves[1].data.as_value(), halves[0].data.as_value())),
+                     nxt.eq(Mux(odd, halves[0].data.as_value(), halves[1].data.as_value()))]
+        return data, nxt

@@ -234,6 +234,15 @@ class LoopNest:
         return ceil_div(self.m(i), cfg.R) * cfg.R if cfg.dataflow is Dataflow.OS else self.m(i)
 
 
+def compute_bound(cfg: AcceleratorConfig, nest: LoopNest) -> int:
+    """The engine's busy cycles for every chunk of ``nest``: a lower bound on its
+    cycles, without the commands around the COMPUTEs (for pruning mapping searches)."""
+    return sum(cm * ck * cn * engine_cycles(cfg, m, k, n)
+               for m, cm in _splits(nest.M, nest.tile_m)
+               for k, ck in _splits(nest.K, nest.tile_k)
+               for n, cn in _splits(nest.N, nest.tile_n))
+
+
 def gemm_timing(cfg: AcceleratorConfig, M: int, K: int, N: int, mp: MappingConfig,
                 raw: bool = True, per_lane: bool = False, clamp: bool = False) -> GemmTiming:
     """The exact cycles of the program :func:`hwgen.compiler.emit_gemm_program` emits for
@@ -254,6 +263,15 @@ def block_timing(block: mx.Block) -> GemmTiming:
     return GemmTiming(cycles=mx.finish(block, START_OFFSET), compute_cycles=block.compute,
                       macs=block.macs, in_beats=block.in_beats, w_beats=block.w_beats,
                       out_beats=block.out_beats, commands=block.commands)
+
+
+_STEP_CACHES: dict = {}
+
+
+def _step_cache(cfg: AcceleratorConfig, *key) -> dict:
+    if len(_STEP_CACHES) > 64 or sum(map(len, _STEP_CACHES.values())) > 200_000:
+        _STEP_CACHES.clear()
+    return _STEP_CACHES.setdefault((cfg, *key), {})
 
 
 def nest_block(cfg: AcceleratorConfig, nest: LoopNest) -> mx.Block:
@@ -325,7 +343,9 @@ def nest_block(cfg: AcceleratorConfig, nest: LoopNest) -> mx.Block:
                 None if hit_w else nest.w_words(cfg, l, j) * bpw_w,
                 prev, preload, (mc, kc, nc))
 
-    cache: dict = {}
+    # Steps alike across nests (a mapping search times many nests of one layer) are
+    # built once per design and output treatment.
+    cache = _step_cache(cfg, nest.raw, nest.per_lane, nest.setup)
 
     def step_block(sig: tuple) -> mx.Block:
         if sig not in cache:

@@ -1,8 +1,9 @@
 // Self-running testbench wrapper for hwgen_top.
 //
-// The host program is preloaded from hex files; the wrapper then feeds `cmd` and `din`
-// and drains `dout` on its own, so the simulation needs no per-cycle work from Python.
-// Only `clk` and `rst` are driven from outside.
+// The wrapper streams the host program from hex files into `cmd` and `din` (one word read
+// ahead on each stream) and writes each `dout` beat to a hex file as it is captured, so
+// the simulation needs no per-cycle work from Python and one build runs a program of any
+// length. Only `clk` and `rst` are driven from outside.
 //
 // Plain Verilog-2005 on purpose: Icarus must simulate the Yosys-written design with 2005
 // semantics (in SystemVerilog mode the initial-value trigger of its `always @*` blocks
@@ -11,7 +12,7 @@
 // Plusargs:
 //   +cmd_file=PATH  +n_cmd=N    64-bit command words, one hex word per line
 //   +din_file=PATH  +n_din=N    DIN_BITS-wide beats
-//   +dout_file=PATH +n_dout=N   captured DOUT_BITS-wide beats are written here when done
+//   +dout_file=PATH +n_dout=N   captured DOUT_BITS-wide beats are written here, one per line
 //   +seed=S                     seeds the stall generators (each stream gets its own)
 //   +stall_pct=P                0..100: share of cycles a source withholds valid / the sink
 //                               withholds ready
@@ -20,15 +21,14 @@
 //
 // `cycles` counts clock cycles from the release of `rst` until every command and din
 // beat has been accepted, all n_dout beats have been captured and `busy` is low.  On that
-// edge `done` rises, `compute_cycles` holds the DUT's final count and the captured beats
-// have already been written to dout_file.  `compute_busy_cycles` counts the cycles the
+// edge `done` rises, `compute_cycles` holds the DUT's final count and dout_file has been
+// closed.  `compute_busy_cycles` counts the cycles the
 // wrapper saw `compute_busy` high, a cross-check for the DUT's own `compute_cycles`.
 // Designs with a 1-bit `error` output are built with HWGEN_TOP_HAS_ERROR defined;
 // `error_seen` then records whether it was ever high.
 module hwgen_tb #(
     parameter integer DIN_BITS   = 64,
-    parameter integer DOUT_BITS  = 64,
-    parameter integer DEPTH_LOG2 = 16
+    parameter integer DOUT_BITS  = 64
 ) (
     input  wire        clk                 /*verilator public_flat_rw*/,
     input  wire        rst                 /*verilator public_flat_rw*/,
@@ -42,7 +42,6 @@ module hwgen_tb #(
     output reg  [31:0] dout_taken          /*verilator public_flat_rd*/,
     output reg         error_seen          /*verilator public_flat_rd*/
 );
-    localparam integer DEPTH = 1 << DEPTH_LOG2;
     localparam integer PATH_CHARS = 1024;  // longest file name the plusargs may carry
 
     // ---------------------------------------------------------------- configuration
@@ -51,9 +50,12 @@ module hwgen_tb #(
     reg [31:0] seed, stall_pct, max_cycles;
     reg [31:0] cmd_seed, din_seed, dout_seed;
 
-    reg [63:0]          cmd_mem  [0:DEPTH-1];
-    reg [DIN_BITS-1:0]  din_mem  [0:DEPTH-1];
-    reg [DOUT_BITS-1:0] dout_mem [0:DEPTH-1];
+    // The word each source offers (the next one of its file) and the file handles.
+    reg [63:0]         cmd_word;
+    reg [DIN_BITS-1:0] din_word;
+    reg [63:0]         cmd_next;
+    reg [DIN_BITS-1:0] din_next;
+    integer cmd_fd, din_fd, dout_fd, scanned;
 
     // A nonzero xorshift state derived from the seed and a per-stream salt.
     function automatic [31:0] stream_seed(input [31:0] s, input [31:0] salt);
@@ -84,15 +86,28 @@ module hwgen_tb #(
         if (!$value$plusargs("seed=%d", seed)) seed = 32'd1;
         if (!$value$plusargs("stall_pct=%d", stall_pct)) stall_pct = 32'd0;
         if (!$value$plusargs("max_cycles=%d", max_cycles)) max_cycles = 32'hFFFF_FFFF;
-        if (n_cmd > DEPTH || n_din > DEPTH || n_dout > DEPTH) begin
-            $display("hwgen_tb: program does not fit DEPTH_LOG2=%0d", DEPTH_LOG2);
-            $finish;
-        end
         cmd_seed  = stream_seed(seed, 32'h436D_6421);
         din_seed  = stream_seed(seed, 32'h4469_6E21);
         dout_seed = stream_seed(seed, 32'h446F_7521);
-        if (n_cmd != 0) $readmemh(cmd_file, cmd_mem, 0, n_cmd - 1);
-        if (n_din != 0) $readmemh(din_file, din_mem, 0, n_din - 1);
+        cmd_fd = 0; din_fd = 0; dout_fd = 0;
+        cmd_word = 64'd0; din_word = {DIN_BITS{1'b0}};
+        if (n_cmd != 0) begin
+            cmd_fd = $fopen(cmd_file, "r");
+            scanned = $fscanf(cmd_fd, "%h\n", cmd_word);
+            if (scanned != 1) begin
+                $display("hwgen_tb: cannot read cmd_file");
+                $finish;
+            end
+        end
+        if (n_din != 0) begin
+            din_fd = $fopen(din_file, "r");
+            scanned = $fscanf(din_fd, "%h\n", din_word);
+            if (scanned != 1) begin
+                $display("hwgen_tb: cannot read din_file");
+                $finish;
+            end
+        end
+        if (n_dout != 0) dout_fd = $fopen(dout_file, "w");
     end
 
     // ---------------------------------------------------------------- the design
@@ -147,10 +162,14 @@ module hwgen_tb #(
     reg [31:0] cmd_rng, din_rng, dout_rng;
     reg cmd_hold, din_hold, dout_hold;
 
+    // Reading the next word of a file is a blocking call into a scratch variable; the
+    // word itself changes with the edge (nonblocking), like any register.
+    // verilator lint_off BLKSEQ
+
     assign cmd_valid   = !rst && !done && cmd_taken < n_cmd && !cmd_hold;
-    assign cmd_payload = cmd_mem[cmd_taken[DEPTH_LOG2-1:0]];
+    assign cmd_payload = cmd_word;
     assign din_valid   = !rst && !done && din_taken < n_din && !din_hold;
-    assign din_payload = din_mem[din_taken[DEPTH_LOG2-1:0]];
+    assign din_payload = din_word;
     assign dout_ready  = !rst && !done && dout_taken < n_dout && !dout_hold;
 
     always @(posedge clk) begin
@@ -169,20 +188,43 @@ module hwgen_tb #(
             din_rng  <= xorshift32(din_rng);
             dout_rng <= xorshift32(dout_rng);
 
-            if (cmd_valid && cmd_ready) cmd_taken <= cmd_taken + 32'd1;
+            // An accepted word is replaced by the next one of the file at this edge.
+            if (cmd_valid && cmd_ready) begin
+                cmd_taken <= cmd_taken + 32'd1;
+                if (cmd_taken + 32'd1 < n_cmd) begin
+                    scanned = $fscanf(cmd_fd, "%h\n", cmd_next);
+                    if (scanned != 1) begin
+                        $display("hwgen_tb: cmd_file ends before word %0d", cmd_taken + 1);
+                        $finish;
+                    end
+                    cmd_word <= cmd_next;
+                end
+            end
             if (!(cmd_valid && !cmd_ready)) cmd_hold <= cmd_rng % 32'd100 < stall_pct;
 
-            if (din_valid && din_ready) din_taken <= din_taken + 32'd1;
+            if (din_valid && din_ready) begin
+                din_taken <= din_taken + 32'd1;
+                if (din_taken + 32'd1 < n_din) begin
+                    scanned = $fscanf(din_fd, "%h\n", din_next);
+                    if (scanned != 1) begin
+                        $display("hwgen_tb: din_file ends before word %0d", din_taken + 1);
+                        $finish;
+                    end
+                    din_word <= din_next;
+                end
+            end
             if (!(din_valid && !din_ready)) din_hold <= din_rng % 32'd100 < stall_pct;
 
             // ---------------------------------------------------------------- sink
             dout_hold <= dout_rng % 32'd100 < stall_pct;
             if (dout_valid && dout_ready) begin
-                dout_mem[dout_taken[DEPTH_LOG2-1:0]] <= dout_payload;
+                $fwrite(dout_fd, "%h\n", dout_payload);
                 dout_taken <= dout_taken + 32'd1;
             end
         end
     end
+
+    // verilator lint_on BLKSEQ
 
     // ---------------------------------------------------------------- completion
     wire finished = cmd_taken == n_cmd && din_taken == n_din && dout_taken == n_dout && !busy;
@@ -202,7 +244,7 @@ module hwgen_tb #(
                 done           <= 1'b1;
                 timeout        <= !finished;
                 compute_cycles <= dut_compute_cycles;
-                if (dout_taken != 0) $writememh(dout_file, dout_mem, 0, dout_taken - 1);
+                if (dout_fd != 0) $fclose(dout_fd);
             end else begin
                 cycles <= cycles + 32'd1;
             end

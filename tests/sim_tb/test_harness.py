@@ -153,20 +153,17 @@ def test_width_mismatch_is_caught():
         run_program(design, {"DIN_BITS": 32, "DOUT_BITS": 100}, [], [], 0, sim="icarus")
 
 
-def test_depth_grows_with_program():
-    assert runner.depth_log2_for(0, 0, 0) == 10
-    assert runner.depth_log2_for(1024, 5, 0) == 10
-    assert runner.depth_log2_for(3, 1025, 0) == 11
-    assert runner.depth_log2_for(0, 0, 70000) == 17
-
-
-def test_large_program_icarus():
-    # More din beats than the smallest memory holds (DEPTH_LOG2 becomes 11).
-    din = [(i * 7919) & ((1 << DIN_BITS) - 1) for i in range(1500)]
-    cmds = [cmd(1, 0, 1500), cmd(4, 3, 1100)]
+def test_programs_of_any_length_share_one_build(tmp_path):
+    # The streams come from files: a short and a long program run on the same build.
+    short = run_dummy([cmd(1, 0, 2), cmd(4, 1, 2)], [5, 6], 2, sim="icarus", build_root=tmp_path)
+    din = [(i * 7919) & ((1 << DIN_BITS) - 1) for i in range(5000)]
+    cmds = [cmd(1, 0, 5000), cmd(4, 3, 4100)]
     expected, _ = dummy_model(cmds, din)
-    r = run_dummy(cmds, din, 1100, sim="icarus", stall_pct=10)
-    assert r.dout == expected
+    long = run_dummy(cmds, din, 4100, sim="icarus", stall_pct=10, build_root=tmp_path)
+    assert long.dout == expected and short.dout == dummy_model([cmd(1, 0, 2), cmd(4, 1, 2)],
+                                                               [5, 6])[0]
+    assert len([p for p in tmp_path.iterdir() if p.name.startswith("icarus-")]) == 1
+    assert long.build_seconds < 1.0
 
 
 def test_build_cache(tmp_path):

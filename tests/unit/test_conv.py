@@ -1,13 +1,15 @@
-"""Convolutions with im2col on chip, on the Amaranth simulator: random shapes (kernel,
-stride, padding, dilation, odd channel counts), chunked into bands, channel-tile and
-output-channel chunks by small buffers, with residual preload and per-channel
-requantization, bit-exact against a direct convolution; cycles equal to the cycle model."""
+"""Convolutions with im2col on chip, on the Amaranth simulator, on both dataflows: random
+shapes (kernel, stride, padding, dilation, odd channel counts), chunked into bands,
+channel and output-channel chunks by small buffers, with residual preload and
+per-channel requantization, bit-exact against a direct convolution; cycles equal to the
+cycle model."""
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from hwgen.compiler.conv import ConvMapping, ConvSpec, conv_mapping, emit_conv, fits, conv_nest
+from hwgen.compiler.conv import (ConvMapping, ConvSpec, conv_mapping, conv_nest, conv_output,
+                                 emit_conv, fits)
 from hwgen.compiler.program import Quant
 from hwgen.config import config_from_dict
 from hwgen.lib.errors import WorkloadError
@@ -32,9 +34,9 @@ def direct_conv(x, w, spec):
     return out
 
 
-def design(rows, cols, depth_in, depth_w, depth_acc, beat, banks=2):
+def design(rows, cols, depth_in, depth_w, depth_acc, beat, banks=2, dataflow="ws"):
     return config_from_dict({
-        "name": "conv", "array": {"rows": rows, "cols": cols, "dataflow": "ws"},
+        "name": "conv", "array": {"rows": rows, "cols": cols, "dataflow": dataflow},
         "precision": {"max_k": 4096},
         "buffers": {"input": {"depth": depth_in, "banks": banks},
                     "weight": {"depth": depth_w, "banks": banks},
@@ -47,25 +49,25 @@ def run(cfg, spec, mp, x, w, quant=Quant(), residual=None, factors=None, seed=1,
     res = run_program_amaranth(cfg, prog.cmds, prog.din, prog.n_dout, seed=seed,
                                stall_pct=stall, max_cycles=3_000_000)
     assert not res.timed_out
-    got = prog.decode(cfg, res.dout).astype(np.int64)
-    return got.reshape(spec.h_out, spec.w_out, spec.cout).transpose(2, 0, 1), res, prog, nest
+    got = conv_output(nest, prog.decode(cfg, res.dout).astype(np.int64))
+    return got, res, prog, nest
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(cin=st.integers(1, 9), hw=st.tuples(st.integers(1, 9), st.integers(1, 9)),
        cout=st.integers(1, 9), k=st.tuples(st.integers(1, 3), st.integers(1, 3)),
        stride=st.tuples(st.integers(1, 3), st.integers(1, 3)),
        pad=st.tuples(*[st.integers(0, 2)] * 4), dil=st.tuples(st.integers(1, 2), st.integers(1, 2)),
        arr=st.sampled_from([(2, 2), (3, 2), (2, 4), (4, 4)]), beat=st.integers(1, 4),
-       small=st.booleans(), seed=st.integers(0, 999))
+       small=st.booleans(), seed=st.integers(0, 999), dataflow=st.sampled_from(["ws", "os"]))
 def test_random_convolutions_bit_exact(cin, hw, cout, k, stride, pad, dil, arr, beat, small,
-                                       seed):
+                                       seed, dataflow):
     h, wd = hw
     spec = ConvSpec(cin, h, wd, cout, k[0], k[1], stride, pad, dil)
     if spec.h_out < 1 or spec.w_out < 1:
         return
     depth = 48 if small else 512
-    cfg = design(*arr, depth, depth, depth, beat)
+    cfg = design(*arr, depth, depth, depth, beat, dataflow=dataflow)
     rng = np.random.default_rng(seed)
     x = rng.integers(-128, 128, (cin, h, wd))
     w = rng.integers(-127, 128, (cout, cin, *k))
@@ -78,10 +80,11 @@ def test_random_convolutions_bit_exact(cin, hw, cout, k, stride, pad, dil, arr, 
     assert res.cycles == program_timing(cfg, prog.cmds).cycles == nest_timing(cfg, nest).cycles
 
 
-def test_chunked_in_every_dimension_with_preload_and_per_channel_requant():
-    cfg = design(4, 4, 96, 80, 64, 4)
+@pytest.mark.parametrize("dataflow,depths,ct", [("ws", (96, 80, 64), 1), ("os", (240, 80, 64), 4)])
+def test_chunked_in_every_dimension_with_preload_and_per_channel_requant(dataflow, depths, ct):
+    cfg = design(4, 4, *depths, 4, dataflow=dataflow)
     spec = ConvSpec(11, 10, 7, 10, 3, 3, (1, 1), (1, 1, 1, 1))
-    mp = ConvMapping(rows=3, ct=1, tile_n=8)       # 4 bands x 3 channel tiles x 2 chunks
+    mp = ConvMapping(rows=3, ct=ct, tile_n=8)      # 4 bands x 3 channel chunks x 2 chunks
     assert fits(cfg, conv_nest(cfg, spec, mp)) is None
     rng = np.random.default_rng(7)
     x = rng.integers(-128, 128, (11, 10, 7))
@@ -101,9 +104,15 @@ def test_chunked_in_every_dimension_with_preload_and_per_channel_requant():
 
 
 def test_refusals():
-    os_cfg = config_from_dict({"array": {"dataflow": "os"}}, "os.yaml")
-    with pytest.raises(WorkloadError, match="need the weight-stationary dataflow"):
-        emit_conv(os_cfg, ConvSpec(3, 4, 4, 4, 3, 3), ConvMapping(2, 1, 4))
+    plain = config_from_dict({"array": {"dataflow": "os"}, "features": {"im2col": False}},
+                             "plain.yaml")
+    with pytest.raises(WorkloadError, match=r"^convolutions on chip need features\.im2col, "
+                                            r"which plain leaves out$"):
+        emit_conv(plain, ConvSpec(3, 4, 4, 4, 3, 3), ConvMapping(2, 1, 4))
+    wide = design(2, 2, 512, 512, 512, 2, dataflow="os")
+    with pytest.raises(WorkloadError, match=r"takes a stride up to 255, this convolution "
+                                            r"needs 300$"):
+        emit_conv(wide, ConvSpec(1, 4, 600, 1, 1, 1, (1, 300)), ConvMapping(1, 1, 1))
     tiny = design(2, 2, 8, 64, 64, 2)
     with pytest.raises(WorkloadError, match=r"^no chunk of a 4x5x9 input with a 3x3 kernel "
                                             r"fits the buffers"):

@@ -1,8 +1,8 @@
 """Networks on the accelerator, on the Amaranth simulator: every layer of the digits CNN
 (convolutions, a residual add through the accumulator preload, an average pool as a
 depthwise convolution, a linear layer) bit-exact against the integer reference, with
-cycles equal to the plan's, on an output-stationary design (host im2col) and a
-weight-stationary one (im2col on chip)."""
+cycles equal to the plan's, on output- and weight-stationary designs with im2col on chip
+and on one without the address generator (host im2col)."""
 import numpy as np
 import pytest
 
@@ -24,15 +24,21 @@ def digits():
     return load_model("digits_cnn")
 
 
-@pytest.mark.parametrize("cfg", [load_config("tiny"), config_from_dict(WS_TINY, "ws.yaml")],
-                         ids=["os-host-im2col", "ws-im2col-on-chip"])
+NO_IM2COL = {"name": "plain", "array": {"rows": 2, "cols": 3, "dataflow": "os"},
+             "features": {"im2col": False}}
+
+
+@pytest.mark.parametrize("cfg", [load_config("tiny"), config_from_dict(WS_TINY, "ws.yaml"),
+                                 config_from_dict(NO_IM2COL, "plain.yaml")],
+                         ids=["os-im2col-on-chip", "ws-im2col-on-chip", "os-host-im2col"])
 def test_digits_cnn_bit_exact_layer_by_layer(cfg, digits):
     rng = np.random.default_rng(3)
-    x = digits.quantize_input(rng.normal(size=(2, 1, 8, 8)))
+    n = 2 if cfg.name == "tinyws" else 1   # the batch path once
+    x = digits.quantize_input(rng.normal(size=(n, 1, 8, 8)))
     env = digits.run(x)
-    plan = plan_network(cfg, digits, n_images=2)
+    plan = plan_network(cfg, digits, n_images=n)
     hows = {lp.layer.name: lp.how for lp in plan.layers}
-    assert ("im2col on chip" in hows["conv1"]) == (cfg.dataflow == "weight_stationary")
+    assert ("im2col on chip" in hows["conv1"]) == cfg.features.im2col
     assert "depthwise" in hows["pool"] and plan.totals()["host_ops"] == []
     total = 0
     for lprog in network_programs(cfg, plan, env):
