@@ -9,7 +9,7 @@ from amaranth.lib import data, stream, wiring
 from amaranth.lib.fifo import SyncFIFOBuffered
 from amaranth.lib.wiring import In, Out
 
-from ..config import AcceleratorConfig, Dataflow
+from ..config import AcceleratorConfig
 from ..config.schema import requant_product_bits
 from ..lib.arith import ceil_div
 from ..lib.checks import check_int, check_type

@@ -158,7 +158,7 @@ class Scratchpad(wiring.Component):
         """Bank b as an even and an odd memory; the first reader gets the words at addr
         and addr + 1, the others the word at addr."""
         depth = self.cfg.depth
-        halves, reads = [], []
+        halves = []
         for parity, d in ((0, (depth + 1) // 2), (1, depth // 2)):
             mem = Memory(shape=self.shape, depth=max(1, d), init=[])
             m.submodules[f"bank{b}_{'odd' if parity else 'even'}"] = mem
