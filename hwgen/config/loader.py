@@ -92,10 +92,34 @@ class _NodeCheck:
         return total
 
 
+_OPEN = (yaml.FlowSequenceStartToken, yaml.FlowMappingStartToken, yaml.BlockMappingStartToken,
+         yaml.BlockSequenceStartToken)
+_CLOSE = (yaml.FlowSequenceEndToken, yaml.FlowMappingEndToken, yaml.BlockEndToken)
+
+
+def _check_depth(text: str, source: str) -> None:
+    """Refuse deep nesting from the token stream, before the (recursive) composer spends
+    a second on thousands of levels; malformed YAML is left to the composer to report."""
+    depth = 0
+    try:
+        for tok in yaml.scan(text, Loader=yaml.SafeLoader):
+            if isinstance(tok, _OPEN):
+                depth += 1
+                if depth > MAX_DEPTH:
+                    m = tok.start_mark
+                    raise ConfigError([f"{source}: line {m.line + 1}, column {m.column + 1}: "
+                                       f"nested more than {MAX_DEPTH} levels deep"])
+            elif isinstance(tok, _CLOSE):
+                depth -= 1
+    except (yaml.YAMLError, RecursionError):
+        return
+
+
 def parse_yaml(text: str, source: str) -> Any:
     """The data of a YAML document, or ConfigError naming the problem and its place."""
     if len(text) > MAX_FILE_BYTES:
         raise ConfigError([f"{source}: larger than {MAX_FILE_BYTES} bytes; not a config"])
+    _check_depth(text, source)
     try:
         node = yaml.compose(text, Loader=yaml.SafeLoader)
     except yaml.YAMLError as e:
