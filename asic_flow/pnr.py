@@ -19,10 +19,8 @@ die size, the seconds per step and a PNG of the layout drawn from the DEF.
 """
 from __future__ import annotations
 
-import os
 import re
 import shutil
-import signal
 import subprocess
 import time
 from pathlib import Path
@@ -32,7 +30,7 @@ from amaranth.back import verilog
 
 from hwgen.array import SystolicArray
 from hwgen.emit import generate_verilog
-from hwgen.tools import ToolSpec, find
+from hwgen.tools import ToolSpec, end_group, find, finished, spawn
 
 from .errors import ToolFailed, ToolMissing
 from .pdks import KNOWN_PDKS
@@ -185,8 +183,10 @@ def _run_qflow(exe: str, pdk: str, project: Path, module: str, timeout: float,
     steps: list[list] = []  # [name, start]
     gw_out = project / "layout" / f"{module}.out"
     with open(log, "w") as f:
-        proc = subprocess.Popen(cmd, cwd=project, stdout=subprocess.PIPE,
-                                stderr=subprocess.STDOUT, text=True, start_new_session=True)
+        # In a process group of its own under a guard: graywolf, qrouter and magic end
+        # with qflow, also when hwgen is interrupted or killed.
+        proc = spawn(cmd, cwd=project, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                     text=True)
         reader = threading.Thread(target=lambda: [lines.put(ln) for ln in proc.stdout],
                                   daemon=True)
         reader.start()
@@ -214,8 +214,7 @@ def _run_qflow(exe: str, pdk: str, project: Path, module: str, timeout: float,
                         + (f", {gw['iterations']} annealing iterations written" if gw else ""))
                     last_note = now
                 if now > deadline:
-                    os.killpg(proc.pid, signal.SIGTERM)
-                    proc.wait()
+                    end_group(proc)
                     name, since = steps[-1] if steps else ("start", t0)
                     progress = {"step": name, "step_seconds": round(now - since, 1),
                                 "seconds": round(now - t0, 1),
@@ -230,8 +229,8 @@ def _run_qflow(exe: str, pdk: str, project: Path, module: str, timeout: float,
                         progress)
         finally:
             if proc.poll() is None:  # an exception of our own: stop qflow too
-                os.killpg(proc.pid, signal.SIGTERM)
-                proc.wait()
+                end_group(proc)
+            finished(proc)
             reader.join(timeout=10)
             proc.stdout.close()
         f.flush()
