@@ -44,7 +44,7 @@ EXIT_OK, EXIT_FAIL, EXIT_BAD = 0, 1, 2
 
 
 def add_arguments(p) -> None:
-    p.add_argument("config", metavar="CONFIG",
+    p.add_argument("config", metavar="CONFIG", type=cliargs.config_file,
                    help=f"YAML file or preset name ({', '.join(preset_names())})")
     g = p.add_mutually_exclusive_group(required=True)
     g.add_argument("--pdk", metavar="PDK", help=f"standard cells: {', '.join(sorted(KNOWN_PDKS))}")
@@ -112,7 +112,7 @@ def command(args) -> int:
             _error(f"--{opt.replace('_', '-')} must be positive seconds, "
                    f"got {getattr(args, opt)}")
             return EXIT_BAD
-    lib_name = args.pdk or Path(args.liberty).stem
+    lib_name = args.pdk if args.pdk is not None else Path(args.liberty).stem
     out = (Path(args.output) if args.output else
            Path("build") / f"{cfg.name}-{config_hash(cfg)}-asic-{lib_name}-{args.clock_ns:g}ns")
     try:

@@ -44,6 +44,13 @@ class _Parser(argparse.ArgumentParser):
     def error(self, message):
         raise UsageError(message)
 
+    def _get_values(self, action, arg_strings):
+        # argparse drops a value of "--" (``--seed=--``) and skips the option's type
+        if action.option_strings and action.nargs is None and arg_strings == ["--"]:
+            raise UsageError(f"argument {'/'.join(action.option_strings)}: expected a value, "
+                             "got '--'")
+        return super()._get_values(action, arg_strings)
+
 
 def log(msg: str) -> None:
     """A line on stderr (through the open progress, so --quiet silences it)."""
@@ -79,7 +86,7 @@ def _print_report(rep: dict, as_json: bool) -> None:
 
 # ---- shared options ---------------------------------------------------------------------
 def config_arg(p) -> None:
-    p.add_argument("config", metavar="CONFIG",
+    p.add_argument("config", metavar="CONFIG", type=cliargs.config_file,
                    help=f"YAML file or preset name ({', '.join(preset_names())})")
 
 
@@ -285,7 +292,8 @@ def args_fpga(p) -> None:
                    help="nextpnr placement seed, 0 to 2^31-1 (default 1)")
     json_arg(p)
     p.add_argument("--program", action="store_true",
-                   help="load the bitstream onto the board after building (iceprog / openFPGALoader)")
+                   help="load the bitstream onto the board after building (iceprog / "
+                        "openFPGALoader)")
     p.add_argument("--flash", action="store_true",
                    help="with --program: write the configuration flash instead of the FPGA's SRAM")
     quiet_arg(p)

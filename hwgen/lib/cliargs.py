@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import argparse
 import math
+import os
 import re
+import stat
 from typing import Callable, NamedTuple
 
 #: Largest value of a signed 64-bit integer: reports (JSON) are read by programs that
@@ -23,17 +25,18 @@ _FLOAT = re.compile(r"[+-]?(?:[0-9]{1,40}(?:\.[0-9]{0,40})?|\.[0-9]{1,40})(?:[eE
 def shown(text: str, limit: int = 40) -> str:
     """``text`` quoted for a message, cut to ``limit`` characters."""
     text = str(text)
-    return repr(text) if len(text) <= limit else repr(text[:limit]) + f"... ({len(text)} characters)"
+    if len(text) <= limit:
+        return repr(text)
+    return repr(text[:limit]) + f"... ({len(text)} characters)"
 
 
 def int_range(lo: int, hi: int, what: str = "an integer") -> Callable[[str], int]:
     """An integer within ``lo..hi`` (ASCII digits)."""
     def parse(text: str) -> int:
-        t = text.strip()
-        if not _INT.fullmatch(t) or not lo <= int(t) <= hi:
+        if not _INT.fullmatch(text) or not lo <= int(text) <= hi:
             raise argparse.ArgumentTypeError(f"expected {what} from {lo} to {hi}, "
                                              f"got {shown(text)}")
-        return int(t)
+        return int(text)
     parse.__name__ = what
     return parse
 
@@ -42,8 +45,7 @@ def float_range(lo: float, hi: float, what: str = "a number",
                 lo_open: bool = True) -> Callable[[str], float]:
     """A finite number within ``lo..hi`` (``lo`` itself excluded when ``lo_open``)."""
     def parse(text: str) -> float:
-        t = text.strip()
-        v = float(t) if _FLOAT.fullmatch(t) else math.nan
+        v = float(text) if _FLOAT.fullmatch(text) else math.nan
         ok = math.isfinite(v) and (v > lo if lo_open else v >= lo) and v <= hi
         if not ok:
             low = f"above {lo:g}" if lo_open else f"from {lo:g}"
@@ -52,6 +54,24 @@ def float_range(lo: float, hi: float, what: str = "a number",
         return v
     parse.__name__ = what
     return parse
+
+
+def config_file(text: str) -> str:
+    """A config: a preset name or a YAML file. A path to something that is not a regular
+    file (``/dev/zero``, a FIFO) is refused here: reading it would never end."""
+    if "\0" in text or not text.strip():
+        raise argparse.ArgumentTypeError(f"{shown(text)}: not a file name")
+    if len(os.fsencode(text)) > 4095 or any(len(os.fsencode(c)) > 255 for c in text.split("/")):
+        raise argparse.ArgumentTypeError(f"{shown(text)}: file name too long (at most 255 bytes "
+                                         "a component, 4095 in all)")
+    try:
+        st = os.stat(text)
+    except (OSError, ValueError):
+        return text  # no such file: the loader says so (or it is a preset name)
+    if not (stat.S_ISREG(st.st_mode) or stat.S_ISDIR(st.st_mode)):
+        raise argparse.ArgumentTypeError(f"{shown(text)}: not a regular file (a device, pipe "
+                                         "or socket); a config is a YAML file or a preset name")
+    return text
 
 
 #: Seeds that reach the testbench (a 32-bit register) and NumPy's generator.
