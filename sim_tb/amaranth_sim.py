@@ -210,3 +210,33 @@ def run_stream_layer(dut, words, blocks, n_out: int, *, p_valid: float = 1.0,
 
     simulate(dut, bench)
     return np.array(got, dtype=np.int64).reshape(n_out, k), t_in, t_out
+
+
+# ---------------------------------------------------------------------- sources
+
+
+def take_beats(dut, port: str, n: int, *, p_ready: float = 1.0, seed: int = 0,
+               max_cycles: int | None = None, vcd: str | None = None):
+    """Take ``n`` beats from the output stream ``dut.<port>`` of a free-running source,
+    holding ready low at random (probability 1 - ``p_ready`` per cycle). Returns the
+    payloads (as the simulator gives them: an int, or a list for an array layout) and
+    the cycle of every transfer, counted from reset."""
+    out = getattr(dut, port)
+    rng = random.Random(seed)
+    got, cycles = [], []
+    limit = max_cycles if max_cycles is not None else 64 + int(4 * n / max(p_ready, 0.05))
+
+    async def bench(ctx):
+        cycle = 0
+        while len(got) < n:
+            assert cycle < limit, f"{len(got)} of {n} beats after {cycle} cycles (seed {seed})"
+            rdy = rng.random() < p_ready
+            ctx.set(out.ready, rdy)
+            if rdy and ctx.get(out.valid):
+                got.append(ctx.get(out.payload))
+                cycles.append(cycle)
+            await ctx.tick()
+            cycle += 1
+
+    simulate(dut, bench, vcd=vcd)
+    return got, cycles

@@ -195,3 +195,16 @@ def corner_spectra(cfg, n_random, seed):
     special[5, N + N // 2] = hi
     rows += [special, np.full((1, k), hi), np.full((1, k), lo)]
     return np.concatenate(rows)
+
+
+# ---- grng ------------------------------------------------------------
+
+
+#: Small generators of every kind (and the less common options): name -> grng: keys.
+GRNG_CASES = {
+    "rlf": dict(kind="rlf", degree=17, shift=4, lanes=5, bits=6, seed=7),
+    "rlf127": dict(kind="rlf", degree=127, shift=1, lanes=3, bits=9, seed=2),
+    "wallace": dict(kind="wallace", pool=64, passes=2, lanes=8, bits=10, seed=7),
+    "clt": dict(kind="clt", uniforms=3, lanes=4, bits=10, seed=7),
+    "icdf": dict(kind="icdf", segments=4, uniform_bits=20, lanes=3, bits=10, seed=7),
+}

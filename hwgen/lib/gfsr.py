@@ -74,3 +74,13 @@ def trinomial_for(bits: int) -> int:
             return p
     raise ValueError(f"no trinomial in the table gives {bits} bits per step "
                      f"(at most {max(TRINOMIALS.values())})")
+
+
+def trinomial_advance(state: int, p: int, bits: int) -> int:
+    """The window of a degree-``p`` trinomial sequence (bit i = a_{t+i}) after ``bits``
+    more terms (bit i = a_{t+bits+i}), for bits <= q."""
+    q = TRINOMIALS[p]
+    for _ in range(bits):
+        new = (state ^ (state >> (p - q))) & 1     # a_{t+p} = a_t ^ a_{t+p-q}
+        state = (state >> 1) | (new << (p - 1))
+    return state

@@ -8,10 +8,13 @@ the accelerator for the optional config sections: each family provides one
 from __future__ import annotations
 
 from .circulant_layer import circulant_top
+from .grng import grng_top
 from .stochastic import sc_top
 
 SC_TOP_NAME = "hwgen_sc_layer"
 CIRCULANT_TOP_NAME = "hwgen_circulant_layer"
+GRNG_TOP_NAME = "hwgen_grng"
+BAYESIAN_TOP_NAME = "hwgen_bayesian_layer"
 
 
 def unit_designs(cfg) -> dict:
@@ -22,4 +25,6 @@ def unit_designs(cfg) -> dict:
         out[SC_TOP_NAME] = sc_top(cfg.sc)
     if cfg.circulant is not None:
         out[CIRCULANT_TOP_NAME] = circulant_top(cfg.circulant)
+    if cfg.grng is not None:
+        out[GRNG_TOP_NAME] = grng_top(cfg.grng)
     return out

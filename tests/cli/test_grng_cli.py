@@ -33,3 +33,18 @@ def test_check_good_sections(capsys, tmp_path, monkeypatch):
                                "bayesian: {inputs: 8, outputs: 3, samples: 2}\n")
     code, out, _ = run(capsys, "check", "ok.yaml")
     assert code == 0 and out.startswith("ok.yaml: ok: ok,")
+
+
+def test_generate_writes_the_generator(capsys, tmp_path):
+    import json
+    cfg = tmp_path / "g.yaml"
+    cfg.write_text("name: g\narray: {rows: 2, cols: 2}\ngrng: {kind: wallace, lanes: 4, "
+                   "pool: 64, bits: 10}\n")
+    out = tmp_path / "gen"
+    assert run(capsys, "generate", str(cfg), "-o", str(out))[0] == 0
+    man = json.loads((out / "manifest.json").read_text())
+    assert sorted(man["units"]) == ["hwgen_grng"]
+    ports = {p["name"]: p for p in man["units"]["hwgen_grng"]["ports"]}
+    assert ports["out__payload"]["width"] == 40 and ports["out__payload"]["direction"] == "output"
+    assert {"clk", "rst", "out__valid", "out__ready"} <= set(ports)
+    assert man["config"]["grng"]["pool"] == 64
