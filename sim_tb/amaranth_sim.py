@@ -20,6 +20,7 @@ import numpy as np
 from amaranth.sim import Simulator
 
 from hwgen.config import AcceleratorConfig
+from hwgen.lib import progress
 from hwgen.top import Accelerator
 
 #: The simulator's clock period; only cycle counts matter.
@@ -69,6 +70,7 @@ def run_program_amaranth(cfg: AcceleratorConfig, cmds: list[int], din: list[int]
     dut = Accelerator(cfg)
     rng = random.Random(seed)
     res = AmaranthResult([], 0, 0, False, [], [])
+    shown = progress.current()  # the cycles so far, on the command's status line
 
     async def bench(ctx):
         ci = di = 0
@@ -100,6 +102,9 @@ def run_program_amaranth(cfg: AcceleratorConfig, cmds: list[int], din: list[int]
                 res.beat_cycles.append(cyc)
             await ctx.tick()
             cyc += 1
+            if not cyc & 1023:
+                shown.detail(f"simulated {cyc:,} cycles, {len(res.dout)} of {n_dout} result "
+                             "beats")
             if cyc >= max_cycles:
                 res.timed_out = True
                 break
