@@ -96,7 +96,7 @@ class Gemm(NamedTuple):
         return self.M * self.K * self.N
 
 
-_GEMM = re.compile(r"gemm:([0-9]{1,20})x([0-9]{1,20})x([0-9]{1,20})")
+_GEMM = re.compile(r"gemm:([0-9]{1,40})x([0-9]{1,40})x([0-9]{1,40})")
 GEMM_SYNTAX = "gemm:MxKxN with positive integers, e.g. gemm:64x64x64"
 
 
@@ -107,7 +107,7 @@ def gemm(text: str) -> Gemm:
     if not m or min(int(g) for g in m.groups()) < 1:
         raise argparse.ArgumentTypeError(f"{shown(text)} is not {GEMM_SYNTAX}")
     g = Gemm(*(int(x) for x in m.groups()))
-    if g.macs > INT64_MAX:
+    if max(g) > INT64_MAX or g.macs > INT64_MAX:
         raise argparse.ArgumentTypeError(
             f"{g}: {g.macs} multiply-accumulates; at most 2^63-1 ({INT64_MAX}), what a "
             "64-bit count holds")

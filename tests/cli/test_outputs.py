@@ -148,8 +148,8 @@ def test_version_and_presets_in_help(capsys):
      "hwgen: gemm:1000000000x1x1: A (M x K) has 1000000000 elements; a simulation takes at "
      "most 2^22 (4194304) per matrix"),
     (["estimate", "tiny", "--workload", "gemm:99999999999999999999999x1x1"],
-     "hwgen: argument --workload: 'gemm:99999999999999999999999x1x1' is not gemm:MxKxN with "
-     "positive integers, e.g. gemm:64x64x64"),
+     "hwgen: argument --workload: gemm:99999999999999999999999x1x1: 99999999999999999999999 "
+     "multiply-accumulates; at most 2^63-1 (9223372036854775807), what a 64-bit count holds"),
     (["fpga", "ice40", "--board", "icebreaker", "--clock-mhz", "nan"],
      "hwgen: argument --clock-mhz: expected a frequency (MHz) above 0 up to 10000, got 'nan'"),
     (["fpga", "ice40"], "hwgen: the following arguments are required: --board"),
