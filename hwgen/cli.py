@@ -1,4 +1,4 @@
-"""``hwgen`` command line: check, generate, estimate, sim, fpga, asic.
+"""``hwgen`` command line: check, generate, estimate, sim, run, compile, fpga, asic.
 
 Results go to stdout (a table, or JSON with --json), progress and messages to stderr.
 Exit codes: 0 done, 1 failed (e.g. a simulation that is not bit-exact, a missed clock),
@@ -180,12 +180,22 @@ def _timing(cfg, g: cliargs.Gemm):
 
 def args_estimate(p) -> None:
     config_arg(p)
-    workload_arg(p)
+    workload_arg(p, required=False, help="the GEMM: an M x K matrix times a K x N one "
+                 "(or --model)")
+    model_args(p, required=False)
     json_arg(p)
+    quiet_arg(p)
 
 
 def cmd_estimate(args) -> int:
+    if (args.workload is None) == (args.model is None):
+        raise BadInput("estimate takes a workload: either --workload gemm:MxKxN or "
+                       "--model MODEL")
+    if args.model is None and (args.input_shape or args.calib):
+        raise BadInput("--input-shape and --calib go with --model")
     cfg = load_config(args.config)
+    if args.model is not None:
+        return _estimate_network(cfg, args)
     g = args.workload
     mp, t = _timing(cfg, g)
     rep = _workload_report(cfg, g, t.timing())
@@ -246,9 +256,9 @@ def cmd_sim(args) -> int:
         else:
             from sim_tb.runner import run_program
 
-            from .emit import generate_verilog
-            prog.stage(f"generating Verilog for {cfg.name}")
-            verilog = generate_verilog(cfg)
+            from .emit import cached_verilog
+            prog.stage(f"generating Verilog for {cfg.name} (kept for later runs)")
+            verilog = cached_verilog(cfg)
             res = run_program(verilog, cfg.params(), prog_.cmds, prog_.din, prog_.n_dout,
                               sim=args.sim, seed=seed, stall_pct=args.stall,
                               max_cycles=args.max_cycles, expected_cycles=timing.cycles)
@@ -276,6 +286,272 @@ def cmd_sim(args) -> int:
     if not correct:
         error(f"result is NOT bit-exact against the golden model (seed {seed})")
         return EXIT_FAIL
+    return EXIT_OK
+
+
+# ---- networks ------------------------------------------------------------------------
+MODEL_HELP = (".onnx file (float, or quantized in QDQ form), .pt2 (torch.export) archive, "
+              "or a built-in model: resnet18, mobilenet_v2 (seeded random weights), "
+              "digits_cnn (trained on scikit-learn's digits)")
+#: Most images one run or estimate takes.
+MAX_IMAGES = 4096
+
+
+def model_args(p, required: bool = True) -> None:
+    p.add_argument("--model", required=required, metavar="MODEL", help=MODEL_HELP)
+    p.add_argument("--input-shape", type=cliargs.input_shape, metavar="NxCxHxW",
+                   help="the model's input (N images of C x H x W); default the model's own")
+    p.add_argument("--calib", type=cliargs.existing_file("a .npy file of images"),
+                   metavar="FILE.npy", help="float images (N, C, H, W) to calibrate the "
+                   "quantization on (default: the digits training split for digits_cnn, "
+                   "else seeded random images)")
+
+
+def _npy(path: str, what: str):
+    """A numeric, finite array from a .npy file, or one line saying why not."""
+    import numpy as np
+    try:
+        a = np.load(path, allow_pickle=False)
+    except (OSError, ValueError, EOFError) as e:
+        raise BadInput(f"{path}: not a .npy array of {what} ({_one_line(e)[:120]})")
+    if not isinstance(a, np.ndarray) or a.dtype.kind not in "biuf":
+        raise BadInput(f"{path}: {what} must be a numeric array, got {a.dtype}")
+    if a.dtype.kind == "f" and not np.isfinite(a).all():
+        raise BadInput(f"{path}: {what} hold NaN or infinite values")
+    return a
+
+
+def _load_network(args, cfg):
+    """(QNet, float graph, images) of --model with --input-shape and --calib."""
+    from .frontend import load_model_graph
+    shape, n = args.input_shape, 1
+    if shape is not None and len(shape) == 4:
+        n, shape = shape[0], shape[1:]
+    if n > MAX_IMAGES:
+        raise BadInput(f"--input-shape: {n} images; at most {MAX_IMAGES}")
+    calib = None
+    if args.calib:
+        calib = _npy(args.calib, "calibration images")
+        if calib.ndim != 4:
+            raise BadInput(f"{args.calib}: calibration images must be (N, C, H, W), got "
+                           f"shape {calib.shape}")
+    current().stage(f"loading {args.model}")
+    qnet, graph = load_model_graph(args.model, shape, calib, cfg)
+    return qnet, graph, n
+
+
+def _network_table(rep: dict) -> str:
+    rows = [("layer", "op", "where", "gemm MxKxN", "mapping", "cycles", "util", "host beats")]
+    for d in rep["layers"]:
+        g = d.get("gemm")
+        mp = d.get("mapping")
+        rows.append((d["name"], d["op"], d["where"],
+                     f"{g['M']}x{g['K']}x{g['N']}" + (f" x{d['groups']}" if d.get("groups")
+                                                      else "") if g else "-",
+                     f"{mp['tile_m']}x{mp['tile_k']}x{mp['tile_n']} {mp['order']}" if mp else "-",
+                     str(d["cycles"]), f"{d['utilization']:.3f}" if g else "-",
+                     str(d["host_beats"])))
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    lines = ["  ".join(c.ljust(w) if i < 5 else c.rjust(w) for i, (c, w) in
+                       enumerate(zip(r, widths))).rstrip() for r in rows]
+    return "\n".join(lines)
+
+
+def _print_network(rep: dict, as_json: bool, keys) -> None:
+    if as_json:
+        print(json.dumps(rep, indent=2, sort_keys=True))
+        return
+    print(_network_table(rep))
+    print()
+    _print_report({k: rep[k] for k in keys if k in rep}, False)
+
+
+def _estimate_network(cfg, args) -> int:
+    from .compiler.network import plan_network
+    with progress_of(args) as prog:
+        qnet, _, n = _load_network(args, cfg)
+        prog.stage(f"planning {qnet.name} on {cfg.name}")
+        t0 = time.perf_counter()
+        plan = plan_network(cfg, qnet, n_images=n)
+        seconds = time.perf_counter() - t0
+        prog.done()
+    rep = plan.report()
+    rep["estimate_seconds"] = round(seconds, 4)
+    _print_network(rep, args.json, ("config", "model", "input_shape", "cycles", "macs",
+                                    "utilization", "host_beats", "host_ops",
+                                    "estimate_seconds", "weights"))
+    return EXIT_OK
+
+
+def args_run(p) -> None:
+    config_arg(p)
+    model_args(p)
+    p.add_argument("--sim", choices=("verilator", "icarus", "amaranth"), default="verilator")
+    src = p.add_mutually_exclusive_group()
+    src.add_argument("--images", type=cliargs.int_range(1, MAX_IMAGES, "an image count"),
+                     metavar="N", help="N images: the first N test images (with labels) for "
+                     "digits_cnn, else N seeded random images")
+    src.add_argument("--input", type=cliargs.existing_file("a .npy file of images"),
+                     metavar="FILE.npy", help="float images (N, C, H, W) or one (C, H, W)")
+    p.add_argument("--labels", type=cliargs.existing_file("a .npy file of labels"),
+                   metavar="FILE.npy", help="with --input: the images' class labels (N,), for "
+                   "accuracy")
+    p.add_argument("--seed", type=cliargs.seed32, default=1, metavar="S",
+                   help="seed of the random images and of nothing else, 0 to 2^32-1 "
+                   "(default 1)")
+    p.add_argument("--max-cycles", type=cliargs.int_range(1, (1 << 32) - 1, "a cycle count"),
+                   default=1_000_000_000, metavar="N",
+                   help="give up on a layer after N cycles (default 1000000000)")
+    json_arg(p)
+    quiet_arg(p)
+
+
+def _run_images(args, qnet):
+    """(float images (N, C, H, W), labels or None, what they are)."""
+    import numpy as np
+
+    from .frontend import digits_data, random_images
+    shape = tuple(qnet.input.shape)
+    if args.labels and not args.input:
+        raise BadInput("--labels goes with --input")
+    if args.input:
+        x = _npy(args.input, "images").astype(np.float32)
+        if x.ndim == 3:
+            x = x[None]
+        if x.ndim != 4 or x.shape[1:] != shape:
+            raise BadInput(f"{args.input}: images have shape {x.shape}, {qnet.name} takes "
+                           f"(N, {', '.join(map(str, shape))})")
+        if len(x) > MAX_IMAGES:
+            raise BadInput(f"{args.input}: {len(x)} images; at most {MAX_IMAGES} a run")
+        labels = None
+        if args.labels:
+            labels = _npy(args.labels, "labels")
+            if labels.dtype.kind not in "iu" or labels.shape != (len(x),):
+                raise BadInput(f"{args.labels}: labels must be {len(x)} integers (one per "
+                               f"image), got {labels.dtype} of shape {labels.shape}")
+        return x, labels, f"{len(x)} images from {args.input}"
+    n = args.images or 1
+    if qnet.name == "digits_cnn" and args.images:
+        d = digits_data()
+        if n > len(d["x_test"]):
+            raise BadInput(f"--images {n}: the digits test split has {len(d['x_test'])}")
+        return d["x_test"][:n], d["y_test"][:n], f"the first {n} digits test images"
+    return (random_images(shape, n, seed=args.seed), None,
+            f"{n} seeded random N(0,1) image{'s' if n > 1 else ''} (seed {args.seed})")
+
+
+def cmd_run(args) -> int:
+    import numpy as np
+
+    from sim_tb.network import run_network
+    from sim_tb.runner import check_tools
+
+    from .compiler.network import plan_network
+    from .frontend import float_outputs
+    cfg = load_config(args.config)
+    if args.input_shape is not None and len(args.input_shape) == 4 and args.input_shape[0] != 1:
+        raise BadInput("run: give the images with --images or --input; --input-shape "
+                       "sets one image's C x H x W")
+    if args.sim != "amaranth":
+        check_tools(args.sim)
+    with progress_of(args) as prog:
+        qnet, graph, _ = _load_network(args, cfg)
+        x, labels, source = _run_images(args, qnet)
+        prog.stage(f"planning {qnet.name} on {cfg.name} for {len(x)} image(s)")
+        plan = plan_network(cfg, qnet, n_images=len(x))
+        prog.stage("running the integer reference")
+        xq = qnet.quantize_input(x)
+        env = qnet.run(xq)
+        run = run_network(plan, env, sim=args.sim, max_cycles=args.max_cycles,
+                          progress=prog.stage)
+        prog.done()
+    rep = {"config": cfg.name, "model": qnet.name, "images": len(x), "input": source}
+    rep.update(run.report())
+    host = plan.totals()["host_ops"]
+    rep["host_ops"] = host
+    out_name = qnet.outputs[0]
+    rtl, ref = run.outputs[out_name], env[out_name]
+    if ref.ndim == 2:   # class scores: top-1 against the labels, and the float model's
+        fl = float_outputs(graph, x)
+        top = {"float": fl.argmax(1), "quantized": ref.argmax(1), "rtl": rtl.argmax(1)}
+        rep["top1_agreement"] = {"quantized_vs_float": float((top["quantized"] ==
+                                                              top["float"]).mean()),
+                                 "rtl_vs_quantized": float((top["rtl"] ==
+                                                            top["quantized"]).mean())}
+        if labels is not None:
+            labels = np.asarray(labels)
+            rep["accuracy"] = {k: round(float((v == labels).mean()), 6) for k, v in top.items()}
+            rep["accuracy"]["labels"] = len(labels)
+    _print_network_run(rep, args.json)
+    if not run.correct:
+        bad = run.first_wrong()
+        error(f"NOT bit-exact: layer {bad.name} differs from the integer reference in "
+              f"{bad.mismatches} of {bad.elements} outputs" +
+              (" (timed out)" if bad.timed_out else ""))
+        return EXIT_FAIL
+    if not run.cycles_match:
+        bad = next(r for r in run.layers if not r.cycles_match)
+        error(f"layer {bad.name} took {bad.cycles} cycles, the cycle model says "
+              f"{bad.estimate_cycles}")
+        return EXIT_FAIL
+    return EXIT_OK
+
+
+def _print_network_run(rep: dict, as_json: bool) -> None:
+    if as_json:
+        print(json.dumps(rep, indent=2, sort_keys=True))
+        return
+    rows = [("layer", "op", "where", "cycles", "estimate", "bit-exact")]
+    for d in rep["layers"]:
+        rows.append((d["name"], d["op"], d["where"], str(d["cycles"]),
+                     str(d["estimate_cycles"]),
+                     ("yes" if d["bit_exact"] else f"NO ({d['mismatches']})")
+                     if "bit_exact" in d else "-"))
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    for r in rows:
+        print("  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip())
+    print()
+    _print_report({k: v for k, v in rep.items() if k != "layers"}, False)
+
+
+def args_compile(p) -> None:
+    config_arg(p)
+    model_args(p)
+    output_args(p, "build/NAME-HASH-MODEL")
+    p.add_argument("--input", type=cliargs.existing_file("a .npy file of images"),
+                   metavar="FILE.npy", help="the image (C, H, W) or (1, C, H, W) of the test "
+                   "vectors written beside the programs (default: one seeded random image, "
+                   "or the first digits test image)")
+    p.add_argument("--seed", type=cliargs.seed32, default=1, metavar="S",
+                   help="seed of the random test image (default 1)")
+    quiet_arg(p)
+
+
+def cmd_compile(args) -> int:
+    from .compiler.network import plan_network
+    from .compiler.package import write_package
+    cfg = load_config(args.config)
+    if args.input_shape is not None and len(args.input_shape) == 4 and args.input_shape[0] != 1:
+        raise BadInput("compile: a compiled network runs one image at a time; give "
+                       "--input-shape as 1xCxHxW or CxHxW")
+    with progress_of(args) as prog:
+        qnet, _, _ = _load_network(args, cfg)
+        args.images, args.labels = None, None
+        x, _, source = _run_images(args, qnet)
+        if len(x) != 1:
+            raise BadInput(f"{args.input}: compile takes one test image, got {len(x)}")
+        name = Path(str(args.model)).stem if "/" in str(args.model) or "." in str(args.model) \
+            else str(args.model)
+        out = Path(args.output) if args.output else \
+            Path("build") / f"{cfg.name}-{config_hash(cfg)}-{name}"
+        prog.stage(f"planning {qnet.name} on {cfg.name}")
+        plan = plan_network(cfg, qnet, n_images=1)
+        files = write_package(plan, qnet.quantize_input(x), out, force=args.force,
+                              source=source, log=prog.stage)
+        prog.done()
+        prog.log(f"wrote {len(files)} files to {out}")
+    for f in files:
+        print(f)
     return EXIT_OK
 
 
@@ -368,9 +644,13 @@ COMMANDS = [
     Command("check", "validate a config", args_check, cmd_check),
     Command("generate", "write Verilog, manifest.json, params.json, C header",
             args_generate, cmd_generate),
-    Command("estimate", "cycle count of a workload from the cycle model", args_estimate,
+    Command("estimate", "cycle count of a GEMM or a network from the cycle model", args_estimate,
             cmd_estimate),
     Command("sim", "run a workload on the generated RTL", args_sim, cmd_sim),
+    Command("run", "run a network on the generated RTL, layer by layer, bit-exact against "
+            "its integer reference", args_run, cmd_run),
+    Command("compile", "a network's programs, quantized weights and test vectors for a "
+            "board driver", args_compile, cmd_compile),
     Command("fpga", "bitstream for an FPGA board (Yosys, nextpnr, pack)", args_fpga, cmd_fpga),
     Command("asic", "standard-cell synthesis, static timing and power", args_asic, cmd_asic),
 ]

@@ -76,6 +76,58 @@ class LayerPlan:
     def cycles(self) -> int:
         return 0 if self.block is None else self.timing.cycles
 
+    def output_path(self, bits: int) -> list[str]:
+        """What the READ path does to this layer's accumulators (array layers) whose
+        outputs have ``bits`` bits."""
+        layer = self.layer
+        top = (1 << (bits - 1)) - 1
+        out = []
+        if layer.bias is not None and np.any(layer.bias):
+            out.append("bias")
+        out.append("requantization per channel" if layer.op in ("conv", "linear")
+                   and self.how.find("average pool") < 0 else "requantization")
+        hi = None if layer.hi == top else layer.hi
+        if layer.lo == 0 and hi is None:
+            out.append("relu")
+        elif layer.lo is not None and layer.lo > -top - 1 or hi is not None:
+            out.append(f"clamp {layer.lo if layer.lo is not None else '-'}.."
+                       f"{layer.hi if layer.hi is not None else '-'}")
+        if layer.residual is not None:
+            out.append(f"residual add of {layer.residual} (accumulator preload)")
+        return out
+
+    def report(self, cfg: AcceleratorConfig) -> dict:
+        """The layer's line of ``hwgen estimate --model`` (``cfg`` its design)."""
+        d = {"name": self.layer.name, "op": self.layer.op, "where": self.where,
+             "how": self.how}
+        if self.where != "array":
+            d.update(cycles=0, macs=0, utilization=0.0, host_beats=0)
+            return d
+        t = self.timing
+        M, K, N = self.gemm
+        d["gemm"] = {"M": M, "K": K, "N": N}
+        if self.groups > 1:
+            d["groups"] = self.groups
+        d["output_path"] = self.output_path(cfg.precision.in_bits)
+        d["parts"] = len(self.parts)
+        d["mapping"] = _mapping_dict(self.parts[0].nest, self.parts[0].mapping)
+        d.update(cycles=t.cycles, compute_cycles=t.compute_cycles, macs=self.macs,
+                 utilization=round(self.macs / (cfg.array.pes * t.cycles), 6),
+                 host_beats=t.host_beats,
+                 beats={"input": t.in_beats, "weight": t.w_beats, "output": t.out_beats},
+                 commands=t.commands)
+        return d
+
+
+def _mapping_dict(nest: LoopNest, mp) -> dict:
+    """A part's mapping as JSON: chunk sizes of its GEMM and loop order, and for a
+    convolution on chip the band height, channel chunk and output-channel chunk."""
+    d = {"tile_m": nest.tile_m, "tile_k": nest.tile_k, "tile_n": nest.tile_n,
+         "order": "".join(nest.order)}
+    if isinstance(mp, ConvMapping):
+        d.update(band_rows=mp.rows, channels=nest.ct_chunk * nest.R)
+    return d
+
 
 @dataclass
 class NetworkPlan:
@@ -100,6 +152,26 @@ class NetworkPlan:
                 "host_ops": [lp.layer.name for lp in self.layers if lp.where == "host"
                              and lp.layer.op not in ("flatten", "reshape")],
                 "host_macs_share": round(host_macs / max(1, macs + host_macs), 6)}
+
+    def report(self) -> dict:
+        """``hwgen estimate --model``: every layer and the totals."""
+        cfg, q = self.cfg, self.qnet
+        tot = self.totals()
+        host = [lp for lp in self.layers if lp.where == "host"]
+        elems = sum(int(np.prod(q.tensor(lp.layer.output).shape)) for lp in host
+                    if lp.layer.op not in ("flatten", "reshape"))
+        return {
+            "config": cfg.name, "model": q.name,
+            "input_shape": [self.n_images, *q.input.shape], "images": self.n_images,
+            "weights": q.meta.get("weights", ""),
+            "layers": [lp.report(cfg) for lp in self.layers],
+            "cycles": tot["cycles"], "macs": tot["macs"],
+            "utilization": tot["utilization"], "host_beats": tot["host_beats"],
+            "compute_cycles": tot["compute_cycles"], "commands": tot["commands"],
+            "host_ops": [{"name": lp.layer.name, "op": lp.layer.op, "why": lp.how}
+                         for lp in host if lp.layer.op not in ("flatten", "reshape")],
+            "host_output_elements": elems * self.n_images,
+        }
 
 
 # ---- lowering ----------------------------------------------------------------------------

@@ -23,7 +23,7 @@ from .graph import FGraph, prepare, run_float
 from .quantize import precision_of, quantize_graph
 from .zoo import ZOO, digits_data, zoo_model
 
-__all__ = ["load_model", "load_graph", "ModelError", "ZOO", "FGraph", "prepare", "run_float",
+__all__ = ["load_model", "load_model_graph", "float_outputs", "digits_data", "load_graph", "ModelError", "ZOO", "FGraph", "prepare", "run_float",
            "quantize_graph", "random_images", "CALIB_IMAGES"]
 
 #: Seeded random calibration images when none are given (fewer at large sizes).
@@ -78,6 +78,18 @@ def load_model(spec, input_shape=None, calib=None,
     split for ``digits_cnn``, else seeded random N(0, 1) images. A QDQ model's own
     scales are kept; only tensors without one are calibrated. Deterministic: the same
     arguments give the same network (:meth:`QNet.digest`)."""
+    return load_model_graph(spec, input_shape, calib, precision)[0]
+
+
+def float_outputs(g: FGraph, x) -> np.ndarray:
+    """The float model's (first) output on images ``x`` ``(N, C, H, W)``."""
+    return run_float(g, np.asarray(x, dtype=np.float32), keep=g.outputs[:1])[g.outputs[0]]
+
+
+def load_model_graph(spec, input_shape=None, calib=None,
+                     precision: PrecisionConfig = PrecisionConfig()) -> tuple[QNet, FGraph]:
+    """:func:`load_model` and the float graph it was quantized from (for float results,
+    :func:`float_outputs`)."""
     precision_of(precision)
     g, default_calib, meta = load_graph(spec, input_shape)
     source = "given"
@@ -93,4 +105,4 @@ def load_model(spec, input_shape=None, calib=None,
     meta = dict(meta)
     meta["calibration"] = source if not g.scales else \
         f"scales from the model's QuantizeLinear nodes; others from {source}"
-    return quantize_graph(g, precision, calib, meta)
+    return quantize_graph(g, precision, calib, meta), g

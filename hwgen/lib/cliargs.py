@@ -125,3 +125,36 @@ def window(text: str) -> tuple[int, int | None]:
             f"{shown(text)}: expected FIRST:COUNT (cycles, FIRST >= 0, COUNT >= 1 or empty), "
             "e.g. 20:200")
     return out
+
+
+#: Largest extent of one dimension of a model's input (``--input-shape``).
+MAX_EXTENT = 1 << 16
+_SHAPE = re.compile(r"[0-9]{1,6}(?:x[0-9]{1,6}){2,3}")
+
+
+def input_shape(text: str) -> tuple[int, ...]:
+    """``NxCxHxW`` (or ``CxHxW``, one image): positive extents up to 65536."""
+    if not _SHAPE.fullmatch(text or ""):
+        raise argparse.ArgumentTypeError(f"{shown(text)}: expected NxCxHxW or CxHxW with "
+                                         "positive integers, e.g. 1x3x224x224")
+    dims = tuple(int(d) for d in text.split("x"))
+    if min(dims) < 1 or max(dims) > MAX_EXTENT:
+        raise argparse.ArgumentTypeError(f"{shown(text)}: each extent must be from 1 to "
+                                         f"{MAX_EXTENT}")
+    return dims
+
+
+def existing_file(what: str) -> Callable[[str], str]:
+    """The name of a regular file that exists (``what`` names it in messages)."""
+    def parse(text: str) -> str:
+        if "\0" in text or not text.strip():
+            raise argparse.ArgumentTypeError(f"{shown(text)}: not a file name")
+        try:
+            st = os.stat(text)
+        except (OSError, ValueError) as e:
+            raise argparse.ArgumentTypeError(f"{shown(text)}: {getattr(e, 'strerror', None) or e}")
+        if not stat.S_ISREG(st.st_mode):
+            raise argparse.ArgumentTypeError(f"{shown(text)}: not a regular file; expected {what}")
+        return text
+    parse.__name__ = what
+    return parse
