@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from hwgen.emit import component_verilog
-from hwgen.units import GRNG_TOP_NAME
+from hwgen.units import BAYESIAN_TOP_NAME, GRNG_TOP_NAME
 from hwgen.units.grng import grng_top
 
 from .runner import run_unit
@@ -44,3 +44,106 @@ def run_grng_rtl(cfg, beats: int, sim: str, work: Path, seed: int, stall: float 
                        f"+stall_seed={seed}"])
     got = json.loads(result.read_text())
     return split_codes(got["beats"], cfg.lanes, cfg.bits), got["cycles"]
+
+
+# ---------------------------------------------------------------------- the Bayesian layer
+
+
+def weight_words(cfg, mu, sigma) -> list[int]:
+    """The layer's weight words for (outputs, inputs) codes ``mu`` and ``sigma``: word
+    g * inputs + i holds, for lane l, mu then sigma of output g * lanes + l (weight_bits
+    each, lane l at bit 2 l weight_bits); lanes past the outputs are zero."""
+    wb, L, n = cfg.weight_bits, cfg.lanes, cfg.inputs
+    mu, sigma = np.asarray(mu), np.asarray(sigma)
+    mask = (1 << wb) - 1
+    words = []
+    for g in range(cfg.groups):
+        for i in range(n):
+            w = 0
+            for lane in range(L):
+                j = g * L + lane
+                if j < cfg.outputs:
+                    pair = (int(mu[j, i]) & mask) | ((int(sigma[j, i]) & mask) << wb)
+                    w |= pair << (2 * wb * lane)
+            words.append(w)
+    return words
+
+
+def run_bayesian_amaranth(cfg, mu, sigma, xs, *, p_valid: float = 1.0, p_ready: float = 1.0,
+                          seed: int = 0, max_cycles: int = 1_000_000):
+    """Load the weights, then send the vectors ``xs`` through :class:`BayesianLayer` on
+    the Amaranth simulator with random gaps on the inputs and back-pressure on the
+    results. Returns the results (vectors, results_per_vector), per vector the cycles
+    from its last input beat to its last result, and the cycles between the first input
+    beats of consecutive vectors."""
+    import random
+
+    from hwgen.units.bayesian import BayesianLayer
+
+    from .amaranth_sim import simulate
+    dut = BayesianLayer(cfg)
+    rng = random.Random(seed)
+    words = weight_words(cfg, mu, sigma)
+    per = cfg.results_per_vector
+    got, spans, firsts = [], [], []
+
+    async def bench(ctx):
+        cycle = 0
+        for w in words:
+            ctx.set(dut.w_in.valid, 1)
+            ctx.set(dut.w_in.payload.as_value(), w)
+            await ctx.tick()
+            cycle += 1
+        ctx.set(dut.w_in.valid, 0)
+        for x in xs:
+            k, out, last_in = 0, [], None
+            while len(out) < per:
+                assert cycle < max_cycles, f"{len(got)} vectors after {cycle} cycles (seed {seed})"
+                val = k < len(x) and rng.random() < p_valid
+                ctx.set(dut.x_in.valid, val)
+                if val:
+                    ctx.set(dut.x_in.payload, int(x[k]))
+                rdy = rng.random() < p_ready
+                ctx.set(dut.y_out.ready, rdy)
+                if val and ctx.get(dut.x_in.ready):
+                    if k == 0:
+                        firsts.append(cycle)
+                    k += 1
+                    last_in = cycle if k == len(x) else last_in
+                if rdy and ctx.get(dut.y_out.valid):
+                    out.append(ctx.get(dut.y_out.payload))
+                    if len(out) == per:
+                        spans.append(cycle - last_in)
+                await ctx.tick()
+                cycle += 1
+            ctx.set(dut.y_out.ready, 0)
+            got.append(out)
+            while ctx.get(dut.busy):
+                await ctx.tick()
+                cycle += 1
+
+    simulate(dut, bench)
+    return np.array(got, dtype=np.int64), spans, list(np.diff(firsts))
+
+
+def bayesian_verilog(cfg, name: str = BAYESIAN_TOP_NAME) -> str:
+    """The layer's Verilog, the same text ``hwgen generate`` writes."""
+    from hwgen.units.bayesian import bayesian_top
+    return component_verilog(bayesian_top(cfg), name)
+
+
+def run_bayesian_rtl(cfg, mu, sigma, xs, sim: str, work: Path, seed: int, stall: float = 0.25):
+    """Run the vectors ``xs`` through the generated layer after loading (mu, sigma);
+    returns the results (vectors, results_per_vector) and each vector's cycles from its
+    last input beat to its last result."""
+    vectors = work / "vectors.json"
+    vectors.write_text(json.dumps({
+        "words": weight_words(cfg, mu, sigma), "stall": stall,
+        "results": cfg.results_per_vector,
+        "vectors": [[int(v) for v in x] for x in np.asarray(xs)]}))
+    result = work / "result.json"
+    run_unit(bayesian_verilog(cfg), BAYESIAN_TOP_NAME, "sim_tb.test_bayesian", work, sim=sim,
+             seed=seed, plusargs=[f"+vectors_file={vectors}", f"+result_file={result}",
+                                  f"+stall_seed={seed}"])
+    got = json.loads(result.read_text())
+    return np.array([r["y"] for r in got], dtype=np.int64), [r["cycles"] for r in got]

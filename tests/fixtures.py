@@ -208,3 +208,36 @@ GRNG_CASES = {
     "clt": dict(kind="clt", uniforms=3, lanes=4, bits=10, seed=7),
     "icdf": dict(kind="icdf", segments=4, uniform_bits=20, lanes=3, bits=10, seed=7),
 }
+
+
+# ---- bayesian ------------------------------------------------------------
+
+
+#: Small Bayesian layers: name -> bayesian: keys (grng: a mapping).
+BAYES_CASES = {
+    "plain": dict(inputs=6, outputs=5, samples=3, in_bits=6, weight_bits=5, activation="relu",
+                  grng=dict(kind="rlf", degree=17, shift=2, lanes=3, bits=6, seed=3)),
+    "plain_draws": dict(inputs=5, outputs=4, samples=2, in_bits=5, weight_bits=6, average=False,
+                        grng=dict(kind="wallace", pool=64, lanes=4, bits=8, seed=5)),
+    "lrt": dict(inputs=7, outputs=4, samples=3, in_bits=6, weight_bits=5, local_reparam=True,
+                activation="relu", grng=dict(kind="icdf", segments=4, lanes=3, bits=8, seed=2)),
+    "lrt_draws": dict(inputs=5, outputs=3, samples=4, in_bits=6, weight_bits=5,
+                      local_reparam=True, average=False,
+                      grng=dict(kind="clt", uniforms=4, lanes=2, bits=8, seed=9)),
+}
+
+
+def bayes_case(name: str, vectors: int, seed: int):
+    """(config, mu, sigma, inputs) of BAYES_CASES[name]: random codes over the full
+    ranges, with the extremes (mu = -2^(w-1), sigma = 2^w - 1, x = -2^(b-1)) in the
+    last vector and weights."""
+    from hwgen.config.bayesian import parse_bayesian
+    cfg = parse_bayesian(BAYES_CASES[name], "fixture.yaml")
+    rng = np.random.default_rng(seed)
+    m, n = cfg.outputs, cfg.inputs
+    mu = rng.integers(-cfg.mu_max, cfg.mu_max, size=(m, n))
+    sigma = rng.integers(0, cfg.sigma_max + 1, size=(m, n))
+    mu[-1], sigma[-1] = -cfg.mu_max, cfg.sigma_max
+    xs = rng.integers(-cfg.x_max, cfg.x_max, size=(vectors, n))
+    xs[-1] = -cfg.x_max
+    return cfg, mu, sigma, xs

@@ -176,6 +176,34 @@ class BayesianConfig:
         per_group = self.samples * (1 if self.local_reparam else self.inputs)
         return self.groups * per_group
 
+    # ---- the layer's schedule (hwgen.units.bayesian; the tests check it) -------------
+    @property
+    def sqrt_steps(self) -> int:
+        """local_reparam: cycles of the layer's bit-serial square root, ceil(b_bits / 2)."""
+        return (self.b_bits + 1) // 2
+
+    @property
+    def latency(self) -> int:
+        """Cycles of :class:`hwgen.units.bayesian.BayesianLayer` from the last input beat
+        of a vector to its last result, with no back-pressure, when the output register
+        drains in the shadow of the work that follows (plain draws: inputs >= lanes;
+        local_reparam: inputs + 2 + sqrt_steps >= lanes)."""
+        L, n, G, N = self.lanes, self.inputs, self.groups, self.samples
+        lanes = [min(L, self.outputs - g * L) for g in range(G)]
+        if not self.local_reparam:
+            return G * N * n + 2 + lanes[-1]
+        k = self.sqrt_steps
+        if self.average:       # a draw a cycle, the sums load the output register once
+            return sum(n + 2 + k + N for _ in lanes) + lanes[-1]
+        # every draw fills the output register, the next waits until it drains
+        return sum(n + 2 + k + (N - 1) * lg + 1 for lg in lanes) + lanes[-1]
+
+    @property
+    def cycles_per_vector(self) -> int:
+        """Cycles per vector back to back: the inputs, one a cycle, then
+        :attr:`latency`, then one cycle for the layer to become idle."""
+        return self.inputs + self.latency + 1
+
 
 KEYS = tuple(f.name for f in dataclasses.fields(BayesianConfig))
 

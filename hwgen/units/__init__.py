@@ -7,6 +7,7 @@ the accelerator for the optional config sections: each family provides one
 """
 from __future__ import annotations
 
+from .bayesian import bayesian_top
 from .circulant_layer import circulant_top
 from .grng import grng_top
 from .stochastic import sc_top
@@ -27,4 +28,6 @@ def unit_designs(cfg) -> dict:
         out[CIRCULANT_TOP_NAME] = circulant_top(cfg.circulant)
     if cfg.grng is not None:
         out[GRNG_TOP_NAME] = grng_top(cfg.grng)
+    if cfg.bayesian is not None:
+        out[BAYESIAN_TOP_NAME] = bayesian_top(cfg.bayesian)
     return out

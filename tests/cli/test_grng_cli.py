@@ -48,3 +48,18 @@ def test_generate_writes_the_generator(capsys, tmp_path):
     assert ports["out__payload"]["width"] == 40 and ports["out__payload"]["direction"] == "output"
     assert {"clk", "rst", "out__valid", "out__ready"} <= set(ports)
     assert man["config"]["grng"]["pool"] == 64
+
+
+def test_generate_writes_the_bayesian_layer(capsys, tmp_path):
+    import json
+    cfg = tmp_path / "b.yaml"
+    cfg.write_text("name: b\narray: {rows: 2, cols: 2}\n"
+                   "bayesian: {inputs: 8, outputs: 3, samples: 2, weight_bits: 6,\n"
+                   "           grng: {kind: icdf, lanes: 2, bits: 8}}\n")
+    out = tmp_path / "gen"
+    assert run(capsys, "generate", str(cfg), "-o", str(out))[0] == 0
+    man = json.loads((out / "manifest.json").read_text())
+    assert sorted(man["units"]) == ["hwgen_bayesian_layer"]
+    ports = {p["name"]: p["width"] for p in man["units"]["hwgen_bayesian_layer"]["ports"]}
+    assert ports["w_in__payload"] == 2 * 2 * 6 and ports["x_in__payload"] == 8
+    assert {"busy", "y_out__valid", "y_out__ready", "y_out__payload"} <= set(ports)
