@@ -707,6 +707,10 @@ def main(argv=None) -> int:
         if isinstance(e, SimError):
             print(f"hwgen: simulation failed: {e}", file=sys.stderr)
             return EXIT_FAIL
+        if isinstance(e, OSError):  # the machine's trouble (a full disk), not hwgen's
+            where = f" ({e.filename})" if e.filename else ""
+            print(f"hwgen: {_one_line(e.strerror or e)}{where}", file=sys.stderr)
+            return EXIT_FAIL
         raise
 
 

@@ -22,6 +22,7 @@ did not write.
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import os
 import re
@@ -135,7 +136,7 @@ def _move(src: Path, dst: Path) -> None:
     try:
         os.rename(src, dst)
     except OSError as e:
-        if e.errno != 18:  # EXDEV: the output is a mount point of its own
+        if e.errno != errno.EXDEV:  # the output is a mount point of its own
             raise
         shutil.move(str(src), str(dst))
 
@@ -240,16 +241,27 @@ class Target:
         with _signals_held():
             if not os.path.lexists(out):
                 _write_record(work, self.command, names, complete=True)
-                os.rename(work, out)
-                self._drop_failed()
-                _ACTIVE.discard(str(work))
-                return
+                try:
+                    os.rename(work, out)  # fails if a directory with files appeared there
+                except OSError as e:
+                    if e.errno not in (errno.ENOTEMPTY, errno.EEXIST):
+                        raise
+                else:
+                    self._drop_failed()
+                    _ACTIVE.discard(str(work))
+                    return
             if not out.is_dir():
                 raise OutputError(f"{self.shown}: something that is not a directory appeared "
                                   "there while hwgen worked; the results are in "
                                   f"{_shown(work)}")
-            owned = owned_names(out) or set()
+            owned = owned_names(out)
             present = set(os.listdir(out))
+            foreign = [n for n in present if n != RECORD and not _INNER_TEMP.match(n)]
+            if owned is None and foreign and not self.force:  # appeared while hwgen worked
+                raise OutputError(f"{self.shown}: files hwgen did not write appeared there "
+                                  f"while it worked ({_few(foreign)}); not writing into it "
+                                  "(--force writes the files hwgen writes)")
+            owned = owned or set()
             taken = [n for n in names if n in present and n not in owned]
             if taken and not self.force:
                 raise OutputError(f"{self.shown}: {_few(taken)} not written by hwgen; not "

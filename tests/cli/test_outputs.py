@@ -245,3 +245,31 @@ def test_terminated_run_removes_its_staging_directory(tmp_path, monkeypatch):
         code = main(["generate", "tiny", "-o", str(tmp_path / "out")])
     assert code == 143 and err.getvalue().splitlines()[-1] == "hwgen: terminated (signal 15)"
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_full_disk_is_one_line_and_leaves_nothing(tmp_path, monkeypatch, capsys):
+    import errno
+
+    import hwgen.outputs as outputs
+
+    def full(cfg, digest):
+        raise OSError(errno.ENOSPC, "No space left on device", str(tmp_path / "x"))
+
+    monkeypatch.setattr(outputs, "c_header", full)
+    code, _, err = run(capsys, "generate", "tiny", "-o", str(tmp_path / "out"), "-q")
+    assert code == 1 and err.splitlines() == [
+        f"hwgen: No space left on device ({tmp_path / 'x'})"]
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_files_appearing_while_hwgen_works_are_not_written_over(tmp_path):
+    out = tmp_path / "x"
+    t = outdir.target(out)
+    with pytest.raises(outdir.OutputError, match="appeared there while it worked"):
+        with t.staged() as w:
+            (w / "a.txt").write_text("1")
+            out.mkdir()
+            (out / "user").write_text("u")
+            t.publish(w)
+    assert sorted(p.name for p in out.iterdir()) == ["user"]
+    assert (t.failed / "a.txt").read_text() == "1"
