@@ -147,3 +147,39 @@ def run_bayesian_rtl(cfg, mu, sigma, xs, sim: str, work: Path, seed: int, stall:
                                   f"+stall_seed={seed}"])
     got = json.loads(result.read_text())
     return np.array([r["y"] for r in got], dtype=np.int64), [r["cycles"] for r in got]
+
+
+def run_bnn_rtl(qb, x, sim: str, work: Path, seed: int, layers=(1, 2), stall: float = 0.0):
+    """A :class:`hwgen.nn.bayesian.QuantBnn` on the generated layers for images ``x``:
+    the hidden layer's RTL on the input codes, the host's requantisation of its results,
+    the output layer's RTL on every draw's hidden vector. Each generator starts from
+    reset, as the model's streams do. Returns what ran: ``y1`` (the hidden layer's
+    results, its output order) and ``logits`` (images, draws, outputs); a layer left out
+    of ``layers`` takes the model's values instead. The output layer must draw once per
+    vector (``samples: 1``), so its results are the logits in order."""
+    ref = qb.run(x)
+    out = {"model": ref}
+    y1 = ref["y1"]
+    if 1 in layers:
+        (work / "l1").mkdir(parents=True, exist_ok=True)
+        y1, _ = run_bayesian_rtl(qb.cfg1, qb.mu1, qb.sigma1, ref["x_codes"], sim, work / "l1",
+                                 seed, stall)
+    out["y1"] = y1
+    # the hidden layer's order (group, draw, lane) back to (image, draw, output)
+    cfg1, N = qb.cfg1, qb.cfg1.samples
+    V, L, m = len(y1), cfg1.lanes, cfg1.outputs
+    draws = np.empty((V, N, m), dtype=np.int64)
+    pos = 0
+    for g in range(cfg1.groups):
+        lo, hi = g * L, min((g + 1) * L, m)
+        draws[:, :, lo:hi] = y1[:, pos:pos + N * (hi - lo)].reshape(V, N, hi - lo)
+        pos += N * (hi - lo)
+    h = qb.hidden_codes(draws).reshape(V * N, m)
+    logits = ref["logits"]
+    if 2 in layers:
+        (work / "l2").mkdir(parents=True, exist_ok=True)
+        got, _ = run_bayesian_rtl(qb.cfg2, qb.mu2, qb.sigma2, h, sim, work / "l2", seed, stall)
+        logits = got.reshape(V, N, -1)   # one draw per vector: outputs in order
+    out["h_codes"] = h.reshape(V, N, m)
+    out["logits"] = logits
+    return out
