@@ -128,14 +128,6 @@ class GemmBatch:
         return dict(self.__dict__)
 
 
-def engine_cycles(R, C, os_, m, k, n):
-    """Busy cycles of one COMPUTE (:mod:`hwgen.lib.schedule`), vectorised."""
-    os_c = _cdiv(m, R) * _cdiv(n, C) * np.maximum(k, 2 * R - 1) + 1 + (2 * R + C + 1)
-    ws_c = R + _cdiv(k, R) * _cdiv(n, C) * np.maximum(m, np.maximum(2 * R + C - 2, 2)) \
-        + (R + C + 1)
-    return np.where(os_, os_c, ws_c)
-
-
 def _pow01(m: Mat, n: np.ndarray) -> Mat:
     """m^n for n in {0, 1}."""
     return m.where(n >= 1, identity(n.shape))
@@ -206,46 +198,75 @@ def gemm_batch(p: dict, M, K, N, tile_m, tile_k, tile_n, order=0) -> GemmBatch:
         return Mat(span, np.where(waits, span - 1, NEG), ng, zero, span - 1,
                    np.where(waits, span - 2, NEG), ng)
 
-    def load(beats, skip, waits) -> Mat:
-        """A LOAD of ``beats``, or nothing (the identity) where ``skip``."""
+    k_tiles = tuple(_cdiv(k, R) for k in size_k)
+    os_min, os_tail = 2 * R - 1, 1 + (2 * R + C + 1)
+    ws_min, ws_tail = np.maximum(2 * R + C - 2, 2), R + C + 1
+    chunks = {}
+
+    def chunk(sa: int, sb: int):
+        """The output chunk of outer run sa and inner run sb: its m and n, their array
+        tiles, whether A and W are still resident."""
+        if (sa, sb) not in chunks:
+            mc = np.where(m_outer, size_m[sa], size_m[sb])
+            nc = np.where(m_outer, size_n[sb], size_n[sa])
+            a_ge1, b_ge1 = sa >= 1, sb >= 1
+            hit_a = np.where(m_outer, b_ge1 & a_keeps, a_ge1 & a_keeps)
+            hit_w = np.where(m_outer, a_ge1 & w_keeps, b_ge1 & w_keeps)
+            chunks[sa, sb] = (mc, nc, _cdiv(mc, R), _cdiv(nc, C), hit_a, hit_w)
+        return chunks[sa, sb]
+
+    def load_row(beats, skip, waits):
+        """A LOAD of ``beats`` (or nothing where ``skip``) as its t row: t' = max(t + r0,
+        F + r1); F and L stay."""
         b = np.maximum(beats, 1)
-        return Mat(np.where(skip, 0.0, 2 + b), np.where(skip | ~waits, NEG, 1 + b), ng,
-                   zero, ng, ng, zero)
+        return np.where(skip, 0.0, 2 + b), np.where(skip | ~waits, NEG, 1 + b)
 
     def step(sa: int, sb: int, sl: int, mult) -> Mat:
         """The step of outer run sa, inner run sb, k run sl (0 first, 1 middle, 2 last);
         its counts times ``mult`` (the step's members in the program) go to the totals."""
-        mc = np.where(m_outer, size_m[sa], size_m[sb])
-        nc = np.where(m_outer, size_n[sb], size_n[sa])
-        kc = size_k[sl]
-        a_ge1, b_ge1 = sa >= 1, sb >= 1
-        hit_a = np.where(m_outer, b_ge1 & a_keeps, a_ge1 & a_keeps)
-        hit_w = np.where(m_outer, a_ge1 & w_keeps, b_ge1 & w_keeps)
-        a_beats = np.where(os_, _cdiv(mc, R) * kc, _cdiv(kc, R) * mc) * bpw_in
-        w_beats = np.where(os_, _cdiv(nc, C) * kc, _cdiv(kc, R) * R * _cdiv(nc, C)) * bpw_w
+        mc, nc, mr, ncc, hit_a, hit_w = chunk(sa, sb)
+        kc, kr = size_k[sl], k_tiles[sl]
+        a_beats = np.where(os_, mr * kc, kr * mc) * bpw_in
+        w_beats = np.where(os_, ncc * kc, kr * R * ncc) * bpw_w
         add(mult, in_beats=np.where(hit_a, 0, a_beats), w_beats=np.where(hit_w, 0, w_beats),
             commands=2 - hit_a - hit_w.astype(np.float64))
-        blk = load(a_beats, hit_a, ~two_in).then(load(w_beats, hit_w, ~two_w))
-        has_prev = sl == 0 and (sa, sb) != (0, 0)
-        if has_prev:
-            if b_ge1:
+        # the two loads, composed: t' = max(t + x0, F + x1)
+        a0, a1 = load_row(a_beats, hit_a, ~two_in)
+        w0, w1 = load_row(w_beats, hit_w, ~two_w)
+        x0, x1 = a0 + w0, np.maximum(a1 + w0, w1)
+        # busy cycles of the COMPUTE (hwgen.lib.schedule) and its tiles
+        d = np.where(os_, mr * ncc * np.maximum(kc, os_min) + os_tail,
+                     R + kr * ncc * np.maximum(mc, ws_min) + ws_tail)
+        tiles = np.where(os_, mr, kr) * ncc
+        add(mult, compute=d, macs=mc * kc * nc, commands=one,
+            in_reads=tiles * np.where(os_, kc, mc), w_reads=tiles * np.where(os_, kc, R),
+            acc_rmw=tiles * np.where(os_, R, mc))
+        # then the COMPUTE: t = max(t' + 2, F + 1), F = t + d (L stays)
+        c1 = np.maximum(x1 + 2, 1.0)
+        blk = Mat(x0 + 2, c1, x0 + 2 + d, c1 + d, ng, ng, zero)
+        if sl == 0 and (sa, sb) != (0, 0):   # the previous output chunk is read out
+            if sb >= 1:
                 p_outer, p_inner = np.where(m_outer, mc, nc), t_inner
             else:
                 p_outer, p_inner = t_outer, last_inner
             pm = np.where(m_outer, p_outer, p_inner)
             pn = np.where(m_outer, p_inner, p_outer)
             rd = read_out(pm, pn, True, mult)
-            blk = blk.then(rd).where(~two_acc, blk)
-        d = engine_cycles(R, C, os_, mc, kc, nc)
-        tiles = np.where(os_, _cdiv(mc, R) * _cdiv(nc, C), _cdiv(kc, R) * _cdiv(nc, C))
-        add(mult, compute=d, macs=mc * kc * nc, commands=one,
-            in_reads=tiles * np.where(os_, kc, mc), w_reads=tiles * np.where(os_, kc, R),
-            acc_rmw=tiles * np.where(os_, R, mc))
-        blk = blk.then(Mat(one * 2, one, 2 + d, 1 + d, ng, ng, zero))
-        if has_prev:
-            blk = blk.then(Mat(rd.t0, np.full(shape, NEG), ng, zero, rd.l0,
-                               np.full(shape, NEG), ng)).where(two_acc, blk)
+            # one accumulator bank: before the COMPUTE (waiting for the engine)
+            before = Mat(x0, x1, ng, zero, ng, ng, zero).then(rd).then(
+                Mat(one * 2, one, 2 + d, 1 + d, ng, ng, zero))
+            # two banks: after it, without waiting
+            after = blk.then(Mat(rd.t0, ng, ng, zero, rd.l0, ng, ng))
+            blk = after.where(two_acc, before)
         return blk
+
+    def tf_power(m: Mat, n) -> Mat:
+        """m^n for a step without reads (L untouched, and its F row its t row plus the
+        busy cycles d): m = (0, d)^T (x) (t0, t1) in max-plus, so m^n = m + (n - 1) l
+        with l = max(t0, f1), the cycles one more such step adds."""
+        lam = (n - 1) * np.maximum(m.t0, m.f1)
+        pw = Mat(m.t0 + lam, m.t1 + lam, m.f0 + lam, m.f1 + lam, ng, ng, zero)
+        return pw.where(n >= 1, identity(shape))
 
     def seq_runs(blocks, counts) -> Mat:
         out = None
@@ -267,8 +288,10 @@ def gemm_batch(p: dict, M, K, N, tile_m, tile_k, tile_n, order=0) -> GemmBatch:
                 rows.append(identity(shape))
                 continue
             mult = cnt_outer[sa] * cnt_inner[sb]
-            rows.append(seq_runs([step(sa, sb, sl, mult * cnt_k[sl]) if cnt_k[sl].any()
-                                  else identity(shape) for sl in range(3)], cnt_k))
+            ks = [step(sa, sb, sl, mult * cnt_k[sl]) if cnt_k[sl].any() else identity(shape)
+                  for sl in range(3)]
+            ks[1] = tf_power(ks[1], cnt_k[1])   # the middle k chunks never read out
+            rows.append(seq_runs(ks, (cnt_k[0], one, cnt_k[2])))
         outer_blocks.append(seq_runs(rows, cnt_inner))
     body = seq_runs(outer_blocks, cnt_outer)
     # The last output chunk is read after the engine stops.
