@@ -27,18 +27,22 @@ RULES = [
     ("hwgen.ctrl", 3, "hw"),
     ("hwgen.top", 4, "hw"),
     ("hwgen.board", 5, "hw"),
-    ("hwgen.emit", 5, "hw"),
+    ("hwgen.scaleout", 5, "hw"),
+    ("hwgen.emit", 6, "hw"),
     ("hwgen.models", 2, "model"),
     ("hwgen.compiler", 6, "sw"),
     ("hwgen.nn", 6, "sw"),
     ("hwgen.frontend", 6, "sw"),
     ("hwgen.host", 7, "sw"),
+    ("hwgen.search", 7, "sw"),
     ("sim_tb", 8, "flow"),
     ("fpga", 9, "flow"),
     ("asic_flow", 9, "flow"),
     ("hwgen.outputs", 9, "flow"),
-    ("hwgen.cli", 10, ""),
-    ("hwgen", 11, ""),      # the package itself
+    ("hwgen.calibration", 10, "flow"),   # runs the flows to fit the cost model
+    ("hwgen.search.verify", 10, "flow"),   # runs the simulators and flows on a search's best
+    ("hwgen.cli", 11, ""),
+    ("hwgen", 12, ""),      # the package itself
 ]
 
 

@@ -1,0 +1,93 @@
+"""The screen: a whole population's cycles on a workload at once (numpy over candidates).
+
+The exact cycle model times a program from its loop structure but searches each layer's
+mapping, a fraction of a second per design on a network; a search looks at far more
+designs than it can time that way. The screen prices every layer with the engine's own
+closed forms (:mod:`hwgen.lib.schedule`) over an idealised chunking — the largest chunks
+the buffers hold — and the host link's beats, overlapped as double buffering overlaps
+them, for every candidate in one pass of array arithmetic. It ranks designs; the search
+times the ones it keeps with the exact model (:func:`hwgen.search.workload.exact`), and
+only exact figures are reported. Its fidelity (rank correlation with the exact model) is
+measured in ``benchmarks/search.py``.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from .workload import Layer
+
+
+def _cdiv(a, b):
+    return -(-a // b)
+
+
+def layer_cycles(col: dict, layer: Layer) -> np.ndarray:
+    """Approximate cycles of one layer for every candidate (``col``: arrays R, C, os
+    (bool), beat, din, dw, dacc, banks_in, banks_w, banks_acc)."""
+    R, C, os_, beat = col["R"], col["C"], col["os"], col["beat"]
+    din, dw, dacc = col["din"], col["dw"], col["dacc"]
+    M, N, g = layer.M, layer.N, layer.groups
+    if layer.conv:
+        # weight-stationary pads each group's channels to R; output-stationary pads each
+        # output row to whole tiles of R pixels
+        cin_p = np.where(os_, layer.cin, _cdiv(layer.cin, R) * R)
+        K = cin_p * layer.kernel
+        rows = max(1, M // max(1, layer.out_w))
+        Mx = np.where(os_, rows * _cdiv(layer.out_w, R) * R, M)
+        a_elems = layer.in_elems * cin_p // max(1, layer.cin)
+    else:
+        K = np.full_like(R, layer.K)
+        Mx = np.full_like(R, M)
+        a_elems = M * layer.K
+    nt = _cdiv(N, C)
+    # chunks of M the accumulator holds (one column tile of C at a time at least)
+    acc_rows = np.where(os_, dacc // np.maximum(1, nt), dacc // np.maximum(1, nt))
+    acc_rows = np.maximum(acc_rows, 1)
+    m_chunks = _cdiv(Mx, np.minimum(Mx, acc_rows))
+    m_chunk = _cdiv(Mx, m_chunks)
+    # chunks of K the weight buffer holds for all N (else N is cut too)
+    w_words = np.where(os_, K * nt, _cdiv(K, R) * R * nt)
+    k_chunks = np.maximum(1, _cdiv(w_words, dw))
+    k_chunk = _cdiv(K, k_chunks)
+    # the input buffer: a band of the operand per (M chunk, K chunk)
+    a_words = np.where(os_, _cdiv(m_chunk, R) * k_chunk, _cdiv(k_chunk, R) * m_chunk)
+    a_chunks = np.maximum(1, _cdiv(a_words, din))
+    chunks = m_chunks * np.maximum(k_chunks, a_chunks)
+    kc = _cdiv(K, np.maximum(k_chunks, a_chunks))
+    # the engine per chunk (lib.schedule's closed forms)
+    ws_engine = R + _cdiv(kc, R) * nt * np.maximum(m_chunk, np.maximum(2 * R + C - 2, 2)) \
+        + R + C + 1
+    os_engine = _cdiv(m_chunk, R) * nt * np.maximum(kc, 2 * R - 1) + 1 + 2 * R + C + 1
+    compute = chunks * np.where(os_, os_engine, ws_engine)
+    # the host link: input once per output-channel pass it cannot stay for, weights once
+    # per M chunk unless they all stay, results once
+    w_elems = K * nt * C
+    w_reload = np.where(k_chunks * a_chunks > 2, m_chunks, 1)
+    out_elems = Mx * nt * C
+    beats = (_cdiv(a_elems, beat) + _cdiv(w_elems, beat) * w_reload + _cdiv(out_elems, beat)
+             + (_cdiv(out_elems, beat) if layer.residual else 0))
+    first = (_cdiv(np.minimum(a_elems, a_words * R), beat)
+             + _cdiv(np.minimum(w_elems, dw * C), beat))
+    last = _cdiv(m_chunk * C, beat) * nt
+    return g * (np.maximum(compute, beats) + first + last + 20 * chunks)
+
+
+def population_columns(space, pop: np.ndarray) -> dict:
+    cols = space.columns(pop)
+    return {"R": cols["array.rows"].astype(np.int64), "C": cols["array.cols"].astype(np.int64),
+            "os": cols["array.dataflow"] == "output_stationary",
+            "beat": cols["host.beat_elems"].astype(np.int64),
+            "din": cols["buffers.input.depth"].astype(np.int64),
+            "dw": cols["buffers.weight.depth"].astype(np.int64),
+            "dacc": cols["buffers.acc.depth"].astype(np.int64),
+            "in_bits": cols["precision.in_bits"].astype(np.int64)}
+
+
+def screen(space, pop: np.ndarray, layers: tuple) -> np.ndarray:
+    """Approximate total cycles of the workload ``layers`` for every candidate of
+    ``pop``."""
+    col = population_columns(space, pop)
+    total = np.zeros(len(pop), dtype=np.int64)
+    for layer in layers:
+        total += layer_cycles(col, layer)
+    return total

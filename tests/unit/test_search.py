@@ -1,0 +1,179 @@
+"""The search: spaces and their files, exact evaluation and the screen, the algorithms
+(deterministic, budgeted, constraint-aware, exhaustive equal to the true optimum on a
+small space), Pareto fronts, the output directory and resume, and the command line's
+refusals."""
+import json
+import re
+
+import numpy as np
+import pytest
+import yaml
+from scipy.stats import spearmanr
+
+from hwgen.cli import main
+from hwgen.config import load_config
+from hwgen.lib.errors import BadInput
+from hwgen.search import (Constraints, Evaluator, Record, Target, exact, gemm_workload,
+                          load_space, make_space, pareto, run_search, search)
+from hwgen.search.fast import screen
+
+GEMMS = [(64, 64, 64), (16, 256, 32), (200, 48, 24)]
+SMALL = {"array": {"rows": [2, 4, 8], "cols": [2, 4, 8], "dataflow": ["ws", "os"]},
+         "buffers": {"input": {"depth": [256, 1024]}, "weight": {"depth": [256, 1024]},
+                     "acc": {"depth": 512}},
+         "host": {"beat_elems": [4, 8]}}
+
+
+def evaluator(objective="latency", space=SMALL, **kw):
+    wl = gemm_workload(GEMMS)
+    sp = make_space(space, max_k=wl.max_k())
+    return Evaluator(sp, wl, Target("pdk", "osu018", 10.0), objective, **kw)
+
+
+def test_space_file_values_and_refusals(tmp_path):
+    path = tmp_path / "space.yaml"
+    path.write_text(yaml.safe_dump({"array": {"rows": {"min": 3, "max": 20, "pow2": True},
+                                              "cols": {"min": 2, "max": 6, "step": 2},
+                                              "dataflow": "os"},
+                                    "host": {"beat_elems": 8}}))
+    sp = load_space(path)
+    assert sp.dims[sp.index["array.rows"]].values == (4, 8, 16)
+    assert sp.dims[sp.index["array.cols"]].values == (2, 4, 6)
+    assert sp.dims[sp.index["array.dataflow"]].values == ("output_stationary",)
+    assert sp.count == int(np.prod(sp.sizes))
+    for bad, msg in [({"array": {"rowz": 4}}, "array.rowz: not a searchable key"),
+                     ({"array": {"rows": {"min": 9, "max": 3}}}, "min <= max"),
+                     ({"array": {"rows": {"min": 5, "max": 7, "pow2": True}}},
+                      "no values (an empty range excludes every design)"),
+                     ({"array": {"rows": 100}}, "100 is outside 1..64"),
+                     ({"array": {"dataflow": "is"}}, "'is' is not one of")]:
+        path.write_text(yaml.safe_dump(bad))
+        with pytest.raises(BadInput, match=re.escape(msg)):
+            load_space(path)
+
+
+def test_exact_evaluation_equals_the_cycle_model():
+    ev = evaluator()
+    cand = ev.space.encode({**{d.key: d.values[0] for d in ev.space.dims},
+                            "array.rows": 4, "array.cols": 8, "buffers.input.depth": 1024,
+                            "buffers.weight.depth": 1024})
+    rec = ev.evaluate(cand)
+    assert rec.feasible and ev.evaluate(cand) is rec        # cached
+    cfg = ev.space.config(cand)
+    assert rec.metrics["cycles"] == exact(cfg, ev.workload)["cycles"]
+    assert rec.metrics["latency_s"] == pytest.approx(rec.metrics["cycles"] * 10e-9)
+    assert rec.metrics["macs"] == sum(m * k * n for m, k, n in GEMMS)
+
+
+def test_screen_ranks_like_the_exact_model():
+    ev = evaluator(space=None)
+    pop = ev.space.random(np.random.default_rng(4), 120)
+    s = screen(ev.space, pop, ev.workload.layers())
+    recs = [ev.evaluate(c) for c in pop]
+    ok = [i for i, r in enumerate(recs) if r.feasible]
+    assert len(ok) > 60
+    rho = spearmanr([s[i] for i in ok], [recs[i].metrics["cycles"] for i in ok]).statistic
+    assert rho > 0.8
+
+
+TINY = {"array": {"rows": [2, 4, 8], "cols": [2, 4], "dataflow": ["ws", "os"]},
+        "buffers": {"input": {"depth": [256, 1024]}, "acc": {"depth": 512}},
+        "host": {"beat_elems": 8}}
+
+
+def test_exhaustive_finds_the_optimum_and_others_are_deterministic():
+    ev = evaluator(space=TINY)
+    every = run_search(ev, "exhaustive", 10_000, 0)
+    assert len(every) == ev.space.count == 3 * 2 * 2 * 2 * 6
+    best = min(every, key=Record.rank_key)
+    for algo, n in (("evolution", 30), ("random", 30), ("bayes", 12)):
+        a = run_search(evaluator(space=TINY), algo, n, 7)
+        b = run_search(evaluator(space=TINY), algo, n, 7)
+        assert [r.name for r in a] == [r.name for r in b], algo
+        assert len(a) == n and len({r.name for r in a}) == n
+    evo = run_search(evaluator(space=TINY), "evolution", 40, 3)
+    assert min(evo, key=Record.rank_key).objective <= best.objective * 1.05
+
+
+def test_constraints_rank_feasible_first_and_pareto():
+    free = run_search(evaluator(space=TINY), "exhaustive", 10_000, 0)
+    limit = float(np.median([r.metrics["latency_s"] for r in free if r.feasible]))
+    ev = evaluator(space=TINY, constraints=Constraints(min_fps=1 / limit))   # the faster half
+    recs = run_search(ev, "exhaustive", 10_000, 0)
+    feas = [r for r in recs if r.feasible]
+    assert feas and len(feas) < len(recs)
+    assert all(r.metrics["latency_s"] <= limit * (1 + 1e-9) for r in feas)
+    assert all("frames/s" in r.why for r in recs if not r.feasible)
+    ranked = sorted(recs, key=Record.rank_key)
+    assert ranked[0].feasible and not ranked[-1].feasible
+    front = pareto(recs, ("cycles", "pes"))
+    for r in front:
+        assert not any(o.metrics["cycles"] <= r.metrics["cycles"] and o.metrics["pes"] <=
+                       r.metrics["pes"] and (o.metrics["cycles"], o.metrics["pes"]) !=
+                       (r.metrics["cycles"], r.metrics["pes"]) for o in feas)
+
+
+def test_search_directory_and_resume(tmp_path):
+    out = tmp_path / "run"
+    s1 = search(evaluator(), algorithm="evolution", budget=30, seed=2, out=out)
+    assert (out / "search.log").is_file() and (out / "report.md").is_file()
+    log = [json.loads(line) for line in (out / "search.log").read_text().splitlines()]
+    assert len(log) == 30 == s1["evaluations"]
+    for d in s1["pareto"]:
+        cfg = load_config(str(out / "configs" / f"{d['name']}.yaml"))
+        assert cfg.name == d["name"]
+        assert json.loads((out / "configs" / f"{d['name']}.mappings.json").read_text())
+    assert (out / "convergence.png").is_file() and (out / "pareto.png").is_file()
+    # resumed with a larger budget: the first 30 come from the log, the same decisions
+    s2 = search(evaluator(), algorithm="evolution", budget=45, seed=2, out=out, resume=True)
+    assert s2["resumed"] == 30 and s2["evaluations"] == 45
+    again = search(evaluator(), algorithm="evolution", budget=45, seed=2, out=tmp_path / "b")
+    log2 = [json.loads(line)["name"] for line in (out / "search.log").read_text().splitlines()]
+    log3 = [json.loads(line)["name"] for line in
+            (tmp_path / "b" / "search.log").read_text().splitlines()]
+    assert log2 == log3 and again["best"]["name"] == s2["best"]["name"]
+
+
+def run(capsys, *argv):
+    code = main([str(a) for a in argv])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_cli_search(capsys, tmp_path):
+    space = tmp_path / "space.yaml"
+    space.write_text(yaml.safe_dump(SMALL))
+    code, out, err = run(capsys, "search", "--workload", "gemm:64x64x64,gemm:16x256x32",
+                         "--target", "pdk:osu018@10", "--budget", "20", "--space", space,
+                         "-o", tmp_path / "s", "--json", "-q")
+    assert code == 0, err
+    rep = json.loads(out)
+    assert rep["evaluations"] == 20 and rep["best"]["feasible"]
+    assert (tmp_path / "s" / "pareto.json").is_file()
+
+
+@pytest.mark.parametrize("argv,message", [
+    (["--workload", "gemm:4x4x4", "--target", "pdk:osu018"], "needs its clock period"),
+    (["--workload", "gemm:4x4x4", "--target", "pdk:tsmc7@1"], "unknown library 'tsmc7'"),
+    (["--workload", "gemm:4x4x4", "--target", "board:de10"], "unknown board 'de10'"),
+    (["--workload", "gemm:4x4x4", "--target", "fpga:x"], "expected pdk:NAME@CLOCK_NS"),
+    (["--workload", "gemm:4x4", "--target", "pdk:osu018@10"], "expected gemm:MxKxN"),
+    (["--workload", "gemm:4x4x4", "--target", "pdk:osu018@10", "--budget", "0"],
+     "argument --budget"),
+    (["--workload", "gemm:4x4x4", "--target", "pdk:osu018@10", "--objective", "fun"],
+     "argument --objective"),
+    (["--model", "lenet", "--target", "pdk:osu018@10"], "unknown model 'lenet'"),
+])
+def test_cli_search_refusals(capsys, tmp_path, argv, message):
+    code, out, err = run(capsys, "search", *argv, "-o", tmp_path / "x", "-q")
+    assert code == 2 and out == "" and len(err.strip().splitlines()) == 1
+    assert message in err
+
+
+def test_cli_search_nothing_feasible(capsys, tmp_path):
+    space = tmp_path / "space.yaml"
+    space.write_text(yaml.safe_dump({"array": {"rows": 2, "cols": 2}}))
+    code, _, err = run(capsys, "search", "--workload", "gemm:64x640x64", "--target",
+                       "pdk:osu018@10", "--budget", "5", "--space", space, "--min-fps", "1e9",
+                       "-o", tmp_path / "s", "-q")
+    assert code == 1 and "no design in the space runs the workload" in err
