@@ -250,7 +250,8 @@ def make_space(spec: Optional[dict] = None, *, max_k: int = 1024,
 
 def load_space(path, *, max_k: int = 1024) -> Space:
     try:
-        text = open(path, encoding="utf-8").read()
+        with open(path, encoding="utf-8") as f:
+            text = f.read()
     except OSError as e:
         raise BadInput(f"{path}: {e.strerror or e}") from None
     except UnicodeDecodeError:

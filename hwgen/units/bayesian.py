@@ -81,9 +81,11 @@ class BayesianLayer(wiring.Component):
         eps = grng.out.payload
 
         # ---- storage ------------------------------------------------------------------
-        m.submodules.wmem = wmem = Memory(shape=weight_layout(cfg), depth=G * n, init=[])
+        # (at least two words: a one-word memory would have an address of no bits)
+        m.submodules.wmem = wmem = Memory(shape=weight_layout(cfg), depth=max(G * n, 2),
+                                          init=[])
         w_wr, w_rd = wmem.write_port(), wmem.read_port()
-        m.submodules.xmem = xmem = Memory(shape=signed(cfg.in_bits), depth=n, init=[])
+        m.submodules.xmem = xmem = Memory(shape=signed(cfg.in_bits), depth=max(n, 2), init=[])
         x_wr, x_rd = xmem.write_port(), xmem.read_port()
 
         busy = self.busy

@@ -26,7 +26,7 @@ from asic_flow import (
     synth,
     tools,
 )
-from hwgen.config import load_config
+from hwgen.config import Dataflow, load_config
 
 PRESET = "asic2"
 PDK = "osu018"
@@ -897,7 +897,10 @@ def test_macro_memories(report_macro, report_10ns):
     mem = rep["memories"]
     cfg = load_config(PRESET)
     p = cfg.params()
-    banks = p["INPUT_BANKS"] + p["WEIGHT_BANKS"] + p["ACC_BANKS"]
+    # An output-stationary design with im2col reads its input buffer as even and odd
+    # halves: two macros per input bank.
+    halves = 2 if cfg.array.dataflow is Dataflow.OS and cfg.features.im2col else 1
+    banks = halves * p["INPUT_BANKS"] + p["WEIGHT_BANKS"] + p["ACC_BANKS"]
     assert mem["implementation"] == "macros" and mem["macros"] == banks
     assert "OpenRAM SKY130" in mem["note"] and mem["model_source"] == macros.SOURCE_NOTE
     # Each macro's area is the model's; macros sit in the buffer blocks only.
