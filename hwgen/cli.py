@@ -183,6 +183,7 @@ def args_estimate(p) -> None:
     workload_arg(p, required=False, help="the GEMM: an M x K matrix times a K x N one "
                  "(or --model)")
     model_args(p, required=False)
+    cost_args(p)
     json_arg(p)
     quiet_arg(p)
 
@@ -194,14 +195,161 @@ def cmd_estimate(args) -> int:
     if args.model is None and (args.input_shape or args.calib):
         raise BadInput("--input-shape and --calib go with --model")
     cfg = load_config(args.config)
+    coef = _cost_target(args)
     if args.model is not None:
-        return _estimate_network(cfg, args)
+        return _estimate_network(cfg, args, coef)
     g = args.workload
     mp, t = _timing(cfg, g)
     rep = _workload_report(cfg, g, t.timing())
     rep["host_beats"] = t.host_beats
     rep["mapping"] = _mapping(g, mp)
+    if coef is not None:
+        from .models.cost import timing_activity
+        _add_cost(rep, cfg, args, coef, lambda: timing_activity(
+            cfg, t, [(*g, mp.tile_m, mp.tile_k, mp.tile_n, 1)]))
     _print_report(rep, args.json)
+    return EXIT_OK
+
+
+# ---- cost model (area, clock, power, energy; FPGA resources) -------------------------------
+def cost_args(p) -> None:
+    from .models.cost import PDKS
+    p.add_argument("--pdk", choices=PDKS, help="also the standard-cell cost from the cost "
+                   "model: area (by block), fmax, power and energy of the workload")
+    p.add_argument("--clock-ns", type=cliargs.float_range(0, 1e6, "a clock period (ns)"),
+                   metavar="T", help="with --pdk: the clock the power is given at")
+    p.add_argument("--board", metavar="BOARD", help="also the FPGA cost from the cost model: "
+                   "LUTs, FFs, DSPs, BRAMs, fmax, whether it fits")
+    p.add_argument("--memories", choices=("flops", "macro"), default="flops",
+                   help="with --pdk: buffers as flip-flops (default, as hwgen asic builds "
+                   "them) or modelled SRAM macros")
+    p.add_argument("--strict", action="store_true", help="refuse a design outside the "
+                   "range the cost model was calibrated on (default: a warning)")
+    p.add_argument("--coefficients", type=cliargs.existing_file("a cost-model data file"),
+                   metavar="FILE", help="cost-model data file (default: the one shipped for "
+                   "the PDK or board; see hwgen calibrate)")
+
+
+def _cost_target(args):
+    """The cost model's coefficients for --pdk / --board, or None; BadInput (one line)
+    for a combination that makes no sense or a target without coefficients."""
+    from .models import cost
+    if args.pdk is None and args.board is None:
+        for opt, given in (("--clock-ns", args.clock_ns is not None),
+                           ("--memories", args.memories != "flops"), ("--strict", args.strict),
+                           ("--coefficients", args.coefficients is not None)):
+            if given:
+                raise BadInput(f"{opt} goes with --pdk or --board (the cost model)")
+        return None
+    if args.pdk is not None and args.board is not None:
+        raise BadInput("--pdk and --board: one cost-model target at a time (run estimate "
+                       "once for each)")
+    if args.pdk is not None and args.clock_ns is None:
+        raise BadInput(f"--pdk {args.pdk} needs --clock-ns T, the clock the power is given at")
+    if args.board is not None and (args.clock_ns is not None or args.memories != "flops"):
+        raise BadInput("--clock-ns and --memories go with --pdk; a board runs from its "
+                       "oscillator")
+    try:
+        return cost.load(pdk=args.pdk, board=args.board, path=args.coefficients)
+    except cost.CostModelError as e:
+        raise BadInput(str(e)) from None
+
+
+def _add_cost(rep: dict, cfg, args, coef, activity) -> None:
+    """The cost model's figures into ``rep`` for the workload counts ``activity()``
+    returns; out-of-range parameters warn on stderr (or, with --strict, are bad input).
+    ``cost_seconds`` is the time both took."""
+    from .models import cost
+    t0 = time.perf_counter()
+    try:
+        est = cost.estimate(cfg, coef, activity(), clock_ns=args.clock_ns,
+                            memories=args.memories, strict=args.strict)
+    except cost.CostModelError as e:
+        raise BadInput(str(e)) from None
+    if est.warnings:
+        print(f"hwgen: warning: {'; '.join(est.warnings)}: the estimate extrapolates "
+              "(--strict refuses it)", file=sys.stderr, flush=True)
+    seconds = time.perf_counter() - t0
+    rep.update(est.figures)
+    if args.pdk is not None:
+        rep["timing_met"] = bool(est.figures["fmax_mhz"] >= 1000.0 / args.clock_ns)
+    rep["cost_model"] = coef.describe()
+    rep["cost_seconds"] = round(seconds, 6)
+
+
+def _network_activity(cfg, plan) -> dict:
+    """Counts of a planned network: the whole program's beats and cycles, the engine's
+    reads from every array layer's chunk loops."""
+    from .models.cost import timing_activity
+    from .models.perf import block_timing
+    chunks = [(p.nest.M, p.nest.K, p.nest.N, p.nest.tile_m, p.nest.tile_k, p.nest.tile_n, 1)
+              for lp in plan.layers if lp.where == "array" for p in lp.parts]
+    return timing_activity(cfg, block_timing(plan.block), chunks)
+
+
+def args_calibrate(p) -> None:
+    from .models.cost import PDKS
+    g = p.add_mutually_exclusive_group(required=True)
+    g.add_argument("--pdk", choices=PDKS, help="calibrate against hwgen asic on this PDK")
+    g.add_argument("--board", metavar="BOARD", help="calibrate against hwgen fpga on this "
+                   "board's device family")
+    p.add_argument("--points", type=cliargs.int_range(2, 1000, "a number of points"),
+                   metavar="N", help="use the first N fit points of the designed set "
+                   "(default all); the held-out points always run")
+    p.add_argument("--jobs", type=cliargs.int_range(1, 64, "a number of jobs"), default=1,
+                   metavar="J", help="flow runs at a time (default 1; each runs under nice)")
+    p.add_argument("-o", "--output", metavar="FILE", help="data file to write (default: the "
+                   "one shipped with hwgen for the target, which estimate reads); measured "
+                   "points already in it are reused")
+    g = p.add_mutually_exclusive_group()
+    g.add_argument("--rerun", action="store_true", help="run every point again, even those "
+                   "the file already holds")
+    g.add_argument("--refit", action="store_true", help="run no flow: fit again on the points "
+                   "the file holds that were measured on the current sources")
+    json_arg(p)
+    quiet_arg(p)
+
+
+def cmd_calibrate(args) -> int:
+    import os
+
+    from . import calibration
+    from .models import cost
+    target = calibration.target_for(pdk=args.pdk, board=args.board)
+    out = Path(args.output) if args.output else cost.data_path(target.name)
+    if out.is_dir() or not out.parent.is_dir():
+        raise BadInput(f"-o {out}: expected a file in an existing directory")
+    if not os.access(out.parent, os.W_OK) or (out.exists() and not os.access(out, os.W_OK)):
+        raise BadInput(f"{out}: not writable; give -o FILE for the calibrated data "
+                       "(estimate reads it with --coefficients FILE)")
+    if out.exists():
+        try:
+            cost.read_data(out)
+        except (ValueError, OSError) as e:
+            raise BadInput(f"-o {out}: not a cost-model data file hwgen can read "
+                           f"({_one_line(e)[:120]}); give a new file") from None
+    with progress_of(args) as prog:
+        try:
+            data = calibration.calibrate(target, out, n_points=args.points, jobs=args.jobs,
+                                         rerun=args.rerun, run=not args.refit,
+                                         log=prog.stage)
+        except cost.CostModelError as e:
+            prog.done()
+            error(f"calibration of {target.name} failed: {e}")
+            return EXIT_FAIL
+        prog.done()
+        prog.log(f"wrote {out} (version {data['version']})")
+    if args.json:
+        print(json.dumps({k: data[k] for k in ("target", "version", "calibrated", "ranges",
+                                                 "validation")}, indent=2, sort_keys=True))
+        return EXIT_OK
+    print(f"target       {data['target']} (version {data['version']}, {out})")
+    for role in ("fit", "holdout"):
+        for q, v in data["validation"][role]["summary"].items():
+            figs = (f"{v['exact']}/{v['of']} exact" if "exact" in v else
+                    f"mean {100 * v['mean_abs_rel']:.1f}%, worst {100 * v['worst_abs_rel']:.1f}%"
+                    f" over {v['n']}")
+            print(f"{role:<8}     {q:<18} {figs}")
     return EXIT_OK
 
 
@@ -366,7 +514,7 @@ def _print_network(rep: dict, as_json: bool, keys) -> None:
     _print_report({k: rep[k] for k in keys if k in rep}, False)
 
 
-def _estimate_network(cfg, args) -> int:
+def _estimate_network(cfg, args, coef=None) -> int:
     from .compiler.network import plan_network
     with progress_of(args) as prog:
         qnet, _, n = _load_network(args, cfg)
@@ -377,9 +525,13 @@ def _estimate_network(cfg, args) -> int:
         prog.done()
     rep = plan.report()
     rep["estimate_seconds"] = round(seconds, 4)
-    _print_network(rep, args.json, ("config", "model", "input_shape", "cycles", "macs",
-                                    "utilization", "host_beats", "host_ops",
-                                    "estimate_seconds", "weights"))
+    keys = ("config", "model", "input_shape", "cycles", "macs", "utilization", "host_beats",
+            "host_ops", "estimate_seconds", "weights")
+    if coef is not None:
+        before = set(rep)
+        _add_cost(rep, cfg, args, coef, lambda: _network_activity(cfg, plan))
+        keys += tuple(k for k in rep if k not in before)
+    _print_network(rep, args.json, keys)
     return EXIT_OK
 
 
@@ -794,8 +946,10 @@ COMMANDS = [
     Command("check", "validate a config", args_check, cmd_check),
     Command("generate", "write Verilog, manifest.json, params.json, C header",
             args_generate, cmd_generate),
-    Command("estimate", "cycle count of a GEMM or a network from the cycle model", args_estimate,
-            cmd_estimate),
+    Command("estimate", "cycle count of a GEMM or a network from the cycle model (and with "
+            "--pdk or --board its cost from the cost model)", args_estimate, cmd_estimate),
+    Command("calibrate", "run the flows on a designed set of configs and refit the cost "
+            "model's coefficients", args_calibrate, cmd_calibrate),
     Command("sim", "run a workload on the generated RTL", args_sim, cmd_sim),
     Command("run", "run a network on the generated RTL, layer by layer, bit-exact against "
             "its integer reference", args_run, cmd_run),

@@ -54,10 +54,15 @@ def test_the_wheel_carries_its_data(installed):
     for want in ("hwgen/config/presets/tiny.yaml", "sim_tb/hdl/hwgen_tb.sv",
                  "rtl_templates/asic/synth.ys.tmpl", "rtl_templates/fpga/synth.ys.tmpl",
                  "rtl_templates/lint/hwgen_top.vlt", "rtl_templates/verilog/sram_model.v.tmpl",
-                 "asic_flow/rules.json", "fpga/rules.json"):
+                 "asic_flow/rules.json", "fpga/rules.json",
+                 "hwgen/models/cost_data/osu018.json",
+                 "hwgen/models/cost_data/ice40-up5k.json"):
         assert want in names, want
     out = installed("check", "tiny")
     assert out.returncode == 0, out.stderr
+    out = installed("estimate", "asic2", "--workload", "gemm:8x8x8", "--pdk", "osu018",
+                    "--clock-ns", "10", "--json")   # the shipped coefficients are found
+    assert out.returncode == 0 and json.loads(out.stdout)["area_um2"] > 0, out.stderr
     probe = subprocess.run(
         [sys.executable, "-S", "-c", "import hwgen, rtl_templates; print(hwgen.__file__); "
          "print(rtl_templates.read('fpga/synth.ys.tmpl').splitlines()[0])"],
