@@ -241,3 +241,50 @@ def bayes_case(name: str, vectors: int, seed: int):
     xs = rng.integers(-cfg.x_max, cfg.x_max, size=(vectors, n))
     xs[-1] = -cfg.x_max
     return cfg, mu, sigma, xs
+
+
+# ---- pattern_conv --------------------------------------------------------
+
+
+#: Small pattern-pruned convolutions: name -> pattern_conv: keys.
+PCONV_CASES = {
+    "lib8": dict(in_channels=3, out_channels=4, height=5, width=4, patterns=8, connectivity=60,
+                 in_bits=5, weight_bits=4),
+    "stride2": dict(in_channels=2, out_channels=3, height=5, width=6, stride=2, patterns=4,
+                    connectivity=100, in_bits=6, weight_bits=5),
+    "k5": dict(in_channels=2, out_channels=2, height=4, width=3, kernel=5, connectivity=50,
+               in_bits=4, weight_bits=6,
+               patterns=[["00000", "00100", "01110", "00100", "00000"],
+                         ["10001", "00000", "00100", "00000", "10001"]]),
+    "dense": dict(in_channels=2, out_channels=3, height=3, width=4,
+                  patterns=[["111", "111", "111"]], connectivity=100, in_bits=6, weight_bits=6),
+}
+
+
+def pconv_case(name: str, images: int = 2, seed: int = 0):
+    """(config, weights (F, C, k, k), images (N, C, H, W)) of PCONV_CASES[name]: each
+    kernel kept with the probability the connectivity allows (never more kernels than
+    the unit holds) in a random pattern with random weights over the full range, the
+    extremes (-2^(w-1) weights, -2^(b-1) inputs) in filter 0 and the last image, and
+    the last filter pruned away entirely."""
+    from hwgen.config.pattern_conv import PatternConvConfig
+    from hwgen.models.pattern_conv import masks
+    cfg = PatternConvConfig(**PCONV_CASES[name])
+    rng = np.random.default_rng(seed)
+    F, C, k = cfg.out_channels, cfg.in_channels, cfg.kernel
+    lim, xlim = 1 << (cfg.weight_bits - 1), 1 << (cfg.in_bits - 1)
+    w = np.zeros((F, C, k, k), dtype=np.int64)
+    pats = masks(cfg)
+    w[0, 0][pats[0]] = -lim
+    budget = cfg.kernel_capacity - 2      # that kernel, and one word for the empty filter
+    for f in range(F - 1):
+        for c in range(C):
+            if (f, c) == (0, 0):
+                continue
+            # keep a word for every later filter (an empty one stores one too)
+            if budget > (F - 2 - f) and rng.random() < cfg.connectivity / 100:
+                w[f, c][pats[rng.integers(len(pats))]] = rng.integers(-lim, lim, cfg.entries)
+                budget -= 1
+    xs = rng.integers(-xlim, xlim, size=(images, C, cfg.height, cfg.width))
+    xs[-1] = -xlim
+    return cfg, w, xs

@@ -23,12 +23,13 @@ from .bayesian import parse_bayesian
 from .check import ConfigError, brief, check_mapping, kind, parse_section
 from .circulant import CirculantConfig
 from .grng import GrngConfig
+from .pattern_conv import PatternConvConfig
 from .sc import ScConfig
 from .schema import (AcceleratorConfig, ArrayConfig, BufferConfig, BuffersConfig,
                      FeaturesConfig, HostConfig, MappingConfig, PrecisionConfig)
 
 TOP_KEYS = ("name", "array", "precision", "buffers", "host", "features", "mapping", "sc",
-            "circulant", "grng", "bayesian")
+            "circulant", "grng", "bayesian", "pattern_conv")
 #: Limits on what a config file may hold before it is even looked at.
 MAX_FILE_BYTES = 1 << 20
 MAX_NODES = 10_000        # YAML nodes after expanding every alias
@@ -219,7 +220,8 @@ def config_from_dict(data: Any, source: str = "<config>") -> AcceleratorConfig:
     features = _section(FeaturesConfig, top.get("features"), "features", problems)
 
     units = {}  # optional special-unit sections
-    for key, cls in (("sc", ScConfig), ("circulant", CirculantConfig), ("grng", GrngConfig)):
+    for key, cls in (("sc", ScConfig), ("circulant", CirculantConfig), ("grng", GrngConfig),
+                     ("pattern_conv", PatternConvConfig)):
         units[key] = None
         if top.get(key) is not None:
             try:
@@ -297,7 +299,7 @@ def config_dict(cfg: AcceleratorConfig) -> dict:
                         "order": list(mp["order"])}
     else:
         d.pop("mapping")
-    for unit in ("sc", "circulant", "grng", "bayesian"):
+    for unit in ("sc", "circulant", "grng", "bayesian", "pattern_conv"):
         if getattr(cfg, unit) is None:
             d.pop(unit)  # configs without the unit keep their hash
     if cfg.features == FeaturesConfig():

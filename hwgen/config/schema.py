@@ -23,6 +23,7 @@ from .bayesian import BayesianConfig
 from .check import Checker, Choice, brief, kind
 from .circulant import CirculantConfig
 from .grng import GrngConfig
+from .pattern_conv import PatternConvConfig
 from .sc import ScConfig
 
 __all__ = ["Dataflow", "WS", "OS", "DATAFLOWS", "ArrayConfig", "PrecisionConfig",
@@ -243,6 +244,8 @@ class AcceleratorConfig:
     circulant: Optional[CirculantConfig] = None  # block-circulant FFT layer
     grng: Optional[GrngConfig] = None  # Gaussian random number generator (hwgen/units/grng.py)
     bayesian: Optional[BayesianConfig] = None  # Bayesian linear layer (hwgen/units/bayesian.py)
+    # pattern-pruned sparse convolution (hwgen/units/pattern_conv.py)
+    pattern_conv: Optional[PatternConvConfig] = None
 
     def __post_init__(self):
         ck = Checker(self, "")
@@ -255,7 +258,8 @@ class AcceleratorConfig:
                     ("features", FeaturesConfig, False),
                     ("mapping", MappingConfig, True), ("sc", ScConfig, True),
                     ("circulant", CirculantConfig, True), ("grng", GrngConfig, True),
-                    ("bayesian", BayesianConfig, True)]
+                    ("bayesian", BayesianConfig, True),
+                    ("pattern_conv", PatternConvConfig, True)]
         typed = all([_typed(ck, key, cls, opt) for key, cls, opt in sections])
         if typed:
             # The smallest chunk (one array tile, K = 1) must fit every buffer.

@@ -1,5 +1,5 @@
-"""Special-purpose units (stochastic computing, FFTs and block-circulant layers, int8
-baselines), one file per component family.
+"""Special-purpose units (stochastic computing, FFTs and block-circulant layers, Gaussian
+generators and Bayesian layers, pattern-pruned convolution, int8 baselines), one file per component family.
 
 :func:`unit_designs` lists the stand-alone modules that ``hwgen generate`` writes next to
 the accelerator for the optional config sections: each family provides one
@@ -10,12 +10,14 @@ from __future__ import annotations
 from .bayesian import bayesian_top
 from .circulant_layer import circulant_top
 from .grng import grng_top
+from .pattern_conv import pattern_conv_top
 from .stochastic import sc_top
 
 SC_TOP_NAME = "hwgen_sc_layer"
 CIRCULANT_TOP_NAME = "hwgen_circulant_layer"
 GRNG_TOP_NAME = "hwgen_grng"
 BAYESIAN_TOP_NAME = "hwgen_bayesian_layer"
+PATTERN_CONV_TOP_NAME = "hwgen_pattern_conv"
 
 
 def unit_designs(cfg) -> dict:
@@ -30,4 +32,6 @@ def unit_designs(cfg) -> dict:
         out[GRNG_TOP_NAME] = grng_top(cfg.grng)
     if cfg.bayesian is not None:
         out[BAYESIAN_TOP_NAME] = bayesian_top(cfg.bayesian)
+    if cfg.pattern_conv is not None:
+        out[PATTERN_CONV_TOP_NAME] = pattern_conv_top(cfg.pattern_conv)
     return out
