@@ -1228,34 +1228,55 @@ def validate(coef: "Coefficients", records: list[dict]) -> dict:
     return out
 
 
-# ---- helpers for hwgen.search's current calls ---------------------------------------------------
+# ---- the search's entry points (hwgen.search.cost) ---------------------------------------------
 def has_coefficients(kind: str, name: str) -> bool:
-    """Whether ``pdk`` / ``board`` ``name`` has shipped coefficients."""
+    """Whether the search target ``kind`` (``pdk`` or ``board``) ``name`` has coefficients
+    (the shipped data file)."""
     try:
-        load(pdk=name) if kind == "pdk" else load(board=name)
+        _coef_for(kind, name)
     except CostModelError:
         return False
     return True
 
 
+@functools.lru_cache(maxsize=16)
 def _coef_for(kind: str, name: str) -> "Coefficients":
+    """The shipped coefficients of a search target, read once per process."""
     return load(pdk=name) if kind == "pdk" else load(board=name)
 
 
 def search_cost(cfg: AcceleratorConfig, fig: dict, kind: str, name: str,
                 clock_ns: Optional[float], memories: str = "flops") -> dict:
-    """One design's figures for a search record: ``fig`` holds the workload's
-    ``cycles``, ``compute_cycles``, ``macs`` and ``host_beats`` (and, when known,
-    ``in_beats``, ``w_beats``, ``out_beats``; otherwise the beats are split evenly
-    between the operand and result streams, an approximation)."""
+    """One design's cost for a search record (:mod:`hwgen.search.evaluate`).
+
+    ``fig`` is the workload's exact figures (:func:`hwgen.search.workload.exact`):
+    ``cycles``, ``compute_cycles``, ``macs``, ``host_beats`` and ``activity``
+    (:data:`ACTIVITY` counts; without it they are approximated from the others). On a
+    PDK the power and energy are at the clock the design runs at: the target's period,
+    or the model's fmax when that is slower (as the search times it). On a board:
+    ``fits``, ``overflow`` (how far over, as a sum of each overflowing resource's excess
+    over its capacity) and ``overflow_what`` (which, by how much)."""
     coef = _coef_for(kind, name)
-    act = _rough_activity(cfg.R, cfg.C, cfg.host.beat_elems, fig)
-    res = cost_batch(params_of(cfg), coef, act if kind == "pdk" else None, clock_ns,
-                     memories)
-    return _figures(res, coef, clock_ns)
+    p = params_of(cfg)
+    if kind != "pdk":
+        res = cost_batch(p, coef)
+        out = _figures(res, coef, None)
+        over = out.pop("overflow")
+        out["overflow_by_resource"] = over
+        out["overflow"] = float(sum(o["over_by"] / max(o["available"], 1) for o in over))
+        out["overflow_what"] = ", ".join(f"{o['resource']} {o['needed']} of {o['available']}"
+                                         for o in over)
+        return out
+    act = fig.get("activity") or _rough_activity(cfg.R, cfg.C, cfg.host.beat_elems, fig)
+    act = {k: np.asarray(act[k], dtype=np.float64) for k in ACTIVITY}
+    fmax = float(cost_batch(p, coef, None, None, memories)["fmax_mhz"][0])
+    period = max(clock_ns or 10.0, 1000.0 / fmax)
+    return _figures(cost_batch(p, coef, act, period, memories), coef, period)
 
 
 def _rough_activity(R, C, beat, fig: dict) -> dict:
+    """Counts from cycles, MACs and host beats only: engine reads as if every tile were
+    full, the beats split evenly between the three streams."""
     macs = np.asarray(fig["macs"], dtype=np.float64)
     cycles = np.asarray(fig["cycles"], dtype=np.float64)
     beats = np.asarray(fig.get("host_beats", 0), dtype=np.float64)
@@ -1273,22 +1294,32 @@ def _rough_activity(R, C, beat, fig: dict) -> dict:
 
 def search_cost_batch(col: dict, cycles, macs, kind: str, name: str,
                       clock_ns: Optional[float]) -> dict:
-    """A population's figures from the search's columns (``R``, ``C``, ``os``, ``beat``,
-    ``din``, ``dw``, ``dacc``, ``in_bits``; other parameters at the config defaults:
-    accumulators for max_k 1024, a 16-bit requantizer, two banks, every feature), with
-    the workload known only by its cycles and MACs (engine reads from the MACs, host
-    transfers not counted). :func:`cost_batch` with :func:`gemm_activity` is the exact
-    path."""
+    """A population's cost for the search's screen (:meth:`hwgen.search.evaluate.
+    Evaluator.screen`): ``col`` holds the screen's columns (``R``, ``C``, ``os``, ``beat``,
+    ``din``, ``dw``, ``dacc``, ``in_bits``; optionally ``acc_bits``, ``mult_bits``,
+    ``out_bits``, ``banks_in``, ``banks_w``, ``banks_acc``, ``im2col``, ``preload``,
+    ``lane_quant``, else the config defaults: accumulators for max_k 1024, a 16-bit
+    requantizer, two banks, every feature), the workload only its ``cycles`` (per
+    candidate) and ``macs``. Returns arrays: on a PDK ``area_um2``, ``fmax_mhz``,
+    ``power_mw`` and ``energy_uj`` at the clock each candidate runs at (the target's or
+    its fmax, whichever is slower); on a board the FPGA figures and ``power_mw`` 0."""
     coef = _coef_for(kind, name)
     b = np.asarray(col["in_bits"], dtype=np.float64)
     acc = np.floor(np.log2(1024.0) + 2 * b - 2) + 2
     p = {"rows": col["R"], "cols": col["C"], "dataflow": np.where(col["os"], 0, 1),
-         "in_bits": b, "acc_bits": col.get("acc_bits", acc), "mult_bits": 16, "out_bits": 8,
+         "in_bits": b, "acc_bits": col.get("acc_bits", acc),
+         "mult_bits": col.get("mult_bits", 16), "out_bits": col.get("out_bits", 8),
          "depth_in": col["din"], "depth_w": col["dw"], "depth_acc": col["dacc"],
-         "banks_in": 2, "banks_w": 2, "banks_acc": 2, "beat": col["beat"], "im2col": 1,
-         "preload": 1, "lane_quant": 1}
-    act = None
-    if kind == "pdk":
-        act = _rough_activity(np.asarray(col["R"]), np.asarray(col["C"]),
-                              np.asarray(col["beat"]), {"cycles": cycles, "macs": macs})
-    return cost_batch(p, coef, act, clock_ns)
+         "banks_in": col.get("banks_in", 2), "banks_w": col.get("banks_w", 2),
+         "banks_acc": col.get("banks_acc", 2), "beat": col["beat"],
+         "im2col": col.get("im2col", 1), "preload": col.get("preload", 1),
+         "lane_quant": col.get("lane_quant", 1)}
+    if kind != "pdk":
+        out = cost_batch(p, coef)
+        out["power_mw"] = np.zeros_like(out["luts"])
+        return out
+    R, C = np.asarray(col["R"]), np.asarray(col["C"])
+    act = _rough_activity(R, C, np.asarray(col["beat"]), {"cycles": cycles, "macs": macs})
+    fmax = cost_batch(p, coef, None, None)["fmax_mhz"]
+    period = np.maximum(clock_ns or 10.0, 1000.0 / fmax)
+    return cost_batch(p, coef, act, period)

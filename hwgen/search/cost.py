@@ -42,6 +42,14 @@ class CostProvider:
 def cost_for(target: Target, objective: str, constraints: Constraints) -> Optional[CostProvider]:
     needs = (objective in NEEDS_COST or constraints.max_area_um2 is not None
              or constraints.max_power_mw is not None or target.kind == "board")
+    if target.kind == "board" and (objective in NEEDS_COST
+                                   or constraints.max_area_um2 is not None
+                                   or constraints.max_power_mw is not None):
+        what = (f"--objective {objective}" if objective in NEEDS_COST else
+                "an area or power limit")
+        raise BadInput(f"{what} needs standard-cell area and power, which the cost model "
+                       f"gives for a pdk:NAME@CLOCK_NS target, not for board {target.name} "
+                       "(a board has LUTs, DSPs and block RAMs: --objective latency)")
     model = _model()
     if model is not None and model.has_coefficients(target.kind, target.name):
         return CostProvider(model, target)

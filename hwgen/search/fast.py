@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..config import acc_bits_needed
+
 from .workload import Layer
 
 
@@ -73,14 +75,21 @@ def layer_cycles(col: dict, layer: Layer) -> np.ndarray:
 
 
 def population_columns(space, pop: np.ndarray) -> dict:
+    """The screen's columns of a population (and the accumulator width and banks the
+    cost model's screen prices)."""
     cols = space.columns(pop)
+    b = cols["precision.in_bits"].astype(np.int64)
     return {"R": cols["array.rows"].astype(np.int64), "C": cols["array.cols"].astype(np.int64),
             "os": cols["array.dataflow"] == "output_stationary",
             "beat": cols["host.beat_elems"].astype(np.int64),
             "din": cols["buffers.input.depth"].astype(np.int64),
             "dw": cols["buffers.weight.depth"].astype(np.int64),
             "dacc": cols["buffers.acc.depth"].astype(np.int64),
-            "in_bits": cols["precision.in_bits"].astype(np.int64)}
+            "in_bits": b,
+            "acc_bits": np.array([acc_bits_needed(int(x), space.max_k) for x in b],
+                                 dtype=np.int64),
+            **{f"banks_{k}": cols[f"buffers.{n}.banks"].astype(np.int64)
+               for k, n in (("in", "input"), ("w", "weight"), ("acc", "acc"))}}
 
 
 def screen(space, pop: np.ndarray, layers: tuple) -> np.ndarray:

@@ -13,8 +13,9 @@ from ..compiler.network import plan_network
 from ..config import AcceleratorConfig
 from ..lib.arith import ceil_div
 from ..lib.errors import BadInput, WorkloadError
+from ..models.cost import ACTIVITY, timing_activity
 from ..models.network import QNet
-from ..models.perf import gemm_timing
+from ..models.perf import block_timing, gemm_timing
 
 
 @dataclass(frozen=True)
@@ -98,27 +99,36 @@ class Workload:
 
 def exact(cfg: AcceleratorConfig, wl: Workload) -> dict:
     """The workload's exact figures on ``cfg`` (every layer's mapping searched with the
-    exact cycle model): cycles, compute cycles, MACs, host beats; WorkloadError when a
+    exact cycle model): cycles, compute cycles, MACs, host beats, and ``activity``, the
+    cost model's counts (beats per stream, buffer reads and writes); WorkloadError when a
     layer cannot run on it (a chunk that does not fit, a reduction too long)."""
     if wl.is_network:
         plan = plan_network(cfg, wl.qnet(cfg.precision.in_bits), n_images=wl.images)
         t = plan.totals()
+        chunks = [(p.nest.M, p.nest.K, p.nest.N, p.nest.tile_m, p.nest.tile_k, p.nest.tile_n, 1)
+                  for lp in plan.layers if lp.where == "array" for p in lp.parts]
         return {"cycles": t["cycles"], "compute_cycles": t["compute_cycles"], "macs": t["macs"],
                 "host_beats": t["host_beats"],
+                "activity": timing_activity(cfg, block_timing(plan.block), chunks),
                 "layers": {lp.layer.name: lp.cycles for lp in plan.layers
                            if lp.where == "array"}}
     cycles = compute = macs = beats = 0
     per = {}
+    act = dict.fromkeys(ACTIVITY, 0.0)
     for i, (M, K, N) in enumerate(wl.gemms):
         check_gemm(cfg, M, K, N)
-        t = gemm_timing(cfg, M, K, N, default_mapping(cfg, M, K, N))
+        mp = default_mapping(cfg, M, K, N)
+        t = gemm_timing(cfg, M, K, N, mp)
         cycles += t.cycles
         compute += t.compute_cycles
         macs += t.macs
         beats += t.host_beats
         per[f"gemm{i}"] = t.cycles
+        for k, v in timing_activity(cfg, t, [(M, K, N, mp.tile_m, mp.tile_k, mp.tile_n,
+                                              1)]).items():
+            act[k] += v   # counts of a sequence of GEMMs add up
     return {"cycles": cycles, "compute_cycles": compute, "macs": macs, "host_beats": beats,
-            "layers": per}
+            "activity": act, "layers": per}
 
 
 def gemm_workload(specs: list) -> Workload:

@@ -177,3 +177,59 @@ def test_cli_search_nothing_feasible(capsys, tmp_path):
                        "pdk:osu018@10", "--budget", "5", "--space", space, "--min-fps", "1e9",
                        "-o", tmp_path / "s", "-q")
     assert code == 1 and "no design in the space runs the workload" in err
+
+
+COSTED = {"array": {"rows": [1, 2, 3, 4], "cols": [1, 2, 4], "dataflow": ["ws", "os"]},
+          "buffers": {"input": {"depth": [16, 32]}, "weight": {"depth": [16, 32]},
+                      "acc": {"depth": 16}},
+          "host": {"beat_elems": [1, 2, 4]}}
+
+
+def test_cli_search_priced_by_the_cost_model(capsys, tmp_path):
+    """--objective edp on a PDK target: every design priced by the shipped cost model at
+    the clock it runs at; the best is the lowest energy x latency of the feasible designs;
+    an area limit makes the larger designs infeasible and ranks them last."""
+    from hwgen.models import cost
+    space = tmp_path / "space.yaml"
+    space.write_text(yaml.safe_dump(COSTED))
+    wl = ["--workload", "gemm:16x32x8,gemm:8x16x8", "--target", "pdk:osu018@10", "--space",
+          space, "--budget", "16", "--json", "-q"]
+    code, out, err = run(capsys, "search", *wl, "--objective", "edp", "-o", tmp_path / "e")
+    assert code == 0, err
+    rep = json.loads(out)
+    log = [json.loads(line) for line in (tmp_path / "e" / "search.log").read_text().splitlines()]
+    assert len(log) == 16 and all(r["feasible"] for r in log)
+    coef = cost.load(pdk="osu018")
+    priced = 0
+    for r in log:
+        m = r["metrics"]
+        assert m["clock_ns"] == max(10.0, 1000.0 / m["fmax_mhz"])
+        assert r["objective"] == pytest.approx(m["energy_uj"] * m["latency_s"])
+        assert m["energy_uj"] == pytest.approx(m["power_mw"] * m["latency_s"] * 1e3, rel=1e-4)
+        # the area is the cost model's for this design, whatever the workload
+        cfg = load_config(str(tmp_path / "e" / "configs" / f"{r['name']}.yaml")) \
+            if (tmp_path / "e" / "configs" / f"{r['name']}.yaml").is_file() else None
+        if cfg is not None:
+            area = cost.cost_batch(cost.params_of(cfg), coef)["area_um2"][0]
+            assert m["area_um2"] == pytest.approx(area, rel=1e-6)
+            priced += 1
+    assert priced >= 1   # the Pareto designs' configs are written
+    assert rep["best"]["objective"] == min(r["objective"] for r in log)
+    # an area limit between the smallest and the largest design seen
+    areas = sorted(r["metrics"]["area_um2"] for r in log)
+    limit = areas[len(areas) // 2]
+    code, out, err = run(capsys, "search", *wl, "--objective", "energy", "--max-area-um2",
+                         limit, "-o", tmp_path / "a")
+    assert code == 0, err
+    log = [json.loads(line) for line in (tmp_path / "a" / "search.log").read_text().splitlines()]
+    for r in log:
+        assert r["feasible"] == (r["metrics"]["area_um2"] <= limit), r
+        if not r["feasible"]:
+            assert "um2 >" in r["why"]
+    best = json.loads(out)["best"]
+    assert best["feasible"] and best["metrics"]["area_um2"] <= limit
+    # power and area are standard-cell figures: a board target refuses them in one line
+    code, out, err = run(capsys, "search", "--workload", "gemm:8x8x8", "--target",
+                         "board:icebreaker", "--objective", "energy", "-o", tmp_path / "b", "-q")
+    assert code == 2 and out == "" and len(err.strip().splitlines()) == 1
+    assert "pdk:NAME@CLOCK_NS" in err
