@@ -269,6 +269,9 @@ def _add_cost(rep: dict, cfg, args, coef, activity) -> None:
     if est.warnings:
         print(f"hwgen: warning: {'; '.join(est.warnings)}: the estimate extrapolates "
               "(--strict refuses it)", file=sys.stderr, flush=True)
+    units = cost.units_not_modelled(cfg)
+    if units:
+        rep["cost_not_modelled"] = units
     seconds = time.perf_counter() - t0
     rep.update(est.figures)
     if args.pdk is not None:

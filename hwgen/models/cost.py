@@ -797,6 +797,20 @@ def out_of_range(params: dict, coef: "Coefficients", clock_ns=None) -> list[str]
     return out
 
 
+#: The config sections of the GEMM accelerator itself; any other section set is a special
+#: unit (``sc:``, ``circulant:``, ...) generated beside it.
+ACCELERATOR_SECTIONS = ("name", "array", "precision", "buffers", "host", "features",
+                        "mapping")
+
+
+def units_not_modelled(cfg: AcceleratorConfig) -> list[str]:
+    """The special-unit sections a config sets (``sc``, ``circulant``, ...): the cost
+    model has no terms or calibration points for them yet."""
+    import dataclasses
+    return [f.name for f in dataclasses.fields(cfg) if f.name not in ACCELERATOR_SECTIONS
+            and getattr(cfg, f.name) is not None]
+
+
 @dataclass
 class Estimate:
     """:func:`estimate`'s answer: the figures (plain numbers) and warnings."""
@@ -808,10 +822,13 @@ def estimate(cfg: AcceleratorConfig, coef: "Coefficients", activity: Optional[di
              clock_ns: Optional[float] = None, memories: str = "flops",
              strict: bool = False) -> Estimate:
     """The cost of one config (the command line's ``estimate``): ``activity`` a dict of
-    :data:`ACTIVITY` numbers. Out-of-range parameters give warnings, or with ``strict``
-    raise CostModelError."""
+    :data:`ACTIVITY` numbers. Out-of-range parameters and special units the model has no
+    terms for (:func:`units_not_modelled`) give warnings, or with ``strict`` raise
+    CostModelError."""
     p = params_of(cfg)
     warn = out_of_range(p, coef, clock_ns if coef.kind == "asic" else None)
+    warn += [f"the {u}: unit is not in the cost model (the figures are the GEMM "
+             "accelerator's alone)" for u in units_not_modelled(cfg)]
     if strict and warn:
         raise CostModelError(warn[0] + " (--strict)")
     act = None if activity is None else {k: np.asarray(activity[k], dtype=np.float64)

@@ -128,3 +128,17 @@ def test_calibrate_output_must_be_a_data_file(capsys, tmp_path):
     assert code == 2 and "not a cost-model data file" in err
     code, _, err = run(capsys, "calibrate", "--pdk", "osu018", "-o", str(tmp_path / "no" / "f"))
     assert code == 2 and "expected a file in an existing directory" in err
+
+
+@pytest.mark.parametrize("unit_cfg,unit", [("sc_relu.yaml", "sc"),
+                                           ("circ_parallel.yaml", "circulant")])
+def test_special_units_are_named_as_not_modelled(capsys, unit_cfg, unit):
+    from pathlib import Path
+    cfg = Path(__file__).resolve().parents[1] / "golden" / "configs" / unit_cfg
+    code, out, err = run(capsys, "estimate", str(cfg), "--workload", "gemm:8x8x8", "--board",
+                         "icebreaker", "--json")
+    assert code == 0 and json.loads(out)["cost_not_modelled"] == [unit]
+    assert len(err.splitlines()) == 1 and f"the {unit}: unit is not in the cost model" in err
+    code, out, err = run(capsys, "estimate", str(cfg), "--workload", "gemm:8x8x8", "--board",
+                         "icebreaker", "--strict")
+    assert code == 2 and out == "" and len(err.splitlines()) == 1
