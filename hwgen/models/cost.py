@@ -1319,7 +1319,8 @@ def search_cost_batch(col: dict, cycles, macs, kind: str, name: str,
     requantizer, two banks, every feature), the workload only its ``cycles`` (per
     candidate) and ``macs``. Returns arrays: on a PDK ``area_um2``, ``fmax_mhz``,
     ``power_mw`` and ``energy_uj`` at the clock each candidate runs at (the target's or
-    its fmax, whichever is slower); on a board the FPGA figures and ``power_mw`` 0."""
+    its fmax, whichever is slower); on a board the FPGA figures (:func:`cost_batch`),
+    ``overflow`` (as in :func:`search_cost`) and ``power_mw`` 0."""
     coef = _coef_for(kind, name)
     b = np.asarray(col["in_bits"], dtype=np.float64)
     acc = np.floor(np.log2(1024.0) + 2 * b - 2) + 2
@@ -1334,6 +1335,9 @@ def search_cost_batch(col: dict, cycles, macs, kind: str, name: str,
     if kind != "pdk":
         out = cost_batch(p, coef)
         out["power_mw"] = np.zeros_like(out["luts"])
+        cap = coef.model["capacity"][coef.board]
+        out["overflow"] = sum(np.maximum(out[f"over_{r}"], 0) / max(cap[r], 1)
+                              for r in ("LUT", "FF", "BRAM", "DSP"))
         return out
     R, C = np.asarray(col["R"]), np.asarray(col["C"])
     act = _rough_activity(R, C, np.asarray(col["beat"]), {"cycles": cycles, "macs": macs})

@@ -198,6 +198,8 @@ class Evaluator:
                 pen += np.maximum(0, priced["area_um2"] / c.max_area_um2 - 1)
             if c.max_power_mw is not None:
                 pen += np.maximum(0, priced["power_mw"] / c.max_power_mw - 1)
+            if "fits" in priced:   # a board: designs that do not fit it
+                pen += np.where(priced["fits"], 0.0, 1.0 + priced.get("overflow", 0.0))
             score = np.where(pen > 0, np.inf, score)
         self.screened += len(pop)
         self.screen_seconds += time.perf_counter() - t0

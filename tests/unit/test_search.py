@@ -233,3 +233,23 @@ def test_cli_search_priced_by_the_cost_model(capsys, tmp_path):
                          "board:icebreaker", "--objective", "energy", "-o", tmp_path / "b", "-q")
     assert code == 2 and out == "" and len(err.strip().splitlines()) == 1
     assert "pdk:NAME@CLOCK_NS" in err
+
+
+def test_cli_search_on_a_board_keeps_to_what_fits(capsys, tmp_path):
+    """A board target: each design's LUTs, FFs, DSPs and block RAMs from the cost model,
+    the screen steering away from designs that do not fit, the best one fitting."""
+    space = tmp_path / "space.yaml"
+    space.write_text(yaml.safe_dump(COSTED))
+    code, out, err = run(capsys, "search", "--workload", "gemm:16x32x8", "--target",
+                         "board:icebreaker", "--space", space, "--budget", "10", "--json",
+                         "-q", "-o", tmp_path / "b")
+    assert code == 0, err
+    best = json.loads(out)["best"]
+    assert best["feasible"] and best["metrics"]["fits"] is True
+    log = [json.loads(line) for line in (tmp_path / "b" / "search.log").read_text().splitlines()]
+    assert sum(r["feasible"] for r in log) >= len(log) // 2
+    for r in log:
+        m = r["metrics"]
+        assert r["feasible"] == m["fits"] and m["luts"] > 0 and m["clock_ns"] > 10
+        if not m["fits"]:
+            assert r["why"].startswith("does not fit icebreaker: ") and m["overflow"] > 0
