@@ -1272,12 +1272,18 @@ def search_cost(cfg: AcceleratorConfig, fig: dict, kind: str, name: str,
     PDK the power and energy are at the clock the design runs at: the target's period,
     or the model's fmax when that is slower (as the search times it). On a board:
     ``fits``, ``overflow`` (how far over, as a sum of each overflowing resource's excess
-    over its capacity) and ``overflow_what`` (which, by how much)."""
+    over its capacity) and ``overflow_what`` (which, by how much). ``cost_extrapolates``
+    names the parameters outside the calibrated ranges (and special units the model has
+    no terms for)."""
     coef = _coef_for(kind, name)
     p = params_of(cfg)
+    # where the figures extrapolate: the parameters outside the calibrated ranges
+    outside = [line.split(" = ")[0] for line in out_of_range(p, coef)]
+    outside += [f"{u}:" for u in units_not_modelled(cfg)]
     if kind != "pdk":
         res = cost_batch(p, coef)
         out = _figures(res, coef, None)
+        out["cost_extrapolates"] = outside
         over = out.pop("overflow")
         out["overflow_by_resource"] = over
         out["overflow"] = float(sum(o["over_by"] / max(o["available"], 1) for o in over))
@@ -1288,7 +1294,9 @@ def search_cost(cfg: AcceleratorConfig, fig: dict, kind: str, name: str,
     act = {k: np.asarray(act[k], dtype=np.float64) for k in ACTIVITY}
     fmax = float(cost_batch(p, coef, None, None, memories)["fmax_mhz"][0])
     period = max(clock_ns or 10.0, 1000.0 / fmax)
-    return _figures(cost_batch(p, coef, act, period, memories), coef, period)
+    out = _figures(cost_batch(p, coef, act, period, memories), coef, period)
+    out["cost_extrapolates"] = outside
+    return out
 
 
 def _rough_activity(R, C, beat, fig: dict) -> dict:

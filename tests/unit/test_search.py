@@ -204,6 +204,8 @@ def test_cli_search_priced_by_the_cost_model(capsys, tmp_path):
     for r in log:
         m = r["metrics"]
         assert m["clock_ns"] == max(10.0, 1000.0 / m["fmax_mhz"])
+        lo, hi = coef.data["ranges"]["mult_bits"]   # the space's designs: 16-bit
+        assert ("mult_bits" in m["cost_extrapolates"]) == (not lo <= 16 <= hi)
         assert r["objective"] == pytest.approx(m["energy_uj"] * m["latency_s"])
         assert m["energy_uj"] == pytest.approx(m["power_mw"] * m["latency_s"] * 1e3, rel=1e-4)
         # the area is the cost model's for this design, whatever the workload
