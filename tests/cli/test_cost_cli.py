@@ -142,3 +142,27 @@ def test_special_units_are_named_as_not_modelled(capsys, unit_cfg, unit):
     code, out, err = run(capsys, "estimate", str(cfg), "--workload", "gemm:8x8x8", "--board",
                          "icebreaker", "--strict")
     assert code == 2 and out == "" and len(err.splitlines()) == 1
+
+
+def test_calibrate_refit_runs_no_flow(capsys, tmp_path, monkeypatch):
+    import shutil
+
+    from hwgen import calibration
+    from hwgen.models import cost
+
+    def no_flow(*a, **k):
+        raise AssertionError("--refit ran a flow")
+
+    monkeypatch.setattr(calibration, "_run_one", no_flow)
+    out = tmp_path / "board.json"
+    shutil.copy(cost.data_path("ice40-up5k"), out)
+    before = json.loads(out.read_text())
+    code, stdout, err = run(capsys, "calibrate", "--board", "icebreaker", "--refit", "-o",
+                            str(out), "--json")
+    assert code == 0, err
+    after = json.loads(out.read_text())
+    assert after["version"] == before["version"] + 1
+    assert [p["key"] for p in after["points"]] == [p["key"] for p in before["points"]]
+    assert json.loads(stdout)["validation"]["holdout"]["summary"]["brams"]["exact"] >= 1
+    code, _, err = run(capsys, "calibrate", "--board", "icebreaker", "--refit", "--rerun")
+    assert code == 2 and "not allowed with argument" in err
