@@ -24,14 +24,16 @@ def pattern_conv_verilog(cfg, name: str = PATTERN_CONV_TOP_NAME) -> str:
 
 
 def run_pattern_conv_amaranth(cfg, weights, images, *, p_valid: float = 1.0,
-                              p_ready: float = 1.0, seed: int = 0, max_cycles: int = 2_000_000):
+                              p_ready: float = 1.0, seed: int = 0, max_cycles: int = 2_000_000,
+                              every_kernel: bool = False):
     """Load the compressed ``weights`` (F, C, k, k), then send ``images`` (N, C, H, W)
     through :class:`PatternConv` on the Amaranth simulator with random gaps on both
-    input streams and back-pressure on the results. Returns the results (N, Ho Wo F)
-    and, per image, the cycles from its last input beat to its last result."""
+    input streams and back-pressure on the results (``every_kernel``: the all-zero
+    kernels stored too). Returns the results (N, Ho Wo F) and, per image, the cycles
+    from its last input beat to its last result."""
     dut = PatternConv(cfg)
     rng = random.Random(seed)
-    words = pm.pack(cfg, pm.compress(cfg, weights))
+    words = pm.pack(cfg, pm.compress(cfg, weights, every_kernel))
     per = cfg.out_height * cfg.out_width * cfg.out_channels
     got, spans = [], []
 
@@ -80,13 +82,14 @@ def run_pattern_conv_amaranth(cfg, weights, images, *, p_valid: float = 1.0,
 
 
 def run_pattern_conv_rtl(cfg, weights, images, sim: str, work: Path, seed: int,
-                         stall: float = 0.25):
+                         stall: float = 0.25, every_kernel: bool = False):
     """The same on the generated Verilog; returns the results (N, Ho Wo F) and each
-    image's cycles from its last input beat to its last result."""
+    image's cycles from its last input beat to its last result. ``every_kernel``:
+    store the all-zero kernels too (:func:`hwgen.models.pattern_conv.compress`)."""
     work = Path(work)
     vectors = work / "vectors.json"
     vectors.write_text(json.dumps({
-        "words": pm.pack(cfg, pm.compress(cfg, weights)), "stall": stall,
+        "words": pm.pack(cfg, pm.compress(cfg, weights, every_kernel)), "stall": stall,
         "results": cfg.out_height * cfg.out_width * cfg.out_channels,
         "vectors": [[int(v) for v in np.asarray(x).reshape(-1)] for x in images]}))
     result = work / "result.json"

@@ -75,9 +75,10 @@ def filter_order(cfg: PatternConvConfig, weights) -> list[int]:
     return sorted(range(cfg.out_channels), key=lambda f: (-int(kept[f]), f))
 
 
-def compress(cfg: PatternConvConfig, weights) -> list[KernelWord]:
-    """The kernel words of ``weights`` (F, C, k, k) in load order (module docstring).
-    Raises ValueError when a kernel fits no pattern or the words exceed the unit's
+def compress(cfg: PatternConvConfig, weights, every_kernel: bool = False) -> list[KernelWord]:
+    """The kernel words of ``weights`` (F, C, k, k) in load order (module docstring);
+    ``every_kernel`` stores the all-zero kernels too (a dense accelerator's work, for
+    comparison). Raises ValueError when a kernel fits no pattern or the words exceed the unit's
     ``kernel_capacity``."""
     w = np.asarray(weights)
     if w.shape != (cfg.out_channels, cfg.in_channels, cfg.kernel, cfg.kernel):
@@ -90,7 +91,7 @@ def compress(cfg: PatternConvConfig, weights) -> list[KernelWord]:
     for f in filter_order(cfg, w):
         kernels = []
         for c in range(cfg.in_channels):
-            if not w[f, c].any():
+            if not w[f, c].any() and not every_kernel:
                 continue
             p = match_pattern(cfg, w[f, c])
             if p is None:

@@ -77,3 +77,10 @@ def test_refusals():
         pm.compress(cfg, w)
     with pytest.raises(ValueError, match="must have shape"):
         pm.compress(cfg, w[:1])
+
+
+def test_every_kernel_stores_the_zero_kernels_too():
+    cfg, w, _ = pconv_case("dense", seed=3)
+    words = pm.compress(cfg, w, every_kernel=True)
+    assert len(words) == cfg.out_channels * cfg.in_channels
+    assert np.array_equal(pm.dense_weights(cfg, words), w[pm.filter_order(cfg, w)])

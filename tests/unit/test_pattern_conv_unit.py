@@ -30,6 +30,15 @@ def test_one_kernel_word_per_cycle(case):
     assert spans == [pm.cycles(cfg, n)] * 2 == [cfg.out_height * cfg.out_width * n + 3] * 2
 
 
+def test_dense_configuration_runs_every_kernel():
+    cfg, w, xs = pconv_case("dense", images=1, seed=SEED)
+    got, spans = run_pattern_conv_amaranth(cfg, w, xs, every_kernel=True, p_ready=0.8, seed=1)
+    assert np.array_equal(got[0], pm.results(cfg, w, xs[0]))
+    _, spans = run_pattern_conv_amaranth(cfg, w, xs, every_kernel=True)
+    F, C = cfg.out_channels, cfg.in_channels
+    assert spans == [cfg.out_height * cfg.out_width * F * C + 3]
+
+
 def test_constructor_check():
     with pytest.raises(TypeError, match="PatternConv cfg must be a PatternConvConfig"):
         PatternConv({"in_channels": 2})
