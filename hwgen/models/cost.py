@@ -721,7 +721,9 @@ def _fpga(d: dict, coef: "Coefficients") -> dict:
     d_l = {**d, "mult_logic_bits": np.where(logic, _all_products(d), small)}
     luts = linear(mdl["luts"], d_l)
     dsps = np.where(logic, 0.0, need)
-    fmax = linear(mdl["fmax"], {**d_l, "log_luts": np.log2(np.maximum(luts, 1))})
+    dl = {**d_l, "log_luts": np.log2(np.maximum(luts, 1))}
+    fmax = (1000.0 / np.maximum(linear(mdl["period_ns"], dl), 1e-3) if "period_ns" in mdl
+            else linear(mdl["fmax"], dl))   # files fitted before the period model
     over = {"LUT": luts - cap["LUT"], "FF": ffs - cap["FF"], "BRAM": brams - cap["BRAM"],
             "DSP": dsps - cap["DSP"]}
     fits = np.ones_like(d["one"], dtype=bool)
@@ -883,41 +885,49 @@ def _nnls(X: np.ndarray, y: np.ndarray) -> np.ndarray:
     return nnls(X, y, maxiter=50 * X.shape[1] + 100)[0]
 
 
-def _rel_fit(X: np.ndarray, y: np.ndarray) -> np.ndarray:
-    """Non-negative coefficients minimising the squared *relative* error (rows weighted
-    by 1/y: a 1x1 array counts as much as an 8x8 one)."""
+def _rel_fit(X: np.ndarray, y: np.ndarray, base=None) -> np.ndarray:
+    """Non-negative coefficients minimising the squared *relative* error of
+    ``base + X @ coef`` against ``y`` (rows weighted by 1/y: a 1x1 array counts as much
+    as an 8x8 one)."""
+    base = np.zeros_like(y) if base is None else base
     w = 1.0 / np.maximum(np.abs(y), 1e-9)
     scale = np.maximum(np.abs(X).max(axis=0), 1e-12)   # columns of similar size
-    return _nnls(X * w[:, None] / scale, y * w) / scale
+    return _nnls(X * w[:, None] / scale, (y - base) * w) / scale
 
 
 def _rel_errors(pred, y) -> np.ndarray:
     return (np.asarray(pred) - y) / np.maximum(np.abs(y), 1e-9)
 
 
-def _groups_loo(X, y, groups):
+def _groups_loo(X, y, groups, base=None):
     """Leave-one-group-out relative errors (a group: the rows of one design)."""
+    base = np.zeros_like(y) if base is None else base
     err = np.zeros_like(y, dtype=np.float64)
     for g in np.unique(groups):
         out = groups == g
-        coef = _rel_fit(X[~out], y[~out])
-        err[out] = _rel_errors(X[out] @ coef, y[out])
+        coef = _rel_fit(X[~out], y[~out], base[~out])
+        err[out] = _rel_errors(base[out] + X[out] @ coef, y[out])
     return err
 
 
 def fit_linear(names: list[str], X: np.ndarray, y: np.ndarray, groups: np.ndarray,
-               point_names: list[str], min_terms: int = 1, required=()) -> dict:
+               point_names: list[str], min_terms: int = 1, required=(),
+               given: Optional[dict] = None) -> dict:
     """Fit a block model and choose its terms: start from all of ``names``, drop the
     term whose removal lowers the leave-one-design-out RMS relative error most, while
     that helps (backward elimination; terms in ``required`` stay); report the kept
-    terms, coefficients and errors, and the designs the fit used."""
-    keep = list(range(len(names)))
-    fixed = {names.index(t) for t in required if t in names}
+    terms, coefficients and errors, and the designs the fit used. ``given`` holds terms
+    whose coefficients are known already (fixed by another block's fit) and stay as
+    they are."""
+    given = given or {}
+    base = sum((X[:, names.index(t)] * c for t, c in given.items()), np.zeros_like(y))
+    keep = [i for i, t in enumerate(names) if t not in given]
+    fixed = {names.index(t) for t in required if t in names and t not in given}
 
     def loo(cols):
-        if not cols:
+        if not cols and not given:
             return np.inf
-        e = _groups_loo(X[:, cols], y, groups)
+        e = _groups_loo(X[:, cols], y, groups, base)
         return float(np.sqrt(np.mean(e ** 2)))
 
     best = loo(keep)
@@ -931,17 +941,21 @@ def fit_linear(names: list[str], X: np.ndarray, y: np.ndarray, groups: np.ndarra
             break
         best = score
         keep.remove(drop)
-    coef = _rel_fit(X[:, keep], y)
+    coef = _rel_fit(X[:, keep], y, base)
     used = [i for i, c in zip(keep, coef) if c > 0]   # NNLS may zero a term: drop it
-    coef = _rel_fit(X[:, used], y) if used else np.zeros(0)
-    pred = X[:, used] @ coef if used else np.zeros_like(y)
+    coef = _rel_fit(X[:, used], y, base) if used else np.zeros(0)
+    pred = base + (X[:, used] @ coef if used else 0.0)
     e = _rel_errors(pred, y)
-    return {"features": [names[i] for i in used], "coef": [float(c) for c in coef],
-            "fit": {"points": sorted(set(point_names)), "rows": int(len(y)),
-                    "rms_rel": round(float(np.sqrt(np.mean(e ** 2))), 5),
-                    "max_rel": round(float(np.max(np.abs(e))), 5),
-                    "loo_rms_rel": round(best, 5),
-                    "terms_tried": list(names)}}
+    out = {"features": [*given, *(names[i] for i in used)],
+           "coef": [float(c) for c in given.values()] + [float(c) for c in coef],
+           "fit": {"points": sorted(set(point_names)), "rows": int(len(y)),
+                   "rms_rel": round(float(np.sqrt(np.mean(e ** 2))), 5),
+                   "max_rel": round(float(np.max(np.abs(e))), 5),
+                   "loo_rms_rel": round(best, 5),
+                   "terms_tried": list(names)}}
+    if given:
+        out["fit"]["given"] = dict(given)
+    return out
 
 
 def _rows(records: list[dict], role: Optional[str] = "fit") -> list[dict]:
@@ -1043,8 +1057,17 @@ def _fit_asic(recs: list[dict], extra: dict) -> dict:
             use = flops if block == "buffer" else range(len(recs))
             X, y, g, names = _block_table([recs[i] for i in use], _take(d, use), block,
                                           terms, what)
+            given = None
+            if block == "host" and key == "area":
+                # the requantizers' (acc+2) x (mult+1) products are array multipliers
+                # like the PEs': their area per partial-product bit is the PE array's
+                # (the calibration set varies the multiplier width too little to
+                # separate them from the rest of the host interface)
+                arr = model["area"]["array"]
+                given = {"rq_mul": dict(zip(arr["features"], arr["coef"])).get("pe_mult",
+                                                                                0.0)}
             model[key][block] = fit_linear(terms, X, y, g, names,
-                                           required=REQUIRED.get(block, ()))
+                                           required=REQUIRED.get(block, ()), given=given)
     if len(macro) >= 2:   # the logic around the macros: the buffer block less the macros
         terms = MACRO_LOGIC_TERMS
         for key, what in (("area", "area_um2"), ("seq_area", "sequential_area_um2")):
@@ -1146,9 +1169,11 @@ def _fit_fpga(recs: list[dict], extra: dict) -> dict:
         model[key] = fit_linear(terms, X, y, g, names)
     luts = np.array([float(r["measured"]["luts"]) for r in ok])
     d["log_luts"] = np.log2(luts)
+    # the clock period (delays add up along a path: the accumulator's carry chain, the
+    # routing of a fuller device), fmax its inverse
     fterms = ["const", "log_luts", "acc_bits", "in_bits"]
-    y = np.array([float(r["measured"]["fmax_mhz"]) for r in ok])
-    model["fmax"] = fit_linear(fterms, features(fterms, d), y, g, names)
+    y = np.array([1000.0 / float(r["measured"]["fmax_mhz"]) for r in ok])
+    model["period_ns"] = fit_linear(fterms, features(fterms, d), y, g, names)
     return model
 
 
