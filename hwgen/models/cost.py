@@ -340,7 +340,7 @@ ASIC_BLOCKS = {
                "preload_width", "const"],
     "engine": ["const", "os", "im2col", "im2col_shift", "wb_add", "addr", "pipe", "edge"],
     "host": ["const", "rq_mul", "rq_out", "col_acc", "lane_regs", "beats", "loader",
-             "preload_mul"],
+             "preload_mul", "preload_c", "im2col"],
     "top": ["const", "edge"],
 }
 #: The buffer logic around SRAM macros (no storage bits).
