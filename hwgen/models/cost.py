@@ -359,7 +359,7 @@ REQUANT_TERMS = ("rq_mul", "rq_out")
 #: block's sequential area (flip-flops clocked every cycle), the others activity rates
 #: (counts per cycle) times the width they switch.
 ENERGY_TERMS = {
-    "array": ["clk", "busy", "mac"],
+    "array": ["clk", "busy", "mac", "clk_ws", "busy_ws", "clk_os", "busy_os"],
     "buffer": ["clk", "wr", "rd"],
     "engine": ["clk", "busy"],
     "host": ["clk", "beat_in", "beat_out", "rq"],
@@ -468,6 +468,12 @@ def _energy_feats(block: str, d: dict, area: dict, act: dict, buf: Optional[str]
     cols = {"clk": seq, "busy": comb * duty}
     if block == "array":
         cols["mac"] = rate["macs"] * (d["b"] ** 2 + d["a"])
+        # weight-stationary PEs: partial sums move through every PE each cycle, the
+        # weights stay (output-stationary: operands move, the sums stay)
+        cols["clk_ws"] = seq * d["ws"]
+        cols["busy_ws"] = comb * duty * d["ws"]
+        cols["clk_os"] = seq * d["os"]
+        cols["busy_os"] = comb * duty * d["os"]
     elif block == "buffer":
         bd = d["buf"][buf]
         wr = {"input": rate["in_writes"], "weight": rate["w_writes"],
