@@ -860,6 +860,152 @@ def cmd_search(args) -> int:
     return EXIT_OK
 
 
+# ---- cosearch ----------------------------------------------------------------------------
+COSEARCH_OBJECTIVES = ("accuracy-latency", "accuracy-energy")
+
+
+def args_cosearch(p) -> None:
+    from .cosearch.netspace import TASKS
+    from .cosearch.search import METHODS
+    p.add_argument("--task", required=True, choices=sorted(TASKS),
+                   help="the data the networks learn (digits: scikit-learn's 8x8 digits)")
+    p.add_argument("--target", default="pdk:osu018@10", metavar="pdk:NAME@CLOCK_NS|board:BOARD",
+                   help="where the accelerator goes and the winner's flow runs "
+                   "(default pdk:osu018@10)")
+    p.add_argument("--objective", choices=COSEARCH_OBJECTIVES, default="accuracy-latency")
+    p.add_argument("--budget", type=cliargs.int_range(1, 100_000, "a number of networks"),
+                   default=300, metavar="N",
+                   help="networks each search method scores (default 300)")
+    p.add_argument("--methods", default=",".join(METHODS), metavar="M[,M...]",
+                   help=f"of {', '.join(METHODS)} (default: all three; the fronts compare "
+                   "the co-search methods with the sequential baseline)")
+    p.add_argument("--space", type=cliargs.existing_file("a co-search space YAML file"),
+                   metavar="FILE", help="network: {max_depth, widths: {min, max}, kernels, "
+                   "bits} and accelerator: (a hwgen search space)")
+    p.add_argument("--max-pes", type=cliargs.int_range(1, 1 << 16, "a number of PEs"),
+                   default=64, metavar="P", help="largest array (rows x cols, default 64)")
+    p.add_argument("--max-area-um2", type=cliargs.float_range(0, 1e15, "an area (um2)"),
+                   metavar="A", help="largest accelerator area by the cost model (pdk target)")
+    p.add_argument("--epochs", type=cliargs.int_range(1, 1000, "a number of epochs"),
+                   default=30, metavar="E", help="super-network training epochs (default 30)")
+    p.add_argument("--finetune-epochs", type=cliargs.int_range(0, 1000, "a number of epochs"),
+                   default=15, metavar="E", help="epochs each front network is fine-tuned")
+    p.add_argument("--front-size", type=cliargs.int_range(1, 64, "a number of designs"),
+                   default=8, metavar="K", help="designs of each front made real (default 8)")
+    p.add_argument("--accuracy-drop", type=cliargs.float_range(0, 1, "an accuracy drop"),
+                   default=0.01, metavar="D", help="the winner: the fastest co-searched "
+                   "design within D of the best quantized accuracy (default 0.01)")
+    p.add_argument("--images", type=cliargs.int_range(0, 100_000, "a number of images"),
+                   default=20, metavar="N",
+                   help="test images the winner runs on the RTL (0: none; default 20)")
+    p.add_argument("--sim", choices=("verilator", "icarus"), default="verilator")
+    p.add_argument("--no-flow", action="store_true",
+                   help="do not run the target's flow on the winner")
+    p.add_argument("--seed", type=cliargs.seed32, default=0, metavar="S")
+    output_args(p, "build/cosearch-TASK-TARGET")
+    json_arg(p)
+    quiet_arg(p)
+
+
+def _cosearch_space(path):
+    from .config.loader import parse_yaml
+    if path is None:
+        return None, None
+    try:
+        with open(path, encoding="utf-8") as f:
+            text = f.read()
+    except OSError as e:
+        raise BadInput(f"{path}: {e.strerror or e}") from None
+    except UnicodeDecodeError:
+        raise BadInput(f"{path}: not a text file") from None
+    data = parse_yaml(text, str(path)) or {}
+    if not isinstance(data, dict) or set(data) - {"network", "accelerator"}:
+        raise BadInput(f"{path}: a co-search space has network: and accelerator: sections")
+    return data.get("network"), data.get("accelerator")
+
+
+def cmd_cosearch(args) -> int:
+    from .cosearch.netspace import parse_netspace
+    from .cosearch.run import cosearch
+    from .cosearch.search import METHODS
+    from .search import Constraints
+    from .search.cost import cost_for
+    target = _target(args.target)
+    methods = tuple(m.strip() for m in args.methods.split(",") if m.strip())
+    bad = [m for m in methods if m not in METHODS]
+    if bad or not methods:
+        raise BadInput(f"--methods {cliargs.shown(args.methods)}: expected some of "
+                       f"{', '.join(METHODS)}, separated by commas")
+    if args.objective == "accuracy-energy" or args.max_area_um2 is not None:
+        if target.kind != "pdk":
+            raise BadInput("--objective accuracy-energy and --max-area-um2 need a "
+                           "pdk:NAME@CLOCK_NS target (standard-cell area and power)")
+    cost = cost_for(target, "energy" if args.objective == "accuracy-energy" else "latency",
+                    Constraints(max_area_um2=args.max_area_um2))
+    net_spec, hw_spec = _cosearch_space(args.space)
+    ns = parse_netspace(net_spec, args.task)
+    from .cosearch.run import hardware_search
+    hw = hardware_search(ns, hw_spec, max_pes=args.max_pes, cost=cost,
+                         max_area_um2=args.max_area_um2,
+                         energy=args.objective == "accuracy-energy")
+    out = Path(args.output) if args.output else \
+        Path("build") / f"cosearch-{args.task}-{target.kind}-{target.name}"
+    verify = None
+    if args.images or not args.no_flow:
+        from .cosearch.verify import verifier
+        verify = verifier(images=args.images, sim=args.sim,
+                          target=None if args.no_flow else target, seed=args.seed)
+        if args.images:
+            from sim_tb.runner import check_tools
+            check_tools(args.sim)
+    with progress_of(args) as prog:
+        prog.stage(f"co-search of {args.task} networks and accelerators for {target} "
+                   f"({', '.join(methods)}, budget {args.budget})")
+        summary = cosearch(task=args.task, netspace=ns, hw_spec=hw_spec,
+                           clock_ns=target.clock_ns or 10.0, max_pes=args.max_pes,
+                           max_area_um2=args.max_area_um2, cost=cost, target=target,
+                           objective=args.objective, budget=args.budget, seed=args.seed,
+                           methods=methods, epochs=args.epochs,
+                           finetune_epochs=args.finetune_epochs, front_size=args.front_size,
+                           accuracy_drop=args.accuracy_drop, out=out, force=args.force,
+                           progress=prog.stage, verify=verify, hw=hw)
+        prog.done()
+        prog.log(f"wrote {out}")
+    if args.json:
+        print(json.dumps(summary, indent=2, sort_keys=True))
+    else:
+        w = summary.get("winner")
+        print(f"winner          {w['network']['name'] + ' on ' + w['accelerator'] if w else '-'}")
+        if w:
+            print(f"accuracy        float {w['float_test_accuracy']}, quantized "
+                  f"{w['quant_test_accuracy']} (test split)")
+            print(f"latency         {w['cycles']} cycles ({w['latency_us']} us)")
+            print(f"utilization     {w['utilization']}")
+            if "energy_uj" in w:
+                print(f"energy          {w['energy_uj']:.4g} uJ per image")
+        d = summary["dominance"]
+        print(f"fronts          co-search {len(summary['fronts']['co-search'])}, sequential "
+              f"{len(summary['fronts']['sequential'])}; {d['dominated_by_cosearch']} of "
+              f"{d['sequential_points']} sequential designs matched or beaten")
+        v = summary.get("verify")
+        if v and "bit_exact" in v:
+            print(f"rtl             {v['images']} images on {v['sim']}: "
+                  f"{'bit-exact' if v['bit_exact'] else 'NOT bit-exact'}, cycles "
+                  f"{'equal to' if v['cycles_match'] else 'DIFFERENT from'} the model, "
+                  f"accuracy {v['accuracy']}")
+        if v and "flow" in v:
+            print(f"flow            {json.dumps(v['flow'])}")
+        print(f"output          {out}")
+    if summary.get("winner") is None:
+        error("no co-searched design could be made real (see cosearch.json)")
+        return EXIT_FAIL
+    v = summary.get("verify") or {}
+    if v.get("images") and not v.get("ok", True):
+        error("the winner is NOT bit-exact on the RTL or its cycles differ from the model")
+        return EXIT_FAIL
+    return EXIT_OK
+
+
 def args_fpga(p) -> None:
     config_arg(p)
     p.add_argument("--board", required=True, metavar="BOARD",
@@ -960,6 +1106,9 @@ COMMANDS = [
             "board driver", args_compile, cmd_compile),
     Command("search", "search accelerator designs (and their mappings) for a workload or "
             "network", args_search, cmd_search),
+    Command("cosearch", "search networks and accelerators together (and the sequential "
+            "baseline), the winner verified on the RTL and through the flow", args_cosearch,
+            cmd_cosearch),
     Command("fpga", "bitstream for an FPGA board (Yosys, nextpnr, pack)", args_fpga, cmd_fpga),
     Command("asic", "standard-cell synthesis, static timing and power", args_asic, cmd_asic),
 ]

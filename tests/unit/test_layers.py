@@ -35,12 +35,14 @@ RULES = [
     ("hwgen.frontend", 6, "sw"),
     ("hwgen.host", 7, "sw"),
     ("hwgen.search", 7, "sw"),
+    ("hwgen.cosearch", 8, "sw"),     # networks and accelerators searched together
     ("sim_tb", 8, "flow"),
     ("fpga", 9, "flow"),
     ("asic_flow", 9, "flow"),
     ("hwgen.outputs", 9, "flow"),
     ("hwgen.calibration", 10, "flow"),   # runs the flows to fit the cost model
     ("hwgen.search.verify", 10, "flow"),   # runs the simulators and flows on a search's best
+    ("hwgen.cosearch.verify", 10, "flow"),  # the co-search's winner on the RTL and the flow
     ("hwgen.cli", 11, ""),
     ("hwgen", 12, ""),      # the package itself
 ]

@@ -1,0 +1,1 @@
+"""Network-accelerator co-search (``hwgen cosearch``)."""
