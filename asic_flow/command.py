@@ -103,7 +103,7 @@ def _error(msg: str) -> None:
 
 def command(args) -> int:
     """Run the flow for parsed ``args``; ConfigError is left to the caller (exit 2)."""
-    cfg = load_config(args.config)
+    cfg = load_config(args.config).single_array("asic")
     if not args.clock_ns > 0:
         _error(f"--clock-ns must be positive, got {args.clock_ns}")
         return EXIT_BAD

@@ -138,7 +138,7 @@ def args_generate(p) -> None:
 
 def cmd_generate(args) -> int:
     from .outputs import write_outputs
-    cfg = load_config(args.config)
+    cfg = load_config(args.config).single_array("generate")
     out = Path(args.output) if args.output else Path("build") / f"{cfg.name}-{config_hash(cfg)}"
     t0 = time.monotonic()
     with progress_of(args) as prog:
@@ -182,7 +182,7 @@ def args_estimate(p) -> None:
     config_arg(p)
     workload_arg(p, required=False, help="the GEMM: an M x K matrix times a K x N one "
                  "(or --model)")
-    model_args(p, required=False)
+    model_args(p, required=False, many=True)
     cost_args(p)
     json_arg(p)
     quiet_arg(p)
@@ -196,8 +196,15 @@ def cmd_estimate(args) -> int:
         raise BadInput("--input-shape and --calib go with --model")
     cfg = load_config(args.config)
     coef = _cost_target(args)
+    if args.model is not None and (cfg.pods is not None or cfg.subaccelerators is not None):
+        return _estimate_scaleout(cfg, args, coef)
+    if args.model is not None and len(args.model) > 1:
+        raise BadInput("several --model go with a design of subaccelerators: (one schedule "
+                       "for all)")
     if args.model is not None:
+        args.model = args.model[0]
         return _estimate_network(cfg, args, coef)
+    cfg.single_array("estimate --workload")
     g = args.workload
     mp, t = _timing(cfg, g)
     rep = _workload_report(cfg, g, t.timing())
@@ -382,7 +389,7 @@ def cmd_sim(args) -> int:
     from .models.gemm import gemm, random_operands
     from .models.perf import Timing
 
-    cfg = load_config(args.config)
+    cfg = load_config(args.config).single_array("sim")
     g, seed = args.workload, args.seed
     mp, timing = _timing(cfg, g)
     check_workload(cfg, *g, timing)
@@ -448,8 +455,10 @@ MODEL_HELP = (".onnx file (float, or quantized in QDQ form), .pt2 (torch.export)
 MAX_IMAGES = 4096
 
 
-def model_args(p, required: bool = True) -> None:
-    p.add_argument("--model", required=required, metavar="MODEL", help=MODEL_HELP)
+def model_args(p, required: bool = True, many: bool = False) -> None:
+    p.add_argument("--model", required=required, metavar="MODEL", help=MODEL_HELP + (
+        "; repeated: several models scheduled together on subaccelerators:" if many else ""),
+        action="append" if many else "store")
     p.add_argument("--input-shape", type=cliargs.input_shape, metavar="NxCxHxW",
                    help="the model's input (N images of C x H x W); default the model's own")
     p.add_argument("--calib", type=cliargs.existing_file("a .npy file of images"),
@@ -538,6 +547,65 @@ def _estimate_network(cfg, args, coef=None) -> int:
     return EXIT_OK
 
 
+def _estimate_scaleout(cfg, args, coef) -> int:
+    """estimate --model on a multi-pod design (every layer cut across the pods) or on
+    sub-accelerators (the layers of every --model scheduled onto them)."""
+    from .compiler.scaleout import plan_pods, schedule_layers
+    if coef is not None:
+        raise BadInput("--pdk and --board: the cost model does not cover pods or "
+                       "subaccelerators yet")
+    if cfg.pods is not None and len(args.model) > 1:
+        raise BadInput("pods: one --model at a time (several models go with "
+                       "subaccelerators:)")
+    models = []
+    with progress_of(args) as prog:
+        for spec in args.model:
+            args.model = spec
+            qnet, _, n = _load_network(args, cfg)
+            models.append(qnet)
+        t0 = time.perf_counter()
+        if cfg.pods is not None:
+            prog.stage(f"cutting {models[0].name} across {cfg.pods.count} pods")
+            rep = plan_pods(cfg, models[0], n_images=n).report()
+        else:
+            prog.stage(f"scheduling {len(models)} model(s) on {len(cfg.subaccelerators)} "
+                       "sub-accelerators")
+            names = [q.name if [m.name for m in models].count(q.name) == 1 else
+                     f"{q.name}#{i}" for i, q in enumerate(models)]
+            rep = schedule_layers(cfg, list(zip(names, models)), n_images=n).report()
+        rep["estimate_seconds"] = round(time.perf_counter() - t0, 4)
+        prog.done()
+    if args.json:
+        print(json.dumps(rep, indent=2, sort_keys=True))
+        return EXIT_OK
+    if cfg.pods is not None:
+        rows = [("layer", "op", "gemm MxKxN", "parts", "grid", "pods", "cycles", "util")]
+        for d in rep["layers"]:
+            g = d.get("gemm")
+            rows.append((d["name"], d["op"], f"{g['M']}x{g['K']}x{g['N']}" if g else "host",
+                         str(d.get("parts", "-")), d.get("grid", "-"),
+                         str(d.get("pods_used", 0)), str(d["cycles"]),
+                         f"{d['utilization']:.3f}" if g else "-"))
+        keys = ("config", "model", "pods", "pod", "interconnect", "interconnect_latency",
+                "cycles_per_beat", "tiling", "cycles", "macs", "macs_per_cycle",
+                "utilization", "estimate_seconds")
+    else:
+        rows = [("model", "layer", "op", "engine", "start", "end", "cycles")]
+        rows += [(d["model"], d["name"], d["op"], d["engine"], str(d["start"]), str(d["end"]),
+                  str(d["cycles"])) for d in rep["layers"]]
+        keys = ("config", "models", "cycles", "macs", "pes", "utilization", "cost_seconds",
+                "schedule_seconds", "estimate_seconds")
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    for r in rows:
+        print("  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip())
+    print()
+    _print_report({k: rep[k] for k in keys}, False)
+    if cfg.subaccelerators is not None:
+        for name, e in rep["engines"].items():
+            print(f"engine {name}: {e['array']}, {e['layers']} layers, busy {e['busy']:.3f}")
+    return EXIT_OK
+
+
 def args_run(p) -> None:
     config_arg(p)
     model_args(p)
@@ -603,7 +671,7 @@ def cmd_run(args) -> int:
 
     from .compiler.network import plan_network
     from .frontend import float_outputs
-    cfg = load_config(args.config)
+    cfg = load_config(args.config).single_array("run")
     if args.input_shape is not None and len(args.input_shape) == 4 and args.input_shape[0] != 1:
         raise BadInput("run: give the images with --images or --input; --input-shape "
                        "sets one image's C x H x W")
@@ -685,7 +753,7 @@ def args_compile(p) -> None:
 def cmd_compile(args) -> int:
     from .compiler.network import plan_network
     from .compiler.package import write_package
-    cfg = load_config(args.config)
+    cfg = load_config(args.config).single_array("compile")
     if args.input_shape is not None and len(args.input_shape) == 4 and args.input_shape[0] != 1:
         raise BadInput("compile: a compiled network runs one image at a time; give "
                        "--input-shape as 1xCxHxW or CxHxW")
@@ -1028,7 +1096,7 @@ def args_fpga(p) -> None:
 
 def cmd_fpga(args) -> int:
     import fpga
-    cfg = load_config(args.config)
+    cfg = load_config(args.config).single_array("fpga")
     out = (Path(args.output) if args.output
            else Path("build") / f"{cfg.name}-{config_hash(cfg)}-{args.board}")
     with progress_of(args) as prog:

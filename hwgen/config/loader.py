@@ -25,11 +25,13 @@ from .circulant import CirculantConfig
 from .grng import GrngConfig
 from .pattern_conv import PatternConvConfig
 from .sc import ScConfig
-from .schema import (AcceleratorConfig, ArrayConfig, BufferConfig, BuffersConfig,
-                     FeaturesConfig, HostConfig, MappingConfig, PrecisionConfig)
+from .scaleout import PodsConfig
+from .schema import (SUBACCELERATORS_MAX, AcceleratorConfig, ArrayConfig, BufferConfig,
+                     BuffersConfig, FeaturesConfig, HostConfig, MappingConfig, PrecisionConfig,
+                     SubAcceleratorConfig)
 
 TOP_KEYS = ("name", "array", "precision", "buffers", "host", "features", "mapping", "sc",
-            "circulant", "grng", "bayesian", "pattern_conv")
+            "circulant", "grng", "bayesian", "pattern_conv", "pods", "subaccelerators")
 #: Limits on what a config file may hold before it is even looked at.
 MAX_FILE_BYTES = 1 << 20
 MAX_NODES = 10_000        # YAML nodes after expanding every alias
@@ -206,13 +208,7 @@ def config_from_dict(data: Any, source: str = "<config>") -> AcceleratorConfig:
 
     array = _section(ArrayConfig, top.get("array"), "array", problems)
     prec = _section(PrecisionConfig, top.get("precision"), "precision", problems)
-    b = top.get("buffers")
-    if b is not None and not isinstance(b, dict):
-        problems.append(f"buffers: must be a mapping, got {kind(b)}")
-        b = None
-    b = check_mapping(b, "buffers", ("input", "weight", "acc"), problems)
-    bufs = BuffersConfig(**{nm: _section(BufferConfig, b.get(nm), f"buffers.{nm}", problems)
-                            for nm in ("input", "weight", "acc")})
+    bufs = _buffers(top.get("buffers"), "buffers", problems)
     h = top.get("host")
     host_default = {} if isinstance(h, dict) and "beat_elems" in h else {
         "beat_elems": min(4, array.rows)}
@@ -236,6 +232,14 @@ def config_from_dict(data: Any, source: str = "<config>") -> AcceleratorConfig:
         except ConfigError as e:
             problems.extend(e.problems)
 
+    if top.get("pods") is not None:
+        try:
+            units["pods"] = parse_section(PodsConfig, top["pods"], "pods")
+        except ConfigError as e:
+            problems.extend(e.problems)
+    if top.get("subaccelerators") is not None:
+        units["subaccelerators"] = _subaccelerators(top["subaccelerators"], problems)
+
     mapping = None
     if top.get("mapping") is not None:
         mapping = _mapping(top["mapping"], problems)
@@ -252,6 +256,42 @@ def config_from_dict(data: Any, source: str = "<config>") -> AcceleratorConfig:
     if problems:
         raise ConfigError([f"{source}: {p}" for p in problems])
     return cfg
+
+
+def _buffers(b: Any, path: str, problems: list[str]) -> BuffersConfig:
+    if b is not None and not isinstance(b, dict):
+        problems.append(f"{path}: must be a mapping, got {kind(b)}")
+        b = None
+    b = check_mapping(b, path, ("input", "weight", "acc"), problems)
+    return BuffersConfig(**{nm: _section(BufferConfig, b.get(nm), f"{path}.{nm}", problems)
+                            for nm in ("input", "weight", "acc")})
+
+
+def _subaccelerators(data: Any, problems: list[str]) -> Optional[tuple]:
+    """The ``subaccelerators:`` list; an engine without ``buffers:`` has the design's."""
+    if not isinstance(data, list) or not 1 <= len(data) <= SUBACCELERATORS_MAX:
+        problems.append(f"subaccelerators: must be a list of 1 to {SUBACCELERATORS_MAX} "
+                        f"engines (name, array, buffers), got {kind(data)}"
+                        + (f" of {len(data)}" if isinstance(data, list) else ""))
+        return None
+    before = len(problems)
+    out = []
+    for i, item in enumerate(data):
+        path = f"subaccelerators[{i}]"
+        d = check_mapping(item, path, ("name", "array", "buffers"), problems)
+        if not isinstance(item, dict):
+            continue
+        if "name" not in d:
+            problems.append(f"{path}.name: every engine needs a name")
+            continue
+        array = _section(ArrayConfig, d.get("array"), f"{path}.array", problems)
+        b = None if d.get("buffers") is None else _buffers(d["buffers"], f"{path}.buffers",
+                                                             problems)
+        try:
+            out.append(SubAcceleratorConfig(name=d["name"], array=array, buffers=b))
+        except ConfigError as e:
+            problems.extend(f"{path}.{p}" for p in e.problems)
+    return tuple(out) if len(problems) == before else None
 
 
 def _name_ok(name: Any) -> bool:
@@ -299,7 +339,8 @@ def config_dict(cfg: AcceleratorConfig) -> dict:
                         "order": list(mp["order"])}
     else:
         d.pop("mapping")
-    for unit in ("sc", "circulant", "grng", "bayesian", "pattern_conv"):
+    for unit in ("sc", "circulant", "grng", "bayesian", "pattern_conv", "pods",
+                 "subaccelerators"):
         if getattr(cfg, unit) is None:
             d.pop(unit)  # configs without the unit keep their hash
     if cfg.features == FeaturesConfig():

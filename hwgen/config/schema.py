@@ -20,16 +20,18 @@ from ..lib.framing import LinkShape
 from ..lib.protocol import ADDR_BITS as ADDR_BITS_MAX
 from ..lib.protocol import DIM_BITS
 from .bayesian import BayesianConfig
-from .check import Checker, Choice, brief, kind
+from .check import Checker, Choice, ConfigError, brief, kind
 from .circulant import CirculantConfig
 from .grng import GrngConfig
 from .pattern_conv import PatternConvConfig
 from .sc import ScConfig
+from .scaleout import PodsConfig
 
 __all__ = ["Dataflow", "WS", "OS", "DATAFLOWS", "ArrayConfig", "PrecisionConfig",
            "BufferConfig", "BuffersConfig", "HostConfig", "MappingConfig", "FeaturesConfig",
            "AcceleratorConfig", "acc_bits_needed", "requant_product_bits", "ceil_div",
-           "bits_for", "DIM_BITS", "ADDR_BITS_MAX", "ROWS_MAX", "NAME_CHARS"]
+           "bits_for", "DIM_BITS", "ADDR_BITS_MAX", "ROWS_MAX", "NAME_CHARS",
+           "SubAcceleratorConfig", "SUBACCELERATORS_MAX"]
 
 
 class Dataflow(Choice):
@@ -196,6 +198,28 @@ class FeaturesConfig:
 
 
 LOOPS = ("m", "n", "k")
+#: Most sub-accelerators on one chip.
+SUBACCELERATORS_MAX = 8
+
+
+@dataclass(frozen=True)
+class SubAcceleratorConfig:
+    """One engine of a heterogeneous design (an item of ``subaccelerators:``): its own
+    array (shape and dataflow) and buffers (None: the design's); precision, host
+    interface and features are the design's."""
+    name: str = "engine"
+    array: ArrayConfig = ArrayConfig()
+    buffers: Optional[BuffersConfig] = None
+
+    def __post_init__(self):
+        ck = Checker(self, "")
+        if (not isinstance(self.name, str) or len(self.name) > NAME_CHARS
+                or not _NAME.fullmatch(self.name)):
+            ck.fail("name", f"must be a word of at most {NAME_CHARS} letters, digits, '_' "
+                    f"or '-' (ASCII), got {brief(self.name)}")
+        _typed(ck, "array", ArrayConfig)
+        _typed(ck, "buffers", BuffersConfig, optional=True)
+        ck.done()
 
 
 @dataclass(frozen=True)
@@ -246,6 +270,10 @@ class AcceleratorConfig:
     bayesian: Optional[BayesianConfig] = None  # Bayesian linear layer (hwgen/units/bayesian.py)
     # pattern-pruned sparse convolution (hwgen/units/pattern_conv.py)
     pattern_conv: Optional[PatternConvConfig] = None
+    # P pods of `array` with an interconnect (hwgen/compiler/scaleout.py)
+    pods: Optional[PodsConfig] = None
+    # engines of their own shape and dataflow (a tuple of SubAcceleratorConfig)
+    subaccelerators: Optional[tuple] = None
 
     def __post_init__(self):
         ck = Checker(self, "")
@@ -259,8 +287,9 @@ class AcceleratorConfig:
                     ("mapping", MappingConfig, True), ("sc", ScConfig, True),
                     ("circulant", CirculantConfig, True), ("grng", GrngConfig, True),
                     ("bayesian", BayesianConfig, True),
-                    ("pattern_conv", PatternConvConfig, True)]
+                    ("pattern_conv", PatternConvConfig, True), ("pods", PodsConfig, True)]
         typed = all([_typed(ck, key, cls, opt) for key, cls, opt in sections])
+        typed = self._check_subaccelerators(ck) and typed
         if typed:
             # The smallest chunk (one array tile, K = 1) must fit every buffer.
             small = self.chunk_fits(1, 1, 1)
@@ -275,6 +304,60 @@ class AcceleratorConfig:
                 elif mp.tile_k > self.precision.max_k:
                     ck.fail("mapping.tile.k", f"exceeds precision.max_k={self.precision.max_k}")
         ck.done()
+
+    def _check_subaccelerators(self, ck: Checker) -> bool:
+        subs = self.subaccelerators
+        if subs is None:
+            return True
+        if isinstance(subs, list):
+            subs = tuple(subs)
+            object.__setattr__(self, "subaccelerators", subs)
+        if (not isinstance(subs, tuple) or not 1 <= len(subs) <= SUBACCELERATORS_MAX
+                or not all(isinstance(s, SubAcceleratorConfig) for s in subs)):
+            ck.fail("subaccelerators", f"must be a list of 1 to {SUBACCELERATORS_MAX} "
+                    f"engines (name, array, buffers), got {brief(subs)}")
+            return False
+        names = [s.name for s in subs]
+        for i, nm in enumerate(names):
+            if nm in names[:i]:
+                ck.fail(f"subaccelerators[{i}].name", f"{nm!r} names two engines")
+        if self.pods is not None:
+            ck.fail("pods", "a design has pods or subaccelerators, not both")
+        for i, sub in enumerate(subs):
+            try:
+                self.engine(sub)
+            except ConfigError as e:
+                ck.problems += [f"subaccelerators[{i}].{line}" for line in e.problems]
+                ck.bad.add("subaccelerators")
+        return ck.ok("subaccelerators")
+
+    def engine(self, sub: "SubAcceleratorConfig") -> "AcceleratorConfig":
+        """The single-array design of one sub-accelerator (the design's precision,
+        host interface and features with the engine's array and buffers)."""
+        return dataclasses.replace(self, name=f"{self.name}-{sub.name}"[:NAME_CHARS],
+                                   array=sub.array, buffers=sub.buffers or self.buffers,
+                                   mapping=None,
+                                   pods=None, subaccelerators=None)
+
+    @property
+    def engines(self) -> list:
+        """(name, single-array design) of every sub-accelerator."""
+        return [(s.name, self.engine(s)) for s in self.subaccelerators or ()]
+
+    def single_array(self, command: str) -> "AcceleratorConfig":
+        """This design, when it is one array; ConfigError naming the section when it has
+        pods or sub-accelerators, which ``hwgen command`` does not build yet."""
+        for key, what in (("pods", "multi-pod"), ("subaccelerators", "heterogeneous")):
+            if getattr(self, key) is not None:
+                raise ConfigError([f"{key}: hwgen {command} builds one array; a {what} "
+                                   "design is modelled by hwgen estimate CONFIG --model "
+                                   "MODEL, its top is not generated yet"])
+        return self
+
+    @property
+    def pod(self) -> "AcceleratorConfig":
+        """One pod of a multi-pod design (the design without ``pods:``)."""
+        return dataclasses.replace(self, pods=None)
 
     def replace(self, **kw) -> "AcceleratorConfig":
         return dataclasses.replace(self, **kw)

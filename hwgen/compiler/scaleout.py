@@ -1,0 +1,414 @@
+"""Scale-out designs: a network's layers cut across pods (``pods:``), and layers of one or
+several networks scheduled onto sub-accelerators (``subaccelerators:``).
+
+**Pods.** A layer is a list of independent GEMMs (its *parts*: one for a conv or a
+linear layer, one per group of a grouped conv, one per channel tile of R channels of a
+depthwise conv or an average pool, each a block-diagonal GEMM as on one array,
+:mod:`hwgen.compiler.network`), with the images of a batch in M. A part is cut into a
+grid of ``pr x pc`` slices (M into pr, N into pc; K is never cut, so no pod needs
+another's partial sums), one slice per pod; the pods form ``P // (pr pc)`` groups and
+the parts go to the groups longest first, each to the group that is free first. Every
+slice is a GEMM timed on one pod with the exact cycle model
+(:func:`hwgen.models.perf.nest_block`, the mapping :func:`default_mapping` gives it),
+its operands streaming from the shared banks through the pod's interconnect port as
+they would over the host link:
+
+* ``uniform`` tiling: the same grid for every layer (P as square as it factors), equal
+  slices (ceil(M/pr), ceil(N/pc)), one group: every part across all pods in turn;
+* ``sosa`` tiling: per layer, the grid (any pr pc <= P) and so the number of groups that
+  finishes first, slices in multiples of the pod's tile (R rows of M on an
+  output-stationary pod, C columns of N), so that a small layer uses fewer, full pods.
+
+The interconnect enters as its latency and its bandwidth. The controller reads the
+shared banks in the order of a pod's program, so the pipeline's latency L (log2 P for
+the butterfly, 1 for crossbar and bus; :mod:`hwgen.lib.scaleout`) is paid once on the
+way in and once on the way out of every part: 2L cycles. The butterfly and the crossbar
+give every pod its own word per cycle: the banks are interleaved so that in phase c pod
+p reads bank p XOR c, a permutation the butterfly passes without a collision
+(:func:`hwgen.models.interconnect.xor_permutation`), so neither stalls. The bus gives a
+pod one slot in P cycles, so every beat of its streams costs P cycles. Layers run one
+after another (each reads what the previous one wrote), so the network's cycles are the
+sum of its layers'.
+
+**Sub-accelerators.** Each layer's cycles on each engine are those of
+:func:`hwgen.compiler.network.plan_layer` (the exact single-array model; a layer an
+engine cannot run costs infinity there). The scheduler is list scheduling in the way of
+HEFT: layers ranked by their upward rank (mean cycles over the engines that can run them
+plus the longest rank among the layers that read their output), each placed on the engine
+where it finishes first, after the layers it reads and after what that engine already
+runs. Layers on the host (max pooling, layout) take no engine time.
+"""
+from __future__ import annotations
+
+import dataclasses
+import functools
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Optional
+
+from ..config import AcceleratorConfig, Dataflow
+from ..lib.arith import ceil_div
+from ..lib.errors import WorkloadError
+from ..lib.scaleout import interconnect_latency
+from ..models.network import QLayer, QNet, pool_as_conv
+from ..models.perf import LoopNest, block_timing, nest_block
+from .mapping import default_mapping
+from .network import plan_layer
+from .program import check_gemm
+
+__all__ = ["LayerGemms", "layer_gemms", "PodLayer", "PodPlan", "plan_pods", "slices",
+           "grids", "ScheduledLayer", "Schedule", "schedule_layers", "interconnect_of"]
+
+
+# ---- a layer as independent GEMMs ------------------------------------------------------------
+@dataclass(frozen=True)
+class LayerGemms:
+    """A layer's independent GEMMs (``parts``, each (M, K, N)), its useful
+    multiply-accumulates and what its output path does."""
+    parts: tuple
+    macs: int
+    how: str
+    per_lane: bool = True
+    clamp: bool = False
+    preload: bool = False
+
+
+def layer_gemms(qnet: QNet, layer: QLayer, n_images: int, R: int) -> Optional[LayerGemms]:
+    """The GEMMs of ``layer`` on pods of R rows, or None for a layer the host runs."""
+    if layer.op == "avgpool":
+        layer = pool_as_conv(layer, qnet.tensor(layer.inputs[0]).shape[0])
+    flags = {"clamp": layer.lo is not None or layer.hi is not None,
+             "preload": layer.residual is not None}
+    if layer.op == "linear":
+        O, I = layer.weight.shape
+        return LayerGemms(((n_images, I, O),), n_images * I * O, "linear", **flags)
+    if layer.op != "conv":
+        return None
+    O, Cg, kh, kw = layer.weight.shape
+    g = layer.groups
+    _, Ho, Wo = qnet.tensor(layer.output).shape
+    M = n_images * Ho * Wo
+    macs = M * Cg * kh * kw * (O // g) * g
+    if g == 1:
+        return LayerGemms(((M, Cg * kh * kw, O),), macs, "conv", **flags)
+    if Cg == 1 and O == g:   # depthwise: channel tiles of R, block-diagonal kernels
+        parts = tuple((M, kh * kw * min(R, O - t), min(R, O - t)) for t in range(0, O, R))
+        return LayerGemms(parts, macs, f"depthwise, {len(parts)} channel tiles of {R}",
+                          **flags)
+    return LayerGemms(((M, Cg * kh * kw, O // g),) * g, macs, f"grouped conv, {g} groups",
+                      **flags)
+
+
+# ---- one pod ---------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class _SharedPort:
+    """A pod whose streams get one beat in ``share`` cycles (a time-multiplexed bus):
+    the pod's design with every stream word costing ``share`` times its beats."""
+    cfg: AcceleratorConfig
+    share: int
+
+    def __getattr__(self, name):
+        return getattr(self.cfg, name)
+
+    @property
+    def link(self):
+        ln = self.cfg.link
+        return dataclasses.replace(ln, in_word_beats=ln.in_word_beats * self.share,
+                                   w_word_beats=ln.w_word_beats * self.share)
+
+
+@functools.lru_cache(maxsize=65536)
+def slice_cycles(pod: AcceleratorConfig, share: int, M: int, K: int, N: int,
+                 per_lane: bool, clamp: bool, preload: bool) -> int:
+    """Exact cycles of an M x K x N GEMM on one pod whose port gives one beat in
+    ``share`` cycles (1: a beat a cycle)."""
+    check_gemm(pod, M, K, N)
+    mp = default_mapping(pod, M, K, N)
+    nest = LoopNest(M, K, N, min(mp.tile_m, M), min(mp.tile_k, K), min(mp.tile_n, N),
+                    tuple(mp.order), raw=False, per_lane=per_lane, clamp=clamp,
+                    preload=preload)
+    port = pod if share == 1 else _SharedPort(pod, share)
+    return block_timing(nest_block(port, nest)).cycles
+
+
+# ---- cutting a part across pods ----------------------------------------------------------------
+def slices(total: int, parts: int, unit: int) -> list[int]:
+    """``total`` cut into at most ``parts`` slices of a multiple of ``unit`` each (the
+    last one smaller); unit 1 gives the most even cut (ceil, then the rest)."""
+    size = unit * ceil_div(ceil_div(total, unit), parts)
+    out = []
+    while total > 0:
+        out.append(min(size, total))
+        total -= out[-1]
+    return out
+
+
+def grids(P: int) -> list[tuple[int, int]]:
+    """Every (pr, pc) with pr * pc <= P."""
+    return [(pr, pc) for pr in range(1, P + 1) for pc in range(1, P // pr + 1)]
+
+
+def uniform_grid(P: int) -> tuple[int, int]:
+    """P as pr x pc, as square as it factors (pr >= pc)."""
+    pc = max(d for d in range(1, int(P ** 0.5) + 1) if P % d == 0)
+    return P // pc, pc
+
+
+def interconnect_of(cfg: AcceleratorConfig) -> tuple[int, int]:
+    """(latency L, share) of a multi-pod design's interconnect: a part costs 2L cycles
+    more, every stream beat ``share`` cycles."""
+    P = cfg.pods.count
+    if P == 1:
+        return 0, 1
+    kind = cfg.pods.interconnect.value
+    return interconnect_latency(kind, P), (P if kind == "bus" else 1)
+
+
+@dataclass
+class PodLayer:
+    """How one layer runs on the pods."""
+    name: str
+    op: str
+    where: str                 # "pods" or "host"
+    how: str = ""
+    gemm: Optional[tuple] = None   # the first part's (M, K, N)
+    parts: int = 0
+    grid: tuple = (0, 0)       # (pr, pc) of one part
+    groups: int = 0            # pod groups running parts side by side
+    pods_used: int = 0
+    cycles: int = 0
+    macs: int = 0
+
+    def report(self, P: int, pes: int) -> dict:
+        d = {"name": self.name, "op": self.op, "where": self.where, "how": self.how,
+             "cycles": self.cycles, "macs": self.macs}
+        if self.where == "pods":
+            M, K, N = self.gemm
+            d.update(gemm={"M": M, "K": K, "N": N}, parts=self.parts,
+                     grid=f"{self.grid[0]}x{self.grid[1]}", groups=self.groups,
+                     pods_used=self.pods_used,
+                     utilization=round(self.macs / (P * pes * self.cycles), 6))
+        return d
+
+
+def _part_time(pod, share, lat, g: LayerGemms, part, pr, pc, unit_m, unit_n) -> tuple:
+    """(cycles, pods used) of one part cut pr x pc."""
+    M, K, N = part
+    ms, ns = slices(M, pr, unit_m), slices(N, pc, unit_n)
+    worst = max(slice_cycles(pod, share, m, K, n, g.per_lane, g.clamp, g.preload)
+                for m in set(ms) for n in set(ns))
+    return worst + 2 * lat, len(ms) * len(ns)
+
+
+def _lpt(times: list[int], groups: int) -> int:
+    """Finish of parts taking ``times`` on ``groups`` groups, longest first, each to
+    the group free first."""
+    load = [0] * groups
+    for t in sorted(times, reverse=True):
+        i = load.index(min(load))
+        load[i] += t
+    return max(load)
+
+
+def plan_pod_layer(cfg: AcceleratorConfig, qnet: QNet, layer: QLayer,
+                   n_images: int = 1) -> PodLayer:
+    """One layer of a multi-pod design (``cfg.pods``), as the module docstring says."""
+    P = cfg.pods.count
+    pod = cfg.pod
+    g = layer_gemms(qnet, layer, n_images, pod.R)
+    if g is None:
+        return PodLayer(layer.name, layer.op, "host", "on the host")
+    lat, share = interconnect_of(cfg)
+    os_ = pod.dataflow is Dataflow.OS
+    if cfg.pods.tiling.value == "uniform":
+        options = [(uniform_grid(P), 1, 1)]
+    else:
+        options = [((pr, pc), pod.R if os_ else 1, pod.C) for pr, pc in grids(P)]
+    sosa = cfg.pods.tiling.value == "sosa"
+    shapes = Counter(g.parts)
+    M = max(p[0] for p in shapes)
+    N = max(p[2] for p in shapes)
+    best = None
+    for (pr, pc), um, un in options:
+        if sosa and (pr > 1 and ceil_div(M, um) < pr or pc > 1 and ceil_div(N, un) < pc):
+            continue   # more slices than the part has tiles: a smaller grid is no worse
+        groups = P // (pr * pc) if sosa else 1
+        per = {part: _part_time(pod, share, lat, g, part, pr, pc, um, un) for part in shapes}
+        done = [per[part] for part, n in shapes.items() for _ in range(n)]
+        cycles = _lpt([t for t, _ in done], groups)
+        used = min(len(g.parts), groups) * max(u for _, u in done)
+        key = (cycles, used, pr, pc)
+        if best is None or key < best[0]:
+            best = (key, (pr, pc), groups, used)
+    (cycles, used, _, _), grid, groups, used = best
+    return PodLayer(layer.name, layer.op, "pods", g.how, g.parts[0], len(g.parts), grid,
+                    min(groups, len(g.parts)), used, cycles, g.macs)
+
+
+@dataclass
+class PodPlan:
+    cfg: AcceleratorConfig
+    qnet: QNet
+    n_images: int
+    layers: list
+
+    def report(self) -> dict:
+        P, pes = self.cfg.pods.count, self.cfg.array.pes
+        cycles = sum(lp.cycles for lp in self.layers)
+        macs = sum(lp.macs for lp in self.layers if lp.where == "pods")
+        lat, share = interconnect_of(self.cfg)
+        return {"config": self.cfg.name, "model": self.qnet.name,
+                "images": self.n_images, "pods": P,
+                "pod": f"{self.cfg.R}x{self.cfg.C} {self.cfg.dataflow.value}",
+                "interconnect": self.cfg.pods.interconnect.value,
+                "interconnect_latency": lat, "cycles_per_beat": share,
+                "tiling": self.cfg.pods.tiling.value, "pes": P * pes,
+                "layers": [lp.report(P, pes) for lp in self.layers],
+                "cycles": cycles, "macs": macs,
+                "macs_per_cycle": round(macs / cycles, 3) if cycles else 0.0,
+                "utilization": round(macs / (P * pes * cycles), 6) if cycles else 0.0}
+
+
+def plan_pods(cfg: AcceleratorConfig, qnet: QNet, n_images: int = 1) -> PodPlan:
+    """Every layer of ``qnet`` on the pods of ``cfg`` (which has a ``pods:`` section)."""
+    if cfg.pods is None:
+        raise ValueError(f"{cfg.name} has no pods: section")
+    if qnet.in_bits != cfg.precision.in_bits:
+        raise WorkloadError(f"the network is quantized to {qnet.in_bits} bits, {cfg.name} "
+                            f"computes with {cfg.precision.in_bits}; quantize for this design")
+    return PodPlan(cfg, qnet, n_images,
+                   [plan_pod_layer(cfg, qnet, layer, n_images) for layer in qnet.layers])
+
+
+# ---- sub-accelerators: list scheduling ----------------------------------------------------------
+@dataclass
+class ScheduledLayer:
+    model: str
+    name: str
+    op: str
+    engine: str            # an engine's name, or "host"
+    start: int
+    end: int
+    macs: int = 0
+    cycles_on: dict = field(default_factory=dict)   # engine -> cycles (None: cannot)
+
+    def report(self) -> dict:
+        return {"model": self.model, "name": self.name, "op": self.op,
+                "engine": self.engine, "start": self.start, "end": self.end,
+                "cycles": self.end - self.start, "macs": self.macs,
+                "cycles_on": self.cycles_on}
+
+
+@dataclass
+class Schedule:
+    cfg: AcceleratorConfig
+    models: list
+    layers: list
+    cost_seconds: float = 0.0
+    schedule_seconds: float = 0.0
+
+    @property
+    def makespan(self) -> int:
+        return max((sl.end for sl in self.layers), default=0)
+
+    def report(self) -> dict:
+        span = self.makespan
+        engines = {}
+        for name, ecfg in self.cfg.engines:
+            busy = sum(sl.end - sl.start for sl in self.layers if sl.engine == name)
+            macs = sum(sl.macs for sl in self.layers if sl.engine == name)
+            engines[name] = {"array": f"{ecfg.R}x{ecfg.C} {ecfg.dataflow.value}",
+                             "layers": sum(sl.engine == name for sl in self.layers),
+                             "busy_cycles": busy,
+                             "busy": round(busy / span, 6) if span else 0.0,
+                             "macs": macs}
+        pes = sum(ecfg.array.pes for _, ecfg in self.cfg.engines)
+        macs = sum(sl.macs for sl in self.layers)
+        return {"config": self.cfg.name, "models": [m for m, _ in self.models],
+                "engines": engines, "layers": [sl.report() for sl in self.layers],
+                "cycles": span, "macs": macs, "pes": pes,
+                "utilization": round(macs / (pes * span), 6) if span else 0.0,
+                "cost_seconds": round(self.cost_seconds, 4),
+                "schedule_seconds": round(self.schedule_seconds, 4)}
+
+
+def _engine_cycles(ecfg: AcceleratorConfig, qnet: QNet, layer: QLayer,
+                   n_images: int) -> Optional[tuple]:
+    """(cycles, macs) of a layer on one engine, (0, 0) on the host, None when the
+    engine cannot run it."""
+    try:
+        lp = plan_layer(ecfg, qnet, layer, n_images)
+    except WorkloadError:
+        return None
+    return (lp.cycles, lp.macs) if lp.where == "array" else (0, 0)
+
+
+def schedule_layers(cfg: AcceleratorConfig, models: list, n_images: int = 1) -> Schedule:
+    """Layers of ``models`` ([(name, QNet)]) on the sub-accelerators of ``cfg``."""
+    engines = cfg.engines
+    if not engines:
+        raise ValueError(f"{cfg.name} has no subaccelerators: section")
+    t0 = time.perf_counter()
+    nodes = []     # (model, QNet, layer, {engine: cycles or None}, macs, where)
+    for mname, q in models:
+        if q.in_bits != cfg.precision.in_bits:
+            raise WorkloadError(f"{mname} is quantized to {q.in_bits} bits, {cfg.name} "
+                                f"computes with {cfg.precision.in_bits}")
+        for layer in q.layers:
+            costs = {name: _engine_cycles(ecfg, q, layer, n_images) for name, ecfg in engines}
+            can = {k: v for k, v in costs.items() if v is not None}
+            if not can:
+                raise WorkloadError(f"{mname} layer {layer.name}: no sub-accelerator can "
+                                    f"run it (each refuses its shape or features)")
+            host = all(v == (0, 0) for v in can.values()) and layer.op not in ("conv",
+                                                                               "linear")
+            macs = max(v[1] for v in can.values())
+            nodes.append((mname, q, layer, {k: (v[0] if v else None) for k, v in
+                                            costs.items()}, macs, host))
+    t1 = time.perf_counter()
+    # dependencies: a layer reads the tensors earlier layers of its model wrote
+    producer = {}
+    preds = []
+    for idx, (mname, q, layer, _, _, _) in enumerate(nodes):
+        reads = list(layer.inputs) + ([layer.residual] if layer.residual else [])
+        preds.append(sorted({producer[(mname, t)] for t in reads if (mname, t) in producer}))
+        producer[(mname, layer.output)] = idx
+    succs = [[] for _ in nodes]
+    for i, ps in enumerate(preds):
+        for p in ps:
+            succs[p].append(i)
+    mean = []
+    for _, _, _, costs, _, host in nodes:
+        c = [v for v in costs.values() if v is not None]
+        mean.append(0 if host else sum(c) / len(c))
+    rank = [0.0] * len(nodes)
+    for i in reversed(range(len(nodes))):   # successors come later in a model's order
+        rank[i] = mean[i] + max((rank[s] for s in succs[i]), default=0.0)
+    order = sorted(range(len(nodes)), key=lambda i: (-rank[i], i))
+    # a layer is placed only after its predecessors: rank order respects dependencies
+    # because every predecessor's rank exceeds its successors' (costs >= 0) or ties
+    # broken by position
+    free = {name: 0 for name, _ in engines}
+    end = [None] * len(nodes)
+    placed = []
+    pending = list(order)
+    while pending:
+        i = next(j for j in pending if all(end[p] is not None for p in preds[j]))
+        pending.remove(i)
+        mname, _, layer, costs, macs, host = nodes[i]
+        ready = max((end[p] for p in preds[i]), default=0)
+        if host:
+            sl = ScheduledLayer(mname, layer.name, layer.op, "host", ready, ready, 0, costs)
+        else:
+            choice = min((ready_at + c, name) for name, c in costs.items() if c is not None
+                         for ready_at in [max(ready, free[name])])
+            fin, name = choice
+            free[name] = fin
+            sl = ScheduledLayer(mname, layer.name, layer.op, name, fin - costs[name], fin,
+                                macs, costs)
+        end[i] = sl.end
+        placed.append((i, sl))
+    placed.sort(key=lambda x: (x[1].start, x[0]))
+    t2 = time.perf_counter()
+    return Schedule(cfg, list(models), [sl for _, sl in placed], t1 - t0, t2 - t1)
