@@ -19,16 +19,22 @@ they would over the host link:
   finishes first, slices in multiples of the pod's tile (R rows of M on an
   output-stationary pod, C columns of N), so that a small layer uses fewer, full pods.
 
-The interconnect enters as its latency and its bandwidth. The controller reads the
-shared banks in the order of a pod's program, so the pipeline's latency L (log2 P for
-the butterfly, 1 for crossbar and bus; :mod:`hwgen.lib.scaleout`) is paid once on the
-way in and once on the way out of every part: 2L cycles. The butterfly and the crossbar
-give every pod its own word per cycle: the banks are interleaved so that in phase c pod
-p reads bank p XOR c, a permutation the butterfly passes without a collision
-(:func:`hwgen.models.interconnect.xor_permutation`), so neither stalls. The bus gives a
-pod one slot in P cycles, so every beat of its streams costs P cycles. Layers run one
-after another (each reads what the previous one wrote), so the network's cycles are the
-sum of its layers'.
+Each pod runs the programs of its slices one after another, each followed by a SYNC
+(so its cycles are the sum of theirs), and a layer ends when every pod's last result has
+left the interconnect. The interconnect enters as its latency and its bandwidth, as the
+data path :class:`hwgen.scaleout.pods.MultiPod` has them: a pod's operand stream comes
+through L pipeline registers (log2 P for the butterfly, 1 for crossbar and bus;
+:mod:`hwgen.lib.scaleout`), which delays the layer only when its first load comes within
+L cycles of the start, by L - 2 - 2n (n commands before the first load), and its results
+leave through L registers, of which the last L - 3 show after the pod is idle (its last
+READ is followed by a SYNC). The
+butterfly and the crossbar give every pod its own word per cycle: bank b feeds pod
+b XOR c, a permutation the butterfly passes without a collision
+(:func:`hwgen.models.interconnect.xor_permutation`), so neither ever stalls a pod on
+another's traffic. The bus gives a pod one slot in P cycles, modelled as every beat of
+its streams costing P cycles (an estimate: the slots' phase is not modelled). Layers run
+one after another (each reads what the previous one wrote), so the network's cycles are
+the sum of its layers'.
 
 **Sub-accelerators.** Each layer's cycles on each engine are those of
 :func:`hwgen.compiler.network.plan_layer` (the exact single-array model; a layer an
@@ -52,6 +58,7 @@ from ..lib.arith import ceil_div
 from ..lib.errors import WorkloadError
 from ..lib.scaleout import interconnect_latency
 from ..models.network import QLayer, QNet, pool_as_conv
+from ..models import maxplus as mx
 from ..models.perf import LoopNest, block_timing, nest_block
 from .mapping import default_mapping
 from .network import plan_layer
@@ -118,18 +125,41 @@ class _SharedPort:
                                    w_word_beats=ln.w_word_beats * self.share)
 
 
+def slice_nest(pod: AcceleratorConfig, M: int, K: int, N: int, per_lane: bool,
+               clamp: bool, preload: bool) -> LoopNest:
+    """The loop nest of an M x K x N slice on one pod (the mapping
+    :func:`default_mapping` gives it)."""
+    check_gemm(pod, M, K, N)
+    mp = default_mapping(pod, M, K, N)
+    return LoopNest(M, K, N, min(mp.tile_m, M), min(mp.tile_k, K), min(mp.tile_n, N),
+                    tuple(mp.order), raw=False, per_lane=per_lane, clamp=clamp,
+                    preload=preload)
+
+
 @functools.lru_cache(maxsize=65536)
 def slice_cycles(pod: AcceleratorConfig, share: int, M: int, K: int, N: int,
                  per_lane: bool, clamp: bool, preload: bool) -> int:
-    """Exact cycles of an M x K x N GEMM on one pod whose port gives one beat in
-    ``share`` cycles (1: a beat a cycle)."""
-    check_gemm(pod, M, K, N)
-    mp = default_mapping(pod, M, K, N)
-    nest = LoopNest(M, K, N, min(mp.tile_m, M), min(mp.tile_k, K), min(mp.tile_n, N),
-                    tuple(mp.order), raw=False, per_lane=per_lane, clamp=clamp,
-                    preload=preload)
+    """Exact cycles of an M x K x N slice's program followed by a SYNC on one pod whose
+    port gives one beat in ``share`` cycles (1: a beat a cycle)."""
+    nest = slice_nest(pod, M, K, N, per_lane, clamp, preload)
     port = pod if share == 1 else _SharedPort(pod, share)
-    return block_timing(nest_block(port, nest)).cycles
+    return block_timing(mx.seq(nest_block(port, nest), mx.sync())).cycles
+
+
+def commands_before_load(per_lane: bool, clamp: bool) -> int:
+    """Commands a slice's program (output path on, :func:`slice_nest`) sends before its
+    first load: one SET_QUANT for all lanes unless per lane, two SET_CLAMP."""
+    return (0 if per_lane else 1) + (2 if clamp else 0)
+
+
+def interconnect_cycles(lat: int, before: int, sync: bool = True) -> int:
+    """Cycles a layer's pods take beyond their programs' for an interconnect of latency
+    ``lat`` (see the module docstring): the operand pipeline's fill where the first load
+    would otherwise not wait, and the result pipeline's registers beyond the cycles the
+    program's end takes anyway (a READ's last beat leaves the pod one cycle before its
+    program is done, three before a SYNC after it is); ``before`` commands precede the
+    first load."""
+    return max(0, lat - 2 - 2 * before) + max(0, lat - (3 if sync else 1))
 
 
 # ---- cutting a part across pods ----------------------------------------------------------------
@@ -192,23 +222,23 @@ class PodLayer:
         return d
 
 
-def _part_time(pod, share, lat, g: LayerGemms, part, pr, pc, unit_m, unit_n) -> tuple:
-    """(cycles, pods used) of one part cut pr x pc."""
+def _part_slices(pod, share, g: LayerGemms, part, pr, pc, unit_m, unit_n) -> list:
+    """The cycles of each slice of one part cut pr x pc (one per pod of a group)."""
     M, K, N = part
-    ms, ns = slices(M, pr, unit_m), slices(N, pc, unit_n)
-    worst = max(slice_cycles(pod, share, m, K, n, g.per_lane, g.clamp, g.preload)
-                for m in set(ms) for n in set(ns))
-    return worst + 2 * lat, len(ms) * len(ns)
+    return [slice_cycles(pod, share, m, K, n, g.per_lane, g.clamp, g.preload)
+            for m in slices(M, pr, unit_m) for n in slices(N, pc, unit_n)]
 
 
-def _lpt(times: list[int], groups: int) -> int:
-    """Finish of parts taking ``times`` on ``groups`` groups, longest first, each to
-    the group free first."""
-    load = [0] * groups
-    for t in sorted(times, reverse=True):
-        i = load.index(min(load))
-        load[i] += t
-    return max(load)
+def _lpt(parts: list[list[int]], groups: int, width: int) -> int:
+    """The busiest pod's cycles when parts (each its slices' cycles, slice j on pod j of
+    a group of ``width`` pods) go to ``groups`` groups longest first, each to the group
+    whose busiest pod is free first, every pod running its slices one after another."""
+    load = [[0] * width for _ in range(groups)]
+    for sl in sorted(parts, key=lambda x: (-max(x), x)):
+        i = min(range(groups), key=lambda i: (max(load[i]), i))
+        for j, c in enumerate(sl):
+            load[i][j] += c
+    return max(max(row) for row in load)
 
 
 def plan_pod_layer(cfg: AcceleratorConfig, qnet: QNet, layer: QLayer,
@@ -234,10 +264,11 @@ def plan_pod_layer(cfg: AcceleratorConfig, qnet: QNet, layer: QLayer,
         if sosa and (pr > 1 and ceil_div(M, um) < pr or pc > 1 and ceil_div(N, un) < pc):
             continue   # more slices than the part has tiles: a smaller grid is no worse
         groups = P // (pr * pc) if sosa else 1
-        per = {part: _part_time(pod, share, lat, g, part, pr, pc, um, un) for part in shapes}
+        per = {part: _part_slices(pod, share, g, part, pr, pc, um, un) for part in shapes}
         done = [per[part] for part, n in shapes.items() for _ in range(n)]
-        cycles = _lpt([t for t, _ in done], groups)
-        used = min(len(g.parts), groups) * max(u for _, u in done)
+        cycles = _lpt(done, groups, pr * pc) + interconnect_cycles(
+            lat, commands_before_load(g.per_lane, g.clamp))
+        used = min(len(g.parts), groups) * max(len(sl) for sl in done)
         key = (cycles, used, pr, pc)
         if best is None or key < best[0]:
             best = (key, (pr, pc), groups, used)

@@ -14,6 +14,7 @@ from hwgen.config import (AcceleratorConfig, ArrayConfig, BufferConfig, BuffersC
 from hwgen.config.scaleout import PodsConfig
 from hwgen.config.schema import SubAcceleratorConfig
 from hwgen.lib.errors import WorkloadError
+from hwgen.lib.protocol import cmd_sync
 from hwgen.models.network import QLayer, QNet, QTensor
 from hwgen.models.perf import gemm_timing, program_timing
 
@@ -117,15 +118,21 @@ def test_slices_cover_the_dimension(total, parts, unit):
 
 def test_a_slice_costs_what_its_program_takes():
     """One pod's slice: the exact model's cycles are those of the program the compiler
-    emits for it (the replay the RTL is checked against)."""
+    emits for it and a SYNC (the replay the RTL is checked against); slices one after
+    another add up."""
     pod = pods(1, 8).pod
+    both = []
     for M, K, N in [(100, 72, 24), (8, 300, 8), (33, 9, 70)]:
         mp = default_mapping(pod, M, K, N)
-        want = gemm_timing(pod, M, K, N, mp, raw=False, per_lane=True, clamp=True).cycles
         got = so.slice_cycles(pod, 1, M, K, N, True, True, False)
         prog = emit_gemm_program(pod, M, K, N, mp, quant=Quant(
             raw=False, mult=(1,) * N, shift=(0,) * N, bias=(0,) * N, lo=0, hi=127))
-        assert got == want == program_timing(pod, prog.cmds).cycles
+        assert got == program_timing(pod, prog.cmds + [cmd_sync()]).cycles
+        assert got > gemm_timing(pod, M, K, N, mp, raw=False, per_lane=True, clamp=True).cycles
+        both += prog.cmds + [cmd_sync()]
+    assert program_timing(pod, both).cycles == sum(
+        so.slice_cycles(pod, 1, *s, True, True, False)
+        for s in [(100, 72, 24), (8, 300, 8), (33, 9, 70)])
 
 
 def test_a_shared_bus_slows_the_streams():
@@ -165,10 +172,16 @@ def test_interconnect_latency_and_bus(qnet):
     fly = so.plan_pods(pods(8, 8, "butterfly"), qnet)
     xbar = so.plan_pods(pods(8, 8, "crossbar"), qnet)
     bus = so.plan_pods(pods(8, 8, "bus"), qnet)
+    before = so.commands_before_load(True, True)     # the net's layers clamp
+    same = 0
     for f, x in zip(fly.layers, xbar.layers):
         if f.where == "pods" and f.grid == x.grid and f.groups == x.groups:
-            # 2 (log2 8 - 1) cycles more per part in a row of a group
-            assert f.cycles > x.cycles
+            same += 1
+            assert f.cycles - x.cycles == (so.interconnect_cycles(3, before)
+                                           - so.interconnect_cycles(1, before))
+    assert same >= 2
+    assert [so.interconnect_cycles(L, 0) for L in range(1, 7)] == [0, 0, 1, 3, 5, 7]
+    assert [so.interconnect_cycles(L, 2) for L in range(1, 7)] == [0, 0, 0, 1, 2, 3]
     assert bus.report()["cycles"] > 2 * fly.report()["cycles"]
 
 
