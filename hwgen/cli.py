@@ -979,14 +979,8 @@ def _cosearch_space(path):
     from .config.loader import parse_yaml
     if path is None:
         return None, None
-    try:
-        with open(path, encoding="utf-8") as f:
-            text = f.read()
-    except OSError as e:
-        raise BadInput(f"{path}: {e.strerror or e}") from None
-    except UnicodeDecodeError:
-        raise BadInput(f"{path}: not a text file") from None
-    data = parse_yaml(text, str(path)) or {}
+    from .lib.errors import read_text
+    data = parse_yaml(read_text(path), str(path)) or {}
     if not isinstance(data, dict) or set(data) - {"network", "accelerator"}:
         raise BadInput(f"{path}: a co-search space has network: and accelerator: sections")
     return data.get("network"), data.get("accelerator")

@@ -45,6 +45,11 @@ DIGITS_HARDWARE = {
 }
 
 
+#: How the accelerators' buffers are built when priced and when the winner's ASIC flow
+#: runs: SRAM macros (flip-flop buffers of a thousand words take the flow hours).
+MEMORIES = "macro"
+
+
 def hardware_search(ns: NetSpace, hw_spec: Optional[dict] = None, *,
                     max_pes: Optional[int] = 64, cost=None,
                     max_area_um2: Optional[float] = None,
@@ -128,7 +133,7 @@ def finalize(cs: CoSearch, p: Point, work: Path, *, epochs: int, seed: int,
     if cost is not None:
         from ..search import Workload, exact
         fig = exact(cfg, Workload(label=name, load=lambda bits: qnet))
-        m = cost.price(cfg, fig, cost.target, "flops")
+        m = cost.price(cfg, fig, cost.target, MEMORIES)
         for k in ("area_um2", "power_mw", "energy_uj", "fmax_mhz"):
             if k in m:
                 out[k] = round(float(m[k]), 6)

@@ -49,11 +49,13 @@ def verifier(*, images: int = 20, sim: str = "verilator", target=None, seed: int
 
 
 def _flow(cfg, target, out: Path) -> dict:
+    from .run import MEMORIES
     t0 = time.monotonic()
     try:
         if target.kind == "pdk":
             from asic_flow import AsicOptions, run
-            rep = run(cfg, AsicOptions(clock_ns=target.clock_ns, pdk=target.name), out).as_dict()
+            rep = run(cfg, AsicOptions(clock_ns=target.clock_ns, pdk=target.name,
+                                       memories=MEMORIES), out).as_dict()
             got = {"area_um2": rep.get("area_um2"), "fmax_mhz": rep.get("fmax_mhz"),
                    "power_mw": rep.get("power_mw"), "timing_met": rep.get("timing_met")}
         else:
@@ -66,7 +68,8 @@ def _flow(cfg, target, out: Path) -> dict:
                    "fmax_mhz": min(rep["fmax_mhz"].values()) if rep["fmax_mhz"] else None}
     except Exception as e:       # a flow that fails is reported, not fatal
         return {"flow": str(target), "error": " ".join(str(e).split())[:300]}
-    return {"flow": str(target), **got, "seconds": round(time.monotonic() - t0, 1)}
+    return {"flow": str(target), **({"memories": MEMORIES} if target.kind == "pdk" else {}),
+            **got, "seconds": round(time.monotonic() - t0, 1)}
 
 
 __all__ = ["verifier"]

@@ -37,7 +37,7 @@ import numpy as np
 
 from ..config import AcceleratorConfig, ConfigError, config_from_dict
 from ..config.loader import parse_yaml
-from ..lib.errors import BadInput
+from ..lib.errors import BadInput, read_text
 
 #: Dimensions a space file may name: key -> (kind, allowed range), kind "int" or a
 #: tuple of choices.
@@ -249,13 +249,7 @@ def make_space(spec: Optional[dict] = None, *, max_k: int = 1024,
 
 
 def load_space(path, *, max_k: int = 1024) -> Space:
-    try:
-        with open(path, encoding="utf-8") as f:
-            text = f.read()
-    except OSError as e:
-        raise BadInput(f"{path}: {e.strerror or e}") from None
-    except UnicodeDecodeError:
-        raise BadInput(f"{path}: not a text file") from None
+    text = read_text(path)
     try:
         data = parse_yaml(text, str(path))
     except ConfigError as e:
