@@ -23,7 +23,7 @@ from torch import nn
 from .circulant import BlockCirculantLinear
 
 __all__ = ["pwl_sigmoid", "pwl_tanh", "BlockCirculantLSTM", "RowClassifier", "digits_rows",
-           "train_rows", "rows_accuracy"]
+           "train_rows", "rows_accuracy", "quantize_cell", "fixed_accuracy"]
 
 
 def pwl_sigmoid(x: torch.Tensor) -> torch.Tensor:
@@ -140,4 +140,44 @@ def train_rows(model: nn.Module, data: dict, epochs: int = 40, lr: float = 1e-2,
 def rows_accuracy(model: nn.Module, x, y) -> float:
     with torch.no_grad():
         pred = model(torch.as_tensor(x)).argmax(1).numpy()
+    return float((pred == np.asarray(y)).mean())
+
+
+def quantize_cell(cell: BlockCirculantLSTM, cfg=None):
+    """The cell's weights as codes for :func:`hwgen.models.circulant_lstm.lstm_fixed`:
+    (cfg, wx, wh, bias), with ``w_frac`` the largest that keeps every weight within
+    ``w_bits`` (default word lengths: :class:`LstmFixed`). A dense cell (k = 1) gives
+    1 x 1 blocks."""
+    import math
+
+    from ..models.circulant_lstm import LstmFixed
+    cfg = cfg or LstmFixed()
+
+    def vectors(lin):
+        w = lin.weight.detach().double()
+        return w if w.dim() == 3 else w[:, :, None]           # nn.Linear: 1x1 blocks
+
+    wx, wh = vectors(cell.wx), vectors(cell.wh)
+    peak = float(max(wx.abs().max(), wh.abs().max()))
+    top = (1 << (cfg.w_bits - 1)) - 1
+    w_frac = int(math.floor(math.log2(top / peak)))
+    cfg = cfg._replace(w_frac=w_frac)
+
+    def codes(w, f):
+        return torch.clamp(torch.round(w * 2.0 ** f), -top - 1, top).to(torch.int64).numpy()
+
+    # the bias adds to the products' sum at its full width: not clamped to w_bits
+    bias = torch.round(cell.wx.bias.detach().double() * 2.0 ** (cfg.frac + w_frac))
+    return cfg, codes(wx, w_frac), codes(wh, w_frac), bias.to(torch.int64).numpy()
+
+
+def fixed_accuracy(model: RowClassifier, x, y, cfg=None) -> float:
+    """Accuracy with the LSTM cell in fixed point (inputs rounded to ``frac`` bits, the
+    last hidden state back to float for the classifier)."""
+    from ..models.circulant_lstm import lstm_fixed
+    qcfg, wx, wh, b = quantize_cell(model.rnn, cfg)
+    xq = np.round(np.asarray(x, dtype=np.float64) * (1 << qcfg.frac)).astype(np.int64)
+    h = lstm_fixed(qcfg, wx, wh, b, xq)[:, -1] / float(1 << qcfg.frac)
+    with torch.no_grad():
+        pred = model.fc(torch.as_tensor(h, dtype=torch.float32)).argmax(1).numpy()
     return float((pred == np.asarray(y)).mean())

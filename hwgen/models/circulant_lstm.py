@@ -1,0 +1,87 @@
+"""Fixed-point model of a block-circulant LSTM cell with piecewise-linear gates (E-RNN),
+written from the mathematics; the arithmetic a hardware cell is to match.
+
+Codes: inputs x, hidden state h and gate pre-activations are signed integers with
+``frac`` fraction bits (1.0 is 2^frac); weights are signed ``w_bits`` codes with
+``w_frac`` fraction bits (block-defining vectors, k per block); biases are integers at
+``frac + w_frac`` fraction bits (the scale of the products). One step:
+
+1. ``a = Cx x + Ch h + b``, exact: Cx and Ch are the block-circulant matrices of the
+   weight codes, ``C[r, c] = w[(r - c) mod k]`` in every block;
+2. ``z = saturate(round_half_up(a / 2^w_frac), state_bits)``, split into i, f, g, o;
+3. ``sigma(z) = clamp(floor(z / 4) + 2^(frac-1), 0, 2^frac)``,
+   ``tanh(z) = clamp(z, -2^frac, 2^frac)``;
+4. ``c = saturate(round_half_up((sigma(f) c + sigma(i) tanh(g)) / 2^frac), state_bits)``;
+5. ``h = round_half_up(sigma(o) tanh(c) / 2^frac)`` (within +-2^frac, no saturation).
+
+The state starts at zero. The float counterparts are hwgen.nn.circulant_lstm's
+``pwl_sigmoid`` and ``pwl_tanh``; the block-circulant product is the one
+``hwgen.nn.circulant.BlockCirculantLinear`` computes through FFTs, here in the time
+domain and exact.
+"""
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+
+from ..lib.fixed import round_shift, saturate
+
+__all__ = ["LstmFixed", "circulant_matrix", "sigmoid_fixed", "tanh_fixed", "lstm_fixed"]
+
+
+class LstmFixed(NamedTuple):
+    """Word lengths of the cell: fraction bits of activations and state, of weights,
+    weight code width and state width."""
+    frac: int = 8
+    w_frac: int = 6
+    w_bits: int = 8
+    state_bits: int = 16
+
+
+def circulant_matrix(w) -> np.ndarray:
+    """The (p k) x (q k) integer matrix of block-defining vectors ``w`` (p, q, k)."""
+    w = np.asarray(w, dtype=np.int64)
+    p, q, k = w.shape
+    r = np.arange(k)
+    idx = (r[:, None] - r[None, :]) % k
+    return w[:, :, idx].transpose(0, 2, 1, 3).reshape(p * k, q * k)
+
+
+def sigmoid_fixed(z, frac: int) -> np.ndarray:
+    z = np.asarray(z, dtype=np.int64)
+    return np.clip((z >> 2) + (1 << (frac - 1)), 0, 1 << frac)
+
+
+def tanh_fixed(z, frac: int) -> np.ndarray:
+    return np.clip(np.asarray(z, dtype=np.int64), -(1 << frac), 1 << frac)
+
+
+def lstm_fixed(cfg: LstmFixed, wx, wh, bias, x) -> np.ndarray:
+    """Hidden states (..., T, H) of the cell for input codes ``x`` (..., T, D), weight
+    codes ``wx`` (4H/k, D/k, k) and ``wh`` (4H/k, H/k, k), bias codes (4H,)."""
+    for name, w in (("wx", wx), ("wh", wh)):
+        w = np.asarray(w)
+        lim = 1 << (cfg.w_bits - 1)
+        if w.size and (w.min() < -lim or w.max() >= lim):
+            raise ValueError(f"{name}: weight codes must fit {cfg.w_bits} signed bits")
+    Cx, Ch = circulant_matrix(wx), circulant_matrix(wh)
+    H = Ch.shape[1]
+    if Cx.shape[0] != 4 * H or Ch.shape[0] != 4 * H:
+        raise ValueError(f"wx and wh must have 4H = {4 * H} rows, got {Cx.shape[0]} and "
+                         f"{Ch.shape[0]}")
+    x = np.asarray(x, dtype=np.int64)
+    b = np.asarray(bias, dtype=np.int64)
+    F = cfg.frac
+    h = np.zeros((*x.shape[:-2], H), dtype=np.int64)
+    c = np.zeros_like(h)
+    out = []
+    for t in range(x.shape[-2]):
+        a = x[..., t, :] @ Cx.T + h @ Ch.T + b
+        z = saturate(round_shift(a, cfg.w_frac), cfg.state_bits)
+        i, f, g, o = (z[..., j * H:(j + 1) * H] for j in range(4))
+        c = saturate(round_shift(sigmoid_fixed(f, F) * c
+                                 + sigmoid_fixed(i, F) * tanh_fixed(g, F), F), cfg.state_bits)
+        h = round_shift(sigmoid_fixed(o, F) * tanh_fixed(c, F), F)
+        out.append(h)
+    return np.stack(out, axis=-2)
