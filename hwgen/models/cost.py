@@ -275,10 +275,11 @@ TERMS: dict[str, tuple[Callable, str]] = {
                   "register"),
     "pe": (lambda d: d["pes"], "per PE: control"),
     "skew_in": (lambda d: d["R"] * (d["R"] - 1) / 2 * d["b"], "edge: input skew triangle"),
-    "skew_cols": (lambda d: d["C"] * (d["C"] - 1) / 2 * (d["a"] * d["ws"]
-                                                        + d["b"] * d["os"]),
-                  "edge: column skew/deskew triangle (WS sums, OS weights)"),
     "const": (lambda d: d["one"], "fixed"),
+    "skew_w_os": (lambda d: d["C"] * (d["C"] - 1) / 2 * d["b"] * d["os"],
+                  "edge, OS: the weights' skew triangle"),
+    "skew_ps_ws": (lambda d: d["C"] * (d["C"] - 1) / 2 * d["a"] * d["ws"],
+                   "edge, WS: the partial sums' deskew triangle"),
     # controller
     "os": (lambda d: d["os"], "OS schedule"),
     "im2col": (lambda d: d["im2col"], "convolution address generator"),
@@ -335,7 +336,7 @@ TERMS: dict[str, tuple[Callable, str]] = {
 #: three buffers (one row per buffer in the fit).
 ASIC_BLOCKS = {
     "array": ["pe_mult", "pe_b_os", "pe_b_ws", "pe_acc_os", "pe_acc_ws", "pe", "skew_in",
-              "skew_cols", "const"],
+              "const", "skew_w_os", "skew_ps_ws"],
     "buffer": ["bits", "words", "width_banks", "width", "pair_bits", "acc_width",
                "preload_width", "const"],
     "engine": ["const", "os", "im2col", "im2col_shift", "wb_add", "addr", "pipe", "edge"],
@@ -753,6 +754,8 @@ TERMS["im2col_addr"] = (lambda d: d["im2col"] * d["buf"]["input"]["addr"],
 TERMS["im2col_ws"] = (lambda d: d["im2col"] * d["ws"], "WS im2col address generator")
 TERMS["im2col_os"] = (lambda d: d["im2col"] * d["os"], "OS im2col pair read and shifter")
 TERMS["log_rows"] = (lambda d: np.log2(d["R"] + 1), "log2 of the rows (shifter depth)")
+TERMS["im2col_os_b"] = (lambda d: d["im2col"] * d["os"] * d["b"],
+                        "OS im2col: the lane shifter's and mask's operand width")
 
 
 # ---- the API ------------------------------------------------------------------------------------
@@ -1117,7 +1120,8 @@ def _fit_asic(recs: list[dict], extra: dict) -> dict:
 #: Critical-path families: where the measured path starts -> the terms its delay uses.
 DELAY_PATHS = {
     "host": ["const", "pbits", "log_pbits", "acc_bits"],
-    "engine": ["const", "im2col_ws", "im2col_os", "im2col_addr", "addr_in", "log_rows"],
+    "engine": ["const", "im2col_ws", "im2col_os", "im2col_addr", "addr_in", "log_rows",
+               "im2col_os_b"],
     "array": ["const", "in_bits", "acc_bits", "log_b"],
     "macro": ["const", "in_bits", "acc_bits"],
 }
