@@ -42,8 +42,8 @@ class MultiPod(wiring.Component):
         Result port r's beats (from pod r XOR phase).
     phase : In(range(P))
         The XOR that places banks on pods; change it only while no beat is in flight.
-    busy : Out(P)
-        Each pod's busy.
+    busy, compute_busy, error : Out(P)
+        Each pod's status.
     """
 
     def __init__(self, cfg: AcceleratorConfig):
@@ -65,7 +65,7 @@ class MultiPod(wiring.Component):
             "din": In(PortsSignature(P, self.din_bits, with_dest=False)),
             "dout": Out(PortsSignature(P, self.dout_bits, with_dest=False)),
             "phase": In(range(P)),
-            "busy": Out(P),
+            "busy": Out(P), "compute_busy": Out(P), "error": Out(P),
         })
 
     def elaborate(self, platform):
@@ -73,7 +73,7 @@ class MultiPod(wiring.Component):
         P = self.P
         m.submodules.in_net = inn = self.in_net
         m.submodules.out_net = outn = self.out_net
-        busy = []
+        busy, cbusy, error = [], [], []
         for p in range(P):
             pod = Accelerator(self.pod_cfg)
             m.submodules[f"pod{p}"] = pod
@@ -92,5 +92,8 @@ class MultiPod(wiring.Component):
                 outn.o.ready[p].eq(self.dout.ready[p]),
             ]
             busy.append(pod.busy)
-        m.d.comb += self.busy.eq(Cat(*busy))
+            cbusy.append(pod.compute_busy)
+            error.append(pod.error)
+        m.d.comb += [self.busy.eq(Cat(*busy)), self.compute_busy.eq(Cat(*cbusy)),
+                     self.error.eq(Cat(*error))]
         return m

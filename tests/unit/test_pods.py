@@ -78,6 +78,7 @@ def test_cut_gemm_bit_exact_and_cycles_as_modelled(P, kind, phase, df):
     assert res.cycles == model
 
 
+@pytest.mark.slow
 def test_first_load_waits_for_a_deep_pipeline():
     """Raw programs load first: an 8-port butterfly (3 stages) delays the first load by
     one cycle and the last result by two; a crossbar by neither."""

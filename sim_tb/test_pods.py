@@ -1,0 +1,53 @@
+"""cocotb test for a multi-pod data path (`hwgen.scaleout.pods.MultiPod`, module
+hwgen_pods_top): drives the programs of the JSON file named by `+programs_file=` with the
+driver of `sim_tb.pods` (the one the Amaranth simulator runs) and writes every pod's
+result beats and the cycles to `+result_file=`."""
+import json
+
+import cocotb
+from cocotb.clock import Clock
+from cocotb.triggers import ClockCycles, FallingEdge, ReadOnly
+
+from sim_tb.pods import PodsDriver
+
+CLOCK_PERIOD_NS = 10
+
+
+def _bits(value) -> int:
+    """A vector as an integer, unknown bits (Icarus: a pod's result word before its
+    first READ, on a port that is not valid) as 0."""
+    text = str(value)
+    return int("".join(c if c in "01" else "0" for c in text), 2)
+
+
+@cocotb.test()
+async def programs(dut):
+    with open(cocotb.plusargs["programs_file"]) as f:  # noqa: ASYNC230
+        spec = json.load(f)
+    P = spec["P"]
+    drv = PodsDriver(P, spec["din_bits"], spec["dout_bits"],
+                     [tuple(p) for p in spec["programs"]], spec["phase"], spec["max_cycles"])
+    dut.rst.value = 1
+    dut.cmd__valid.value = 0
+    dut.din__valid.value = 0
+    dut.phase.value = spec["phase"]
+    dut.dout__ready.value = (1 << P) - 1
+    Clock(dut.clk, CLOCK_PERIOD_NS, unit="ns", impl="gpi").start(start_high=False)
+    await ClockCycles(dut.clk, 3)
+    await FallingEdge(dut.clk)
+    dut.rst.value = 0
+    while True:
+        cv, cd, dv, dd = drv.inputs()
+        dut.cmd__valid.value = cv
+        dut.cmd__data.value = cd
+        dut.din__valid.value = dv
+        dut.din__data.value = dd
+        await ReadOnly()
+        if drv.done(int(dut.busy.value)):
+            break
+        drv.step(cv, dv, int(dut.cmd__ready.value), int(dut.din__ready.value),
+                 int(dut.dout__valid.value), _bits(dut.dout__data.value))
+        await FallingEdge(dut.clk)
+    with open(cocotb.plusargs["result_file"], "w") as f:  # noqa: ASYNC230
+        json.dump({"dout": drv.res.dout, "cycles": drv.res.cycles,
+                   "timed_out": drv.res.timed_out}, f)
