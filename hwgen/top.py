@@ -42,7 +42,8 @@ class Accelerator(wiring.Component):
         cfg = self.cfg
         m.submodules.host = host = self.host
         m.submodules.engine = eng = ComputeEngine(cfg)
-        m.submodules.array = arr = SystolicArray(cfg.array, cfg.precision.in_bits, cfg.acc_bits)
+        m.submodules.array = arr = SystolicArray(cfg.array, cfg.precision.in_bits, cfg.acc_bits,
+                                                 stages=cfg.pe_stages)
         m.submodules.input_buf = ibuf = Scratchpad(cfg.buffers.input, eng.a_shape, pair=eng.pair)
         m.submodules.weight_buf = wbuf = Scratchpad(cfg.buffers.weight, eng.b_shape)
         m.submodules.acc_buf = abuf = Scratchpad(cfg.buffers.acc, eng.acc_shape, n_read=2,

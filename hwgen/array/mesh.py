@@ -7,7 +7,7 @@ from amaranth.lib.wiring import In, Out
 from ..config.schema import ROWS_MAX
 from ..lib.checks import check_int
 from ..pe import OsPE, WsPE
-from ..pe.mac import check_widths
+from ..pe.mac import PE_STAGES_MAX, check_widths
 
 
 def _check(component, rows, cols, in_bits, acc_bits):
@@ -24,8 +24,10 @@ class _Mesh(wiring.Component):
     """What both meshes share: the R x C grid of PEs, and the activations and tile
     switch flags entering row r at the left and passing right through the row."""
 
-    def __init__(self, rows: int, cols: int, in_bits: int, acc_bits: int, column_ports: dict):
+    def __init__(self, rows: int, cols: int, in_bits: int, acc_bits: int, column_ports: dict,
+                 stages: int = 0):
         _check(self, rows, cols, in_bits, acc_bits)
+        self.stages = check_int(self, "stages", stages, 0, PE_STAGES_MAX)
         self.rows, self.cols, self.in_bits, self.acc_bits = rows, cols, in_bits, acc_bits
         super().__init__({"a": In(_vec(signed(in_bits), rows)), "sw": In(rows),
                           **column_ports})
@@ -50,15 +52,17 @@ class _Mesh(wiring.Component):
 
 
 class WsMesh(_Mesh):
-    """Weight-stationary mesh. ``a``/``sw`` enter row r at the left, weights enter column
-    c at the top of the shadow chain, partial sums leave column c at the bottom."""
+    """Weight-stationary mesh. ``a``/``sw`` enter row r at the left (``sw`` a cycle
+    before the first activation of a tile, :class:`~hwgen.pe.WsPE`), weights enter
+    column c at the top of the shadow chain, partial sums leave column c at the bottom.
+    ``stages``: registers after each PE's multiplier."""
 
-    def __init__(self, rows: int, cols: int, in_bits: int, acc_bits: int):
+    def __init__(self, rows: int, cols: int, in_bits: int, acc_bits: int, stages: int = 0):
         super().__init__(rows, cols, in_bits, acc_bits, {
             "w": In(_vec(signed(in_bits), cols)),
             "w_shift": In(1),
             "ps": Out(_vec(signed(acc_bits), cols)),
-        })
+        }, stages)
 
     def _column(self, m, pe, r, c, *, before):
         p = pe[r][c]
@@ -72,8 +76,8 @@ class WsMesh(_Mesh):
     def elaborate(self, platform):
         m = Module()
         C = self.cols
-        pe = self._grid(m, lambda r, c: WsPE(self.in_bits, self.acc_bits, right=c < C - 1),
-                        self._column)
+        pe = self._grid(m, lambda r, c: WsPE(self.in_bits, self.acc_bits, right=c < C - 1,
+                                             stages=self.stages), self._column)
         for c in range(self.cols):
             m.d.comb += self.ps[c].eq(pe[self.rows - 1][c].ps_out)
         return m
@@ -81,13 +85,14 @@ class WsMesh(_Mesh):
 
 class OsMesh(_Mesh):
     """Output-stationary mesh. ``a``/``sw`` enter row r at the left, ``b`` enters column
-    c at the top, finished sums leave column c at the top through the drain chain."""
+    c at the top, finished sums leave column c at the top through the drain chain.
+    ``stages``: registers after each PE's multiplier."""
 
-    def __init__(self, rows: int, cols: int, in_bits: int, acc_bits: int):
+    def __init__(self, rows: int, cols: int, in_bits: int, acc_bits: int, stages: int = 0):
         super().__init__(rows, cols, in_bits, acc_bits, {
             "b": In(_vec(signed(in_bits), cols)),
             "d": Out(_vec(signed(acc_bits), cols)),
-        })
+        }, stages)
 
     def _column(self, m, pe, r, c, *, before):
         if before:
@@ -100,7 +105,8 @@ class OsMesh(_Mesh):
         m = Module()
         R, C = self.rows, self.cols
         pe = self._grid(m, lambda r, c: OsPE(self.in_bits, self.acc_bits, right=c < C - 1,
-                                             down=r < R - 1), self._column)
+                                             down=r < R - 1, stages=self.stages),
+                        self._column)
         for c in range(self.cols):
             m.d.comb += self.d[c].eq(pe[0][c].d_out)
         return m

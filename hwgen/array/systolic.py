@@ -6,14 +6,21 @@ in cycle X gives the column sums ``out`` (one per array column, along N) in cycl
 X + ``latency``. Output-stationary: an ``a`` column (along M) and a ``b`` row (along N)
 presented together in each step; the step that carries ``sw`` in cycle X flushes the
 previous tile, whose row r appears on ``out`` in cycle X + ``drain_offset`` + 2r.
+
+Every operand is registered where it enters the array (:data:`EDGE_LATENCY`), so the
+first PE's multiplier starts from a flip-flop, not from the buffer's read path. On a
+weight-stationary array the tile switch and the weight shift skip that register: they
+reach each PE a cycle before the activation they belong to, which lets the PE copy its
+next weight into a register ahead of time (:class:`~hwgen.pe.WsPE`).
 """
 from amaranth.hdl import Module, Signal, signed
 from amaranth.lib import data, wiring
 from amaranth.lib.wiring import In, Out
 
 from ..config import ArrayConfig, Dataflow
-from ..lib.checks import check_type
-from ..pe.mac import check_widths
+from ..lib.checks import check_int, check_type
+from ..lib.schedule import EDGE_LATENCY
+from ..pe.mac import PE_STAGES_MAX, check_widths
 from .mesh import OsMesh, WsMesh
 
 
@@ -35,6 +42,8 @@ class SystolicArray(wiring.Component):
         Shape and dataflow.
     in_bits, acc_bits : int
         Operand and accumulator widths.
+    stages : int
+        Registers after each PE's multiplier (``pipeline.pe``).
 
     Attributes
     ----------
@@ -51,9 +60,10 @@ class SystolicArray(wiring.Component):
         Deskewed column results.
     """
 
-    def __init__(self, cfg: ArrayConfig, in_bits: int, acc_bits: int):
+    def __init__(self, cfg: ArrayConfig, in_bits: int, acc_bits: int, *, stages: int = 0):
         check_type(self, "cfg", cfg, ArrayConfig)
         check_widths(self, in_bits, acc_bits)
+        self.stages = check_int(self, "stages", stages, 0, PE_STAGES_MAX)
         self.cfg = cfg
         self.in_bits, self.acc_bits = in_bits, acc_bits
         R, C = cfg.rows, cfg.cols
@@ -68,30 +78,32 @@ class SystolicArray(wiring.Component):
     @property
     def latency(self) -> int:
         """Weight-stationary: cycles from ``a`` to the matching ``out``."""
-        return self.cfg.rows + self.cfg.cols - 1
+        return EDGE_LATENCY + self.cfg.rows + self.cfg.cols - 1 + self.stages
 
     @property
     def drain_offset(self) -> int:
         """Output-stationary: cycles from the ``sw`` step to row 0 of the previous tile."""
-        return self.cfg.cols
+        return EDGE_LATENCY + self.cfg.cols + self.stages
 
     def elaborate(self, platform):
         m = Module()
         R, C = self.cfg.rows, self.cfg.cols
         os = self.cfg.dataflow is Dataflow.OS
-        mesh = (OsMesh if os else WsMesh)(R, C, self.in_bits, self.acc_bits)
+        mesh = (OsMesh if os else WsMesh)(R, C, self.in_bits, self.acc_bits, self.stages)
         m.submodules.mesh = mesh
-        sw = self.sw  # one delay chain, tapped once per row
+        e = EDGE_LATENCY
+        # one delay chain, tapped once per row (WS: without the edge register)
+        sw = _delay(m, self.sw, e, "sw_edge") if os else self.sw
         for r in range(R):
             m.d.comb += [
-                mesh.a[r].eq(_delay(m, self.a[r], r, f"a_skew{r}")),
+                mesh.a[r].eq(_delay(m, self.a[r], e + r, f"a_skew{r}")),
                 mesh.sw[r].eq(sw),
             ]
             if r < R - 1:
                 sw = _delay(m, sw, 1, f"sw_skew{r}")
         for c in range(C):
             if os:
-                m.d.comb += mesh.b[c].eq(_delay(m, self.b[c], c, f"b_skew{c}"))
+                m.d.comb += mesh.b[c].eq(_delay(m, self.b[c], e + c, f"b_skew{c}"))
                 res = mesh.d[c]
             else:
                 m.d.comb += mesh.w[c].eq(self.b[c])

@@ -27,11 +27,12 @@ from .pattern_conv import PatternConvConfig
 from .sc import ScConfig
 from .scaleout import PodsConfig
 from .schema import (SUBACCELERATORS_MAX, AcceleratorConfig, ArrayConfig, BufferConfig,
-                     BuffersConfig, FeaturesConfig, HostConfig, MappingConfig, PrecisionConfig,
-                     SubAcceleratorConfig)
+                     BuffersConfig, FeaturesConfig, HostConfig, MappingConfig, PipelineConfig,
+                     PrecisionConfig, SubAcceleratorConfig)
 
-TOP_KEYS = ("name", "array", "precision", "buffers", "host", "features", "mapping", "sc",
-            "circulant", "grng", "bayesian", "pattern_conv", "pods", "subaccelerators")
+TOP_KEYS = ("name", "array", "precision", "buffers", "host", "features", "pipeline",
+            "mapping", "sc", "circulant", "grng", "bayesian", "pattern_conv", "pods",
+            "subaccelerators")
 #: Limits on what a config file may hold before it is even looked at.
 MAX_FILE_BYTES = 1 << 20
 MAX_NODES = 10_000        # YAML nodes after expanding every alias
@@ -214,6 +215,7 @@ def config_from_dict(data: Any, source: str = "<config>") -> AcceleratorConfig:
         "beat_elems": min(4, array.rows)}
     host = _section(HostConfig, h, "host", problems, **host_default)
     features = _section(FeaturesConfig, top.get("features"), "features", problems)
+    pipeline = _section(PipelineConfig, top.get("pipeline"), "pipeline", problems)
 
     units = {}  # optional special-unit sections
     for key, cls in (("sc", ScConfig), ("circulant", CirculantConfig), ("grng", GrngConfig),
@@ -245,7 +247,7 @@ def config_from_dict(data: Any, source: str = "<config>") -> AcceleratorConfig:
         mapping = _mapping(top["mapping"], problems)
     try:
         cfg = AcceleratorConfig(name=name, array=array, precision=prec, buffers=bufs,
-                                host=host, features=features,
+                                host=host, features=features, pipeline=pipeline,
                                 mapping=mapping if not problems else None,
                                 **units)
         if mapping is not None and problems:
@@ -345,6 +347,10 @@ def config_dict(cfg: AcceleratorConfig) -> dict:
             d.pop(unit)  # configs without the unit keep their hash
     if cfg.features == FeaturesConfig():
         d.pop("features")  # nor do configs with every feature (the default)
+    if cfg.pipeline == PipelineConfig():
+        d.pop("pipeline")  # nor those with the default pipeline
+    else:
+        d["pipeline"] = {k: v for k, v in d["pipeline"].items() if v is not None}
     return d
 
 

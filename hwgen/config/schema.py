@@ -19,6 +19,7 @@ from ..lib.arith import bits_for, ceil_div
 from ..lib.framing import LinkShape
 from ..lib.protocol import ADDR_BITS as ADDR_BITS_MAX
 from ..lib.protocol import DIM_BITS
+from ..lib.schedule import DEFAULT_REQUANT_STAGES
 from .bayesian import BayesianConfig
 from .check import Checker, Choice, ConfigError, brief, kind
 from .circulant import CirculantConfig
@@ -29,8 +30,8 @@ from .scaleout import PodsConfig
 
 __all__ = ["Dataflow", "WS", "OS", "DATAFLOWS", "ArrayConfig", "PrecisionConfig",
            "BufferConfig", "BuffersConfig", "HostConfig", "MappingConfig", "FeaturesConfig",
-           "AcceleratorConfig", "acc_bits_needed", "requant_product_bits", "ceil_div",
-           "bits_for", "DIM_BITS", "ADDR_BITS_MAX", "ROWS_MAX", "NAME_CHARS",
+           "PipelineConfig", "AcceleratorConfig", "acc_bits_needed", "requant_product_bits",
+           "ceil_div", "bits_for", "DIM_BITS", "ADDR_BITS_MAX", "ROWS_MAX", "NAME_CHARS",
            "SubAcceleratorConfig", "SUBACCELERATORS_MAX"]
 
 
@@ -197,6 +198,40 @@ class FeaturesConfig:
         ck.done()
 
 
+#: ``pipeline.requant`` range: register stages of a requantizer lane.
+REQUANT_STAGES = (3, 6)
+#: ``pipeline.pe`` range: registers after a PE's multiplier.
+PE_STAGES = (0, 1)
+
+
+@dataclass(frozen=True)
+class PipelineConfig:
+    """Register stages that cost area and buy clock (``pipeline:``); the rest of the
+    design's pipeline registers are always there (docs/gemm_accelerator.md, "Pipeline").
+
+    * ``requant``: registers in each lane of the read path's requantizer, 3 to 6
+      (:class:`hwgen.ctrl.host_if.Requantizer`): 3 puts the shift, rounding and
+      saturation in one stage and the clamp after the last register; 4 registers the
+      clamp; 5 registers the rounding decision before the saturation; 6 splits the
+      multiplier into two registered partial products. Each stage adds a cycle to every
+      READ.
+    * ``pe``: registers after each PE's multiplier, 0 or 1 (:class:`hwgen.pe.WsPE`,
+      :class:`hwgen.pe.OsPE`): 1 takes the multiplier and the accumulating adder apart.
+      It adds a cycle to every COMPUTE.
+
+    Left out (None), each takes the design's default (:attr:`AcceleratorConfig.requant_stages`,
+    :attr:`AcceleratorConfig.pe_stages`).
+    """
+    requant: Optional[int] = None
+    pe: Optional[int] = None
+
+    def __post_init__(self):
+        ck = Checker(self, "pipeline")
+        ck.int_("requant", *REQUANT_STAGES, optional=True)
+        ck.int_("pe", *PE_STAGES, optional=True)
+        ck.done()
+
+
 LOOPS = ("m", "n", "k")
 #: Most sub-accelerators on one chip.
 SUBACCELERATORS_MAX = 8
@@ -264,6 +299,7 @@ class AcceleratorConfig:
     host: HostConfig = HostConfig()
     mapping: Optional[MappingConfig] = None
     features: FeaturesConfig = FeaturesConfig()
+    pipeline: PipelineConfig = PipelineConfig()
     sc: Optional[ScConfig] = None  # stochastic-computing layer (hwgen/units/stochastic.py)
     circulant: Optional[CirculantConfig] = None  # block-circulant FFT layer
     grng: Optional[GrngConfig] = None  # Gaussian random number generator (hwgen/units/grng.py)
@@ -284,6 +320,7 @@ class AcceleratorConfig:
         sections = [("array", ArrayConfig, False), ("precision", PrecisionConfig, False),
                     ("buffers", BuffersConfig, False), ("host", HostConfig, False),
                     ("features", FeaturesConfig, False),
+                    ("pipeline", PipelineConfig, False),
                     ("mapping", MappingConfig, True), ("sc", ScConfig, True),
                     ("circulant", CirculantConfig, True), ("grng", GrngConfig, True),
                     ("bayesian", BayesianConfig, True),
@@ -426,6 +463,23 @@ class AcceleratorConfig:
         if max(m, k, n) >= (1 << DIM_BITS):
             return f"chunk dimension above {(1 << DIM_BITS) - 1}"
         return None
+
+    @property
+    def requant_stages(self) -> int:
+        """Register stages of each requantizer lane: ``pipeline.requant``, by default
+        :data:`hwgen.lib.schedule.DEFAULT_REQUANT_STAGES`."""
+        p = self.pipeline.requant
+        return DEFAULT_REQUANT_STAGES if p is None else p
+
+    @property
+    def pe_stages(self) -> int:
+        """Registers after each PE's multiplier: ``pipeline.pe``, by default 1 for
+        operands of 8 bits and more (the multiplier then sets the PE's path) and 0 for
+        narrower ones."""
+        p = self.pipeline.pe
+        if p is None:
+            return 1 if self.precision.in_bits >= 8 else 0
+        return p
 
     @property
     def max_shift(self) -> int:

@@ -14,9 +14,19 @@ from amaranth.lib.wiring import In, Out
 from ..config import AcceleratorConfig, Dataflow
 from ..lib.checks import check_type
 from ..lib.protocol import CONV_REG_BITS, CONV_REGS, DIM_BITS, OS_PACKED, ConvReg, OsConvReg
-from ..lib.schedule import os_min_period, ws_min_period
+from ..lib.schedule import (BUFFER_READ_LATENCY, EDGE_LATENCY, os_min_period, writeback_latency,
+                            ws_min_period)
 from ..mem import (PairReadPortSignature, ReadPortSignature, WritePortSignature, acc_word,
                    input_word, weight_word)
+
+
+def _delay(m, sig, n, name):
+    """``sig`` delayed by ``n`` registers."""
+    for i in range(n):
+        nxt = Signal.like(sig, name=f"{name}_d{i + 1}")
+        m.d.sync += nxt.eq(sig)
+        sig = nxt
+    return sig
 
 
 class ComputeEngine(wiring.Component):
@@ -101,22 +111,26 @@ class ComputeEngine(wiring.Component):
         ]
 
         # Operand valid, aligned with the read data: bubbles feed zeros to the array.
-        sw_q = Signal()
+        RL = BUFFER_READ_LATENCY
         a_issue = Signal(); sw_issue = Signal()
-        m.d.sync += sw_q.eq(sw_issue)
-        m.d.comb += [self.arr_sw.eq(sw_q), self.in_rd.en.eq(a_issue)]
+        m.d.comb += [self.arr_sw.eq(_delay(m, sw_issue, RL, "sw_issue")),
+                     self.in_rd.en.eq(a_issue)]
         if not self.pair:   # (the pair read's operand path is the OS schedule's)
-            a_valid = Signal()
-            m.d.sync += a_valid.eq(a_issue)
+            a_valid = _delay(m, a_issue, RL, "a_issue")
             m.d.comb += self.arr_a.eq(Mux(a_valid, self.in_rd.data, 0))
 
-        # Result descriptor that reaches the writeback together with arr_out.
+        # Result descriptor: the accumulator read of the read-add-write is issued
+        # RL - 1 cycles before the array's result arrives, so that the old word and the
+        # (registered) result meet a cycle after it.
         wb_valid = Signal(); wb_addr = Signal(acc_aw); wb_over = Signal()
 
-        # Writeback: read the old accumulator word, add, write one cycle later.
-        vec_q = Signal(self.acc_shape); wv_q = Signal(); wa_q = Signal(acc_aw); wo_q = Signal()
+        # Writeback: read the old accumulator word, add, write RL cycles after the read.
+        vec_q = Signal(self.acc_shape)
+        m.d.sync += vec_q.eq(self.arr_out)
+        wv_q = _delay(m, wb_valid, RL, "wb_valid")
+        wa_q = _delay(m, wb_addr, RL, "wb_addr")
+        wo_q = _delay(m, wb_over, RL, "wb_over")
         m.d.comb += [self.acc_rd.addr.eq(wb_addr), self.acc_rd.en.eq(wb_valid)]
-        m.d.sync += [vec_q.eq(self.arr_out), wv_q.eq(wb_valid), wa_q.eq(wb_addr), wo_q.eq(wb_over)]
         m.d.comb += [self.acc_wr.addr.eq(wa_q), self.acc_wr.en.eq(wv_q)]
         for c in range(C):
             m.d.comb += self.acc_wr.data[c].eq(
@@ -124,15 +138,15 @@ class ComputeEngine(wiring.Component):
 
         # Weights: with their own valid (output-stationary) or through the shift chain.
         if os:
-            b_issue = Signal(); b_valid = Signal()
-            m.d.sync += b_valid.eq(b_issue)
+            b_issue = Signal()
+            b_valid = _delay(m, b_issue, RL, "b_issue")
             m.d.comb += [self.arr_b.eq(Mux(b_valid, self.w_rd.data, 0)),
                          self.arr_w_shift.eq(0), self.w_rd.en.eq(b_issue)]
             self._os_schedule(m, M, K, N, accumulate, a_issue, b_issue, sw_issue,
                               wb_valid, wb_addr, wb_over)
         else:
-            w_issue = Signal(); shift_q = Signal()
-            m.d.sync += shift_q.eq(w_issue)
+            w_issue = Signal()
+            shift_q = _delay(m, w_issue, RL, "w_issue")
             self._ws_schedule(m, M, K, N, accumulate, a_issue, sw_issue, w_issue,
                               wb_valid, wb_addr, wb_over)
             m.d.comb += [self.arr_b.eq(self.w_rd.data), self.arr_w_shift.eq(shift_q),
@@ -145,7 +159,8 @@ class ComputeEngine(wiring.Component):
         cfg = self.cfg
         R, C = cfg.R, cfg.C
         G = R + C - 2            # first cycle of a tile at which the next weights may shift
-        L = R + C - 1            # array latency
+        # array latency (SystolicArray.latency): edge register, skew, PE registers
+        L = EDGE_LATENCY + R + C - 1 + cfg.pe_stages
         in_aw, w_aw, acc_aw = (cfg.buffers.input.addr_bits, cfg.buffers.weight.addr_bits,
                                cfg.buffers.acc.addr_bits)
 
@@ -158,11 +173,13 @@ class ComputeEngine(wiring.Component):
         m.d.comb += period.eq(Mux(M > pmin, M, pmin))
         last_k = Signal(); last_n = Signal()
         m.d.comb += [last_k.eq(k_base + R >= K), last_n.eq(n_base + C >= N)]
-        drain = Signal(range(L + 4))
+        tail = R + C - 1 + writeback_latency(cfg.pe_stages)   # cycles after the last period
+        drain = Signal(range(tail + 1))
         conv_en = self._conv_en
         gen = ConvAddress(self._conv) if self.im2col else None
 
-        # Descriptor pipeline: issue cycle -> array output cycle (1 read + L array).
+        # Descriptor pipeline: issue cycle -> the writeback's read, RL - 1 cycles before
+        # the array's output (RL read + L array - (RL - 1)).
         meta_v = Signal(); meta_a = Signal(acc_aw); meta_o = Signal()
         v, a, o = meta_v, meta_a, meta_o
         for i in range(1 + L):
@@ -220,7 +237,7 @@ class ComputeEngine(wiring.Component):
                 # The rows already issued pass the array and the writeback.
                 m.d.comb += self.busy.eq(1)
                 m.d.sync += drain.eq(drain + 1)
-                with m.If(drain == L + 1):
+                with m.If(drain == tail - 1):
                     m.next = "IDLE"
 
     # ---------------------------------------------------------------------------------
@@ -241,11 +258,12 @@ class ComputeEngine(wiring.Component):
         last_m = Signal(); last_n = Signal()
         m.d.comb += [last_m.eq(m_base + R >= M), last_n.eq(n_base + C >= N)]
 
-        # Drain descriptor: starts with the sw step, reaches the deskewed output
-        # 1 (read) + drain_offset cycles later, then one row every two cycles.
+        # Drain descriptor: starts with the sw step, reaches the deskewed output RL (read)
+        # + drain_offset (SystolicArray.drain_offset) cycles later, then one row every two
+        # cycles; the writeback's reads go RL - 1 cycles ahead of the rows.
         d_start = Signal(); d_base = Signal(acc_aw)
         v, a = d_start, d_base
-        for i in range(1 + C):
+        for i in range(1 + EDGE_LATENCY + C + cfg.pe_stages):
             nv, na = Signal(name=f"dv{i}"), Signal(acc_aw, name=f"da{i}")
             m.d.sync += [nv.eq(v), na.eq(a)]
             v, a = nv, na
@@ -260,16 +278,19 @@ class ComputeEngine(wiring.Component):
         m.d.comb += [emit.eq(v | (dact & (dcnt[0] == 1))),
                      wb_valid.eq(emit), wb_over.eq(~accumulate),
                      wb_addr.eq(Mux(v, a, dbase + ((dcnt + 1) >> 1)))]
-        drain = Signal(range(2 * R + C + 4))
+        tail = 2 * R + C - 1 + writeback_latency(cfg.pe_stages)   # cycles after FLUSH
+        drain = Signal(range(tail + 1))
         conv_en = self._conv_en
         gen = OsConvAddress(self._conv, R) if self.im2col else None
         if gen is not None:
             # The two words read, shifted by the lane offset and masked where they lie
             # outside the row (the host stores each row padded to whole words).
-            sh_q = Signal.like(gen.qs, name="os_shift_q")
-            v0_q, v1_q, cv_q, av_q = (Signal(name=f"os_{n}_q") for n in ("v0", "v1", "conv", "a"))
-            m.d.sync += [sh_q.eq(Mux(conv_en, gen.qs, 0)), v0_q.eq(gen.v0), v1_q.eq(gen.v1),
-                         cv_q.eq(conv_en), av_q.eq(a_issue)]
+            sh = Signal.like(gen.qs, name="os_shift")
+            m.d.comb += sh.eq(Mux(conv_en, gen.qs, 0))
+            RL = BUFFER_READ_LATENCY
+            sh_q, v0_q, v1_q, cv_q, av_q = (
+                _delay(m, sig, RL, f"os_{n}") for sig, n in
+                ((sh, "shift"), (gen.v0, "v0"), (gen.v1, "v1"), (conv_en, "conv"), (a_issue, "a")))
             ib = cfg.precision.in_bits
             w0 = Mux(v0_q | ~cv_q, self.in_rd.data.as_value(), 0)
             w1 = Mux(v1_q & cv_q, self.in_rd.data_next.as_value(), 0)
@@ -318,7 +339,7 @@ class ComputeEngine(wiring.Component):
             with m.State("DRAIN"):
                 m.d.comb += self.busy.eq(1)
                 m.d.sync += drain.eq(drain + 1)
-                with m.If(drain == 2 * R + C):
+                with m.If(drain == tail - 1):
                     m.next = "IDLE"
 
 

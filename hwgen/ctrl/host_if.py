@@ -22,23 +22,48 @@ from ..lib.protocol import (ADDR_BITS, BIAS_BITS_MAX, CMD_BITS, CONV_REG_BITS, C
                             F_M, F_MULT, F_N, F_RAW, F_RELU, F_SHIFT, F_W_BANK, OP_BITS,
                             OP_COMPUTE, OP_LOAD_IN, OP_LOAD_W, OP_NOP, OP_READ, OP_SET_BIAS,
                             OP_SET_QUANT, SHIFT_BITS, field_slice)
-from ..lib.schedule import READ_FIFO_DEPTH
+from ..lib.schedule import BUFFER_READ_LATENCY, read_fifo_depth
 from ..mem import ReadPortSignature, WritePortSignature, acc_word, input_word, weight_word
 
 
 class Requantizer(wiring.Component):
-    """One lane of the output path, four register stages:
-    ``acc + bias`` -> ``* mult`` -> round half to even by ``2^shift`` and saturate to
-    ``out_bits`` -> clamp to ``[lo, hi]`` (activations such as ReLU6) and ReLU.
-    In raw mode the accumulator passes unchanged. ``out`` is valid three cycles after
-    ``acc`` (the register after the rounding keeps the shifter, the rounding and the
-    clamp off one path)."""
+    """One lane of the output path: ``acc + bias`` -> ``* mult`` -> round half to even
+    by ``2^shift`` and saturate to ``out_bits`` -> clamp to ``[lo, hi]`` (activations
+    such as ReLU6) and ReLU. In raw mode the accumulator passes unchanged.
 
-    def __init__(self, acc_bits: int, out_bits: int, mult_bits: int):
+    ``out`` is valid ``stages`` cycles after ``acc``. The registers, by ``stages``:
+
+    ======  =====================================================================
+    3       ``acc + bias`` | product | shift, round and saturate; clamp and ReLU
+            after the last register
+    4       ... | clamp and ReLU registered
+    5       ... | shift and the rounding decision registered before the increment
+            and the saturation
+    6       ... | the product as two registered partial products (the multiplier's
+            low and high halves), added in the next stage
+    ======  =====================================================================
+
+    Rounding works on the bits below the shift (the one just below it and whether any
+    bit below that is set), so it needs no wide comparison; saturation checks the bits
+    above ``out_bits`` and increments only ``out_bits`` wide.
+
+    Parameters
+    ----------
+    acc_bits, out_bits, mult_bits : int
+        Accumulator, output and (unsigned) multiplier widths.
+    stages : int
+        Register stages, :data:`STAGES_MIN` to :data:`STAGES_MAX`.
+    """
+
+    STAGES_MIN, STAGES_MAX = 3, 6
+
+    def __init__(self, acc_bits: int, out_bits: int, mult_bits: int, *, stages: int = 3):
         check_int(self, "acc_bits", acc_bits, 2, 128)
         check_int(self, "out_bits", out_bits, 2, acc_bits)
         check_int(self, "mult_bits", mult_bits, 1, 64)
+        check_int(self, "stages", stages, self.STAGES_MIN, self.STAGES_MAX)
         self.acc_bits, self.out_bits, self.mult_bits = acc_bits, out_bits, mult_bits
+        self.stages = stages
         self.product_bits = requant_product_bits(acc_bits, mult_bits)
         self.bias_bits = min(acc_bits, BIAS_BITS_MAX)
         super().__init__({
@@ -51,50 +76,79 @@ class Requantizer(wiring.Component):
 
     def elaborate(self, platform):
         m = Module()
-        vw = self.acc_bits + 1
-        pw = self.product_bits
-        v = Signal(signed(vw))
-        p = Signal(signed(pw))
+        S = self.stages
+        ab, ob, pw = self.acc_bits, self.out_bits, self.product_bits
+        v = Signal(signed(ab + 1))
         m.d.sync += v.eq(Mux(self.raw, self.acc, self.acc + self.bias))
-        m.d.sync += p.eq(Mux(self.raw, v, v * self.mult))
-        q = Signal(signed(pw))
-        rem = Signal(unsigned(pw))
-        half = Signal(unsigned(pw))
-        one = Const(1, pw)
+        p = Signal(signed(pw))
+        if S >= 6 and self.mult_bits >= 2:
+            half = self.mult_bits // 2
+            lo_p = Signal(signed(ab + 2 + half))
+            hi_p = Signal(signed(pw))
+            m.d.sync += [lo_p.eq(Mux(self.raw, v, v * self.mult[:half])),
+                         hi_p.eq(Mux(self.raw, 0, v * self.mult[half:]))]
+            m.d.sync += p.eq(lo_p + (hi_p << half))
+        else:
+            if S >= 6:   # a one-bit multiplier has no halves: a plain extra register
+                v2 = Signal.like(v)
+                m.d.sync += v2.eq(v)
+                v = v2
+            m.d.sync += p.eq(Mux(self.raw, v, v * self.mult))
+
+        # Rounding: q = p >> shift, up when the bit below the cut is set and any bit
+        # under it, or q's lowest bit, is set (half to even). Raw mode shifts by 0.
         # shift <= pw - 2 is a protocol rule (max_shift), so these stay in range.
-        m.d.comb += [
-            q.eq(p >> self.shift),
-            rem.eq(p.as_unsigned() & ((one << self.shift) - 1)),
-            half.eq((one << self.shift) >> 1),
-        ]
+        sh = Signal(SHIFT_BITS)
+        m.d.comb += sh.eq(Mux(self.raw, 0, self.shift))
+        one = Const(1, pw)
+        below = ((one << sh) - 1)[:pw]   # the bits under the cut
+        under = Signal(pw)      # the bits under the one just below the cut
+        m.d.comb += under.eq(below >> 1)
+        q = Signal(signed(pw))
+        m.d.comb += q.eq(p >> sh)
+        guard = (p.as_unsigned() & below & ~under).any()
+        sticky = (p.as_unsigned() & under).any()
         up = Signal()
-        m.d.comb += up.eq((self.shift != 0) & ((rem > half) | ((rem == half) & q[0])))
-        y = Signal(signed(pw + 1))
-        m.d.comb += y.eq(q + up)
-        lo, hi = -(1 << (self.out_bits - 1)), (1 << (self.out_bits - 1)) - 1
-        sat = Signal(signed(self.out_bits))
-        with m.If(y > hi):
-            m.d.sync += sat.eq(hi)
-        with m.Elif(y < lo):
-            m.d.sync += sat.eq(lo)
+        m.d.comb += up.eq(guard & (sticky | q[0]))
+        fits = Signal()
+        top = q[ob - 1:]
+        m.d.comb += fits.eq((top == 0) | (top == (1 << len(top)) - 1))
+        qv, qfits, qneg, qup = Signal(signed(ab)), Signal(), Signal(), Signal()
+        stage = m.d.sync if S >= 5 else m.d.comb
+        stage += [qv.eq(q[:ab]), qfits.eq(fits), qneg.eq(q[-1]), qup.eq(up)]
+
+        # Saturation: out of range above out_bits, or the largest value rounded up.
+        smin, smax = -(1 << (ob - 1)), (1 << (ob - 1)) - 1
+        sat = Signal(signed(ob))
+        low = qv[:ob].as_signed()
+        with m.If(~qfits):
+            m.d.comb += sat.eq(Mux(qneg, smin, smax))
+        with m.Elif(qup & (low == smax)):
+            m.d.comb += sat.eq(smax)
         with m.Else():
-            m.d.sync += sat.eq(y)
-        # Raw mode: p is the accumulator (acc_bits wide, sign-extended); keep only those bits.
-        raw_p = Signal(signed(self.acc_bits))
-        m.d.sync += raw_p.eq(p[:self.acc_bits])
-        clamped = Signal(signed(self.out_bits))
-        with m.If(sat > self.hi):
+            m.d.comb += sat.eq(low + qup)
+        # One register holds the saturated value or, in raw mode, the accumulator.
+        r = Signal(signed(ab))
+        m.d.sync += r.eq(Mux(self.raw, qv, sat))
+        clamped = Signal(signed(ob))
+        rs = r[:ob].as_signed()
+        with m.If(rs > self.hi):
             m.d.comb += clamped.eq(self.hi)
-        with m.Elif(sat < self.lo):
+        with m.Elif(rs < self.lo):
             m.d.comb += clamped.eq(self.lo)
         with m.Else():
-            m.d.comb += clamped.eq(sat)
+            m.d.comb += clamped.eq(rs)
+        out = Signal(signed(ab))
         with m.If(self.raw):
-            m.d.comb += self.out.eq(raw_p)
+            m.d.comb += out.eq(r)
         with m.Elif(self.relu & clamped[-1]):
-            m.d.comb += self.out.eq(0)
+            m.d.comb += out.eq(0)
         with m.Else():
-            m.d.comb += self.out.eq(clamped)
+            m.d.comb += out.eq(clamped)
+        if S >= 4:
+            m.d.sync += self.out.eq(out)
+        else:
+            m.d.comb += self.out.eq(out)
         return m
 
 
@@ -200,25 +254,35 @@ class HostInterface(wiring.Component):
         if has_im2col(cfg):
             m.d.comb += self.eng_conv.eq(f(F_CONV))
 
-        # ---- read path: issue -> requantize (3 stages) -> FIFO -> serializer --------
-        fifo = SyncFIFOBuffered(width=C * cfg.acc_bits, depth=READ_FIFO_DEPTH)
+        # ---- read path: issue -> buffer read -> requantize -> FIFO -> serializer ------
+        depth = read_fifo_depth(cfg.requant_stages)
+        fifo = SyncFIFOBuffered(width=C * cfg.acc_bits, depth=depth)
         m.submodules.read_fifo = fifo
         raw = Signal(); relu = Signal()
         rq = []
         for i in range(C):
-            q = Requantizer(cfg.acc_bits, cfg.precision.out_bits, cfg.precision.mult_bits)
+            q = Requantizer(cfg.acc_bits, cfg.precision.out_bits, cfg.precision.mult_bits,
+                            stages=cfg.requant_stages)
             m.submodules[f"requant{i}"] = q
             m.d.comb += [q.acc.eq(self.acc_rd.data[i]), q.bias.eq(bias[i]), q.mult.eq(mult[i]),
                          q.shift.eq(shift[i]), q.raw.eq(raw), q.relu.eq(relu),
                          q.lo.eq(lo), q.hi.eq(hi)]
             rq.append(q)
-        issue = Signal(); v1 = Signal(); v2 = Signal(); v3 = Signal(); v4 = Signal()
-        m.d.sync += [v1.eq(issue), v2.eq(v1), v3.eq(v2), v4.eq(v3)]
-        # v1: read data valid; v2: bias added; v3: product ready; v4: rounded and
-        # saturated, the result (clamped, comb) valid.
-        m.d.comb += [fifo.w_data.eq(Cat(*[q.out for q in rq])), fifo.w_en.eq(v4)]
-        pending = Signal(range(READ_FIFO_DEPTH + 8))
-        m.d.comb += pending.eq(fifo.level + v1 + v2 + v3 + v4)
+        # A word issued in cycle X is written into the FIFO in cycle X + latency.
+        issue = Signal()
+        valid = issue
+        for i in range(BUFFER_READ_LATENCY + cfg.requant_stages - 1):
+            nxt = Signal(name=f"rv{i + 1}")
+            m.d.sync += nxt.eq(valid)
+            valid = nxt
+        m.d.sync += fifo.w_en.eq(valid)   # the last stage is the FIFO's write enable
+        m.d.comb += fifo.w_data.eq(Cat(*[q.out for q in rq]))
+        # Credits: FIFO words neither in flight nor queued. A word takes one when it is
+        # issued and gives it back when it leaves the FIFO, so the FIFO never overflows
+        # and the issue decision reads one register.
+        credits = Signal(range(depth + 1), init=depth)
+        popped = Signal()
+        m.d.sync += credits.eq(credits - issue + popped)
         r_left = Signal(COUNT_BITS + 1); r_addr = Signal(ADDR_BITS)
         m.d.comb += [self.acc_rd.addr.eq(r_addr), self.acc_rd.en.eq(issue),
                      self.acc_rd.bank.eq(f(F_BANK))]
@@ -237,7 +301,7 @@ class HostInterface(wiring.Component):
                             m.d.comb += self.dout.payload[l].eq(out_word[e])
         with m.If(self.dout.valid & self.dout.ready):
             with m.If(obi == bpw_out - 1):
-                m.d.comb += fifo.r_en.eq(1)
+                m.d.comb += [fifo.r_en.eq(1), popped.eq(1)]
                 m.d.sync += obi.eq(0)
             with m.Else():
                 m.d.sync += obi.eq(obi + 1)
@@ -366,10 +430,10 @@ class HostInterface(wiring.Component):
                         with m.If(left == 1):
                             m.next = "IDLE"
             with m.State("READ"):
-                m.d.comb += issue.eq((r_left != 0) & (pending < READ_FIFO_DEPTH))
+                m.d.comb += issue.eq((r_left != 0) & (credits != 0))
                 with m.If(issue):
                     m.d.sync += [r_addr.eq(r_addr + 1), r_left.eq(r_left - 1)]
-                with m.If((r_left == 0) & ~v1 & ~v2 & ~v3 & ~v4 & (fifo.level == 0)):
+                with m.If((r_left == 0) & (credits == depth)):   # all words sent
                     m.next = "IDLE"
         m.d.comb += self.busy.eq(~fsm.ongoing("IDLE") | self.eng_busy)
         return m

@@ -3,18 +3,32 @@
 Both the engine RTL (:mod:`hwgen.ctrl.engine`, which counts its periods with these) and
 the cycle model (:mod:`hwgen.models.perf`) use them, so the two cannot drift apart; the
 test suite checks the model against simulation cycle for cycle.
+
+The latencies of the pipeline registers are here too: the buffers' read latency
+(:data:`BUFFER_READ_LATENCY`), the operand register at the array's edge
+(:data:`EDGE_LATENCY`), the registers after each PE's multiplier (``pe``, the
+config's ``pipeline.pe``) and the requantizer's stages (``requant``, its
+``pipeline.requant``).
 """
 from __future__ import annotations
 
 from .arith import ceil_div
 
+#: Cycles from a buffer read request to its data: the request register (bank, address,
+#: enable), the memory's synchronous read, the register after the bank multiplexer.
+BUFFER_READ_LATENCY = 3
+#: The register every operand passes where it enters the systolic array.
+EDGE_LATENCY = 1
+#: Cycles the read path's FIFO adds (:class:`amaranth.lib.fifo.SyncFIFOBuffered`).
+FIFO_LATENCY = 2
+
 
 def ws_min_period(R: int, C: int) -> int:
     """Shortest weight-stationary tile period: the next weights shift in after the
-    previous switch has swept the array (R + C - 2 cycles) -- R shifts -- and at least 2
-    so that the accumulator read-modify-write of one row finishes before the next tile
-    reads it."""
-    return max(2 * R + C - 2, 2)
+    previous switch has swept the array (R + C - 2 cycles) -- R shifts -- and at least
+    the accumulator buffer's read latency, so that the read-add-write of one row has
+    written it before the next tile's read of that row samples the memory."""
+    return max(2 * R + C - 2, BUFFER_READ_LATENCY)
 
 
 def ws_tile_period(R: int, C: int, M: int) -> int:
@@ -33,22 +47,44 @@ def os_tile_period(R: int, K: int) -> int:
     return max(K, os_min_period(R))
 
 
-def ws_engine_cycles(R: int, C: int, M: int, K: int, N: int) -> int:
+def writeback_latency(pe: int = 0) -> int:
+    """Cycles from an operand read's issue to the accumulator write of the result
+    it contributes to, less the array's own skew (R + C - 1 weight-stationary, the
+    drain's C + 2r output-stationary): the operand's read, the edge register, the PE
+    multiplier registers and the read-add-write's write."""
+    return BUFFER_READ_LATENCY + EDGE_LATENCY + pe + 1
+
+
+def ws_engine_cycles(R: int, C: int, M: int, K: int, N: int, pe: int = 0) -> int:
     """Cycles a weight-stationary engine is busy for one COMPUTE: R preload cycles, one
     period per (K tile, N tile), then the array latency and the writeback."""
     tiles = ceil_div(K, R) * ceil_div(N, C)
-    return R + tiles * ws_tile_period(R, C, M) + (R + C - 1 + 2)
+    return R + tiles * ws_tile_period(R, C, M) + (R + C - 1 + writeback_latency(pe))
 
 
-def os_engine_cycles(R: int, C: int, M: int, K: int, N: int) -> int:
+def os_engine_cycles(R: int, C: int, M: int, K: int, N: int, pe: int = 0) -> int:
     """Cycles an output-stationary engine is busy for one COMPUTE: one period per
     (M tile, N tile), the flush step, then the drain of the last tile."""
     tiles = ceil_div(M, R) * ceil_div(N, C)
-    return tiles * os_tile_period(R, K) + 1 + (2 * R + C + 1)
+    return tiles * os_tile_period(R, K) + 1 + (2 * R + C - 1 + writeback_latency(pe))
 
 
-#: Cycles from a READ word's issue to its first beat on ``dout``: the buffer read and three
-#: requantizer registers before the FIFO write, two through the buffered FIFO.
-READ_LATENCY = 4 + 2
-#: Words the read path's FIFO holds.
-READ_FIFO_DEPTH = 8
+def read_latency(requant: int) -> int:
+    """Cycles from a READ word's issue to its first beat on ``dout``: the accumulator
+    buffer's read, the ``requant`` requantizer registers before the FIFO write, and the
+    buffered FIFO."""
+    return BUFFER_READ_LATENCY + requant + FIFO_LATENCY
+
+
+def read_fifo_depth(requant: int) -> int:
+    """Words the read path's FIFO holds: enough for every word in flight plus the
+    words a one-beat-per-word READ has queued, so it streams a beat every cycle."""
+    return max(8, BUFFER_READ_LATENCY + requant + 4)
+
+
+#: The requantizer stages of a design with the default ``pipeline:`` section.
+DEFAULT_REQUANT_STAGES = 5
+#: :func:`read_latency` of a design with the default ``pipeline:`` section.
+READ_LATENCY = read_latency(DEFAULT_REQUANT_STAGES)
+#: :func:`read_fifo_depth` of a design with the default ``pipeline:`` section.
+READ_FIFO_DEPTH = read_fifo_depth(DEFAULT_REQUANT_STAGES)

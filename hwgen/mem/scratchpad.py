@@ -5,6 +5,13 @@ Yosys maps to a simple dual-port block RAM. With two banks the host fills one wh
 array reads the other (double buffering). Several clients may read, each from the bank it
 names; the protocol never lets two clients read the same bank at once, and where they
 would, the lower-numbered client wins.
+
+A read is pipelined in three registers (:data:`~hwgen.lib.schedule.BUFFER_READ_LATENCY`):
+the request (bank, address, enable) is registered, so the client's address arithmetic
+and the memory's address decoding are on separate paths; the memory reads
+synchronously (a block RAM's own output latch); the bank multiplexer's output is
+registered, so the client's logic starts from a flip-flop rather than from a block RAM's
+slow clock-to-output.
 """
 from amaranth.hdl import Module, Mux, Signal
 from amaranth.lib import wiring
@@ -13,6 +20,7 @@ from amaranth.lib.wiring import In, Out
 
 from ..config import BufferConfig
 from ..lib.checks import check_int, check_type
+from ..lib.schedule import BUFFER_READ_LATENCY
 
 
 def _bank_bits(cfg: BufferConfig) -> int:
@@ -20,7 +28,8 @@ def _bank_bits(cfg: BufferConfig) -> int:
 
 
 class ReadPortSignature(wiring.Signature):
-    """A read client of a buffer: bank, address and enable out, data back a cycle later."""
+    """A read client of a buffer: bank, address and enable out, data back
+    :data:`~hwgen.lib.schedule.BUFFER_READ_LATENCY` cycles later."""
 
     def __init__(self, cfg: BufferConfig, shape):
         super().__init__({
@@ -31,8 +40,8 @@ class ReadPortSignature(wiring.Signature):
 
 class PairReadPortSignature(wiring.Signature):
     """A read client that gets two consecutive words at once: ``data`` holds the word at
-    ``addr`` and ``data_next`` the one at ``addr + 1`` (modulo the depth), both a cycle
-    after ``en``."""
+    ``addr`` and ``data_next`` the one at ``addr + 1`` (modulo the depth), both
+    :data:`~hwgen.lib.schedule.BUFFER_READ_LATENCY` cycles after ``en``."""
 
     def __init__(self, cfg: BufferConfig, shape):
         super().__init__({
@@ -76,8 +85,12 @@ class Scratchpad(wiring.Component):
         client writing a bank takes it, the first client first (the protocol never lets
         two clients write the same bank at once).
     r0, r1, ... : In(ReadPortSignature)
-        Read clients; ``data`` is valid the cycle after ``en``.
+        Read clients; ``data`` is valid :attr:`read_latency` cycles after ``en`` and
+        holds until the next read's data arrives.
     """
+
+    #: Cycles from a read request to its data.
+    read_latency = BUFFER_READ_LATENCY
 
     def __init__(self, cfg: BufferConfig, shape, *, n_read: int = 1, n_write: int = 1,
                  pair: bool = False):
@@ -104,6 +117,15 @@ class Scratchpad(wiring.Component):
     def elaborate(self, platform):
         m = Module()
         readers = [getattr(self, f"r{i}") for i in range(self.n_read)]
+        # The requests as registered (stage 1): per client its enable and bank (where
+        # its data comes from, two cycles on); with one bank there is nothing to select.
+        req = [(Signal(name=f"r{i}_en_q"), Signal(range(self.cfg.banks), name=f"r{i}_bank_q"))
+               for i in range(self.n_read)] if self.cfg.banks > 1 else [None] * self.n_read
+        for rd, q in zip(readers, req):
+            if q is not None:
+                m.d.sync += q[0].eq(rd.en)
+                with m.If(rd.en):
+                    m.d.sync += q[1].eq(rd.bank)
         bank_data, bank_next = [], []
         for b in range(self.cfg.banks):
             if self.pair:
@@ -114,26 +136,28 @@ class Scratchpad(wiring.Component):
                 m.submodules[f"bank{b}"] = mem
                 wp, rp = mem.write_port(), mem.read_port()
                 self._write(m, wp, b, self.w.addr, 1)
-                m.d.comb += rp.en.eq(0)
+                # The read port's address and enable are the request register.
+                m.d.sync += rp.en.eq(0)
                 # Priority: the first client that names this bank drives its read port.
                 for rd in reversed(readers):
                     with m.If(rd.en & self._is(rd.bank, b)):
-                        m.d.comb += [rp.addr.eq(rd.addr), rp.en.eq(1)]
+                        m.d.sync += [rp.addr.eq(rd.addr), rp.en.eq(1)]
                 data = rp.data
             bank_data.append(data)
-        for i, rd in enumerate(readers):
+        for i, (rd, q) in enumerate(zip(readers, req)):
             outs = [(rd.data, bank_data)] + ([(rd.data_next, bank_next)] if i == 0 and self.pair
                                              else [])
             if self.cfg.banks == 1:
-                m.d.comb += [port.eq(src[0]) for port, src in outs]
+                m.d.sync += [port.eq(src[0]) for port, src in outs]
                 continue
-            sel = Signal(range(self.cfg.banks), name="sel")  # bank of the data now out
-            with m.If(rd.en):
-                m.d.sync += sel.eq(rd.bank)
+            en_q, bank_q = q
+            sel = Signal(range(self.cfg.banks), name=f"r{i}_sel")  # bank of the data now out
+            with m.If(en_q):
+                m.d.sync += sel.eq(bank_q)
             with m.Switch(sel):
                 for b in range(self.cfg.banks):
                     with m.Case(b):
-                        m.d.comb += [port.eq(src[b]) for port, src in outs]
+                        m.d.sync += [port.eq(src[b]) for port, src in outs]
         return m
 
     def _write(self, m, wp, b, addr_of, keep):
@@ -164,20 +188,20 @@ class Scratchpad(wiring.Component):
             m.submodules[f"bank{b}_{'odd' if parity else 'even'}"] = mem
             wp, rp = mem.write_port(), mem.read_port()
             self._write(m, wp, b, lambda a: a[1:], lambda a, p=parity: a[0] == p)
-            m.d.comb += rp.en.eq(0)
             halves.append(rp)
-        # Reader r addresses: even memory ((a + 1) >> 1), odd memory (a >> 1).
+        # Reader r addresses: even memory ((a + 1) >> 1), odd memory (a >> 1); the
+        # half-addresses are computed before the request register.
+        en_q = Signal(name=f"ren{b}_q")
+        odd_q = Signal(name=f"odd_q{b}")    # the address requested was odd
+        m.d.sync += en_q.eq(0)
         for rd in reversed(readers):
             with m.If(rd.en & self._is(rd.bank, b)):
-                m.d.comb += [halves[0].addr.eq((rd.addr + 1) >> 1),
-                             halves[1].addr.eq(rd.addr[1:]),
-                             halves[0].en.eq(1), halves[1].en.eq(1)]
+                m.d.sync += [halves[0].addr.eq((rd.addr + 1) >> 1),
+                             halves[1].addr.eq(rd.addr[1:]), en_q.eq(1), odd_q.eq(rd.addr[0])]
+        m.d.comb += [h.en.eq(en_q) for h in halves]
         odd = Signal(name=f"odd_{b}")   # the address read last was odd
-        with m.If(readers[0].en & self._is(readers[0].bank, b)):
-            m.d.sync += odd.eq(readers[0].addr[0])
-        for rd in readers[1:]:
-            with m.Elif(rd.en & self._is(rd.bank, b)):
-                m.d.sync += odd.eq(rd.addr[0])
+        with m.If(en_q):
+            m.d.sync += odd.eq(odd_q)
         data, nxt = Signal(self.shape, name=f"pd{b}"), Signal(self.shape, name=f"pn{b}")
         m.d.comb += [data.eq(Mux(odd, halves[1].data.as_value(), halves[0].data.as_value())),
                      nxt.eq(Mux(odd, halves[0].data.as_value(), halves[1].data.as_value()))]

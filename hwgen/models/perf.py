@@ -13,7 +13,7 @@ from ..config import AcceleratorConfig, Dataflow, MappingConfig
 from ..lib.arith import ceil_div
 from ..lib.protocol import (OP_COMPUTE, OP_LOAD_ACC, OP_LOAD_IN, OP_LOAD_W, OP_READ, OP_SYNC,
                             decode)
-from ..lib.schedule import READ_LATENCY, os_engine_cycles, ws_engine_cycles
+from ..lib.schedule import os_engine_cycles, read_latency, ws_engine_cycles
 from . import maxplus as mx
 
 #: Cycles from reset release to the first command accepted (the testbench's offset).
@@ -23,8 +23,8 @@ START_OFFSET = 0
 def engine_cycles(cfg: AcceleratorConfig, M: int, K: int, N: int) -> int:
     """Cycles the compute engine is busy for one COMPUTE."""
     if cfg.array.dataflow is Dataflow.OS:
-        return os_engine_cycles(cfg.R, cfg.C, M, K, N)
-    return ws_engine_cycles(cfg.R, cfg.C, M, K, N)
+        return os_engine_cycles(cfg.R, cfg.C, M, K, N, cfg.pe_stages)
+    return ws_engine_cycles(cfg.R, cfg.C, M, K, N, cfg.pe_stages)
 
 
 @dataclass
@@ -79,7 +79,7 @@ def program_timing(cfg: AcceleratorConfig, cmds: list[int]) -> Timing:
             if count == 0:
                 t = e + 2
             else:
-                first = e + 1 + READ_LATENCY
+                first = e + 1 + read_latency(cfg.requant_stages)
                 last_beat = first + count * bpw_out - 1
                 t = last_beat + 2
         else:
@@ -323,7 +323,7 @@ def nest_block(cfg: AcceleratorConfig, nest: LoopNest) -> mx.Block:
         quant = mx.other().times(C * (2 if nest.per_lane else 1))  # SET_BIAS (+ SET_QUANT)
 
     def read_out(mc: int, nc: int, waits: bool) -> mx.Block:
-        one = quant.then(mx.read(READ_LATENCY, mc, bpw_out, waits))
+        one = quant.then(mx.read(read_latency(cfg.requant_stages), mc, bpw_out, waits))
         return one.times(ceil_div(nc, C))
 
     def step(a: int, b: int, l: int) -> tuple:  # noqa: E741

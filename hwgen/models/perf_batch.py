@@ -30,7 +30,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..lib.schedule import READ_LATENCY
+from ..lib.schedule import (BUFFER_READ_LATENCY, DEFAULT_REQUANT_STAGES, read_latency,
+                            writeback_latency)
 
 NEG = -np.inf
 #: order codes of the mapping: 0 = (m, n, k), 1 = (n, m, k)
@@ -137,18 +138,22 @@ def gemm_batch(p: dict, M, K, N, tile_m, tile_k, tile_n, order=0) -> GemmBatch:
     """Exact figures of the raw GEMM program on each candidate.
 
     ``p`` holds arrays (or scalars) ``rows``, ``cols``, ``dataflow`` (0 output-,
-    1 weight-stationary), ``beat``, ``banks_in``, ``banks_w``, ``banks_acc``; ``M``,
+    1 weight-stationary), ``beat``, ``banks_in``, ``banks_w``, ``banks_acc`` and,
+    optionally, the pipeline registers ``pe`` (0 when left out) and ``requant``
+    (:data:`~hwgen.lib.schedule.DEFAULT_REQUANT_STAGES`); ``M``,
     ``K``, ``N``, the tiles (clipped to the GEMM) and ``order`` (:data:`ORDERS` index)
     are arrays or scalars broadcast against them. The mapping must fit the buffers (as
     :meth:`hwgen.config.AcceleratorConfig.chunk_fits` checks); nothing here checks it.
     """
-    R, C, df, beat, b_in, b_w, b_acc, M, K, N, tm, tk, tn, order = np.broadcast_arrays(
+    R, C, df, beat, b_in, b_w, b_acc, pe, rq, M, K, N, tm, tk, tn, order = np.broadcast_arrays(
         *(np.asarray(x, dtype=np.float64) for x in (
             p["rows"], p["cols"], p["dataflow"], p["beat"], p["banks_in"], p["banks_w"],
-            p["banks_acc"], M, K, N, tile_m, tile_k, tile_n, order)))
+            p["banks_acc"], p.get("pe", 0), p.get("requant", DEFAULT_REQUANT_STAGES),
+            M, K, N, tile_m, tile_k, tile_n, order)))
     out_shape = R.shape
-    R, C, df, beat, b_in, b_w, b_acc, M, K, N, tm, tk, tn, order = (
-        x.ravel() for x in (R, C, df, beat, b_in, b_w, b_acc, M, K, N, tm, tk, tn, order))
+    R, C, df, beat, b_in, b_w, b_acc, pe, rq, M, K, N, tm, tk, tn, order = (
+        x.ravel() for x in (R, C, df, beat, b_in, b_w, b_acc, pe, rq, M, K, N, tm, tk, tn,
+                            order))
     shape = R.shape
     os_ = df == 0
     tm, tk, tn = np.minimum(tm, M), np.minimum(tk, K), np.minimum(tn, N)
@@ -193,14 +198,16 @@ def gemm_batch(p: dict, M, K, N, tile_m, tile_k, tile_n, order=0) -> GemmBatch:
         one's t, which is past the engine's F), so t grows by 3 + z per READ and L ends
         one cycle before t."""
         tiles = _cdiv(nc, C)
-        span = tiles * (3 + READ_LATENCY + mc * bpw_w)
+        span = tiles * (3 + read_latency(rq) + mc * bpw_w)
         add(mult, out_beats=tiles * mc * bpw_w, commands=tiles)
         return Mat(span, np.where(waits, span - 1, NEG), ng, zero, span - 1,
                    np.where(waits, span - 2, NEG), ng)
 
     k_tiles = tuple(_cdiv(k, R) for k in size_k)
-    os_min, os_tail = 2 * R - 1, 1 + (2 * R + C + 1)
-    ws_min, ws_tail = np.maximum(2 * R + C - 2, 2), R + C + 1
+    # hwgen.lib.schedule's engine closed forms (the same expressions, vectorised)
+    os_min, os_tail = 2 * R - 1, 1 + (2 * R + C - 1 + writeback_latency(pe))
+    ws_min = np.maximum(2 * R + C - 2, BUFFER_READ_LATENCY)
+    ws_tail = R + C - 1 + writeback_latency(pe)
     chunks = {}
 
     def chunk(sa: int, sb: int):

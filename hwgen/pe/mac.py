@@ -3,7 +3,7 @@
 Two flavours, one per dataflow, so a design carries no hardware for the dataflow it does
 not use.
 """
-from amaranth.hdl import Module, Mux, Signal, signed
+from amaranth.hdl import Module, Signal, signed
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
@@ -11,6 +11,10 @@ from ..lib.checks import check_int, reject
 
 #: Widest operand and accumulator the PEs take (the config allows 16 and 64).
 IN_BITS_MAX, ACC_BITS_MAX = 32, 128
+
+
+#: Register stages a PE may put after its multiplier (``pipeline.pe``).
+PE_STAGES_MAX = 1
 
 
 def check_widths(component, in_bits: int, acc_bits: int) -> tuple[int, int]:
@@ -47,9 +51,10 @@ class WsPE(wiring.Component):
 
     The weight in use (``active``) stays put while activations pass left to right and
     partial sums top to bottom. The next tile's weight is shifted into ``shadow`` through
-    the column (``w_in`` -> ``w_out``) while the current tile computes; the ``sw`` flag
-    travels with the first activation of a tile and swaps the shadow in exactly when that
-    activation reaches this PE, so consecutive tiles stream with no bubble.
+    the column (``w_in`` -> ``w_out``) while the current tile computes. The ``sw`` flag
+    travels one cycle ahead of the first activation of a tile and copies the shadow into
+    ``active`` just before that activation reaches this PE, so consecutive tiles stream
+    with no bubble and the multiplier reads a register, not a multiplexer.
 
     Parameters
     ----------
@@ -59,11 +64,18 @@ class WsPE(wiring.Component):
         Partial-sum width (signed).
     right : bool
         A PE follows in the row; the last PE of a row has no ``a_out``/``sw_out``.
+    stages : int
+        Registers after the multiplier (0 or 1). With 1 the product is registered and
+        added to ``ps_in`` a cycle later, so the multiplier and the adder are on
+        separate paths; partial sums then leave the column one cycle later, and every
+        row adds the same cycle, so the column stays aligned.
 
     Attributes
     ----------
-    a_in, sw_in : In
-        Activation and tile-switch flag from the left.
+    a_in : In
+        Activation from the left.
+    sw_in : In
+        The activation of the next cycle is the first of a new tile.
     a_out, sw_out : Out
         Registered copies to the right (when ``right``).
     w_in : In
@@ -75,11 +87,13 @@ class WsPE(wiring.Component):
     ps_in : In
         Partial sum from above.
     ps_out : Out
-        ``ps_in + a_in * w``, registered.
+        ``ps_in + a_in * w``, registered (``stages`` = 1: ``ps_in`` plus the product
+        of the previous cycle's operands).
     """
 
-    def __init__(self, in_bits: int, acc_bits: int, *, right: bool = True):
+    def __init__(self, in_bits: int, acc_bits: int, *, right: bool = True, stages: int = 0):
         self.in_bits, self.acc_bits = check_widths(self, in_bits, acc_bits)
+        self.stages = check_int(self, "stages", stages, 0, PE_STAGES_MAX)
         self.right = right
         super().__init__({
             **_row_ports(in_bits, right),
@@ -91,16 +105,15 @@ class WsPE(wiring.Component):
     def elaborate(self, platform):
         m = Module()
         active = Signal(signed(self.in_bits))
-        shadow = Signal(signed(self.in_bits))
-        w_use = Signal(signed(self.in_bits))
-        m.d.comb += [
-            w_use.eq(Mux(self.sw_in, shadow, active)),
-            self.w_out.eq(shadow),
-        ]
-        m.d.sync += [
-            active.eq(w_use),
-            self.ps_out.eq(self.ps_in + self.a_in * w_use),
-        ]
+        shadow = self.w_out   # the shadow register is the port to the PE below
+        with m.If(self.sw_in):
+            m.d.sync += active.eq(shadow)
+        prod = self.a_in * active
+        if self.stages:
+            prod_q = Signal(signed(2 * self.in_bits))
+            m.d.sync += prod_q.eq(prod)
+            prod = prod_q
+        m.d.sync += self.ps_out.eq(self.ps_in + prod)
         _pass_right(m, self)
         with m.If(self.w_shift):
             m.d.sync += shadow.eq(self.w_in)
@@ -126,6 +139,10 @@ class OsPE(wiring.Component):
     right, down : bool
         A PE follows in the row (column); the last PE of a row has no ``a_out``/
         ``sw_out``, the last of a column no ``b_out``.
+    stages : int
+        Registers after the multiplier (0 or 1). With 1 the product and the switch flag
+        are registered before the accumulator, so every capture into the drain chain
+        happens one cycle later.
 
     Attributes
     ----------
@@ -144,8 +161,9 @@ class OsPE(wiring.Component):
     """
 
     def __init__(self, in_bits: int, acc_bits: int, *, right: bool = True,
-                 down: bool = True):
+                 down: bool = True, stages: int = 0):
         self.in_bits, self.acc_bits = check_widths(self, in_bits, acc_bits)
+        self.stages = check_int(self, "stages", stages, 0, PE_STAGES_MAX)
         self.right, self.down = right, down
         super().__init__({
             **_row_ports(in_bits, right),
@@ -158,11 +176,16 @@ class OsPE(wiring.Component):
         m = Module()
         acc = Signal(signed(self.acc_bits))
         prod = Signal(signed(2 * self.in_bits))
-        m.d.comb += prod.eq(self.a_in * self.b_in)
+        sw = self.sw_in
+        if self.stages:
+            sw = Signal()
+            m.d.sync += [prod.eq(self.a_in * self.b_in), sw.eq(self.sw_in)]
+        else:
+            m.d.comb += prod.eq(self.a_in * self.b_in)
         _pass_right(m, self)
         if self.down:
             m.d.sync += self.b_out.eq(self.b_in)
-        with m.If(self.sw_in):
+        with m.If(sw):
             m.d.sync += [acc.eq(prod), self.d_out.eq(acc)]
         with m.Else():
             m.d.sync += [acc.eq(acc + prod), self.d_out.eq(self.d_in)]

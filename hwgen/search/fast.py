@@ -15,7 +15,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..config import acc_bits_needed
-
+from ..lib.schedule import BUFFER_READ_LATENCY, writeback_latency
 from .workload import Layer
 
 
@@ -57,9 +57,11 @@ def layer_cycles(col: dict, layer: Layer) -> np.ndarray:
     chunks = m_chunks * np.maximum(k_chunks, a_chunks)
     kc = _cdiv(K, np.maximum(k_chunks, a_chunks))
     # the engine per chunk (lib.schedule's closed forms)
-    ws_engine = R + _cdiv(kc, R) * nt * np.maximum(m_chunk, np.maximum(2 * R + C - 2, 2)) \
-        + R + C + 1
-    os_engine = _cdiv(m_chunk, R) * nt * np.maximum(kc, 2 * R - 1) + 1 + 2 * R + C + 1
+    # (the default pipeline: a register after the multiplier from 8-bit operands on)
+    wb = writeback_latency(np.where(col.get("in_bits", 8) >= 8, 1, 0))
+    ws_engine = R + _cdiv(kc, R) * nt * np.maximum(
+        m_chunk, np.maximum(2 * R + C - 2, BUFFER_READ_LATENCY)) + R + C - 1 + wb
+    os_engine = _cdiv(m_chunk, R) * nt * np.maximum(kc, 2 * R - 1) + 1 + 2 * R + C - 1 + wb
     compute = chunks * np.where(os_, os_engine, ws_engine)
     # the host link: input once per output-channel pass it cannot stay for, weights once
     # per M chunk unless they all stay, results once

@@ -1,6 +1,7 @@
 """PE-level checks on the Amaranth simulator against the arithmetic they implement."""
 import random
 
+import pytest
 
 from sim_tb.amaranth_sim import simulate
 
@@ -11,37 +12,34 @@ def run(dut, bench):
     simulate(dut, bench)
 
 
-def test_ws_pe_mac_and_weight_switch():
-    dut = WsPE(8, 20)
-    rng = random.Random(3)
+@pytest.mark.parametrize("stages", [0, 1])
+def test_ws_pe_mac_and_weight_switch(stages):
+    """A random stream against the PE's rules: the product uses the active weight,
+    which takes the shadow at the end of a cycle with sw (sw comes a cycle before the
+    tile's first activation); with a register after the multiplier the product is
+    added to the partial sum of the next cycle."""
+    dut = WsPE(8, 20, stages=stages)
+    rng = random.Random(3 + stages)
 
     async def bench(ctx):
-        # Shift weight -5 into the shadow register; it is not used until sw.
-        ctx.set(dut.w_in, -5)
-        ctx.set(dut.w_shift, 1)
-        await ctx.tick()
-        ctx.set(dut.w_shift, 0)
-        assert ctx.get(dut.w_out) == -5
-        w = -5
-        for i in range(40):
+        active = shadow = 0
+        prods = [0]  # products of the cycles before (the last one is the previous)
+        for t in range(80):
             a, ps = rng.randrange(-128, 128), rng.randrange(-1000, 1000)
-            sw = i == 0 or rng.random() < 0.2
-            if sw and i:
-                # a new weight is waiting in the shadow
-                ctx.set(dut.w_in, rng.randrange(-128, 128))
-                ctx.set(dut.w_shift, 1)
-                await ctx.tick()
-                ctx.set(dut.w_shift, 0)
-            if sw:
-                w = ctx.get(dut.w_out)
-            ctx.set(dut.a_in, a)
-            ctx.set(dut.ps_in, ps)
-            ctx.set(dut.sw_in, sw)
+            sw, shift, w = rng.random() < 0.2, rng.random() < 0.3, rng.randrange(-128, 128)
+            for sig, v in ((dut.a_in, a), (dut.ps_in, ps), (dut.sw_in, sw),
+                           (dut.w_shift, shift), (dut.w_in, w)):
+                ctx.set(sig, v)
+            assert ctx.get(dut.w_out) == shadow
+            prods.append(a * active)
             await ctx.tick()
-            ctx.set(dut.sw_in, 0)
-            assert ctx.get(dut.ps_out) == ps + a * w
+            assert ctx.get(dut.ps_out) == ps + prods[-1 - stages], t
             assert ctx.get(dut.a_out) == a
             assert ctx.get(dut.sw_out) == sw
+            if sw:
+                active = shadow
+            if shift:
+                shadow = w
     run(dut, bench)
 
 
@@ -54,6 +52,8 @@ def test_ws_pe_extreme_operands():
         await ctx.tick()
         ctx.set(dut.w_shift, 0)
         ctx.set(dut.sw_in, 1)
+        await ctx.tick()
+        ctx.set(dut.sw_in, 0)
         ctx.set(dut.a_in, -(1 << 15))
         ctx.set(dut.ps_in, (1 << 38))
         await ctx.tick()
@@ -61,27 +61,27 @@ def test_ws_pe_extreme_operands():
     run(dut, bench)
 
 
-def test_os_pe_accumulates_and_drains():
-    dut = OsPE(8, 24)
-    rng = random.Random(5)
+@pytest.mark.parametrize("stages", [0, 1])
+def test_os_pe_accumulates_and_drains(stages):
+    """A random stream against the PE's rules: sw moves the sum into the drain register
+    and restarts the accumulator with the new product, otherwise the product adds and
+    the drain chain shifts; with a register after the multiplier the product and the
+    flag act a cycle later."""
+    dut = OsPE(8, 24, stages=stages)
+    rng = random.Random(5 + stages)
 
     async def bench(ctx):
-        acc = None
-        for tile in range(4):
-            total = 0
-            k = rng.randrange(1, 6)
-            for step in range(k):
-                a, b = rng.randrange(-128, 128), rng.randrange(-128, 128)
-                ctx.set(dut.a_in, a)
-                ctx.set(dut.b_in, b)
-                ctx.set(dut.sw_in, step == 0)
-                ctx.set(dut.d_in, 1000 + step)
-                await ctx.tick()
-                if step == 0 and acc is not None:
-                    assert ctx.get(dut.d_out) == acc       # previous tile captured
-                elif step > 0:
-                    assert ctx.get(dut.d_out) == 1000 + step  # chain shifts otherwise
-                total += a * b
-                assert ctx.get(dut.b_out) == b and ctx.get(dut.a_out) == a
-            acc = total
+        acc = d = 0
+        pipe = [(0, False)] * stages   # (product, sw) in the register
+        for t in range(80):
+            a, b = rng.randrange(-128, 128), rng.randrange(-128, 128)
+            sw, d_in = rng.random() < 0.2, rng.randrange(-5000, 5000)
+            for sig, v in ((dut.a_in, a), (dut.b_in, b), (dut.sw_in, sw), (dut.d_in, d_in)):
+                ctx.set(sig, v)
+            pipe.append((a * b, sw))
+            prod, flag = pipe.pop(0)
+            await ctx.tick()
+            acc, d = (prod, acc) if flag else (acc + prod, d_in)
+            assert ctx.get(dut.d_out) == d, t
+            assert ctx.get(dut.b_out) == b and ctx.get(dut.a_out) == a
     run(dut, bench)

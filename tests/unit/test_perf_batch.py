@@ -16,7 +16,7 @@ def _params(cfg) -> dict:
     return {"rows": cfg.R, "cols": cfg.C, "dataflow": int(cfg.array.dataflow.value == DF["ws"]),
             "beat": cfg.host.beat_elems, "banks_in": b.input.banks, "banks_w": b.weight.banks,
             "banks_acc": b.acc.banks, "depth_in": b.input.depth, "depth_w": b.weight.depth,
-            "depth_acc": b.acc.depth}
+            "depth_acc": b.acc.depth, "pe": cfg.pe_stages, "requant": cfg.requant_stages}
 
 
 def _random_design(rng: random.Random):
@@ -30,7 +30,8 @@ def _random_design(rng: random.Random):
          "precision": {"in_bits": 8, "max_k": 100000},
          "buffers": {b: {"depth": n, "banks": k}
                      for b, n, k in zip(("input", "weight", "acc"), depth, banks)},
-         "host": {"beat_elems": beat}}
+         "host": {"beat_elems": beat},
+         "pipeline": {"pe": rng.randint(0, 1), "requant": rng.randint(3, 6)}}
     return config_from_dict(d)
 
 

@@ -19,9 +19,11 @@ def test_round_half_even_model():
     assert round_shift_half_even(7, 0) == 7
 
 
-@pytest.mark.parametrize("acc_bits,out_bits,mult_bits", [(26, 8, 16), (17, 4, 8), (40, 16, 32)])
-def test_requantizer_matches_model(acc_bits, out_bits, mult_bits):
-    dut = Requantizer(acc_bits, out_bits, mult_bits)
+@pytest.mark.parametrize("stages", range(Requantizer.STAGES_MIN, Requantizer.STAGES_MAX + 1))
+@pytest.mark.parametrize("acc_bits,out_bits,mult_bits", [(26, 8, 16), (17, 4, 8), (40, 16, 32),
+                                                         (22, 8, 1)])
+def test_requantizer_matches_model(acc_bits, out_bits, mult_bits, stages):
+    dut = Requantizer(acc_bits, out_bits, mult_bits, stages=stages)
     rng = random.Random(acc_bits)
     cases = []
     lo, hi = -(1 << (acc_bits - 1)), (1 << (acc_bits - 1)) - 1
@@ -47,13 +49,44 @@ def test_requantizer_matches_model(acc_bits, out_bits, mult_bits):
             for sig, v in ((dut.acc, acc), (dut.bias, bias), (dut.mult, mult), (dut.shift, shift),
                            (dut.relu, relu), (dut.raw, raw), (dut.lo, c_lo), (dut.hi, c_hi)):
                 ctx.set(sig, v)
-            await ctx.tick()
-            await ctx.tick()
-            await ctx.tick()
+            for _ in range(stages):
+                await ctx.tick()
             results.append(ctx.get(dut.out))
         for (acc, bias, mult, shift, relu, raw, c_lo, c_hi), got in zip(cases, results):
             want = acc if raw else requantize([[acc]], [bias], mult, shift, out_bits, relu,
                                               c_lo, c_hi)[0][0]
             assert got == want, (acc, bias, mult, shift, relu, raw, c_lo, c_hi)
+
+    simulate(dut, bench)
+
+
+@pytest.mark.parametrize("stages", range(Requantizer.STAGES_MIN, Requantizer.STAGES_MAX + 1))
+def test_requantizer_streams_one_word_a_cycle(stages):
+    """A new accumulator every cycle (as READ feeds it), the lane's settings held: each
+    result leaves exactly ``stages`` cycles after its input."""
+    acc_bits, out_bits, mult_bits = 24, 8, 12
+    dut = Requantizer(acc_bits, out_bits, mult_bits, stages=stages)
+    rng = random.Random(stages)
+    lo, hi = -(1 << (acc_bits - 1)), (1 << (acc_bits - 1)) - 1
+
+    async def bench(ctx):
+        for raw, relu, shift in ((False, False, 9), (False, True, 3), (True, False, 5),
+                                 (False, False, 0)):
+            bias, mult = rng.randrange(-5000, 5000), rng.randrange(1 << mult_bits)
+            for sig, v in ((dut.bias, bias), (dut.mult, mult), (dut.shift, shift),
+                           (dut.relu, relu), (dut.raw, raw), (dut.lo, -100), (dut.hi, 90)):
+                ctx.set(sig, v)
+            accs = [rng.choice([lo, hi, rng.randrange(lo, hi + 1), rng.randrange(-999, 999)])
+                    for _ in range(40)]
+            got = []
+            for t in range(len(accs) + stages):
+                if t < len(accs):
+                    ctx.set(dut.acc, accs[t])
+                await ctx.tick()
+                if t + 1 >= stages:
+                    got.append(ctx.get(dut.out))
+            want = [a if raw else requantize([[a]], [bias], mult, shift, out_bits, relu,
+                                             -100, 90)[0][0] for a in accs]
+            assert got[:len(accs)] == want, (raw, relu, shift)
 
     simulate(dut, bench)
