@@ -811,7 +811,7 @@ def out_of_range(params: dict, coef: "Coefficients", clock_ns=None) -> list[str]
 #: The config sections of the GEMM accelerator itself; any other section set is a special
 #: unit (``sc:``, ``circulant:``, ...) generated beside it.
 ACCELERATOR_SECTIONS = ("name", "array", "precision", "buffers", "host", "features",
-                        "mapping")
+                        "mapping", "pipeline")
 
 
 def units_not_modelled(cfg: AcceleratorConfig) -> list[str]:
