@@ -23,13 +23,17 @@ configuration.
   projected to 8 patterns and 50 % of the kernels: kernel words (the count
   hwgen.models.pattern_conv.compress gives), cycles of the unit's schedule (checked
   against the simulators by the tests) and weight bits, against the dense
-  configuration (9 multipliers, every kernel). Energy is not estimated.
+  configuration (9 multipliers, every kernel).
 * FPGA: the sparse and dense units for the conv3 shape, synth_ecp5 + nextpnr-ecp5
   (LFE5U-25F), as in benchmarks/grng_cost.py.
+* ASIC: a 16 -> 16 layer on the sparse unit and the dense configuration in OSU 0.18 um
+  (Yosys + ABC at 10 ns, RAMs as flip-flops, OpenSTA Fmax and power at its default
+  activity): area, and energy per image as power x cycles (an estimate).
 
     python benchmarks/pattern_conv.py [--rtl-images 8] [--no-rtl] [--no-fpga] [--fpga-only]
-        writes benchmarks/results/pattern_conv.json (--fpga-only: adds the FPGA figures
-        to the saved results)
+                                      [--asic-only]
+        writes benchmarks/results/pattern_conv.json (--fpga-only, --asic-only: add the
+        FPGA, or OSU018 area and energy, figures to the saved results)
 """
 import argparse
 import copy
@@ -161,15 +165,53 @@ def fpga(cfg) -> dict:
     return ecp5(component_verilog(pattern_conv_top(cfg), "pconv"), "pconv")
 
 
+def asic() -> dict:
+    """OSU018 area, Fmax and energy per image of a 16 -> 16, 4x4 layer (8-bit, 8 patterns,
+    50 % of the kernels, seeded random weights) on the sparse unit and on the dense
+    configuration: power from OpenSTA at its default activity at 10 ns; dynamic power
+    scales with the clock, so energy per image is P(10 ns) x cycles x 10 ns at any clock."""
+    from grng_cost import osu018
+
+    from hwgen.emit import component_verilog
+    from hwgen.units.pattern_conv import pattern_conv_top
+    cfg = PatternConvConfig(in_channels=16, out_channels=16, height=4, width=4, patterns=8,
+                            connectivity=50, in_bits=8, weight_bits=8)
+    g = torch.Generator().manual_seed(0)
+    w, _ = project(torch.randn(16, 16, 3, 3, generator=g), pattern_masks(LIBRARY), 50)
+    w = quantize_weight(w, 8)[0].numpy()
+    out = {"shape": "16 -> 16, 4x4, 8-bit"}
+    for name, c, every in (("sparse", cfg, False),
+                           ("dense", cfg.replace(patterns=DENSE3, connectivity=100), True)):
+        words = len(pm.compress(c, w, every))
+        r = osu018(component_verilog(pattern_conv_top(c), "pconv"), "pconv", 7200)
+        r["cycles_per_image"] = pm.cycles(c, words)
+        r["energy_nj_per_image"] = round(r["power_mw_at_10ns"] * 1e-3 * r["cycles_per_image"]
+                                         * 10e-9 * 1e9, 2)
+        out[name] = r
+        print(name, r, flush=True)
+    return out
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--rtl-images", type=int, default=8)
     ap.add_argument("--sim", default="verilator")
     ap.add_argument("--no-rtl", action="store_true")
     ap.add_argument("--no-fpga", action="store_true")
+    ap.add_argument("--asic-only", action="store_true",
+                    help="add the OSU018 area and energy figures to the saved results")
     ap.add_argument("--fpga-only", action="store_true",
                     help="add the FPGA figures to the saved results")
     args = ap.parse_args()
+    if args.asic_only:
+        import json
+
+        from common import RESULTS
+        res = json.loads((RESULTS / "pattern_conv.json").read_text())["results"]
+        res["osu018"] = asic()
+        print("osu018", res["osu018"], flush=True)
+        save("pattern_conv", res)
+        return
     if args.fpga_only:
         import json
 
