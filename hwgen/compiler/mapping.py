@@ -1,6 +1,8 @@
 """Choosing a GEMM mapping (chunk sizes and loop order) for a design."""
 from __future__ import annotations
 
+import functools
+
 from ..config import AcceleratorConfig, MappingConfig
 from ..models.perf import approx_cycles, gemm_timing
 
@@ -10,7 +12,13 @@ def default_mapping(cfg: AcceleratorConfig, M: int, K: int, N: int,
     """A fast mapping for this GEMM. Chunk sizes are the full dimension or the array's
     tile times a power of two; only maximal chunks that fit the buffers are considered,
     for both k-innermost loop orders. They are ranked by :func:`approx_cycles` and the
-    best ``exact`` are compared with the exact cycle model."""
+    best ``exact`` are compared with the exact cycle model (once per design and shape)."""
+    return _default_mapping(cfg, int(M), int(K), int(N), int(exact))
+
+
+@functools.lru_cache(maxsize=4096)
+def _default_mapping(cfg: AcceleratorConfig, M: int, K: int, N: int,
+                     exact: int) -> MappingConfig:
     R, C = cfg.R, cfg.C
 
     def candidates(full, unit):

@@ -193,8 +193,48 @@ def _on_chip(cfg: AcceleratorConfig) -> bool:
     return cfg.features.im2col
 
 
+#: The host's im2col is taken only when it saves at least a tenth of the layer's cycles:
+#: it moves kh*kw times the input over the host link.
+HOST_IM2COL_GAIN = 0.9
+
+
+def _host_nest(cfg, spec: ConvSpec, quant: Quant, residual: bool) -> LoopNest:
+    """The GEMM of a convolution whose im2col matrix the host sends."""
+    M, K, N = spec.h_out * spec.w_out, spec.cin * spec.kh * spec.kw, spec.cout
+    check_gemm(cfg, M, K, N)
+    mp = default_mapping(cfg, M, K, N)
+    return LoopNest(M, K, N, min(mp.tile_m, M), min(mp.tile_k, K), min(mp.tile_n, N),
+                    tuple(mp.order), raw=False, per_lane=quant.per_lane, clamp=quant.clamp,
+                    preload=residual)
+
+
+def _host_is_faster(cfg, spec: ConvSpec, quant: Quant, residual: bool) -> bool:
+    return _host_faster(cfg, spec, quant.raw, quant.per_lane, quant.clamp, residual)
+
+
+@functools.lru_cache(maxsize=4096)
+def _host_faster(cfg, spec: ConvSpec, raw: bool, per_lane: bool, clamp: bool,
+                 residual: bool) -> bool:
+    """Whether the host's im2col matrix as a GEMM operand beats the address generator for
+    this convolution by :data:`HOST_IM2COL_GAIN`, by the exact cycle model. It does where few input channels fill
+    few of the array's rows (a network's first layer on weight-stationary designs: a
+    7x7 conv of 3 channels uses 3 of 16 rows on chip, 147 of 160 as a GEMM), since the
+    host then sends kh*kw times the input instead."""
+    quant = Quant(raw=raw, mult=(1,) if per_lane else 1, lo=0 if clamp else None)
+    try:
+        host = _host_nest(cfg, spec, quant, residual)
+    except WorkloadError:
+        return False
+    mp = conv_mapping(cfg, spec, quant, preload=residual)
+    chip = conv_nest(cfg, spec, mp, quant, preload=residual)
+    t = lambda nest: block_timing(mx.seq(_nest_block(cfg, nest), mx.sync())).cycles  # noqa: E731
+    return t(host) < HOST_IM2COL_GAIN * t(chip)
+
+
 def _conv_parts(cfg, qnet, layer, n_images) -> tuple[str, list]:
-    """The parts of a conv layer (or an avgpool as a depthwise conv)."""
+    """The parts of a conv layer (or an avgpool as a depthwise conv). With the address
+    generator each layer takes it or the host's im2col, whichever the exact cycle model
+    says is faster."""
     O, Cg, kh, kw = layer.weight.shape
     g = layer.groups
     Cin = qnet.tensor(layer.inputs[0]).shape[0]
@@ -203,19 +243,28 @@ def _conv_parts(cfg, qnet, layer, n_images) -> tuple[str, list]:
     residual = layer.residual is not None
     parts = []
     if g == 1:
-        how = "conv, im2col on chip" if _on_chip(cfg) else "conv, host im2col"
         tiles = [(slice(0, Cin), slice(0, O), None)]
+        how = "conv"
     elif Cg == 1 and O == g:
-        how = ("depthwise, channel tiles of R with a block-diagonal kernel"
-               + (", im2col on chip" if _on_chip(cfg) else ", host im2col"))
         tiles = [(slice(t, min(t + R, O)), slice(t, min(t + R, O)), "diag")
                  for t in range(0, O, R)]
+        how = "depthwise, channel tiles of R with a block-diagonal kernel"
     else:
-        how = f"grouped conv, {g} groups one after another" + (
-            ", im2col on chip" if _on_chip(cfg) else ", host im2col")
         N = O // g
         tiles = [(slice(i * Cg, (i + 1) * Cg), slice(i * N, (i + 1) * N), None)
                  for i in range(g)]
+        how = f"grouped conv, {g} groups one after another"
+    on_chip = _on_chip(cfg)
+    if on_chip:
+        cin_s, cout_s, _ = tiles[0]
+        spec0 = _spec(qnet, layer, cin_s.stop - cin_s.start, cout_s.stop - cout_s.start)
+        if _host_is_faster(cfg, spec0, _quant(layer, cout_s, O), residual):
+            on_chip = False
+            how += ", host im2col (fewer cycles than on chip for this layer)"
+        else:
+            how += ", im2col on chip"
+    else:
+        how += ", host im2col"
     for b in range(n_images):
         for cin_s, cout_s, kind in tiles:
             cin, cout = cin_s.stop - cin_s.start, cout_s.stop - cout_s.start
@@ -231,7 +280,7 @@ def _conv_parts(cfg, qnet, layer, n_images) -> tuple[str, list]:
                 f"{cout_s.start}..{cout_s.stop - 1}")
             spec = _spec(qnet, layer, cin, cout)
             factors = None if not residual else layer.preload[cout_s]
-            if _on_chip(cfg):
+            if on_chip:
                 mp = conv_mapping(cfg, spec, quant, preload=residual)
                 nest = conv_nest(cfg, spec, mp, quant, preload=residual)
 
@@ -241,12 +290,8 @@ def _conv_parts(cfg, qnet, layer, n_images) -> tuple[str, list]:
                     r = None if factors is None else inputs[1][b, cout_s]
                     return emit_conv(cfg, spec, mp, x, wt, quant, r, factors)[0]
             else:
-                M, K, N = spec.h_out * spec.w_out, cin * kh * kw, cout
-                check_gemm(cfg, M, K, N)
-                mp = default_mapping(cfg, M, K, N)
-                nest = LoopNest(M, K, N, min(mp.tile_m, M), min(mp.tile_k, K),
-                                min(mp.tile_n, N), tuple(mp.order), raw=False,
-                                per_lane=quant.per_lane, clamp=quant.clamp, preload=residual)
+                nest = _host_nest(cfg, spec, quant, residual)
+                mp = default_mapping(cfg, nest.M, nest.K, nest.N)
 
                 def emit(inputs, spec=spec, wt=wt, quant=quant, b=b, cin_s=cin_s,
                          cout_s=cout_s, factors=factors, nest=nest):

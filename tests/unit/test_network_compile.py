@@ -38,7 +38,12 @@ def test_digits_cnn_bit_exact_layer_by_layer(cfg, digits):
     env = digits.run(x)
     plan = plan_network(cfg, digits, n_images=n)
     hows = {lp.layer.name: lp.how for lp in plan.layers}
-    assert ("im2col on chip" in hows["conv1"]) == cfg.features.im2col
+    for name in ("conv1", "conv2", "conv3"):
+        if cfg.features.im2col:   # the address generator, or the host where it is faster
+            assert hows[name].endswith(("im2col on chip", "(fewer cycles than on chip for "
+                                        "this layer)")), hows[name]
+        else:
+            assert hows[name].endswith(", host im2col"), hows[name]
     assert "depthwise" in hows["pool"] and plan.totals()["host_ops"] == []
     total = 0
     for lprog in network_programs(cfg, plan, env):
@@ -62,3 +67,36 @@ def test_refusals(digits):
         in_bits=4, max_k=1024))
     with pytest.raises(WorkloadError, match=r"^the network is quantized to 8 bits"):
         plan_network(four, digits)
+
+
+def test_host_im2col_only_where_the_cycle_model_says_it_is_faster(digits, monkeypatch):
+    """With the address generator, a layer goes the host's way only when that is at least
+    a tenth faster by the exact cycle model; such a layer is timed exactly as on a design
+    without the generator, the others exactly as when every layer stays on chip."""
+    from hwgen.compiler import network as net
+    from hwgen.config import FeaturesConfig
+    gain = net.HOST_IM2COL_GAIN
+    for preset in ("ws16", "os16", "tiny"):
+        cfg = load_config(preset)
+        plain = cfg.replace(features=FeaturesConfig(im2col=False))
+        net._host_faster.cache_clear()
+        on, host = plan_network(cfg, digits), plan_network(plain, digits)
+        monkeypatch.setattr(net, "HOST_IM2COL_GAIN", 0.0)     # never the host's way
+        net._host_faster.cache_clear()
+        chip = plan_network(cfg, digits)
+        monkeypatch.setattr(net, "HOST_IM2COL_GAIN", gain)
+        net._host_faster.cache_clear()
+        hosted = 0
+        for a, b, c in zip(on.layers, host.layers, chip.layers):
+            if a.where != "array" or a.layer.op == "linear":
+                continue
+            assert c.how.endswith("im2col on chip")
+            if "host im2col" in a.how:
+                hosted += 1
+                assert a.cycles == b.cycles < gain * c.cycles, (preset, a.layer.name)
+            else:
+                assert a.how.endswith("im2col on chip")
+                assert a.cycles == c.cycles and b.cycles >= gain * c.cycles, (preset,
+                                                                            a.layer.name)
+        if preset == "ws16":   # one input channel on 16 rows: the host's 9-wide rows win
+            assert hosted >= 1 and "host im2col" in on.layers[0].how
