@@ -42,7 +42,8 @@ engine cannot run costs infinity there). The scheduler is list scheduling in the
 HEFT: layers ranked by their upward rank (mean cycles over the engines that can run them
 plus the longest rank among the layers that read their output), each placed on the engine
 where it finishes first, after the layers it reads and after what that engine already
-runs. Layers on the host (max pooling, layout) take no engine time.
+runs (in the first gap long enough, which may lie before layers placed earlier). Layers
+on the host (max pooling, layout) take no engine time.
 """
 from __future__ import annotations
 
@@ -186,8 +187,8 @@ def uniform_grid(P: int) -> tuple[int, int]:
 
 
 def interconnect_of(cfg: AcceleratorConfig) -> tuple[int, int]:
-    """(latency L, share) of a multi-pod design's interconnect: a part costs 2L cycles
-    more, every stream beat ``share`` cycles."""
+    """(latency L, share) of a multi-pod design's interconnect: a layer costs
+    :func:`interconnect_cycles` of L more, every stream beat ``share`` cycles."""
     P = cfg.pods.count
     if P == 1:
         return 0, 1
@@ -375,6 +376,17 @@ def _engine_cycles(ecfg: AcceleratorConfig, qnet: QNet, layer: QLayer,
     return (lp.cycles, lp.macs) if lp.where == "array" else (0, 0)
 
 
+def _earliest(busy: list, ready: int, length: int) -> int:
+    """The first start at or after ``ready`` where ``length`` cycles fit between the
+    (sorted) intervals an engine is busy."""
+    t = ready
+    for a, b in busy:
+        if t + length <= a:
+            return t
+        t = max(t, b)
+    return t
+
+
 def schedule_layers(cfg: AcceleratorConfig, models: list, n_images: int = 1) -> Schedule:
     """Layers of ``models`` ([(name, QNet)]) on the sub-accelerators of ``cfg``."""
     engines = cfg.engines
@@ -417,10 +429,9 @@ def schedule_layers(cfg: AcceleratorConfig, models: list, n_images: int = 1) -> 
     for i in reversed(range(len(nodes))):   # successors come later in a model's order
         rank[i] = mean[i] + max((rank[s] for s in succs[i]), default=0.0)
     order = sorted(range(len(nodes)), key=lambda i: (-rank[i], i))
-    # a layer is placed only after its predecessors: rank order respects dependencies
-    # because every predecessor's rank exceeds its successors' (costs >= 0) or ties
-    # broken by position
-    free = {name: 0 for name, _ in engines}
+    # in rank order, each time the first layer whose predecessors are all placed (a
+    # layer of no cost, on the host, ranks no higher than what reads it)
+    busy = {name: [] for name, _ in engines}    # (start, end) of what each engine runs
     end = [None] * len(nodes)
     placed = []
     pending = list(order)
@@ -432,12 +443,12 @@ def schedule_layers(cfg: AcceleratorConfig, models: list, n_images: int = 1) -> 
         if host:
             sl = ScheduledLayer(mname, layer.name, layer.op, "host", ready, ready, 0, costs)
         else:
-            choice = min((ready_at + c, name) for name, c in costs.items() if c is not None
-                         for ready_at in [max(ready, free[name])])
-            fin, name = choice
-            free[name] = fin
-            sl = ScheduledLayer(mname, layer.name, layer.op, name, fin - costs[name], fin,
-                                macs, costs)
+            fin, name, start = min((start + c, name, start) for name, c in costs.items()
+                                   if c is not None
+                                   for start in [_earliest(busy[name], ready, c)])
+            busy[name].append((start, fin))
+            busy[name].sort()
+            sl = ScheduledLayer(mname, layer.name, layer.op, name, start, fin, macs, costs)
         end[i] = sl.end
         placed.append((i, sl))
     placed.sort(key=lambda x: (x[1].start, x[0]))
