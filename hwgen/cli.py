@@ -550,13 +550,13 @@ def _estimate_network(cfg, args, coef=None) -> int:
 def _estimate_scaleout(cfg, args, coef) -> int:
     """estimate --model on a multi-pod design (every layer cut across the pods) or on
     sub-accelerators (the layers of every --model scheduled onto them)."""
-    from .compiler.scaleout import plan_pods, schedule_layers
+    from .compiler.scaleout import plan_pods, plan_tenants, schedule_layers
     if coef is not None:
         raise BadInput("--pdk and --board: the cost model does not cover pods or "
                        "subaccelerators yet")
-    if cfg.pods is not None and len(args.model) > 1:
-        raise BadInput("pods: one --model at a time (several models go with "
-                       "subaccelerators:)")
+    if cfg.pods is not None and len(args.model) > cfg.pods.count:
+        raise BadInput(f"pods: {len(args.model)} models on {cfg.pods.count} pods; every "
+                       "model needs a pod of its own")
     models = []
     with progress_of(args) as prog:
         for spec in args.model:
@@ -564,21 +564,30 @@ def _estimate_scaleout(cfg, args, coef) -> int:
             qnet, _, n = _load_network(args, cfg)
             models.append(qnet)
         t0 = time.perf_counter()
-        if cfg.pods is not None:
+        names = [q.name if [m.name for m in models].count(q.name) == 1 else
+                 f"{q.name}#{i}" for i, q in enumerate(models)]
+        if cfg.pods is not None and len(models) == 1:
             prog.stage(f"cutting {models[0].name} across {cfg.pods.count} pods")
             rep = plan_pods(cfg, models[0], n_images=n).report()
+        elif cfg.pods is not None:
+            prog.stage(f"sharing {cfg.pods.count} pods among {len(models)} models")
+            rep = plan_tenants(cfg, list(zip(names, models)), n_images=n)
         else:
             prog.stage(f"scheduling {len(models)} model(s) on {len(cfg.subaccelerators)} "
                        "sub-accelerators")
-            names = [q.name if [m.name for m in models].count(q.name) == 1 else
-                     f"{q.name}#{i}" for i, q in enumerate(models)]
             rep = schedule_layers(cfg, list(zip(names, models)), n_images=n).report()
         rep["estimate_seconds"] = round(time.perf_counter() - t0, 4)
         prog.done()
     if args.json:
         print(json.dumps(rep, indent=2, sort_keys=True))
         return EXIT_OK
-    if cfg.pods is not None:
+    if "tenants" in rep:
+        rows = [("model", "pods", "cycles", "MACs/cycle", "util")]
+        rows += [(t["model"], str(t["pods"]), str(t["cycles"]), f"{t['macs_per_cycle']:.1f}",
+                  f"{t['utilization']:.3f}") for t in rep["tenants"]]
+        keys = ("config", "models", "pods", "interconnect", "tiling", "cycles", "macs",
+                "utilization", "estimate_seconds")
+    elif cfg.pods is not None:
         rows = [("layer", "op", "gemm MxKxN", "parts", "grid", "pods", "cycles", "util")]
         for d in rep["layers"]:
             g = d.get("gemm")

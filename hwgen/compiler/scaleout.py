@@ -66,6 +66,7 @@ from .network import plan_layer
 from .program import check_gemm
 
 __all__ = ["LayerGemms", "layer_gemms", "PodLayer", "PodPlan", "plan_pods", "slices",
+           "tenant_splits", "plan_tenants",
            "grids", "ScheduledLayer", "Schedule", "schedule_layers", "interconnect_of"]
 
 
@@ -243,14 +244,15 @@ def _lpt(parts: list[list[int]], groups: int, width: int) -> int:
 
 
 def plan_pod_layer(cfg: AcceleratorConfig, qnet: QNet, layer: QLayer,
-                   n_images: int = 1) -> PodLayer:
-    """One layer of a multi-pod design (``cfg.pods``), as the module docstring says."""
+                   n_images: int = 1, net: Optional[tuple] = None) -> PodLayer:
+    """One layer of a multi-pod design (``cfg.pods``), as the module docstring says;
+    ``net`` overrides the interconnect's (latency, share) (pods of a larger one)."""
     P = cfg.pods.count
     pod = cfg.pod
     g = layer_gemms(qnet, layer, n_images, pod.R)
     if g is None:
         return PodLayer(layer.name, layer.op, "host", "on the host")
-    lat, share = interconnect_of(cfg)
+    lat, share = net if net is not None else interconnect_of(cfg)
     os_ = pod.dataflow is Dataflow.OS
     if cfg.pods.tiling.value == "uniform":
         options = [(uniform_grid(P), 1, 1)]
@@ -284,12 +286,13 @@ class PodPlan:
     qnet: QNet
     n_images: int
     layers: list
+    net: Optional[tuple] = None
 
     def report(self) -> dict:
         P, pes = self.cfg.pods.count, self.cfg.array.pes
         cycles = sum(lp.cycles for lp in self.layers)
         macs = sum(lp.macs for lp in self.layers if lp.where == "pods")
-        lat, share = interconnect_of(self.cfg)
+        lat, share = self.net if self.net is not None else interconnect_of(self.cfg)
         return {"config": self.cfg.name, "model": self.qnet.name,
                 "images": self.n_images, "pods": P,
                 "pod": f"{self.cfg.R}x{self.cfg.C} {self.cfg.dataflow.value}",
@@ -302,15 +305,63 @@ class PodPlan:
                 "utilization": round(macs / (P * pes * cycles), 6) if cycles else 0.0}
 
 
-def plan_pods(cfg: AcceleratorConfig, qnet: QNet, n_images: int = 1) -> PodPlan:
-    """Every layer of ``qnet`` on the pods of ``cfg`` (which has a ``pods:`` section)."""
+def plan_pods(cfg: AcceleratorConfig, qnet: QNet, n_images: int = 1,
+              net: Optional[tuple] = None) -> PodPlan:
+    """Every layer of ``qnet`` on the pods of ``cfg`` (which has a ``pods:`` section);
+    ``net``: as :func:`plan_pod_layer`."""
     if cfg.pods is None:
         raise ValueError(f"{cfg.name} has no pods: section")
     if qnet.in_bits != cfg.precision.in_bits:
         raise WorkloadError(f"the network is quantized to {qnet.in_bits} bits, {cfg.name} "
                             f"computes with {cfg.precision.in_bits}; quantize for this design")
-    return PodPlan(cfg, qnet, n_images,
-                   [plan_pod_layer(cfg, qnet, layer, n_images) for layer in qnet.layers])
+    return PodPlan(cfg, qnet, n_images, [plan_pod_layer(cfg, qnet, layer, n_images, net)
+                                         for layer in qnet.layers], net)
+
+
+# ---- several networks on the pods -----------------------------------------------------------
+def tenant_splits(kind: str, P: int, tenants: int) -> list[tuple]:
+    """Ways to give each of ``tenants`` networks its own pods: any counts adding up to at
+    most P for the crossbar and the bus; powers of two for the butterfly, so that each
+    network's pods are a sub-butterfly (positions that share their high bits: XOR
+    permutations below the group's size stay inside it)."""
+    sizes = [1 << k for k in range(P.bit_length())] if kind == "butterfly" \
+        else list(range(1, P + 1))
+    out = []
+
+    def rec(prefix, left):
+        if len(prefix) == tenants:
+            out.append(tuple(prefix))
+            return
+        for s in sizes:
+            if s <= left - (tenants - len(prefix) - 1):
+                rec(prefix + [s], left - s)
+    rec([], P)
+    return out
+
+
+def plan_tenants(cfg: AcceleratorConfig, models: list, n_images: int = 1) -> dict:
+    """Several networks (``models``: [(name, QNet)]) side by side on the pods of ``cfg``,
+    each on pods of its own (:func:`tenant_splits`), each cut as :func:`plan_pods` cuts
+    one: the split that finishes all of them first."""
+    kind = cfg.pods.interconnect.value
+    net = interconnect_of(cfg)   # every word still crosses the whole network
+    best = None
+    for split in tenant_splits(kind, cfg.pods.count, len(models)):
+        plans = [plan_pods(cfg.replace(pods=dataclasses.replace(cfg.pods, count=n)), q,
+                           n_images, net) for n, (_, q) in zip(split, models)]
+        reps = [p.report() for p in plans]
+        span = max(r["cycles"] for r in reps)
+        if best is None or (span, split) < (best[0], best[1]):
+            best = (span, split, reps)
+    span, split, reps = best
+    macs = sum(r["macs"] for r in reps)
+    P, pes = cfg.pods.count, cfg.array.pes
+    return {"config": cfg.name, "models": [m for m, _ in models], "pods": P,
+            "interconnect": kind, "tiling": cfg.pods.tiling.value,
+            "split": {m: n for (m, _), n in zip(models, split)},
+            "tenants": [dict(r, model=m) for (m, _), r in zip(models, reps)],
+            "cycles": span, "macs": macs,
+            "utilization": round(macs / (P * pes * span), 6) if span else 0.0}
 
 
 # ---- sub-accelerators: list scheduling ----------------------------------------------------------

@@ -62,13 +62,20 @@ def test_two_models_scheduled(capsys, configs):
     assert rep["schedule_seconds"] < 0.1
 
 
+def test_two_models_share_the_pods(capsys, configs):
+    code, out, _ = run(capsys, "estimate", str(configs / "pods.yaml"), "--model",
+                       "digits_cnn", "--model", "digits_cnn", "--json", "-q")
+    assert code == 0
+    rep = json.loads(out)
+    assert rep["split"] == {"digits_cnn#0": 4, "digits_cnn#1": 4}
+    assert rep["cycles"] == max(t["cycles"] for t in rep["tenants"])
+
+
 @pytest.mark.parametrize("argv,message", [
     (["generate", "{pods}", "-o", "x"], "pods: hwgen generate builds one array"),
     (["sim", "{het}", "--workload", "gemm:4x4x4"], "subaccelerators: hwgen sim builds one"),
     (["estimate", "{pods}", "--workload", "gemm:4x4x4"],
      "pods: hwgen estimate --workload builds one array"),
-    (["estimate", "{pods}", "--model", "digits_cnn", "--model", "digits_cnn"],
-     "hwgen: pods: one --model at a time"),
     (["estimate", "tiny", "--model", "digits_cnn", "--model", "digits_cnn"],
      "hwgen: several --model go with a design of subaccelerators"),
 ])

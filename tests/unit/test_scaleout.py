@@ -185,6 +185,21 @@ def test_interconnect_latency_and_bus(qnet):
     assert bus.report()["cycles"] > 2 * fly.report()["cycles"]
 
 
+def test_networks_side_by_side_on_the_pods(qnet):
+    assert so.tenant_splits("butterfly", 8, 2) == [
+        (1, 1), (1, 2), (1, 4), (2, 1), (2, 2), (2, 4), (4, 1), (4, 2), (4, 4)]
+    assert len(so.tenant_splits("crossbar", 6, 2)) == 15
+    cfg = pods(8, 8)
+    rep = so.plan_tenants(cfg, [("a", qnet), ("b", qnet)])
+    assert rep["split"] == {"a": 4, "b": 4}
+    assert rep["cycles"] == max(t["cycles"] for t in rep["tenants"])
+    # each tenant's pods are timed with the whole network's latency
+    alone = so.plan_pods(pods(4, 8), qnet).report()["cycles"]
+    four = so.plan_pods(pods(4, 8), qnet, net=so.interconnect_of(cfg)).report()["cycles"]
+    assert rep["cycles"] == four >= alone
+    assert rep["cycles"] < 2 * so.plan_pods(cfg, qnet).report()["cycles"]
+
+
 # ---- sub-accelerators --------------------------------------------------------------------
 def het(*engines):
     return AcceleratorConfig(name="h", precision=PREC, buffers=BUFS, host=HostConfig(8),
