@@ -457,7 +457,8 @@ MAX_IMAGES = 4096
 
 def model_args(p, required: bool = True, many: bool = False) -> None:
     p.add_argument("--model", required=required, metavar="MODEL", help=MODEL_HELP + (
-        "; repeated: several models scheduled together on subaccelerators:" if many else ""),
+        "; repeated: several models side by side on pods: or scheduled together on "
+        "subaccelerators:" if many else ""),
         action="append" if many else "store")
     p.add_argument("--input-shape", type=cliargs.input_shape, metavar="NxCxHxW",
                    help="the model's input (N images of C x H x W); default the model's own")
