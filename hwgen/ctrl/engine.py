@@ -177,6 +177,8 @@ class ComputeEngine(wiring.Component):
         drain = Signal(range(tail + 1))
         conv_en = self._conv_en
         gen = ConvAddress(self._conv) if self.im2col else None
+        if gen is not None:
+            gen.prepare(m)
 
         # Descriptor pipeline: issue cycle -> the writeback's read, RL - 1 cycles before
         # the array's output (RL read + L array - (RL - 1)).
@@ -395,28 +397,61 @@ class ConvAddress:
             m.d.sync += [self.ox.eq(self.ox + 1), self.addr.eq(self.addr + r("PX_STEP")),
                          self.ix.eq(self.ix + r("SX"))]
 
+    def prepare(self, m):
+        """The registers :meth:`next_tile` steps from, computed every cycle; call once,
+        outside any condition."""
+        r = self.reg
+        w = self.W
+
+        def q(name, value, shape=signed(w)):
+            reg = Signal(shape, name=f"cg_{name}_q")
+            m.d.sync += reg.eq(value)
+            return reg
+
+        ct_last = q("ct_last", self.ct == r("CT") - 1, 1)
+        kx_last = q("kx_last", self.kx == r("KW") - 1, 1)
+        # successor A: next channel tile; B: next kernel column; C: next kernel row
+        off_a, off_b, off_c = (q("off_a", self.off + 1), q("off_b", self.off + r("KX_STEP")),
+                               q("off_c", self.off + r("KY_STEP")))
+        cx_b, ry_c = q("cx_b", self.cx + r("DX")), q("ry_c", self.ry + r("DY"))
+        addr_a = q("addr_a", r("BASE0") + self.off + 1)
+        addr_b = q("addr_b", r("BASE0") + self.off + r("KX_STEP"))
+        addr_c = q("addr_c", r("BASE0") + self.off + r("KY_STEP"))
+        ix_a = q("ix_a", r("COL0") + self.cx)
+        ix_b = q("ix_b", r("COL0") + self.cx + r("DX"))
+        iy_a = q("iy_a", r("ROW0") + self.ry)
+        iy_c = q("iy_c", r("ROW0") + self.ry + r("DY"))
+        self._next = (ct_last, kx_last, off_a, off_b, off_c, cx_b, ry_c, addr_a, addr_b,
+                      addr_c, ix_a, ix_b, iy_a, iy_c)
+
     def next_tile(self, m, restart):
         """At the end of a k tile: the next one (channel tile, then kernel column, then
         kernel row), or the first again when ``restart`` (the next column tile);
-        the pixel back to the chunk's first."""
+        the pixel back to the chunk's first.
+
+        The three successors are computed every cycle into registers (the k-tile state
+        changes only here and in :meth:`reset`, and tiles are at least
+        :func:`~hwgen.lib.schedule.ws_min_period` >= 2 cycles apart, so they are current
+        when used): the step itself is a multiplexer, not a compare-add-add chain."""
+        ct_last, kx_last, off_a, off_b, off_c, cx_b, ry_c, addr_a, addr_b, addr_c, ix_a, \
+            ix_b, iy_a, iy_c = self._next
         r = self.reg
-        off, cx, ry = (Signal(signed(self.W), name=f"cg_next_{n}") for n in ("off", "cx", "ry"))
-        m.d.comb += [off.eq(self.off + 1), cx.eq(self.cx), ry.eq(self.ry)]
+        m.d.sync += self.ox.eq(0)
         with m.If(restart):
-            m.d.comb += [off.eq(0), cx.eq(0), ry.eq(0)]
-            m.d.sync += [self.ct.eq(0), self.kx.eq(0)]
-        with m.Elif(self.ct != r("CT") - 1):
-            m.d.sync += self.ct.eq(self.ct + 1)
-        with m.Elif(self.kx != r("KW") - 1):
-            m.d.sync += [self.ct.eq(0), self.kx.eq(self.kx + 1)]
-            m.d.comb += [off.eq(self.off + r("KX_STEP")), cx.eq(self.cx + r("DX"))]
+            m.d.sync += [self.ct.eq(0), self.kx.eq(0), self.off.eq(0), self.cx.eq(0),
+                         self.ry.eq(0), self.addr.eq(r("BASE0")), self.ix.eq(r("COL0")),
+                         self.iy.eq(r("ROW0"))]
+        with m.Elif(~ct_last):
+            m.d.sync += [self.ct.eq(self.ct + 1), self.off.eq(off_a), self.addr.eq(addr_a),
+                         self.ix.eq(ix_a), self.iy.eq(iy_a)]
+        with m.Elif(~kx_last):
+            m.d.sync += [self.ct.eq(0), self.kx.eq(self.kx + 1), self.off.eq(off_b),
+                         self.cx.eq(cx_b), self.addr.eq(addr_b), self.ix.eq(ix_b),
+                         self.iy.eq(iy_a)]
         with m.Else():
-            m.d.sync += [self.ct.eq(0), self.kx.eq(0)]
-            m.d.comb += [off.eq(self.off + r("KY_STEP")), cx.eq(0),
-                         ry.eq(self.ry + r("DY"))]
-        m.d.sync += [self.off.eq(off), self.cx.eq(cx), self.ry.eq(ry), self.ox.eq(0),
-                     self.addr.eq(r("BASE0") + off), self.ix.eq(r("COL0") + cx),
-                     self.iy.eq(r("ROW0") + ry)]
+            m.d.sync += [self.ct.eq(0), self.kx.eq(0), self.off.eq(off_c), self.cx.eq(0),
+                         self.ry.eq(ry_c), self.addr.eq(addr_c), self.ix.eq(r("COL0")),
+                         self.iy.eq(iy_c)]
 
 
 class OsConvAddress:
