@@ -154,7 +154,8 @@ def test_version_and_presets_in_help(capsys):
      "hwgen: argument --clock-mhz: expected a frequency (MHz) above 0 up to 10000, got 'nan'"),
     (["fpga", "ice40"], "hwgen: the following arguments are required: --board"),
     (["frobnicate"], "hwgen: argument COMMAND: invalid choice: 'frobnicate' (choose from "
-                     "'check', 'generate', 'estimate', 'sim'"),
+                     "'check', 'generate', 'estimate', 'calibrate', 'sim', 'run', 'compile', "
+                     "'search', 'cosearch', 'fpga', 'asic')"),
     (["check", "/dev/zero"], "hwgen: argument CONFIG: '/dev/zero': not a regular file (a "
                              "device, pipe or socket); a config is a YAML file or a preset name"),
 ])
