@@ -19,6 +19,7 @@ network), ``report.md`` with ``front.png`` (both fronts on one plot).
 from __future__ import annotations
 
 import json
+import shutil
 import time
 from pathlib import Path
 from typing import Callable, Optional
@@ -255,11 +256,7 @@ def cosearch(*, task: str = "digits", netspace: Optional[NetSpace] = None,
             winner = min(ok, key=lambda f: (f[metric], -f["quant_test_accuracy"]))
             wdir = work / "winner"
             wdir.mkdir()
-            _export_onnx(winner["module"], Arch(**{k: tuple(v) if isinstance(v, list) else v
-                                                   for k, v in winner["network"].items()
-                                                   if k in ("widths", "kernels", "bits")},
-                                                input=ns.input, classes=ns.classes),
-                         wdir / "model.onnx")
+            shutil.copyfile(work / winner["onnx"], wdir / "model.onnx")  # as its front wrote it
             (wdir / "config.yaml").write_text(yaml.safe_dump(winner["config"], sort_keys=False))
         clean = {label: [{k: v for k, v in f.items() if k not in ("module", "qnet")}
                          for f in fs] for label, fs in finals.items()}

@@ -11,6 +11,9 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+from ..search.verify import target_flow
+from .run import MEMORIES
+
 
 def verifier(*, images: int = 20, sim: str = "verilator", target=None, seed: int = 0):
     """The ``verify(winner, work, data)`` callable :func:`hwgen.cosearch.cosearch` takes;
@@ -49,27 +52,14 @@ def verifier(*, images: int = 20, sim: str = "verilator", target=None, seed: int
 
 
 def _flow(cfg, target, out: Path) -> dict:
-    from .run import MEMORIES
     t0 = time.monotonic()
     try:
-        if target.kind == "pdk":
-            from asic_flow import AsicOptions, run
-            rep = run(cfg, AsicOptions(clock_ns=target.clock_ns, pdk=target.name,
-                                       memories=MEMORIES), out).as_dict()
-            got = {"area_um2": rep.get("area_um2"), "fmax_mhz": rep.get("fmax_mhz"),
-                   "power_mw": rep.get("power_mw"), "timing_met": rep.get("timing_met")}
-        else:
-            import fpga
-            rep = fpga.build(cfg, fpga.FpgaOptions(board=target.name), out).as_dict()
-            res = rep["resources"]
-            got = {"luts": res.get("LUT", {}).get("used"), "ffs": res.get("FF", {}).get("used"),
-                   "dsps": res.get("DSP", {}).get("used"),
-                   "brams": res.get("BRAM", {}).get("used"),
-                   "fmax_mhz": min(rep["fmax_mhz"].values()) if rep["fmax_mhz"] else None}
+        got, rep = target_flow(cfg, target, out, MEMORIES)
     except Exception as e:       # a flow that fails is reported, not fatal
         return {"flow": str(target), "error": " ".join(str(e).split())[:300]}
-    return {"flow": str(target), **({"memories": MEMORIES} if target.kind == "pdk" else {}),
-            **got, "seconds": round(time.monotonic() - t0, 1)}
+    if target.kind == "pdk":
+        got = {"memories": MEMORIES, **got, "timing_met": rep.get("timing_met")}
+    return {"flow": str(target), **got, "seconds": round(time.monotonic() - t0, 1)}
 
 
 __all__ = ["verifier"]

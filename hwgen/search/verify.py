@@ -60,27 +60,32 @@ def _sim_network(cfg, model: str, seed: int) -> dict:
             **({"first_wrong_layer": bad.name} if bad else {})}
 
 
-def _flow(ev: Evaluator, rec: Record, out: Path) -> dict:
-    cfg = ev.space.config(rec.cand)
-    t = ev.target
-    t0 = time.monotonic()
-    if t.kind == "pdk":
+def target_flow(cfg, target, out: Path, memories: str = "flops") -> tuple[dict, dict]:
+    """``hwgen asic`` at a pdk target's library and clock, or ``hwgen fpga`` on a board
+    target, of ``cfg`` into ``out``: the measured figures the cost model predicts, and
+    the flow's whole report."""
+    if target.kind == "pdk":
         from asic_flow import AsicOptions, run
-        rep = run(cfg, AsicOptions(clock_ns=t.clock_ns, pdk=t.name,
-                                   memories=rec.metrics.get("memories", "flops")), out).as_dict()
-        measured = {"area_um2": rep.get("area_um2"), "fmax_mhz": rep.get("fmax_mhz"),
-                    "power_mw": rep.get("power_mw")}
-    else:
-        import fpga
-        rep = fpga.build(cfg, fpga.FpgaOptions(board=t.name), out).as_dict()
-        res = rep["resources"]
-        measured = {"luts": res.get("LUT", {}).get("used"), "ffs": res.get("FF", {}).get("used"),
-                    "dsps": res.get("DSP", {}).get("used"), "brams": res.get("BRAM", {}).get("used"),
-                    "fmax_mhz": min(rep["fmax_mhz"].values()) if rep["fmax_mhz"] else None}
+        rep = run(cfg, AsicOptions(clock_ns=target.clock_ns, pdk=target.name,
+                                   memories=memories), out).as_dict()
+        return {"area_um2": rep.get("area_um2"), "fmax_mhz": rep.get("fmax_mhz"),
+                "power_mw": rep.get("power_mw")}, rep
+    import fpga
+    rep = fpga.build(cfg, fpga.FpgaOptions(board=target.name), out).as_dict()
+    res = rep["resources"]
+    return {"luts": res.get("LUT", {}).get("used"), "ffs": res.get("FF", {}).get("used"),
+            "dsps": res.get("DSP", {}).get("used"), "brams": res.get("BRAM", {}).get("used"),
+            "fmax_mhz": min(rep["fmax_mhz"].values()) if rep["fmax_mhz"] else None}, rep
+
+
+def _flow(ev: Evaluator, rec: Record, out: Path) -> dict:
+    t0 = time.monotonic()
+    measured, _ = target_flow(ev.space.config(rec.cand), ev.target, out,
+                              rec.metrics.get("memories", "flops"))
     model = {k: rec.metrics.get(k) for k in measured}
     err = {k: round(model[k] / measured[k] - 1, 4) for k in measured
            if isinstance(model.get(k), (int, float)) and measured.get(k)}
-    return {"design": rec.name, "flow": str(t), "measured": measured, "model": model,
+    return {"design": rec.name, "flow": str(ev.target), "measured": measured, "model": model,
             "relative_error": err, "seconds": round(time.monotonic() - t0, 1)}
 
 

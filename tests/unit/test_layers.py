@@ -42,9 +42,9 @@ RULES = [
     ("hwgen.outputs", 9, "flow"),
     ("hwgen.calibration", 10, "flow"),   # runs the flows to fit the cost model
     ("hwgen.search.verify", 10, "flow"),   # runs the simulators and flows on a search's best
-    ("hwgen.cosearch.verify", 10, "flow"),  # the co-search's winner on the RTL and the flow
-    ("hwgen.cli", 11, ""),
-    ("hwgen", 12, ""),      # the package itself
+    ("hwgen.cosearch.verify", 11, "flow"),  # the co-search's winner; uses search.verify's flow
+    ("hwgen.cli", 12, ""),
+    ("hwgen", 13, ""),      # the package itself
 ]
 
 
