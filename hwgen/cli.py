@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import signal
 import sys
 import time
 from dataclasses import dataclass
@@ -1244,5 +1245,27 @@ def main(argv=None) -> int:
         raise
 
 
+def entry() -> None:
+    """The ``hwgen`` command: :func:`main`, then exit with its code. A SIGINT, SIGTERM or
+    SIGHUP that arrives after the command has finished (while the interpreter shuts down,
+    which would otherwise die of it with -2 or -15 after the work was complete and
+    reported) is ignored; one that arrives between the two gives 130 or 128 + signal."""
+    def terminated(signum, frame):
+        raise tools.Terminated(signum)
+
+    late = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+    for s in late[1:]:  # what main restores on its way out
+        signal.signal(s, terminated)
+    try:
+        code = main()
+    except KeyboardInterrupt:
+        code = 130
+    except tools.Terminated as e:
+        code = 128 + e.signum
+    for s in late:
+        signal.signal(s, signal.SIG_IGN)
+    sys.exit(code)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    entry()
