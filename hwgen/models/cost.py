@@ -1353,7 +1353,8 @@ def _rough_activity(R, C, beat, fig: dict) -> dict:
 
 
 def search_cost_batch(col: dict, cycles, macs, kind: str, name: str,
-                      clock_ns: Optional[float]) -> dict:
+                      clock_ns: Optional[float], memories="flops",
+                      activity: Optional[dict] = None) -> dict:
     """A population's cost for the search's screen (:meth:`hwgen.search.evaluate.
     Evaluator.screen`): ``col`` holds the screen's columns (``R``, ``C``, ``os``, ``beat``,
     ``din``, ``dw``, ``dacc``, ``in_bits``; optionally ``acc_bits``, ``mult_bits``,
@@ -1363,7 +1364,11 @@ def search_cost_batch(col: dict, cycles, macs, kind: str, name: str,
     candidate) and ``macs``. Returns arrays: on a PDK ``area_um2``, ``fmax_mhz``,
     ``power_mw`` and ``energy_uj`` at the clock each candidate runs at (the target's or
     its fmax, whichever is slower); on a board the FPGA figures (:func:`cost_batch`),
-    ``overflow`` (as in :func:`search_cost`) and ``power_mw`` 0."""
+    ``overflow`` (as in :func:`search_cost`) and ``power_mw`` 0. ``memories``: how the
+    buffers are priced, ``flops`` or ``macro``, one for all or an array of one per
+    candidate (as :func:`search_cost` prices each). ``activity``: the :data:`ACTIVITY`
+    counts of each candidate when the caller has them, else they are approximated from
+    the cycles and MACs."""
     coef = _coef_for(kind, name)
     b = np.asarray(col["in_bits"], dtype=np.float64)
     acc = np.floor(np.log2(1024.0) + 2 * b - 2) + 2
@@ -1383,7 +1388,31 @@ def search_cost_batch(col: dict, cycles, macs, kind: str, name: str,
                               for r in ("LUT", "FF", "BRAM", "DSP"))
         return out
     R, C = np.asarray(col["R"]), np.asarray(col["C"])
-    act = _rough_activity(R, C, np.asarray(col["beat"]), {"cycles": cycles, "macs": macs})
-    fmax = cost_batch(p, coef, None, None)["fmax_mhz"]
-    period = np.maximum(clock_ns or 10.0, 1000.0 / fmax)
-    return cost_batch(p, coef, act, period)
+    if activity is None:
+        act = _rough_activity(R, C, np.asarray(col["beat"]), {"cycles": cycles, "macs": macs})
+    else:
+        act = {k: np.asarray(activity[k], dtype=np.float64) for k in ACTIVITY}
+    n = len(np.atleast_1d(R))
+    mem = np.broadcast_to(np.asarray(memories, dtype=object), (n,))
+    kinds = list(dict.fromkeys(mem.tolist()))
+    if len(kinds) == 1:
+        fmax = cost_batch(p, coef, None, None, kinds[0])["fmax_mhz"]
+        period = np.maximum(clock_ns or 10.0, 1000.0 / fmax)
+        return cost_batch(p, coef, act, period, kinds[0])
+    full = {k: np.broadcast_to(np.asarray(v), (n,)) for k, v in p.items()}
+    act = {k: np.broadcast_to(v, (n,)) for k, v in act.items()}
+    out: dict = {}
+    for kind_ in kinds:
+        rows = np.flatnonzero(mem == kind_)
+        part = _take(full, rows)
+        fmax = cost_batch(part, coef, None, None, kind_)["fmax_mhz"]
+        period = np.maximum(clock_ns or 10.0, 1000.0 / fmax)
+        res = cost_batch(part, coef, _take(act, rows), period, kind_)
+        for k, v in res.items():
+            v = np.asarray(v)
+            if v.ndim == 0:
+                v = np.broadcast_to(v, (len(rows),))
+            if k not in out:
+                out[k] = np.zeros(n, dtype=np.result_type(v.dtype, np.float64))
+            out[k][rows] = v
+    return out

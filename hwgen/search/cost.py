@@ -34,9 +34,11 @@ class CostProvider:
         return self.model.search_cost(cfg, fig, target.kind, target.name, target.clock_ns,
                                       memories)
 
-    def price_batch(self, col: dict, cycles, workload, target: Target) -> dict:
+    def price_batch(self, col: dict, cycles, workload, target: Target,
+                    activity: Optional[dict] = None) -> dict:
         return self.model.search_cost_batch(col, cycles, workload.macs(), target.kind,
-                                            target.name, target.clock_ns)
+                                            target.name, target.clock_ns,
+                                            col.get("memories", "flops"), activity)
 
 
 def cost_for(target: Target, objective: str, constraints: Constraints) -> Optional[CostProvider]:

@@ -87,7 +87,7 @@ def population_columns(space, pop: np.ndarray) -> dict:
             "din": cols["buffers.input.depth"].astype(np.int64),
             "dw": cols["buffers.weight.depth"].astype(np.int64),
             "dacc": cols["buffers.acc.depth"].astype(np.int64),
-            "in_bits": b,
+            "in_bits": b, "memories": cols["memories"],
             "acc_bits": np.array([acc_bits_needed(int(x), space.max_k) for x in b],
                                  dtype=np.int64),
             **{f"banks_{k}": cols[f"buffers.{n}.banks"].astype(np.int64)

@@ -255,3 +255,28 @@ def test_cli_search_on_a_board_keeps_to_what_fits(capsys, tmp_path):
         assert r["feasible"] == m["fits"] and m["luts"] > 0 and m["clock_ns"] > 10
         if not m["fits"]:
             assert r["why"].startswith("does not fit icebreaker: ") and m["overflow"] > 0
+
+
+def test_screen_prices_each_design_with_its_memories():
+    """The screen prices a population with the buffers each candidate has (flip-flops or
+    SRAM macros), as the exact evaluation does: equal areas, and under an area limit the
+    same designs feasible (the macro designs were priced as flip-flop buffers before, ten
+    times their area, and the screen found none of them feasible)."""
+    from hwgen.search.cost import cost_for
+    from hwgen.search.fast import population_columns
+    spec = {**SMALL, "memories": ["flops", "macro"]}
+    ev = evaluator("edp", space=spec)
+    ev.cost = cost_for(ev.target, "edp", Constraints())
+    pop = ev.space.random(np.random.default_rng(5), 40)
+    cyc = screen(ev.space, pop, ev.workload.layers()).astype(float)
+    priced = ev.cost.price_batch(population_columns(ev.space, pop), cyc, ev.workload, ev.target)
+    recs = [ev.evaluate(c) for c in pop]
+    ok = [i for i, r in enumerate(recs) if r.feasible]
+    assert len(ok) > 30 and {recs[i].metrics["memories"] for i in ok} == {"flops", "macro"}
+    for i in ok:
+        assert priced["area_um2"][i] == pytest.approx(recs[i].metrics["area_um2"], rel=1e-6)
+    limit = float(np.median([recs[i].metrics["area_um2"] for i in ok]))
+    ev.constraints = Constraints(max_area_um2=limit)
+    s = ev.screen(pop)
+    for i in ok:
+        assert np.isfinite(s[i]) == (recs[i].metrics["area_um2"] <= limit)
