@@ -17,7 +17,7 @@ import numpy as np
 
 from ..config import config_dict
 from ..lib.errors import WorkloadError
-from .fast import population_columns, screen
+from .fast import population_columns, runs, screen
 from .space import Space
 from .workload import Workload, exact
 
@@ -172,10 +172,13 @@ class Evaluator:
     # ---- screen ------------------------------------------------------------------------
     def screen(self, pop: np.ndarray) -> np.ndarray:
         """An approximate objective (lower is better) for every candidate of ``pop``:
-        the fast cycle model, priced by the cost model when there is one."""
+        the fast cycle model, priced by the cost model when there is one; inf for a
+        candidate that breaks a constraint or that a layer cannot run on."""
         t0 = time.perf_counter()
         in_bits = int(self.space.dims[self.space.index["precision.in_bits"]].values[0])
-        cycles = screen(self.space, pop, self.workload.layers(in_bits)).astype(np.float64)
+        layers = self.workload.layers(in_bits)
+        cycles = screen(self.space, pop, layers).astype(np.float64)
+        fits = runs(self.space, pop, layers)
         score = cycles * (self.target.clock_ns or 10.0) * 1e-9
         if self.cost is not None and hasattr(self.cost, "price_batch"):
             col = population_columns(self.space, pop)
@@ -201,6 +204,7 @@ class Evaluator:
             if "fits" in priced:   # a board: designs that do not fit it
                 pen += np.where(priced["fits"], 0.0, 1.0 + priced.get("overflow", 0.0))
             score = np.where(pen > 0, np.inf, score)
+        score = np.where(fits, score, np.inf)      # a layer that cannot run on it
         self.screened += len(pop)
         self.screen_seconds += time.perf_counter() - t0
         return score

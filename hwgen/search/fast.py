@@ -76,6 +76,21 @@ def layer_cycles(col: dict, layer: Layer) -> np.ndarray:
     return g * (np.maximum(compute, beats) + first + last + 20 * chunks)
 
 
+def layer_fits(col: dict, layer: Layer) -> np.ndarray:
+    """Whether the smallest chunk of a convolution fits each candidate's buffers (as the
+    compiler's mapping search requires: one output row, the kernel's input rows at one
+    channel unit -- R channels on weight-stationary designs, one on output-stationary
+    ones -- and C output channels); True for other layers, whose chunks shrink to fit."""
+    R, os_ = col["R"], col["os"]
+    if not layer.conv or not layer.rows_in:
+        return np.ones(len(R), dtype=bool)
+    a = np.where(os_, layer.rows_in * layer.stride_w * _cdiv(_cdiv(layer.in_w, layer.stride_w), R),
+                 layer.rows_in * layer.in_w)
+    w = np.where(os_, layer.kernel, layer.kernel * R)
+    acc = np.where(os_, _cdiv(layer.out_w, R) * R, layer.out_w)
+    return (a <= col["din"]) & (w <= col["dw"]) & (acc <= col["dacc"])
+
+
 def population_columns(space, pop: np.ndarray) -> dict:
     """The screen's columns of a population (and the accumulator width and banks the
     cost model's screen prices)."""
@@ -102,3 +117,12 @@ def screen(space, pop: np.ndarray, layers: tuple) -> np.ndarray:
     for layer in layers:
         total += layer_cycles(col, layer)
     return total
+
+
+def runs(space, pop: np.ndarray, layers: tuple) -> np.ndarray:
+    """Whether every layer's smallest chunk fits each candidate (:func:`layer_fits`)."""
+    col = population_columns(space, pop)
+    ok = np.ones(len(pop), dtype=bool)
+    for layer in layers:
+        ok &= layer_fits(col, layer)
+    return ok

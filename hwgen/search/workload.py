@@ -35,6 +35,9 @@ class Layer:
     kernel: int = 1          # kh * kw
     out_w: int = 1           # output row width (output-stationary row tiles)
     residual: bool = False
+    in_w: int = 0            # input row width, the kernel's input rows for one output
+    rows_in: int = 0         # row and the column stride: the smallest band of the input
+    stride_w: int = 1        # a convolution chunk holds (0: not checked)
 
 
 @dataclass
@@ -88,9 +91,12 @@ class Workload:
             _, _, wo = q.tensor(layer.output).shape
             groups = layer.groups if layer.op == "conv" else c
             kernel = K * groups // c if layer.op == "conv" else K
+            kh = layer.weight.shape[2] if layer.op == "conv" else layer.kernel[0]
+            rows_in = min(h, (kh - 1) * layer.dilation[0] + 1)
             out.append(Layer(layer.name, M, K, N, groups=groups, conv=True,
                              in_elems=c * h * w * self.images // max(1, groups), cin=c // groups,
-                             kernel=kernel, out_w=wo, residual=layer.residual is not None))
+                             kernel=kernel, out_w=wo, residual=layer.residual is not None,
+                             in_w=w, rows_in=rows_in, stride_w=layer.stride[1]))
         return tuple(out)
 
     def __hash__(self):

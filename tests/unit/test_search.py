@@ -280,3 +280,29 @@ def test_screen_prices_each_design_with_its_memories():
     s = ev.screen(pop)
     for i in ok:
         assert np.isfinite(s[i]) == (recs[i].metrics["area_um2"] <= limit)
+
+
+def test_screen_knows_which_designs_a_network_cannot_run_on():
+    """The screen's check of each convolution's smallest chunk (one output row, the
+    kernel's input rows at one channel unit) against the buffers agrees with the exact
+    evaluation's mapping search, design by design, on a sample of ResNet-18 (3x32x32:
+    a 7x7 convolution) with some designs too shallow for it."""
+    from hwgen.config import PrecisionConfig
+    from hwgen.frontend import load_model
+    from hwgen.search import Workload
+    from hwgen.search.fast import runs
+    wl = Workload(label="resnet18", load=lambda b: load_model(
+        "resnet18", (3, 32, 32), None, PrecisionConfig(in_bits=b)))
+    sp = make_space({"array": {"rows": [4, 8, 16], "cols": [4, 8, 16], "dataflow": ["ws", "os"]},
+                     "buffers": {"input": {"depth": [64, 128, 256, 512]},
+                                 "weight": {"depth": [128, 256, 512, 1024]},
+                                 "acc": {"depth": [16, 64, 256]}},
+                     "host": {"beat_elems": 8}}, max_k=wl.max_k())
+    ev = Evaluator(sp, wl, Target("pdk", "osu018", 10.0), "latency")
+    pop = sp.random(np.random.default_rng(0), 24)
+    ok = runs(sp, pop, wl.layers())
+    exact_ok = np.array([not ev.evaluate(c).why.startswith("workload does not run")
+                         for c in pop])
+    assert 4 <= exact_ok.sum() <= len(pop) - 4      # both kinds in the sample
+    assert ok.tolist() == exact_ok.tolist()
+    assert np.isinf(ev.screen(pop)[~exact_ok]).all()
