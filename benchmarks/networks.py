@@ -34,13 +34,9 @@ from pathlib import Path
 
 from common import RESULTS, save, save_figure, table
 
-from hwgen.compiler import conv as conv_mod
-from hwgen.compiler import mapping as mapping_mod
-from hwgen.compiler import network as net_mod
-from hwgen.compiler.network import plan_network
+from hwgen.compiler.network import clear_caches, plan_network
 from hwgen.config import load_config
 from hwgen.frontend import load_model
-from hwgen.models import perf
 
 SCALESIM = "scalesim==3.0.0"
 VENV = Path(os.environ.get("HWGEN_BENCH_VENVS", Path.home() / ".cache" / "hwgen" / "bench")) \
@@ -49,14 +45,6 @@ CACHE = RESULTS / "scalesim_layers.json"
 
 
 # ---- hwgen -------------------------------------------------------------------------------
-def clear_caches():
-    conv_mod._conv_mapping.cache_clear()
-    net_mod._nest_block.cache_clear()
-    net_mod._host_faster.cache_clear()
-    mapping_mod._default_mapping.cache_clear()
-    perf._STEP_CACHES.clear()
-
-
 def conv_rows(cfg, qnet, plan):
     """Per conv/linear layer: shape facts and hwgen's figures."""
     bpe = cfg.host.beat_elems

@@ -23,6 +23,7 @@ channel tiles with a block-diagonal kernel.
 from __future__ import annotations
 
 import functools
+import itertools
 from dataclasses import dataclass
 from typing import Optional
 
@@ -32,7 +33,7 @@ from ..config import AcceleratorConfig, Dataflow
 from ..lib.arith import ceil_div
 from ..lib.errors import WorkloadError
 from ..lib.protocol import CONV_REGS, ConvReg, OsConvReg, cmd_conv_set, pack_fields
-from ..models.perf import LoopNest, compute_bound, nest_timing
+from ..models.perf import LoopNest, compute_bound, nest_beats, nest_lower_bound, nest_timing
 from .program import NestSource, Program, Quant, emit_nest, weight_words
 
 
@@ -106,15 +107,9 @@ class ConvNest(LoopNest):
         return i * rows, min(rows, self.spec.h_out - i * rows)
 
     @functools.cached_property
-    def _band_words(self) -> list[int]:
+    def _band_words(self) -> tuple[int, ...]:
         """Input words per channel unit of each band."""
-        sp = self.spec
-        per_row = (sp.stride[1] * wqw_of(sp, self.lanes)) if self.os else sp.w
-        out = []
-        for i in range(self.counts[0]):
-            lo, hi = sp.input_rows(*self.band(i))
-            out.append((hi - lo) * per_row)
-        return out
+        return _band_words(self.spec, self.tile_m // self.row_px, self.os, self.lanes)
 
     def cts(self, l: int) -> int:  # noqa: E741
         """Channel units of K chunk l."""
@@ -123,6 +118,9 @@ class ConvNest(LoopNest):
 
     def a_words(self, cfg: AcceleratorConfig, i: int, l: int) -> int:  # noqa: E741
         return self._band_words[i] * self.cts(l)
+
+    def a_words_total(self, cfg: AcceleratorConfig) -> int:
+        return sum(self._band_words) * ceil_div(self.spec.cin, self.R)
 
     def segments(self, dim: str) -> list[tuple[int, int, int]]:
         """Bands alike in size and input rows run together (padding makes the bands at
@@ -138,6 +136,15 @@ class ConvNest(LoopNest):
                 out.append((start, i - 1, i - start))
                 start = i
         return out
+
+
+@functools.lru_cache(maxsize=4096)
+def _band_words(spec: ConvSpec, rows: int, os: bool, lanes: int) -> tuple[int, ...]:
+    """Input words per channel unit of each band of ``rows`` output rows."""
+    per_row = (spec.stride[1] * wqw_of(spec, lanes)) if os else spec.w
+    return tuple((hi - lo) * per_row
+                 for lo, hi in (spec.input_rows(oy, min(rows, spec.h_out - oy))
+                                for oy in range(0, spec.h_out, rows)))
 
 
 def xt_of(spec: ConvSpec, R: int) -> int:
@@ -376,32 +383,70 @@ def _conv_mapping(cfg, spec, raw, per_lane, clamp, preload) -> ConvMapping:
     cands = []
     for ct in _choices(ct_total, 1):
         for tn in _choices(spec.cout, C):
-            rows_fit = [r for r in _choices(spec.h_out, 1)
+            rows_fit = (r for r in _choices(spec.h_out, 1)
                         if fits(cfg, conv_nest(cfg, spec, ConvMapping(r, ct, tn), quant,
-                                               preload)) is None]
-            for rows in rows_fit[:2]:
+                                               preload)) is None)
+            for rows in itertools.islice(rows_fit, 2):
                 for order in (("m", "n", "k"), ("n", "m", "k")):
                     mp = ConvMapping(rows, ct, tn, order)
                     nest = conv_nest(cfg, spec, mp, quant, preload)
-                    cands.append((compute_bound(cfg, nest), len(cands), mp, nest))
+                    beats = sum(nest_beats(cfg, nest))
+                    cands.append((nest_lower_bound(cfg, nest, beats),
+                                  (compute_bound(cfg, nest), len(cands)), mp, nest, beats))
     if not cands:
         raise WorkloadError(f"no chunk of a {spec.cin}x{spec.h}x{spec.w} input with a "
                             f"{spec.kh}x{spec.kw} kernel fits the buffers of {cfg.name} "
                             "(one output row needs the kernel's input rows at one channel"
                             f"{'' if unit == 1 else ' tile'}); deepen buffers.input")
-    # Exact timing in the order of the compute bound, until no later candidate can be
-    # within the slack of the fastest found.
-    cands.sort(key=lambda c: c[:2])
-    scored, fastest = [], None
-    for bound, _, mp, nest in cands:
-        if fastest is not None and bound > fastest * CYCLE_SLACK:
-            break
-        t = nest_timing(cfg, nest)
-        scored.append((t.cycles, t.host_beats, mp))
-        fastest = t.cycles if fastest is None else min(fastest, t.cycles)
-    good = [(beats, c, i) for i, (c, beats, _) in enumerate(scored)
-            if c <= fastest * CYCLE_SLACK]
-    return scored[min(good)[2]][2]
+    return _pick(cfg, cands)
+
+
+def _pick(cfg: AcceleratorConfig, cands: list) -> ConvMapping:
+    """Among ``cands`` (lower bound, rank, mapping, nest, host beats), the mapping of the fewest
+    host beats among those within :data:`CYCLE_SLACK` of the fewest cycles (ties: fewer
+    cycles, then the lower rank), timing as few exactly as it can.
+
+    The classes of equal beats (counted without timing) are visited from the fewest; a
+    member whose bound is above the slack of an exact time known, or above the class's
+    fastest found, is not timed; the class's fastest member decides it, and it is within the slack when its cycles are
+    within it of every candidate's lower bound and every exact time known, out of it when
+    one exact time known is faster by more; in between, the candidate of the lowest bound
+    not yet timed is timed, which narrows the fewest cycles from both sides."""
+    cycles: dict[int, int] = {}
+
+    def exact(pos: int) -> int:
+        if pos not in cycles:
+            cycles[pos] = nest_timing(cfg, cands[pos][3]).cycles
+        return cycles[pos]
+
+    by_bound = sorted(range(len(cands)), key=lambda p: cands[p][:2])
+    beats = [c[4] for c in cands]
+    untimed = 0   # by_bound[untimed:] may hold candidates not timed yet
+
+    def within(c: int) -> bool:
+        nonlocal untimed
+        while True:
+            while untimed < len(by_bound) and by_bound[untimed] in cycles:
+                untimed += 1
+            known = min(cycles.values())
+            low = min(known, cands[by_bound[untimed]][0]) if untimed < len(by_bound) else known
+            if c <= low * CYCLE_SLACK:
+                return True
+            if c > known * CYCLE_SLACK:
+                return False
+            exact(by_bound[untimed])
+
+    exact(by_bound[0])
+    for b in sorted(set(beats)):
+        best = None
+        for p in (p for p in by_bound if beats[p] == b):
+            if cands[p][0] > min(cycles.values()) * CYCLE_SLACK:
+                break   # neither this nor any later member of the class is within the slack
+            if best is None or cands[p][0] <= best[0]:
+                best = min(best or (exact(p), cands[p][1], p), (exact(p), cands[p][1], p))
+        if best is not None and within(best[0]):
+            return cands[best[2]][2]
+    raise AssertionError("the fastest mapping is not within its own slack")
 
 
 def conv_output(nest: ConvNest, res: np.ndarray) -> np.ndarray:

@@ -4,7 +4,12 @@ from __future__ import annotations
 import functools
 
 from ..config import AcceleratorConfig, MappingConfig
-from ..models.perf import approx_cycles, gemm_timing
+from ..models.perf import LoopNest, approx_cycles, gemm_timing, nest_lower_bound
+
+
+def _nest(M: int, K: int, N: int, mp: MappingConfig) -> LoopNest:
+    return LoopNest(M, K, N, min(mp.tile_m, M), min(mp.tile_k, K), min(mp.tile_n, N),
+                    tuple(mp.order))
 
 
 def default_mapping(cfg: AcceleratorConfig, M: int, K: int, N: int,
@@ -12,7 +17,8 @@ def default_mapping(cfg: AcceleratorConfig, M: int, K: int, N: int,
     """A fast mapping for this GEMM. Chunk sizes are the full dimension or the array's
     tile times a power of two; only maximal chunks that fit the buffers are considered,
     for both k-innermost loop orders. They are ranked by :func:`approx_cycles` and the
-    best ``exact`` are compared with the exact cycle model (once per design and shape)."""
+    best ``exact`` are compared with the exact cycle model (once per design and shape;
+    one whose lower bound is above the fastest found is not timed)."""
     return _default_mapping(cfg, int(M), int(K), int(N), int(exact))
 
 
@@ -49,7 +55,11 @@ def _default_mapping(cfg: AcceleratorConfig, M: int, K: int, N: int,
                     key=lambda mp: (approx_cycles(cfg, M, K, N, mp), -volume(mp), mp.order,
                                     mp.tile_m, mp.tile_k))
     best = None
-    for mp in ranked[:exact]:
+    bounded = sorted((nest_lower_bound(cfg, _nest(M, K, N, mp)), rank, mp)
+                     for rank, mp in enumerate(ranked[:exact]))
+    for bound, _, mp in bounded:
+        if best is not None and bound > best[0][0]:
+            break   # this one and the rest are slower than the best found
         cyc = gemm_timing(cfg, M, K, N, mp).cycles
         key = (cyc, -volume(mp), mp.order)
         if best is None or key < best[0]:

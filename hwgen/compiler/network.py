@@ -38,7 +38,7 @@ from ..lib.errors import WorkloadError
 from ..lib.protocol import cmd_sync
 from ..models import maxplus as mx
 from ..models.network import QLayer, QNet, pool_as_conv
-from ..models.perf import GemmTiming, LoopNest, block_timing, nest_block
+from ..models.perf import GemmTiming, LoopNest, block_timing, gemm_lower_bound, nest_block
 from .conv import ConvMapping, ConvNest, ConvSpec, conv_mapping, conv_nest, conv_output, emit_conv
 from .mapping import default_mapping
 from .program import GemmSource, Program, Quant, check_gemm, emit_nest
@@ -221,14 +221,17 @@ def _host_faster(cfg, spec: ConvSpec, raw: bool, per_lane: bool, clamp: bool,
     7x7 conv of 3 channels uses 3 of 16 rows on chip, 147 of 160 as a GEMM), since the
     host then sends kh*kw times the input instead."""
     quant = Quant(raw=raw, mult=(1,) if per_lane else 1, lo=0 if clamp else None)
+    t = lambda nest: block_timing(mx.seq(_nest_block(cfg, nest), mx.sync())).cycles  # noqa: E731
+    mp = conv_mapping(cfg, spec, quant, preload=residual)
+    chip = t(conv_nest(cfg, spec, mp, quant, preload=residual))
+    M, K, N = spec.h_out * spec.w_out, spec.cin * spec.kh * spec.kw, spec.cout
+    if gemm_lower_bound(cfg, M, K, N) >= HOST_IM2COL_GAIN * chip:
+        return False   # no mapping of the GEMM could be fast enough
     try:
         host = _host_nest(cfg, spec, quant, residual)
     except WorkloadError:
         return False
-    mp = conv_mapping(cfg, spec, quant, preload=residual)
-    chip = conv_nest(cfg, spec, mp, quant, preload=residual)
-    t = lambda nest: block_timing(mx.seq(_nest_block(cfg, nest), mx.sync())).cycles  # noqa: E731
-    return t(host) < HOST_IM2COL_GAIN * t(chip)
+    return t(host) < HOST_IM2COL_GAIN * chip
 
 
 def _conv_parts(cfg, qnet, layer, n_images) -> tuple[str, list]:
@@ -392,6 +395,17 @@ def plan_layer(cfg: AcceleratorConfig, qnet: QNet, layer: QLayer, n_images: int 
 def _nest_block(cfg: AcceleratorConfig, nest: LoopNest) -> mx.Block:
     """Alike parts (images, channel tiles, repeated layers) are timed once."""
     return nest_block(cfg, nest)
+
+
+def clear_caches() -> None:
+    """Forget every mapping and timing computed so far (the next plan starts cold, as in
+    a new process)."""
+    from . import conv, mapping
+    from ..models import perf
+    for cached in (conv._conv_mapping, conv._band_words, mapping._default_mapping,
+                   _nest_block, _host_faster):
+        cached.cache_clear()
+    perf._STEP_CACHES.clear()
 
 
 def plan_network(cfg: AcceleratorConfig, qnet: QNet, n_images: int = 1) -> NetworkPlan:

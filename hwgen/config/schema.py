@@ -11,6 +11,7 @@ from the same object.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import re
 from dataclasses import dataclass
 from typing import Optional
@@ -429,7 +430,7 @@ class AcceleratorConfig:
     def beats_per_word(self, elems: int) -> int:
         return ceil_div(elems, self.host.beat_elems)
 
-    @property
+    @functools.cached_property
     def link(self) -> LinkShape:
         """Frame sizes of this design on the UART link (:mod:`hwgen.lib.framing`)."""
         beat = self.host.beat_elems

@@ -8,6 +8,7 @@ simulation cycle for cycle.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Optional
 
 from ..config import AcceleratorConfig, Dataflow, MappingConfig
 from ..lib.arith import ceil_div
@@ -229,6 +230,18 @@ class LoopNest:
         n_m, n_k, n_n = self.counts
         return _segments({"m": n_m, "k": n_k, "n": n_n}[dim])
 
+    def a_words_total(self, cfg: AcceleratorConfig) -> int:
+        """Input-buffer words of all operand chunks (i, l), each counted once."""
+        return sum(cm * ck * cfg.chunk_words(m, k, 1)["input"]
+                   for m, cm in _splits(self.M, self.tile_m)
+                   for k, ck in _splits(self.K, self.tile_k))
+
+    def w_words_total(self, cfg: AcceleratorConfig) -> int:
+        """Weight-buffer words of all operand chunks (l, j), each counted once."""
+        return sum(ck * cn * cfg.chunk_words(1, k, n)["weight"]
+                   for k, ck in _splits(self.K, self.tile_k)
+                   for n, cn in _splits(self.N, self.tile_n))
+
     def acc_rows(self, cfg: AcceleratorConfig, i: int) -> int:
         """Accumulator words per column tile of output chunk i (a LOAD_ACC's count)."""
         return ceil_div(self.m(i), cfg.R) * cfg.R if cfg.dataflow is Dataflow.OS else self.m(i)
@@ -237,10 +250,76 @@ class LoopNest:
 def compute_bound(cfg: AcceleratorConfig, nest: LoopNest) -> int:
     """The engine's busy cycles for every chunk of ``nest``: a lower bound on its
     cycles, without the commands around the COMPUTEs (for pruning mapping searches)."""
-    return sum(cm * ck * cn * engine_cycles(cfg, m, k, n)
+    busy = os_engine_cycles if cfg.array.dataflow is Dataflow.OS else ws_engine_cycles
+    R, C, pe = cfg.R, cfg.C, cfg.pe_stages
+    return sum(cm * ck * cn * busy(R, C, m, k, n, pe)
                for m, cm in _splits(nest.M, nest.tile_m)
                for k, ck in _splits(nest.K, nest.tile_k)
                for n, cn in _splits(nest.N, nest.tile_n))
+
+
+def _keeps(chunks: int, two_banks: bool) -> bool:
+    """An operand stream that cycles through ``chunks`` chunks keeps them all resident
+    (two banks hold two, one bank one), so that every pass after the first hits."""
+    return chunks <= 2 if two_banks else chunks == 1
+
+
+def nest_beats(cfg: AcceleratorConfig, nest: LoopNest) -> tuple[int, int, int]:
+    """The (in, weight, out) beats of :func:`nest_timing` for ``nest``, counted without
+    timing it: operand chunks are loaded once, or once per pass when their stream does
+    not stay resident (the rule of :func:`nest_block`); each output chunk is read once
+    per column tile."""
+    C = cfg.C
+    link = cfg.link
+    n_m, n_k, n_n = nest.counts
+    two_in, two_w = cfg.buffers.input.banks > 1, cfg.buffers.weight.banks > 1
+    if nest.order[0] == "m":
+        a_keeps, w_keeps = _keeps(n_k, two_in), _keeps(n_n * n_k, two_w)
+    else:
+        a_keeps, w_keeps = _keeps(n_m * n_k, two_in), _keeps(n_k, two_w)
+    in_beats = (1 if a_keeps else n_n) * nest.a_words_total(cfg) * link.in_word_beats
+    w_beats = (1 if w_keeps else n_m) * nest.w_words_total(cfg) * link.w_word_beats
+    tiles = sum(cn * ceil_div(n, C) for n, cn in _splits(nest.N, nest.tile_n))
+    out_beats = nest.M * tiles * link.w_word_beats
+    if nest.preload:
+        w_beats += sum(nest.acc_rows(cfg, i) for i in range(n_m)) * tiles * link.w_word_beats
+    return in_beats, w_beats, out_beats
+
+
+def nest_lower_bound(cfg: AcceleratorConfig, nest: LoopNest,
+                     beats: Optional[int] = None) -> int:
+    """A lower bound on :func:`nest_timing`'s cycles, in time independent of the nest's
+    size: the command FSM's time (two cycles per COMPUTE, one per beat of every transfer)
+    or the engine's, whichever is more. The engine cannot start before the first chunk's
+    operands have arrived, is busy for every COMPUTE (:func:`compute_bound`) and one cycle
+    more between two, and the last output chunk is read after it stops. ``beats``: the
+    sum of :func:`nest_beats`, when known."""
+    n_m, n_k, n_n = nest.counts
+    fsm = (sum(nest_beats(cfg, nest)) if beats is None else beats) + 2 * n_m * n_k * n_n
+    first = (nest.a_words(cfg, 0, 0) * cfg.link.in_word_beats
+             + nest.w_words(cfg, 0, 0) * cfg.link.w_word_beats)
+    mc, nc = nest.m(n_m - 1), nest.n(n_n - 1)
+    last = ceil_div(nc, cfg.C) * (read_latency(cfg.requant_stages)
+                                  + mc * cfg.link.w_word_beats)
+    engine = first + compute_bound(cfg, nest) + n_m * n_k * n_n + last
+    return max(engine, fsm)
+
+
+def gemm_lower_bound(cfg: AcceleratorConfig, M: int, K: int, N: int) -> int:
+    """A lower bound on the cycles of an M x K x N GEMM under any mapping: the engine's
+    tile periods (every chunk's at least its rows, weight-stationary, or its depth,
+    output-stationary, per array tile) or the beats of every operand and result sent
+    once, whichever is more; chunking only rounds more tiles and words up."""
+    R, C = cfg.R, cfg.C
+    if cfg.dataflow is Dataflow.OS:
+        engine = ceil_div(M, R) * ceil_div(N, C) * K
+    else:
+        engine = ceil_div(K, R) * ceil_div(N, C) * M
+    link = cfg.link
+    beats = (cfg.chunk_words(M, K, 1)["input"] * link.in_word_beats
+             + cfg.chunk_words(1, K, N)["weight"] * link.w_word_beats
+             + M * ceil_div(N, C) * link.w_word_beats)
+    return max(engine, beats + 2)
 
 
 def gemm_timing(cfg: AcceleratorConfig, M: int, K: int, N: int, mp: MappingConfig,

@@ -10,7 +10,9 @@ from hypothesis import strategies as st
 from hwgen.compiler import Quant, default_mapping, emit_gemm_program
 from hwgen.config import MappingConfig, config_from_dict, load_config
 from hwgen.lib.protocol import OP_LOAD_IN, OP_LOAD_W, decode
-from hwgen.models.perf import gemm_timing, program_timing
+from hwgen.compiler.conv import ConvMapping, ConvSpec, conv_nest
+from hwgen.models.perf import (LoopNest, gemm_lower_bound, gemm_timing, nest_beats,
+                               nest_lower_bound, nest_timing, program_timing)
 
 designs = st.fixed_dictionaries({
     "array": st.fixed_dictionaries({
@@ -49,6 +51,35 @@ def test_model_equals_the_replay(d, m, k, n, tiles, order, quant):
     assert got.in_beats == sum(c.count for c in loads if c.op == OP_LOAD_IN) * cfg.link.in_word_beats
     assert got.w_beats == sum(c.count for c in loads if c.op == OP_LOAD_W) * cfg.link.w_word_beats
     assert got.out_beats == prog.n_dout
+    nest = LoopNest(m, k, n, min(mp.tile_m, m), min(mp.tile_k, k), min(mp.tile_n, n),
+                    tuple(mp.order), raw=q.raw, per_lane=q.per_lane, clamp=q.clamp)
+    assert nest_beats(cfg, nest) == (got.in_beats, got.w_beats, got.out_beats)
+    assert nest_lower_bound(cfg, nest) <= got.cycles
+    assert gemm_lower_bound(cfg, m, k, n) <= got.cycles
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(d=designs, cin=st.integers(1, 40), hw=st.tuples(st.integers(1, 30), st.integers(1, 30)),
+       cout=st.integers(1, 40), k=st.tuples(st.integers(1, 3), st.integers(1, 3)),
+       stride=st.integers(1, 2), pad=st.integers(0, 1),
+       mp=st.tuples(st.integers(1, 30), st.integers(1, 40), st.integers(1, 40)),
+       order=st.sampled_from([("m", "n", "k"), ("n", "m", "k")]),
+       preload=st.booleans(), raw=st.booleans())
+def test_convolution_beats_and_bound(d, cin, hw, cout, k, stride, pad, mp, order, preload,
+                                     raw):
+    """A convolution's nest (input bands with padding at the edges, channel chunks): the
+    beats counted without timing equal the exact model's, and the lower bound used to
+    prune mapping searches never exceeds the exact cycles."""
+    cfg = config_from_dict(d, "random.yaml")
+    spec = ConvSpec(cin, hw[0], hw[1], cout, k[0], k[1], (stride, stride),
+                    (pad, pad, pad, pad))
+    if spec.h_out < 1 or spec.w_out < 1:
+        return
+    nest = conv_nest(cfg, spec, ConvMapping(*mp, order),
+                     Quant() if raw else Quant(raw=False, mult=3), preload)
+    t = nest_timing(cfg, nest)
+    assert nest_beats(cfg, nest) == (t.in_beats, t.w_beats, t.out_beats)
+    assert nest_lower_bound(cfg, nest) <= t.cycles
 
 
 def test_huge_gemms_are_timed_in_milliseconds():
