@@ -28,15 +28,19 @@ def layer_cycles(col: dict, layer: Layer) -> np.ndarray:
     (bool), beat, din, dw, dacc, banks_in, banks_w, banks_acc)."""
     R, C, os_, beat = col["R"], col["C"], col["os"], col["beat"]
     din, dw, dacc = col["din"], col["dw"], col["dacc"]
-    M, N, g = layer.M, layer.N, layer.groups
+    M, N, g, cin, in_elems = layer.M, layer.N, layer.groups, layer.cin, layer.in_elems
+    if layer.depthwise:
+        # parts of R channels, each a convolution of R channels in and R out whose kernel
+        # is block-diagonal (as the compiler lowers it)
+        g, cin, N, in_elems = _cdiv(layer.groups, R), R, R, layer.in_elems * R
     if layer.conv:
         # weight-stationary pads each group's channels to R; output-stationary pads each
         # output row to whole tiles of R pixels
-        cin_p = np.where(os_, layer.cin, _cdiv(layer.cin, R) * R)
+        cin_p = np.where(os_, cin, _cdiv(cin, R) * R)
         K = cin_p * layer.kernel
         rows = max(1, M // max(1, layer.out_w))
         Mx = np.where(os_, rows * _cdiv(layer.out_w, R) * R, M)
-        a_elems = layer.in_elems * cin_p // max(1, layer.cin)
+        a_elems = in_elems * cin_p // np.maximum(1, cin)
     else:
         K = np.full_like(R, layer.K)
         Mx = np.full_like(R, M)

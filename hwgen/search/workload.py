@@ -23,7 +23,9 @@ class Layer:
     """One layer as the screen sees it: a GEMM ``M x K x N`` repeated ``groups`` times;
     for a convolution on chip also the input tensor it reads (``in_elems``) instead of
     the im2col matrix, and ``cin`` (channels of one group: padded to the array's rows on
-    weight-stationary designs)."""
+    weight-stationary designs). A depthwise convolution (``depthwise``: ``groups``
+    channels, one per group) runs as the compiler runs it, in parts of R channels with a
+    block-diagonal kernel."""
     name: str
     M: int
     K: int
@@ -38,6 +40,7 @@ class Layer:
     in_w: int = 0            # input row width, the kernel's input rows for one output
     rows_in: int = 0         # row and the column stride: the smallest band of the input
     stride_w: int = 1        # a convolution chunk holds (0: not checked)
+    depthwise: bool = False  # one channel per group: run as parts of R channels each
 
 
 @dataclass
@@ -96,7 +99,8 @@ class Workload:
             out.append(Layer(layer.name, M, K, N, groups=groups, conv=True,
                              in_elems=c * h * w * self.images // max(1, groups), cin=c // groups,
                              kernel=kernel, out_w=wo, residual=layer.residual is not None,
-                             in_w=w, rows_in=rows_in, stride_w=layer.stride[1]))
+                             in_w=w, rows_in=rows_in, stride_w=layer.stride[1],
+                             depthwise=groups > 1 and c == groups and N == 1))
         return tuple(out)
 
     def __hash__(self):
