@@ -46,37 +46,47 @@ def layer_cycles(col: dict, layer: Layer) -> np.ndarray:
         Mx = np.full_like(R, M)
         a_elems = M * layer.K
     nt = _cdiv(N, C)
-    # chunks of M the accumulator holds (one column tile of C at a time at least)
-    acc_rows = np.where(os_, dacc // np.maximum(1, nt), dacc // np.maximum(1, nt))
-    acc_rows = np.maximum(acc_rows, 1)
+    # chunks of N: as many column tiles of C as the weight buffer holds with the whole
+    # reduction (then K is cut only when one tile's K does not fit)
+    wk = np.where(os_, K, _cdiv(K, R) * R)      # weight words of one column tile
+    ntc = np.clip(dw // np.maximum(wk, 1), 1, nt)
+    n_chunks = _cdiv(nt, ntc)
+    ntc = _cdiv(nt, n_chunks)
+    k_chunks = np.maximum(1, _cdiv(wk * ntc, dw))
+    k_chunk = _cdiv(K, k_chunks)
+    # chunks of M the accumulator holds for those column tiles
+    acc_rows = np.maximum(dacc // ntc, 1)
     m_chunks = _cdiv(Mx, np.minimum(Mx, acc_rows))
     m_chunk = _cdiv(Mx, m_chunks)
-    # chunks of K the weight buffer holds for all N (else N is cut too)
-    w_words = np.where(os_, K * nt, _cdiv(K, R) * R * nt)
-    k_chunks = np.maximum(1, _cdiv(w_words, dw))
-    k_chunk = _cdiv(K, k_chunks)
     # the input buffer: a band of the operand per (M chunk, K chunk)
     a_words = np.where(os_, _cdiv(m_chunk, R) * k_chunk, _cdiv(k_chunk, R) * m_chunk)
     a_chunks = np.maximum(1, _cdiv(a_words, din))
-    chunks = m_chunks * np.maximum(k_chunks, a_chunks)
-    kc = _cdiv(K, np.maximum(k_chunks, a_chunks))
+    kx = np.maximum(k_chunks, a_chunks)
+    chunks = m_chunks * n_chunks * kx
+    kc = _cdiv(K, kx)
     # the engine per chunk (lib.schedule's closed forms)
     # (the default pipeline: a register after the multiplier from 8-bit operands on)
     wb = writeback_latency(np.where(col.get("in_bits", 8) >= 8, 1, 0))
-    ws_engine = R + _cdiv(kc, R) * nt * np.maximum(
+    ws_engine = R + _cdiv(kc, R) * ntc * np.maximum(
         m_chunk, np.maximum(2 * R + C - 2, BUFFER_READ_LATENCY)) + R + C - 1 + wb
-    os_engine = _cdiv(m_chunk, R) * nt * np.maximum(kc, 2 * R - 1) + 1 + 2 * R + C - 1 + wb
+    os_engine = _cdiv(m_chunk, R) * ntc * np.maximum(kc, 2 * R - 1) + 1 + 2 * R + C - 1 + wb
     compute = chunks * np.where(os_, os_engine, ws_engine)
-    # the host link: input once per output-channel pass it cannot stay for, weights once
-    # per M chunk unless they all stay, results once
+    # the host link, the better of the two loop orders: M outer (an input band stays
+    # for every N chunk unless K is cut; the weights come again for every M chunk unless
+    # they all stay) or N outer (a chunk's weights stay for every M chunk unless K is
+    # cut; the input comes again for every N chunk unless it all stays); results once
     w_elems = K * nt * C
-    w_reload = np.where(k_chunks * a_chunks > 2, m_chunks, 1)
+    a_b, w_b = _cdiv(a_elems, beat), _cdiv(w_elems, beat)
+    mnk = (a_b * np.where(kx > 1, n_chunks, 1)
+           + w_b * np.where(n_chunks * kx > 1, m_chunks, 1))
+    nmk = (a_b * np.where((m_chunks > 1) | (kx > 1), n_chunks, 1)
+           + w_b * np.where(kx > 1, m_chunks, 1))
     out_elems = Mx * nt * C
-    beats = (_cdiv(a_elems, beat) + _cdiv(w_elems, beat) * w_reload + _cdiv(out_elems, beat)
+    beats = (np.minimum(mnk, nmk) + _cdiv(out_elems, beat)
              + (_cdiv(out_elems, beat) if layer.residual else 0))
     first = (_cdiv(np.minimum(a_elems, a_words * R), beat)
              + _cdiv(np.minimum(w_elems, dw * C), beat))
-    last = _cdiv(m_chunk * C, beat) * nt
+    last = _cdiv(m_chunk * C, beat) * ntc
     return g * (np.maximum(compute, beats) + first + last + 20 * chunks)
 
 
