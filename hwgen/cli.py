@@ -139,7 +139,7 @@ def args_generate(p) -> None:
 
 def cmd_generate(args) -> int:
     from .outputs import write_outputs
-    cfg = load_config(args.config).single_array("generate")
+    cfg = load_config(args.config)
     out = Path(args.output) if args.output else Path("build") / f"{cfg.name}-{config_hash(cfg)}"
     t0 = time.monotonic()
     with progress_of(args) as prog:

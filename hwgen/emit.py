@@ -11,6 +11,8 @@ from pathlib import Path
 from amaranth.back import rtlil, verilog
 
 from .config import AcceleratorConfig, config_dict
+from .scaleout.hetero import Heterogeneous
+from .scaleout.pods import MultiPod
 from .top import Accelerator
 from .units import unit_designs
 
@@ -53,8 +55,20 @@ def component_verilog(component, name: str) -> str:
         return verilog.convert(component, name=name, emit_src=False, strip_internal_attrs=True)
 
 
+def design_top(cfg: AcceleratorConfig):
+    """The top of a design: one array (:class:`hwgen.top.Accelerator`), P pods behind
+    their interconnects (``pods:``, :class:`hwgen.scaleout.pods.MultiPod`) or the engines
+    of a heterogeneous design side by side (``subaccelerators:``,
+    :class:`hwgen.scaleout.hetero.Heterogeneous`)."""
+    if cfg.subaccelerators:
+        return Heterogeneous(cfg)
+    if cfg.pods is not None and cfg.pods.count > 1:
+        return MultiPod(cfg)
+    return Accelerator(cfg.pod if cfg.pods is not None else cfg)
+
+
 def generate_verilog(cfg: AcceleratorConfig) -> str:
-    return component_verilog(Accelerator(cfg), TOP_NAME)
+    return component_verilog(design_top(cfg), TOP_NAME)
 
 
 def generate_unit_verilog(cfg: AcceleratorConfig) -> dict[str, str]:

@@ -54,6 +54,18 @@ def c_header(cfg: AcceleratorConfig, digest: str) -> str:
     return "\n".join(lines)
 
 
+def organisation(cfg: AcceleratorConfig) -> str:
+    """The design in a few words: "16x16 weight_stationary", "4 pods of 8x8
+    output_stationary (butterfly)", "2 engines: ws 8x8 weight_stationary, ..."."""
+    if cfg.subaccelerators:
+        return f"{len(cfg.subaccelerators)} engines: " + ", ".join(
+            f"{name} {e.R}x{e.C} {e.array.dataflow}" for name, e in cfg.engines)
+    one = f"{cfg.R}x{cfg.C} {cfg.array.dataflow}"
+    if cfg.pods is not None and cfg.pods.count > 1:
+        return f"{cfg.pods.count} pods of {one} ({cfg.pods.interconnect})"
+    return one
+
+
 def write_outputs(cfg: AcceleratorConfig, out: Path, *, force: bool = False,
                   log: Optional[Callable[[str], None]] = None) -> list[Path]:
     """Write the Verilog, params.json, the C header and manifest.json of ``cfg`` to the
@@ -62,7 +74,7 @@ def write_outputs(cfg: AcceleratorConfig, out: Path, *, force: bool = False,
     or holds files hwgen did not write (unless ``force``). ``log`` hears each step."""
     target = outdir.target(out, force=force, command="generate", last=("manifest.json",))
     say = log or (lambda msg: None)
-    say(f"elaborating {cfg.name} ({cfg.R}x{cfg.C} {cfg.array.dataflow})")
+    say(f"elaborating {cfg.name} ({organisation(cfg)})")
     digest = config_hash(cfg)
     verilog = generate_verilog(cfg)
     units = generate_unit_verilog(cfg)

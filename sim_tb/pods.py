@@ -1,9 +1,10 @@
-"""Programs on a multi-pod design's data path (:class:`hwgen.scaleout.pods.MultiPod`) on
-the Amaranth simulator, Icarus or Verilator, with one driver (:class:`PodsDriver`) for
-all three: each pod's command words straight to the pod, its operand beats from the bank
-that ``phase`` places on it, its results from the result port they reach. Every source
-offers its next beat whenever it has one and every result port is always ready (the rate
-the cycle model assumes)."""
+"""Programs on a multi-pod design's data path (:class:`hwgen.scaleout.pods.MultiPod`), or
+on the engines of a heterogeneous design (:class:`hwgen.scaleout.hetero.Heterogeneous`:
+the same ports without ``phase``), on the Amaranth simulator, Icarus or Verilator, with
+one driver (:class:`PodsDriver`) for all three: each pod's command words straight to the
+pod, its operand beats from the bank that ``phase`` places on it, its results from the
+result port they reach. Every source offers its next beat whenever it has one and every
+result port is always ready (the rate the cycle model assumes)."""
 from __future__ import annotations
 
 import json
@@ -74,16 +75,22 @@ class PodsDriver:
 
 def run_pods_amaranth(cfg, programs: list, phase: int = 0,
                       max_cycles: int = 200_000) -> PodsResult:
-    """Run ``programs`` ([(cmd words, din beats, result beats expected)] per pod)."""
-    from hwgen.scaleout.pods import MultiPod
+    """Run ``programs`` ([(cmd words, din beats, result beats expected)] per pod, or per
+    engine of a heterogeneous design, whose ports have no ``phase``: it must be 0)."""
+    from hwgen.emit import design_top
 
     from .amaranth_sim import simulate
-    dut = MultiPod(cfg)
-    drv = PodsDriver(dut.P, dut.din_bits, dut.dout_bits, programs, phase, max_cycles)
+    has_phase = not cfg.subaccelerators
+    if phase and not has_phase:
+        raise ValueError("a heterogeneous design's ports have no phase")
+    dut = design_top(cfg)
+    P = len(programs)
+    drv = PodsDriver(P, dut.din_bits, dut.dout_bits, programs, phase, max_cycles)
 
     async def bench(ctx):
-        ctx.set(dut.phase, phase)
-        ctx.set(dut.dout.ready, (1 << dut.P) - 1)
+        if has_phase:
+            ctx.set(dut.phase, phase)
+        ctx.set(dut.dout.ready, (1 << P) - 1)
         while True:
             cv, cd, dv, dd = drv.inputs()
             ctx.set(dut.cmd.valid, cv)
@@ -102,8 +109,8 @@ def run_pods_amaranth(cfg, programs: list, phase: int = 0,
 
 def run_pods_rtl(verilog: str, P: int, din_bits: int, dout_bits: int, programs: list,
                  work: Path, *, phase: int = 0, sim: str = "verilator",
-                 max_cycles: int = 200_000) -> PodsResult:
-    """The same on the data path's Verilog (module :data:`TOP`) through cocotb
+                 max_cycles: int = 200_000, top: str = TOP) -> PodsResult:
+    """The same on the data path's Verilog (module ``top``) through cocotb
     (``sim_tb/test_pods.py``)."""
     work = Path(work)
     work.mkdir(parents=True, exist_ok=True)
@@ -111,7 +118,7 @@ def run_pods_rtl(verilog: str, P: int, din_bits: int, dout_bits: int, programs: 
     spec.write_text(json.dumps({"P": P, "din_bits": din_bits, "dout_bits": dout_bits,
                                 "phase": phase, "max_cycles": max_cycles,
                                 "programs": [[list(c), list(d), n] for c, d, n in programs]}))
-    run_unit(verilog, TOP, "sim_tb.test_pods", work, sim=sim,
+    run_unit(verilog, top, "sim_tb.test_pods", work, sim=sim,
              plusargs=[f"+programs_file={spec}", f"+result_file={result}"])
     d = json.loads(result.read_text())
     return PodsResult(d["dout"], d["cycles"], d["timed_out"])

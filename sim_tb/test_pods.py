@@ -30,7 +30,8 @@ async def programs(dut):
     dut.rst.value = 1
     dut.cmd__valid.value = 0
     dut.din__valid.value = 0
-    dut.phase.value = spec["phase"]
+    if hasattr(dut, "phase"):   # a heterogeneous design's ports have none
+        dut.phase.value = spec["phase"]
     dut.dout__ready.value = (1 << P) - 1
     Clock(dut.clk, CLOCK_PERIOD_NS, unit="ns", impl="gpi").start(start_high=False)
     await ClockCycles(dut.clk, 3)

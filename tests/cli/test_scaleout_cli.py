@@ -1,6 +1,8 @@
 """hwgen estimate --model on multi-pod and heterogeneous designs: per-layer pods used and
-cycles, the schedule of several models on sub-accelerators, and what is refused."""
+cycles, the schedule of several models on sub-accelerators, and what is refused; hwgen
+generate on both."""
 import json
+import re
 
 import pytest
 
@@ -72,10 +74,11 @@ def test_two_models_share_the_pods(capsys, configs):
 
 
 @pytest.mark.parametrize("argv,message", [
-    (["generate", "{pods}", "-o", "x"], "pods: hwgen generate builds one array"),
-    (["sim", "{het}", "--workload", "gemm:4x4x4"], "subaccelerators: hwgen sim builds one"),
+    (["fpga", "{pods}", "--board", "icebreaker", "-o", "x"],
+     "pods: hwgen fpga takes one array"),
+    (["sim", "{het}", "--workload", "gemm:4x4x4"], "subaccelerators: hwgen sim takes one"),
     (["estimate", "{pods}", "--workload", "gemm:4x4x4"],
-     "pods: hwgen estimate --workload builds one array"),
+     "pods: hwgen estimate --workload takes one array"),
     (["estimate", "tiny", "--model", "digits_cnn", "--model", "digits_cnn"],
      "hwgen: several --model go with a design of subaccelerators"),
 ])
@@ -84,3 +87,53 @@ def test_refused_in_one_line(capsys, configs, argv, message):
     code, out, err = run(capsys, *argv, "-q")
     assert code == 2 and out == ""
     assert len(err.strip().splitlines()) == 1 and err.startswith(message), err
+
+
+SMALL_PODS = """array: {rows: 2, cols: 2, dataflow: ws}
+host: {beat_elems: 2}
+buffers: {input: {depth: 64}, weight: {depth: 64}, acc: {depth: 64}}
+pods: {count: 4, interconnect: butterfly}
+"""
+SMALL_HET = """host: {beat_elems: 2}
+buffers: {input: {depth: 64}, weight: {depth: 64}, acc: {depth: 64}}
+subaccelerators:
+  - {name: ws, array: {rows: 2, cols: 3, dataflow: ws}}
+  - {name: os, array: {rows: 3, cols: 2, dataflow: os}, buffers: {input: {depth: 32}, weight: {depth: 32}, acc: {depth: 128}}}
+"""
+
+
+@pytest.mark.parametrize("text,ports,params", [
+    (SMALL_PODS, 4, {"PODS": 4, "INTERCONNECT_LATENCY": 2, "ROWS": 2, "COLS": 2}),
+    (SMALL_HET, 2, {"ENGINES": 2, "ENGINE0_ROWS": 2, "ENGINE0_COLS": 3,
+                    "ENGINE0_DATAFLOW_OS": 0, "ENGINE1_ROWS": 3, "ENGINE1_DATAFLOW_OS": 1,
+                    "ENGINE1_ACC_DEPTH": 128}),
+])
+def test_generate_scaleout(capsys, tmp_path, text, ports, params, names):
+    """hwgen generate writes a multi-pod or heterogeneous design: its top has a command,
+    operand and result stream per pod (engine), params.json and the C header name the
+    organisation, and a second run gives the same bytes."""
+    (tmp_path / "d.yaml").write_text(text)
+    outs = []
+    for name in ("a", "b"):
+        code, out, err = run(capsys, "generate", str(tmp_path / "d.yaml"), "-o",
+                             str(tmp_path / name))
+        assert code == 0, err
+        outs.append({p.name: p.read_bytes() for p in (tmp_path / name).iterdir()})
+    assert outs[0] == outs[1]
+    man = json.loads(outs[0]["manifest.json"])
+    width = {p["name"]: p["width"] for p in man["ports"]}
+    assert width["cmd__valid"] == width["din__valid"] == width["dout__ready"] == ports
+    assert width["cmd__data"] == 64 * ports
+    got = json.loads(outs[0]["params.json"])
+    assert {k: got[k] for k in params} == params
+    header = outs[0]["hwgen_params.h"].decode()
+    assert all(f"#define HWGEN_{k} {v}" in header for k, v in params.items())
+    verilog = outs[0]["hwgen_top.v"].decode()
+    tops = re.findall(r"^module \\hwgen_top\.(\w+) ", verilog, re.M)
+    assert tops == names, tops   # one accelerator per pod (engine), and the interconnects
+
+
+@pytest.fixture
+def names(text):
+    return (["in_net", "out_net", "pod0", "pod1", "pod2", "pod3"] if "pods:" in text
+            else ["engine0_ws", "engine1_os"])
