@@ -6,12 +6,16 @@
   (median over seeds);
 * exhaustive: on a space small enough to enumerate (ResNet-18), how often evolution with
   a fraction of the space as budget finds the true optimum;
+* fidelity: on a random sample of the space, the rank correlation (Spearman) of the
+  screen with the exact evaluation -- cycles, energy and EDP -- and whether it agrees on
+  which designs are feasible (area limit, layers that cannot run);
 * speed: designs screened per second on a whole network (the population-vectorised
   model, priced by the cost model), and one exact evaluation, beside the time SCALE-Sim
   took for one design on the same network (from benchmarks/results/networks.json, when
   benchmarks/networks.py has run).
 
     python benchmarks/search.py [--models resnet18,mobilenet_v2] [--seeds 3] [--budget 100]
+        [--fidelity-sample 40]
 """
 import argparse
 import json
@@ -93,6 +97,34 @@ def quality(model: str, seeds: int, budget: int) -> dict:
     return out
 
 
+def fidelity(model: str, n: int, area: float) -> dict:
+    """The screen against the exact evaluation on ``n`` random designs (seeded)."""
+    from scipy.stats import spearmanr
+
+    from hwgen.search.fast import population_columns, screen
+    wl = workload(model)
+    ev = evaluator(SPACE, wl, max_area=area)
+    pop = ev.space.random(np.random.default_rng(11), n)
+    cyc = screen(ev.space, pop, wl.layers(8)).astype(np.float64)
+    priced = ev.cost.price_batch(population_columns(ev.space, pop), cyc, wl, TARGET)
+    score = ev.screen(pop)
+    recs = [ev.evaluate(c) for c in pop]
+    priced_ok = [i for i, r in enumerate(recs) if "energy_uj" in r.metrics]
+    feas = [i for i in priced_ok if recs[i].feasible]
+
+    def rho(a, b):
+        return round(float(spearmanr(a, b).statistic), 3)
+    return {"model": model, "designs": n, "run": len(priced_ok), "feasible": len(feas),
+            "feasibility_agrees": sum(bool(np.isfinite(score[i])) == r.feasible
+                                      for i, r in enumerate(recs)),
+            "rho_cycles": rho(cyc[priced_ok], [recs[i].metrics["cycles"] for i in priced_ok]),
+            "rho_energy": rho(priced["energy_uj"][priced_ok],
+                              [recs[i].metrics["energy_uj"] for i in priced_ok]),
+            "rho_edp_feasible": rho(score[feas], [recs[i].objective for i in feas]),
+            "cycles_ratio_median": round(float(np.median(
+                cyc[priced_ok] / [recs[i].metrics["cycles"] for i in priced_ok])), 3)}
+
+
 def exhaustive(seeds: int, budget: int) -> dict:
     wl = workload("resnet18")
     ev = evaluator(SMALL, wl)
@@ -136,11 +168,16 @@ def main():
     ap.add_argument("--seeds", type=int, default=3)
     ap.add_argument("--budget", type=int, default=100)
     ap.add_argument("--exhaustive-budget", type=int, default=24)
+    ap.add_argument("--fidelity-sample", type=int, default=40)
     args = ap.parse_args()
     res = {"target": str(TARGET), "budget": args.budget, "seeds": args.seeds,
            "speed": speed()}
     print(res["speed"], flush=True)
     res["quality"] = [quality(m, args.seeds, args.budget) for m in args.models.split(",")]
+    res["fidelity"] = [fidelity(q["model"], args.fidelity_sample, q["area_budget_um2"])
+                       for q in res["quality"]]
+    for f in res["fidelity"]:
+        print(f, flush=True)
     for q in res["quality"]:
         print(f"{q['model']}: evolution {q['gain_over_best_preset']:.2f}x better EDP than the "
               f"better preset, {q['gain_over_random']:.2f}x than random")

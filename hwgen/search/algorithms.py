@@ -4,9 +4,9 @@
 * ``evolution`` (NAAS-style): the hardware choices encoded as integer genes (dataflow and
   other categories as numbers), a population evolved by tournament selection, uniform
   crossover and +-1 mutations; each generation's offspring pool is many times the
-  population and is ranked by the vectorised screen, and only the best offspring are
-  timed exactly (the inner level: every layer's mapping searched with the exact model and
-  cached). Constraints rank feasible designs first (then by how far the others miss).
+  population and is ranked by the vectorised screen, refitted after each generation to
+  the exact evaluations so far, and only the best offspring are timed exactly (the inner
+  level: every layer's mapping searched with the exact model and cached). Constraints rank feasible designs first (then by how far the others miss).
 * ``random``: uniform samples, each timed exactly.
 * ``bayes``: Bayesian optimisation, a Gaussian process (scikit-learn, Matern kernel) on
   the normalised genes and log objective, expected improvement over a random pool.
@@ -54,25 +54,75 @@ def exhaustive_search(ev: Evaluator, rng: np.random.Generator, budget: int) -> I
         yield [_key(c) for c in pop[i:i + 64]]
 
 
+def screen_correction(ev: Evaluator, records: list, min_records: int = 8,
+                      alpha: float = 1.0) -> Optional[Callable[[np.ndarray], np.ndarray]]:
+    """The screen refitted to the exact evaluations so far: a ridge regression of
+    log(exact objective / screen score) on the candidates' choices (one indicator per
+    value of every dimension that varies), fitted on the feasible records the screen
+    scores finite; a function from candidates to the screen's score times exp of the
+    predicted correction. None with fewer than ``min_records`` such records (then the
+    screen ranks alone)."""
+    feas = [r for r in records if r.feasible and math.isfinite(r.objective) and r.objective]
+    if len(feas) < min_records:
+        return None
+    X = np.array([r.cand for r in feas], dtype=np.int64)
+    s = ev.screen(X)
+    y = np.array([r.objective for r in feas], dtype=np.float64)
+    ok = np.isfinite(s) & (s != 0) & (np.sign(s) == np.sign(y))
+    if ok.sum() < min_records:
+        return None
+    dims = [j for j, d in enumerate(ev.space.dims) if d.size > 1]
+
+    def onehot(pop: np.ndarray) -> np.ndarray:
+        cols = [pop[:, j:j + 1] == np.arange(ev.space.dims[j].size) for j in dims]
+        return np.concatenate(cols, axis=1).astype(np.float64) if cols else \
+            np.zeros((len(pop), 0))
+
+    F = onehot(X[ok])
+    r = np.log(y[ok] / s[ok])
+    mean, fm = r.mean(), F.mean(axis=0)
+    Fc = F - fm
+    w = np.linalg.solve(Fc.T @ Fc + alpha * np.eye(F.shape[1]), Fc.T @ (r - mean))
+
+    def corrected(pop: np.ndarray) -> np.ndarray:
+        score = ev.screen(pop)
+        fix = np.exp(mean + (onehot(pop) - fm) @ w)
+        return np.where(np.isfinite(score), score * fix, score)
+    return corrected
+
+
 def evolution_search(ev: Evaluator, rng: np.random.Generator, budget: int,
                      population: int = 24, pool_factor: int = 16,
-                     mutation: float = 0.25) -> Iterator[list]:
+                     mutation: float = 0.25, explore: float = 0.25) -> Iterator[list]:
+    """Generation 0: the best of a random pool by the screen and, for diversity, a
+    fraction ``explore`` drawn at random from the rest the screen lets through (designs
+    it scores finite). Then each generation: parents by tournament on the exact records,
+    uniform crossover, +-1 mutations (now and then a jump anywhere); of the offspring not
+    yet evaluated, the best by the screen refitted to every exact evaluation so far
+    (:func:`screen_correction`) are timed exactly. Ties in the screen are broken at
+    random, not by the candidates' order."""
     sizes = ev.space.sizes
     n = len(sizes)
-    # generation 0: the best of a large random pool by the screen, plus a few random ones
-    pool = ev.space.random(rng, population * pool_factor)
-    order = np.argsort(ev.screen(pool), kind="stable")
-    first = [_key(pool[i]) for i in order[:population - population // 4]]
-    first += [_key(c) for c in ev.space.random(rng, population // 4)]
+    pool = np.unique(ev.space.random(rng, population * pool_factor), axis=0)
+    pool = pool[rng.permutation(len(pool))]
+    s = ev.screen(pool)
+    order = np.argsort(s, kind="stable")
+    n_rand = round(population * explore)
+    top = order[:population - n_rand]
+    rest = [i for i in order[population - n_rand:] if np.isfinite(s[i])] or \
+        list(order[population - n_rand:])
+    extra = rng.choice(len(rest), min(n_rand, len(rest)), replace=False) if rest else []
+    first = [_key(pool[i]) for i in top] + [_key(pool[rest[j]]) for j in extra]
     recs: list[Record] = yield list(dict.fromkeys(first))
+    done: list[Record] = list(recs)
     pop = sorted(recs, key=Record.rank_key)[:population]
+    def pick(pop: list) -> Record:
+        a, b = rng.integers(0, len(pop), 2)
+        return min(pop[a], pop[b], key=Record.rank_key)
     while True:
-        def pick() -> Record:
-            a, b = rng.integers(0, len(pop), 2)
-            return min(pop[a], pop[b], key=Record.rank_key)
         kids = np.empty((population * pool_factor, n), dtype=np.int64)
         for i in range(len(kids)):
-            p, q = np.array(pick().cand), np.array(pick().cand)
+            p, q = np.array(pick(pop).cand), np.array(pick(pop).cand)
             child = np.where(rng.random(n) < 0.5, p, q)
             flip = rng.random(n) < mutation
             step = rng.choice((-1, 1), n)
@@ -84,10 +134,13 @@ def evolution_search(ev: Evaluator, rng: np.random.Generator, budget: int,
         fresh = np.array([k for k in kids if _key(k) not in ev.seen], dtype=np.int64)
         if len(fresh) == 0:
             fresh = ev.space.random(rng, population)
-        order = np.argsort(ev.screen(fresh), kind="stable")
+        fresh = fresh[rng.permutation(len(fresh))]
+        rank = screen_correction(ev, done) or ev.screen
+        order = np.argsort(rank(fresh), kind="stable")
         take = max(4, population // 2)
         batch = [_key(fresh[i]) for i in order[:take]]
         recs = yield batch
+        done.extend(recs)
         pop = sorted({r.name: r for r in pop + recs}.values(), key=Record.rank_key)[:population]
 
 

@@ -291,8 +291,8 @@ def conv_net():
                                                ("b", (16, 16, 16)), ("c", (32, 16, 16))]}
 
     def quant(o):
-        return dict(mult=np.full(o, 1 << 14), shift=np.full(o, 20), bias=np.zeros(o, np.int64),
-                    lo=0, hi=127)
+        return {"mult": np.full(o, 1 << 14), "shift": np.full(o, 20),
+                "bias": np.zeros(o, np.int64), "lo": 0, "hi": 127}
     layers = [
         QLayer("stem", "conv", ("x",), "a", weight=rng.integers(-9, 9, (16, 3, 7, 7)),
                stride=(2, 2), padding=(3, 3, 3, 3), **quant(16)),
