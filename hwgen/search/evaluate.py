@@ -17,7 +17,7 @@ import numpy as np
 
 from ..config import config_dict
 from ..lib.errors import WorkloadError
-from .fast import population_columns, runs, screen
+from .fast import population_columns, runs_columns, screen_columns
 from .space import Space
 from .workload import Workload, exact
 
@@ -177,11 +177,11 @@ class Evaluator:
         t0 = time.perf_counter()
         in_bits = int(self.space.dims[self.space.index["precision.in_bits"]].values[0])
         layers = self.workload.layers(in_bits)
-        cycles = screen(self.space, pop, layers).astype(np.float64)
-        fits = runs(self.space, pop, layers)
+        col = population_columns(self.space, pop)
+        cycles = screen_columns(col, layers).astype(np.float64)
+        fits = runs_columns(col, layers)
         score = cycles * (self.target.clock_ns or 10.0) * 1e-9
         if self.cost is not None and hasattr(self.cost, "price_batch"):
-            col = population_columns(self.space, pop)
             priced = self.cost.price_batch(col, cycles, self.workload, self.target)
             latency = cycles * np.maximum(self.target.clock_ns or 10.0,
                                           1000.0 / priced["fmax_mhz"]) * 1e-9

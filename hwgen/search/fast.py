@@ -105,6 +105,13 @@ def layer_fits(col: dict, layer: Layer) -> np.ndarray:
     return (a <= col["din"]) & (w <= col["dw"]) & (acc <= col["dacc"])
 
 
+def _acc_bits(bits: np.ndarray, max_k: int) -> np.ndarray:
+    """The accumulator width of every candidate (computed once per operand width)."""
+    u, inv = np.unique(bits, return_inverse=True)
+    return np.array([acc_bits_needed(int(x), max_k) for x in u],
+                    dtype=np.int64)[inv.reshape(-1)]
+
+
 def population_columns(space, pop: np.ndarray) -> dict:
     """The screen's columns of a population (and the accumulator width and banks the
     cost model's screen prices)."""
@@ -117,8 +124,7 @@ def population_columns(space, pop: np.ndarray) -> dict:
             "dw": cols["buffers.weight.depth"].astype(np.int64),
             "dacc": cols["buffers.acc.depth"].astype(np.int64),
             "in_bits": b, "memories": cols["memories"],
-            "acc_bits": np.array([acc_bits_needed(int(x), space.max_k) for x in b],
-                                 dtype=np.int64),
+            "acc_bits": _acc_bits(b, space.max_k),
             **{f"banks_{k}": cols[f"buffers.{n}.banks"].astype(np.int64)
                for k, n in (("in", "input"), ("w", "weight"), ("acc", "acc"))}}
 
@@ -126,8 +132,12 @@ def population_columns(space, pop: np.ndarray) -> dict:
 def screen(space, pop: np.ndarray, layers: tuple) -> np.ndarray:
     """Approximate total cycles of the workload ``layers`` for every candidate of
     ``pop``."""
-    col = population_columns(space, pop)
-    total = np.zeros(len(pop), dtype=np.int64)
+    return screen_columns(population_columns(space, pop), layers)
+
+
+def screen_columns(col: dict, layers: tuple) -> np.ndarray:
+    """:func:`screen` of a population given by its columns (:func:`population_columns`)."""
+    total = np.zeros(len(col["R"]), dtype=np.int64)
     for layer in layers:
         total += layer_cycles(col, layer)
     return total
@@ -135,8 +145,12 @@ def screen(space, pop: np.ndarray, layers: tuple) -> np.ndarray:
 
 def runs(space, pop: np.ndarray, layers: tuple) -> np.ndarray:
     """Whether every layer's smallest chunk fits each candidate (:func:`layer_fits`)."""
-    col = population_columns(space, pop)
-    ok = np.ones(len(pop), dtype=bool)
+    return runs_columns(population_columns(space, pop), layers)
+
+
+def runs_columns(col: dict, layers: tuple) -> np.ndarray:
+    """:func:`runs` of a population given by its columns."""
+    ok = np.ones(len(col["R"]), dtype=bool)
     for layer in layers:
         ok &= layer_fits(col, layer)
     return ok
