@@ -32,7 +32,7 @@ from ..config import config_dict
 from ..lib import outdir
 from ..lib.errors import BadInput, WorkloadError
 from .netspace import Arch, NetSpace
-from .search import METHODS, CoSearch, HardwareSearch, Point, pareto_points
+from .search import MEMORIES, METHODS, CoSearch, HardwareSearch, Point, pareto_points
 from .supernet import SuperNet, finetune, module_accuracy, train_supernet
 
 __all__ = ["cosearch", "hardware_search", "DIGITS_HARDWARE", "split_data"]
@@ -46,9 +46,6 @@ DIGITS_HARDWARE = {
 }
 
 
-#: How the accelerators' buffers are built when priced and when the winner's ASIC flow
-#: runs: SRAM macros (flip-flop buffers of a thousand words take the flow hours).
-MEMORIES = "macro"
 
 
 def hardware_search(ns: NetSpace, hw_spec: Optional[dict] = None, *,

@@ -43,6 +43,11 @@ from ..search.workload import Layer
 from .netspace import Arch, NetSpace
 from .supernet import SuperNet, accuracy
 
+#: How the accelerators' buffers are built when priced (the inner level's area limit and
+#: energy as well as the reported figures) and when the winner's ASIC flow runs: SRAM
+#: macros (flip-flop buffers of a thousand words take the flow hours).
+MEMORIES = "macro"
+
 __all__ = ["Point", "HardwareSearch", "CoSearch", "pareto_points", "METHODS"]
 
 METHODS = ("evolution", "differentiable", "sequential")
@@ -127,7 +132,7 @@ class HardwareSearch:
     def price(self, cycles: np.ndarray, macs: int) -> dict:
         t = self.cost.target
         return self.cost.model.search_cost_batch(self.col, cycles, macs, t.kind, t.name,
-                                                 t.clock_ns)
+                                                 t.clock_ns, MEMORIES)
 
     def costs(self, arch: Arch) -> tuple:
         """(cycles, cost) of ``arch`` on every design: cost is the cycles, or the energy

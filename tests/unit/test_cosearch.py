@@ -213,3 +213,21 @@ def test_cli_cosearch_small(tmp_path):
     sess = ort.InferenceSession(str(out / "winner" / "model.onnx"))
     logits = sess.run(None, {"image": x})[0]
     assert logits.shape == (16, 10)
+
+
+def test_inner_search_prices_the_buffers_the_winner_is_built_with():
+    """The inner level's area limit and energy price the buffers as SRAM macros, as the
+    co-search's report and the winner's flow do (it priced flip-flop buffers, several
+    times the area, so an area limit excluded designs whose reported area met it)."""
+    from hwgen.cosearch.search import MEMORIES
+    from hwgen.models import cost as model
+    from hwgen.search import Target
+    from hwgen.search.cost import CostProvider
+    space = make_space(SMALL_HW, max_k=1200)
+    provider = CostProvider(model, Target("pdk", "osu018", 10.0))
+    hw = HardwareSearch(space, cost=provider, max_area_um2=1e12)
+    coef = model.load(pdk="osu018")
+    for i in (0, len(hw.pop) // 2, len(hw.pop) - 1):
+        cfg = space.config(hw.pop[i])
+        want = model.cost_batch(model.params_of(cfg), coef, memories=MEMORIES)["area_um2"][0]
+        assert hw.area[i] == pytest.approx(want, rel=1e-6)
