@@ -205,7 +205,10 @@ def cmd_estimate(args) -> int:
     if args.model is not None:
         args.model = args.model[0]
         return _estimate_network(cfg, args, coef)
-    cfg.single_array("estimate --workload")
+    if cfg.pods is not None and cfg.pods.count > 1 and coef is None:
+        _print_report(_pods_gemm_report(cfg, args.workload), args.json)
+        return EXIT_OK
+    cfg.single_array("estimate --workload" + (" with a cost target" if coef else ""))
     g = args.workload
     mp, t = _timing(cfg, g)
     rep = _workload_report(cfg, g, t.timing())
@@ -381,6 +384,117 @@ def args_sim(p) -> None:
     quiet_arg(p)
 
 
+def _pods_gemm_report(cfg, g: cliargs.Gemm):
+    """The report of a GEMM cut across the pods of ``cfg`` (grid, slices, cycles)."""
+    from .compiler.scaleout import interconnect_of, plan_pod_gemm
+    from .lib.errors import WorkloadError
+    try:
+        plan = plan_pod_gemm(cfg, *g)
+    except ValueError as e:   # a slice the pod cannot hold
+        raise WorkloadError(f"{g} on the pods of {cfg.name}: {e}") from None
+    lat, share = interconnect_of(cfg)
+    P, pes = cfg.pods.count, cfg.array.pes
+    macs = g.M * g.K * g.N
+    return {"config": cfg.name, "workload": str(g), "pods": P,
+            "pod": f"{cfg.R}x{cfg.C} {cfg.dataflow.value}",
+            "interconnect": cfg.pods.interconnect.value, "interconnect_latency": lat,
+            "cycles_per_beat": share, "tiling": cfg.pods.tiling.value,
+            "grid": f"{plan.grid[0]}x{plan.grid[1]}", "pods_used": plan.pods_used,
+            "slices": [None if sl is None else {"rows": [sl[0], sl[0] + sl[1]],
+                                                 "cols": [sl[2], sl[2] + sl[3]]}
+                       for sl in plan.slices],
+            "cycles": plan.cycles, "macs": macs,
+            "utilization": round(macs / (P * pes * plan.cycles), 6),
+            "exact": share == 1}
+
+
+def _sim_pods(cfg, args) -> int:
+    """``hwgen sim`` on a multi-pod design: the GEMM cut across the pods
+    (:func:`hwgen.compiler.scaleout.plan_pod_gemm`), every pod's slice program on the
+    data path (:class:`hwgen.scaleout.pods.MultiPod`), the result assembled from the
+    result ports and compared with the golden GEMM."""
+    import numpy as np
+
+    from sim_tb.pods import run_pods_amaranth, run_pods_rtl
+    from sim_tb.runner import check_tools
+
+    from .compiler import build_gemm_program
+    from .compiler.scaleout import plan_pod_gemm
+    from .lib.protocol import cmd_sync
+    from .models.gemm import gemm, random_operands
+
+    g, seed = args.workload, args.seed
+    if args.stall:
+        raise BadInput("--stall is not supported on a multi-pod design yet (its "
+                       "streams are driven at full rate)")
+    rep = _pods_gemm_report(cfg, g)
+    plan = plan_pod_gemm(cfg, *g)
+    if args.sim != "amaranth":
+        check_tools(args.sim)
+    if plan.cycles > args.max_cycles:
+        raise BadInput(f"{g} takes {plan.cycles} cycles on {cfg.name} (the cycle model), "
+                       f"more than --max-cycles {args.max_cycles}")
+    pod = cfg.pod
+    with progress_of(args) as prog:
+        prog.stage(f"building {plan.pods_used} slice programs for {g} (seed {seed})")
+        rng = np.random.default_rng(seed)
+        a, b = random_operands(rng, *g, cfg.precision.in_bits)
+        progs = []
+        for sl in plan.slices:
+            if sl is None:
+                progs.append(None)
+                continue
+            r0, m, c0, n = sl
+            progs.append(build_gemm_program(pod, m, g.K, n, a[r0:r0 + m], b[:, c0:c0 + n]))
+        run = [([], [], 0) if p is None else (p.cmds + [cmd_sync()], p.din, p.n_dout)
+               for p in progs]
+        t0 = time.monotonic()
+        if args.sim == "amaranth":
+            prog.stage(f"simulating on the Amaranth simulator ({plan.cycles} cycles "
+                       "expected)")
+            res = run_pods_amaranth(cfg, run, max_cycles=args.max_cycles)
+        else:
+            import tempfile
+
+            from .emit import TOP_NAME, cached_verilog
+            prog.stage(f"generating Verilog for {cfg.name} (kept for later runs)")
+            verilog = cached_verilog(cfg)
+            prog.stage(f"simulating on {args.sim} ({plan.cycles} cycles expected)")
+            p = pod.params()
+            with tempfile.TemporaryDirectory(prefix="hwgen-pods-") as work:
+                res = run_pods_rtl(verilog, cfg.pods.count, p["DIN_BITS"], p["DOUT_BITS"],
+                                   run, Path(work), sim=args.sim,
+                                   max_cycles=args.max_cycles, top=TOP_NAME)
+        run_s = time.monotonic() - t0
+        prog.done()
+    out = np.zeros((g.M, g.N), dtype=object)
+    correct = not res.timed_out
+    for sl, p, dout in zip(plan.slices, progs, res.dout):
+        if sl is None:
+            continue
+        r0, m, c0, n = sl
+        correct = correct and len(dout) == p.n_dout
+        if correct:
+            out[r0:r0 + m, c0:c0 + n] = p.decode(pod, dout)
+    correct = correct and out.tolist() == gemm(a, b).tolist()
+    rep.update({"cycles": res.cycles, "estimate_cycles": plan.cycles,
+                "utilization": round(rep["macs"] / (cfg.pods.count * cfg.array.pes
+                                                    * max(res.cycles, 1)), 6),
+                "correct": correct, "sim": args.sim, "seed": seed,
+                "run_seconds": round(run_s, 2)})
+    if res.timed_out:
+        rep["error"] = f"timed out after {args.max_cycles} cycles"
+    _print_report(rep, args.json)
+    if res.timed_out:
+        error(f"the simulation stopped at --max-cycles {args.max_cycles} before the "
+              f"programs finished (the cycle model expects {plan.cycles} cycles)")
+        return EXIT_FAIL
+    if not correct:
+        error(f"result is NOT bit-exact against the golden model (seed {seed})")
+        return EXIT_FAIL
+    return EXIT_OK
+
+
 def cmd_sim(args) -> int:
     import numpy as np
 
@@ -390,7 +504,10 @@ def cmd_sim(args) -> int:
     from .models.gemm import gemm, random_operands
     from .models.perf import Timing
 
-    cfg = load_config(args.config).single_array("sim")
+    cfg = load_config(args.config)
+    if cfg.pods is not None and cfg.pods.count > 1:
+        return _sim_pods(cfg, args)
+    cfg.single_array("sim")
     g, seed = args.workload, args.seed
     mp, timing = _timing(cfg, g)
     check_workload(cfg, *g, timing)

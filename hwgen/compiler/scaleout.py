@@ -66,6 +66,7 @@ from .network import plan_layer
 from .program import check_gemm
 
 __all__ = ["LayerGemms", "layer_gemms", "PodLayer", "PodPlan", "plan_pods", "slices",
+           "PodGemm", "plan_pod_gemm",
            "tenant_splits", "plan_tenants",
            "grids", "ScheduledLayer", "Schedule", "schedule_layers", "interconnect_of"]
 
@@ -81,6 +82,7 @@ class LayerGemms:
     per_lane: bool = True
     clamp: bool = False
     preload: bool = False
+    raw: bool = False   # results read raw (no requantization commands)
 
 
 def layer_gemms(qnet: QNet, layer: QLayer, n_images: int, R: int) -> Optional[LayerGemms]:
@@ -128,30 +130,32 @@ class _SharedPort:
 
 
 def slice_nest(pod: AcceleratorConfig, M: int, K: int, N: int, per_lane: bool,
-               clamp: bool, preload: bool) -> LoopNest:
+               clamp: bool, preload: bool, raw: bool = False) -> LoopNest:
     """The loop nest of an M x K x N slice on one pod (the mapping
     :func:`default_mapping` gives it)."""
     check_gemm(pod, M, K, N)
     mp = default_mapping(pod, M, K, N)
     return LoopNest(M, K, N, min(mp.tile_m, M), min(mp.tile_k, K), min(mp.tile_n, N),
-                    tuple(mp.order), raw=False, per_lane=per_lane, clamp=clamp,
-                    preload=preload)
+                    tuple(mp.order), raw=raw, per_lane=per_lane and not raw,
+                    clamp=clamp and not raw, preload=preload)
 
 
 @functools.lru_cache(maxsize=65536)
 def slice_cycles(pod: AcceleratorConfig, share: int, M: int, K: int, N: int,
-                 per_lane: bool, clamp: bool, preload: bool) -> int:
+                 per_lane: bool, clamp: bool, preload: bool, raw: bool = False) -> int:
     """Exact cycles of an M x K x N slice's program followed by a SYNC on one pod whose
-    port gives one beat in ``share`` cycles (1: a beat a cycle)."""
-    nest = slice_nest(pod, M, K, N, per_lane, clamp, preload)
+    port gives one beat in ``share`` cycles (1: a beat a cycle); ``raw``: its results
+    read raw, without the requantization commands."""
+    nest = slice_nest(pod, M, K, N, per_lane, clamp, preload, raw)
     port = pod if share == 1 else _SharedPort(pod, share)
     return block_timing(mx.seq(nest_block(port, nest), mx.sync())).cycles
 
 
-def commands_before_load(per_lane: bool, clamp: bool) -> int:
+def commands_before_load(per_lane: bool, clamp: bool, raw: bool = False) -> int:
     """Commands a slice's program (output path on, :func:`slice_nest`) sends before its
-    first load: one SET_QUANT for all lanes unless per lane, two SET_CLAMP."""
-    return (0 if per_lane else 1) + (2 if clamp else 0)
+    first load: one SET_QUANT for all lanes unless per lane, two SET_CLAMP; none when
+    its results are read raw."""
+    return 0 if raw else (0 if per_lane else 1) + (2 if clamp else 0)
 
 
 def interconnect_cycles(lat: int, before: int, sync: bool = True) -> int:
@@ -227,7 +231,7 @@ class PodLayer:
 def _part_slices(pod, share, g: LayerGemms, part, pr, pc, unit_m, unit_n) -> list:
     """The cycles of each slice of one part cut pr x pc (one per pod of a group)."""
     M, K, N = part
-    return [slice_cycles(pod, share, m, K, n, g.per_lane, g.clamp, g.preload)
+    return [slice_cycles(pod, share, m, K, n, g.per_lane, g.clamp, g.preload, g.raw)
             for m in slices(M, pr, unit_m) for n in slices(N, pc, unit_n)]
 
 
@@ -243,16 +247,13 @@ def _lpt(parts: list[list[int]], groups: int, width: int) -> int:
     return max(max(row) for row in load)
 
 
-def plan_pod_layer(cfg: AcceleratorConfig, qnet: QNet, layer: QLayer,
-                   n_images: int = 1, net: Optional[tuple] = None) -> PodLayer:
-    """One layer of a multi-pod design (``cfg.pods``), as the module docstring says;
-    ``net`` overrides the interconnect's (latency, share) (pods of a larger one)."""
+def _best_grid(cfg: AcceleratorConfig, g: LayerGemms, net: tuple) -> tuple:
+    """(cycles, (pr, pc), groups, pods used, (unit_m, unit_n)) of the fastest grid for
+    the parts of ``g`` on the pods of ``cfg`` (``tiling`` decides which grids), with the
+    interconnect's (latency, share) ``net``."""
     P = cfg.pods.count
     pod = cfg.pod
-    g = layer_gemms(qnet, layer, n_images, pod.R)
-    if g is None:
-        return PodLayer(layer.name, layer.op, "host", "on the host")
-    lat, share = net if net is not None else interconnect_of(cfg)
+    lat, share = net
     os_ = pod.dataflow is Dataflow.OS
     if cfg.pods.tiling.value == "uniform":
         options = [(uniform_grid(P), 1, 1)]
@@ -270,14 +271,64 @@ def plan_pod_layer(cfg: AcceleratorConfig, qnet: QNet, layer: QLayer,
         per = {part: _part_slices(pod, share, g, part, pr, pc, um, un) for part in shapes}
         done = [per[part] for part, n in shapes.items() for _ in range(n)]
         cycles = _lpt(done, groups, pr * pc) + interconnect_cycles(
-            lat, commands_before_load(g.per_lane, g.clamp))
+            lat, commands_before_load(g.per_lane, g.clamp, g.raw))
         used = min(len(g.parts), groups) * max(len(sl) for sl in done)
         key = (cycles, used, pr, pc)
         if best is None or key < best[0]:
-            best = (key, (pr, pc), groups, used)
-    (cycles, used, _, _), grid, groups, used = best
+            best = (key, (pr, pc), groups, used, (um, un))
+    (cycles, _, _, _), grid, groups, used, units = best
+    return cycles, grid, groups, used, units
+
+
+def plan_pod_layer(cfg: AcceleratorConfig, qnet: QNet, layer: QLayer,
+                   n_images: int = 1, net: Optional[tuple] = None) -> PodLayer:
+    """One layer of a multi-pod design (``cfg.pods``), as the module docstring says;
+    ``net`` overrides the interconnect's (latency, share) (pods of a larger one)."""
+    g = layer_gemms(qnet, layer, n_images, cfg.pod.R)
+    if g is None:
+        return PodLayer(layer.name, layer.op, "host", "on the host")
+    cycles, grid, groups, used, _ = _best_grid(cfg, g, net if net is not None
+                                               else interconnect_of(cfg))
     return PodLayer(layer.name, layer.op, "pods", g.how, g.parts[0], len(g.parts), grid,
                     min(groups, len(g.parts)), used, cycles, g.macs)
+
+
+@dataclass(frozen=True)
+class PodGemm:
+    """One GEMM cut across the pods: the grid, and per pod its slice (first row and
+    rows of A, first column and columns of B) or None for an idle pod; ``cycles`` by
+    the cycle model (exact for the butterfly and the crossbar)."""
+    M: int
+    K: int
+    N: int
+    grid: tuple
+    slices: tuple
+    cycles: int
+
+    @property
+    def pods_used(self) -> int:
+        return sum(s is not None for s in self.slices)
+
+
+def plan_pod_gemm(cfg: AcceleratorConfig, M: int, K: int, N: int) -> PodGemm:
+    """An M x K x N GEMM (results read raw) on the pods of ``cfg``: the grid the tiling
+    chooses (:func:`_best_grid`; one part, so one group), slice (i, j) of the grid on
+    pod i * pc + j, the other pods idle."""
+    if cfg.pods is None:
+        raise ValueError(f"{cfg.name} has no pods: section")
+    check_gemm(cfg.pod, M, K, N)
+    g = LayerGemms(((M, K, N),), M * K * N, "gemm", per_lane=False, raw=True)
+    cycles, (pr, pc), _, _, (um, un) = _best_grid(cfg, g, interconnect_of(cfg))
+    out = []
+    r0 = 0
+    for m in slices(M, pr, um):
+        c0 = 0
+        for n in slices(N, pc, un):
+            out.append((r0, m, c0, n))
+            c0 += n
+        r0 += m
+    out += [None] * (cfg.pods.count - len(out))
+    return PodGemm(M, K, N, (pr, pc), tuple(out), cycles)
 
 
 @dataclass
