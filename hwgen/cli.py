@@ -208,6 +208,9 @@ def cmd_estimate(args) -> int:
     if cfg.pods is not None and cfg.pods.count > 1 and coef is None:
         _print_report(_pods_gemm_report(cfg, args.workload), args.json)
         return EXIT_OK
+    if cfg.subaccelerators and coef is None:
+        _print_report(_engines_gemm_report(cfg, args.workload), args.json)
+        return EXIT_OK
     cfg.single_array("estimate --workload" + (" with a cost target" if coef else ""))
     g = args.workload
     mp, t = _timing(cfg, g)
@@ -408,6 +411,96 @@ def _pods_gemm_report(cfg, g: cliargs.Gemm):
             "exact": share == 1}
 
 
+def _engines_gemm_report(cfg, g: cliargs.Gemm) -> dict:
+    """The report of one GEMM on every engine of a heterogeneous design, side by side
+    (each engine's mapping and exact cycles, its program followed by a SYNC)."""
+    from .lib.errors import WorkloadError
+    engines = []
+    for name, eng in cfg.engines:
+        try:
+            mp, t = _timing(eng, g)
+        except WorkloadError as e:
+            raise WorkloadError(f"engine {name}: {e}") from None
+        engines.append({"engine": name, "array": f"{eng.R}x{eng.C}",
+                        "dataflow": eng.array.dataflow.value, "mapping": _mapping(g, mp),
+                        "cycles": t.cycles,
+                        "utilization": round(t.macs / (eng.array.pes * t.cycles), 6)})
+    return {"config": cfg.name, "workload": str(g), "engines": engines,
+            "fastest": min(engines, key=lambda e: (e["cycles"], e["engine"]))["engine"],
+            "macs": g.M * g.K * g.N}
+
+
+def _sim_engines(cfg, args) -> int:
+    """``hwgen sim`` on a heterogeneous design: the same GEMM on every engine at once
+    (:class:`hwgen.scaleout.hetero.Heterogeneous`), each engine's result against the
+    golden GEMM; the design is done when the slowest engine's program and SYNC are."""
+    import numpy as np
+
+    from sim_tb.pods import run_pods_amaranth, run_pods_rtl
+    from sim_tb.runner import check_tools
+
+    from .compiler import build_gemm_program
+    from .lib.protocol import cmd_sync
+    from .models.gemm import gemm, random_operands
+    from .models.perf import program_timing
+
+    g, seed = args.workload, args.seed
+    if args.stall:
+        raise BadInput("--stall is not supported on a heterogeneous design yet (its "
+                       "streams are driven at full rate)")
+    rep = _engines_gemm_report(cfg, g)
+    if args.sim != "amaranth":
+        check_tools(args.sim)
+    rng = np.random.default_rng(seed)
+    a, b = random_operands(rng, *g, cfg.precision.in_bits)
+    progs = [build_gemm_program(eng, *g, a, b) for _, eng in cfg.engines]
+    run = [(p.cmds + [cmd_sync()], p.din, p.n_dout) for p in progs]
+    expect = max(program_timing(eng, r[0]).cycles for (_, eng), r in zip(cfg.engines, run))
+    if expect > args.max_cycles:
+        raise BadInput(f"{g} takes {expect} cycles on {cfg.name}'s slowest engine (the "
+                       f"cycle model), more than --max-cycles {args.max_cycles}")
+    with progress_of(args) as prog:
+        t0 = time.monotonic()
+        if args.sim == "amaranth":
+            prog.stage(f"simulating {len(run)} engines on the Amaranth simulator "
+                       f"({expect} cycles expected)")
+            res = run_pods_amaranth(cfg, run, max_cycles=args.max_cycles)
+        else:
+            import tempfile
+
+            from .emit import TOP_NAME, cached_verilog
+            prog.stage(f"generating Verilog for {cfg.name} (kept for later runs)")
+            verilog = cached_verilog(cfg)
+            prog.stage(f"simulating {len(run)} engines on {args.sim} ({expect} cycles "
+                       "expected)")
+            p = cfg.engines[0][1].params()
+            with tempfile.TemporaryDirectory(prefix="hwgen-engines-") as work:
+                res = run_pods_rtl(verilog, len(run), p["DIN_BITS"], p["DOUT_BITS"], run,
+                                   Path(work), sim=args.sim, max_cycles=args.max_cycles,
+                                   top=TOP_NAME)
+        run_s = time.monotonic() - t0
+        prog.done()
+    want = gemm(a, b).tolist()
+    correct = not res.timed_out
+    for e, (_, eng), p, dout in zip(rep["engines"], cfg.engines, progs, res.dout):
+        e["correct"] = (not res.timed_out and len(dout) == p.n_dout
+                        and p.decode(eng, dout).tolist() == want)
+        correct = correct and e["correct"]
+    rep.update({"cycles": res.cycles, "estimate_cycles": expect, "correct": correct,
+                "sim": args.sim, "seed": seed, "run_seconds": round(run_s, 2)})
+    if res.timed_out:
+        rep["error"] = f"timed out after {args.max_cycles} cycles"
+    _print_report(rep, args.json)
+    if res.timed_out:
+        error(f"the simulation stopped at --max-cycles {args.max_cycles} before the "
+              f"programs finished (the cycle model expects {expect} cycles)")
+        return EXIT_FAIL
+    if not correct:
+        error(f"result is NOT bit-exact against the golden model (seed {seed})")
+        return EXIT_FAIL
+    return EXIT_OK
+
+
 def _sim_pods(cfg, args) -> int:
     """``hwgen sim`` on a multi-pod design: the GEMM cut across the pods
     (:func:`hwgen.compiler.scaleout.plan_pod_gemm`), every pod's slice program on the
@@ -507,6 +600,8 @@ def cmd_sim(args) -> int:
     cfg = load_config(args.config)
     if cfg.pods is not None and cfg.pods.count > 1:
         return _sim_pods(cfg, args)
+    if cfg.subaccelerators:
+        return _sim_engines(cfg, args)
     cfg.single_array("sim")
     g, seed = args.workload, args.seed
     mp, timing = _timing(cfg, g)
