@@ -178,9 +178,9 @@ class NetworkPlan:
 def _quant(layer: QLayer, channels: slice, n: int) -> Quant:
     mult, shift = layer.mult_shift(n)
     bias = layer.bias if layer.bias is not None else np.zeros(n, dtype=np.int64)
-    return Quant(raw=False, mult=tuple(int(v) for v in mult[channels]),
-                 shift=tuple(int(v) for v in shift[channels]),
-                 bias=tuple(int(v) for v in bias[channels]), lo=layer.lo, hi=layer.hi)
+    ints = lambda v: tuple(int(x) for x in np.asarray(v)[channels].tolist())  # noqa: E731
+    return Quant(raw=False, mult=ints(mult), shift=ints(shift), bias=ints(bias),
+                 lo=layer.lo, hi=layer.hi)
 
 
 def _spec(qnet: QNet, layer: QLayer, cin: int, cout: int) -> ConvSpec:
@@ -401,9 +401,10 @@ def clear_caches() -> None:
     """Forget every mapping and timing computed so far (the next plan starts cold, as in
     a new process)."""
     from . import conv, mapping
+    from ..config import schema
     from ..models import perf
     for cached in (conv._conv_mapping, conv._band_words, mapping._default_mapping,
-                   _nest_block, _host_faster):
+                   _nest_block, _host_faster, schema._chunk_words):
         cached.cache_clear()
     perf._STEP_CACHES.clear()
 

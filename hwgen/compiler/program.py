@@ -56,6 +56,11 @@ def acc_rows_per_ntile(cfg: AcceleratorConfig, m: int) -> int:
 
 
 # ---- the program ---------------------------------------------------------------------
+def _is_seq(v) -> bool:
+    """A per-column value (tuple, list or array), not one for every column."""
+    return isinstance(v, (tuple, list)) or isinstance(v, np.ndarray) and v.ndim > 0
+
+
 @dataclass(frozen=True)
 class Quant:
     """READ post-processing. ``raw`` returns the accumulators unchanged. ``mult`` and
@@ -72,7 +77,7 @@ class Quant:
 
     @property
     def per_lane(self) -> bool:
-        return not self.raw and (np.ndim(self.mult) > 0 or np.ndim(self.shift) > 0)
+        return not self.raw and (_is_seq(self.mult) or _is_seq(self.shift))
 
     @property
     def clamp(self) -> bool:

@@ -291,6 +291,17 @@ class MappingConfig:
         return self.tile_m, self.tile_k, self.tile_n
 
 
+@functools.lru_cache(maxsize=65536)
+def _chunk_words(R: int, C: int, ws: bool, m: int, k: int, n: int) -> tuple:
+    """(buffer, words) of :meth:`AcceleratorConfig.chunk_words` (cached: a mapping
+    search asks for the same chunks many times)."""
+    if ws:
+        return (("input", ceil_div(k, R) * m), ("weight", ceil_div(k, R) * R * ceil_div(n, C)),
+                ("acc", ceil_div(n, C) * m))
+    return (("input", ceil_div(m, R) * k), ("weight", ceil_div(n, C) * k),
+            ("acc", ceil_div(m, R) * R * ceil_div(n, C)))
+
+
 @dataclass(frozen=True)
 class AcceleratorConfig:
     """The whole design: a GEMM accelerator and optional special-unit sections."""
@@ -443,18 +454,8 @@ class AcceleratorConfig:
 
     def chunk_words(self, m: int, k: int, n: int) -> dict:
         """Words of each buffer bank that one COMPUTE of an m x k x n chunk occupies."""
-        R, C = self.R, self.C
-        if self.array.dataflow is Dataflow.WS:
-            return {
-                "input": ceil_div(k, R) * m,
-                "weight": ceil_div(k, R) * R * ceil_div(n, C),
-                "acc": ceil_div(n, C) * m,
-            }
-        return {
-            "input": ceil_div(m, R) * k,
-            "weight": ceil_div(n, C) * k,
-            "acc": ceil_div(m, R) * R * ceil_div(n, C),
-        }
+        return dict(_chunk_words(self.array.rows, self.array.cols,
+                                 self.array.dataflow is Dataflow.WS, m, k, n))
 
     def chunk_fits(self, m: int, k: int, n: int) -> Optional[str]:
         """None when the chunk fits every buffer bank, else the reason."""
