@@ -91,29 +91,14 @@ def screen_correction(ev: Evaluator, records: list, min_records: int = 8,
     return corrected
 
 
-def _spread(pop: np.ndarray, order: np.ndarray, n: int, apart: int) -> list:
-    """Up to ``n`` indices of ``pop`` in ``order``, each differing from every one taken
-    before in at least ``apart`` dimensions (then, if too few, the next in order)."""
-    taken: list = []
-    for i in order:
-        if len(taken) == n:
-            return taken
-        if all(np.count_nonzero(pop[i] != pop[j]) >= apart for j in taken):
-            taken.append(int(i))
-    rest = [int(i) for i in order if int(i) not in set(taken)]
-    return taken + rest[:n - len(taken)]
-
-
 def evolution_search(ev: Evaluator, rng: np.random.Generator, budget: int,
                      population: int = 24, pool_factor: int = 16,
                      mutation: float = 0.25, explore: float = 0.25,
                      first_pool: int = 20_000) -> Iterator[list]:
     """Generation 0: the screen's best of the whole space (of ``first_pool`` random
     designs when the space is larger; the screen prices a population in well under a
-    second), kept apart -- each differs from the others taken in at least two choices,
-    so that near-copies of one design do not fill it -- and, for diversity, a fraction
-    ``explore`` drawn at random from the rest the screen lets through (designs it scores
-    finite). Then each generation: parents by tournament on the exact records, uniform
+    second) and, for diversity, a fraction ``explore`` drawn at random from the rest the
+    screen lets through (designs it scores finite). Then each generation: parents by tournament on the exact records, uniform
     crossover, +-1 mutations (now and then a jump anywhere); of the offspring not yet
     evaluated, the best by the screen refitted to every exact evaluation so far
     (:func:`screen_correction`) are timed exactly. Ties in the screen are broken at
@@ -129,8 +114,7 @@ def evolution_search(ev: Evaluator, rng: np.random.Generator, budget: int,
     order = np.argsort(s, kind="stable")
     n_rand = round(population * explore)
     finite = order[np.isfinite(s[order])]
-    apart = 2 if len(ev.space.varying()) >= 3 else 1
-    top = _spread(pool, finite if len(finite) else order, population - n_rand, apart)
+    top = [int(i) for i in (finite if len(finite) else order)[:population - n_rand]]
     chosen = set(top)
     rest = [int(i) for i in finite if int(i) not in chosen] or \
         [int(i) for i in order if int(i) not in chosen]
