@@ -15,11 +15,14 @@ interconnects' cost, heterogeneous sub-accelerators against the best fixed dataf
   stationary and an output-stationary engine of every split, against the homogeneous
   designs of the same PEs (one 16x16 array of either dataflow, or two engines of one
   dataflow), on ResNet-18 + MobileNetV2 scheduled together; the scheduler's time.
+* ``hetero_tenants``: the same designs on ResNet-18 and six MobileNetV2s (about equal
+  MACs), seven independent chains of layers for the scheduler to overlap.
 * ``asic``: area and Fmax of each interconnect alone (hwgen_interconnect, 32-bit
   words) from 4 to 32 ports (64 with --ports), OSU 0.18 um synthesis (Yosys + ABC,
   10 ns target) and OpenSTA, as asic_flow synthesizes the accelerator.
 
-    python benchmarks/scaleout.py [--part pods,hetero,asic] [--ports 4,8,16,32]
+    python benchmarks/scaleout.py [--part pods,hetero,hetero_tenants,asic]
+                                  [--ports 4,8,16,32]
         updates benchmarks/results/scaleout.json (parts not run are kept)
 """
 import argparse
@@ -100,6 +103,11 @@ def het_cfg(engines):
     return AcceleratorConfig(name="h", precision=PREC, buffers=BUFS, host=HostConfig(16),
                              subaccelerators=tuple(SubAcceleratorConfig(n, ArrayConfig(r, c, d))
                                                    for n, r, c, d in engines))
+
+
+#: MobileNetV2s beside one ResNet-18 in the many-tenant heterogeneous workload (six have
+#: about ResNet-18's MACs: 1.8 G against 6 x 0.3 G).
+MOBILENETS = 6
 
 
 def part_hetero(models) -> list:
@@ -197,14 +205,14 @@ def plot_gantt(models, engines, name) -> None:
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--part", default="pods,hetero,asic")
+    ap.add_argument("--part", default="pods,hetero,hetero_tenants,asic")
     ap.add_argument("--ports", default="4,8,16,32")
     ap.add_argument("--plot", action="store_true", help="also draw docs/img/scaleout_*.png")
     args = ap.parse_args()
     path = RESULTS / "scaleout.json"
     parts = args.part.split(",")
     new = {}
-    if "pods" in parts or "hetero" in parts:
+    if {"pods", "hetero", "hetero_tenants"} & set(parts):
         t = time.perf_counter()
         rn, mb = load_model("resnet18", None, None, PREC), load_model("mobilenet_v2", None,
                                                                       None, PREC)
@@ -214,6 +222,9 @@ def main():
                                  ("bert_base_layer", bert_layer())])
     if "hetero" in parts:
         new["hetero"] = part_hetero([("resnet18", rn), ("mobilenet_v2", mb)])
+    if "hetero_tenants" in parts:   # ResNet-18 and six MobileNetV2s: about equal MACs
+        new["hetero_tenants"] = part_hetero([("resnet18", rn)] + [
+            (f"mobilenet_v2#{i}", mb) for i in range(MOBILENETS)])
     if "asic" in parts:
         new["asic"] = part_asic([int(p) for p in args.ports.split(",")])
     # the parts not run are kept (read only now: parts may run side by side)
@@ -234,7 +245,7 @@ def main():
         plot_gantt([("resnet18", rn), ("mobilenet_v2", mb)],
                    [("ws", 16, ws_cols, "ws"), ("os", 16, 16 - ws_cols, "os")],
                    "scaleout_gantt")
-    for key in ("pods", "hetero", "asic"):
+    for key in ("pods", "hetero", "hetero_tenants", "asic"):
         if key in out:
             print(f"\n## {key}\n")
             print(table(out[key]))
