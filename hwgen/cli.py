@@ -430,40 +430,38 @@ def _engines_gemm_report(cfg, g: cliargs.Gemm) -> dict:
             "macs": g.M * g.K * g.N}
 
 
-def _sim_engines(cfg, args) -> int:
-    """``hwgen sim`` on a heterogeneous design: the same GEMM on every engine at once
-    (:class:`hwgen.scaleout.hetero.Heterogeneous`), each engine's result against the
-    golden GEMM; the design is done when the slowest engine's program and SYNC are."""
+def _scaleout_sim_start(cfg, args, what: str):
+    """The checks every scale-out ``hwgen sim`` makes before any work, and its seeded
+    operands."""
     import numpy as np
 
-    from sim_tb.pods import run_pods_amaranth, run_pods_rtl
     from sim_tb.runner import check_tools
 
-    from .compiler import build_gemm_program
-    from .lib.protocol import cmd_sync
-    from .models.gemm import gemm, random_operands
-    from .models.perf import program_timing
-
-    g, seed = args.workload, args.seed
+    from .models.gemm import random_operands
     if args.stall:
-        raise BadInput("--stall is not supported on a heterogeneous design yet (its "
-                       "streams are driven at full rate)")
-    rep = _engines_gemm_report(cfg, g)
+        raise BadInput(f"--stall is not supported on a {what} design yet (its streams "
+                       "are driven at full rate)")
     if args.sim != "amaranth":
         check_tools(args.sim)
-    rng = np.random.default_rng(seed)
-    a, b = random_operands(rng, *g, cfg.precision.in_bits)
-    progs = [build_gemm_program(eng, *g, a, b) for _, eng in cfg.engines]
-    run = [(p.cmds + [cmd_sync()], p.din, p.n_dout) for p in progs]
-    expect = max(program_timing(eng, r[0]).cycles for (_, eng), r in zip(cfg.engines, run))
+    return random_operands(np.random.default_rng(args.seed), *args.workload,
+                           cfg.precision.in_bits)
+
+
+def _check_max_cycles(cfg, args, expect: int, where: str = "") -> None:
     if expect > args.max_cycles:
-        raise BadInput(f"{g} takes {expect} cycles on {cfg.name}'s slowest engine (the "
+        raise BadInput(f"{args.workload} takes {expect} cycles on {cfg.name}{where} (the "
                        f"cycle model), more than --max-cycles {args.max_cycles}")
+
+
+def _run_ports(cfg, args, run: list, expect: int, what: str):
+    """Run the per-port programs ``run`` on ``cfg``'s scale-out top (every pod or engine
+    its own streams) on the simulator of ``args``; (result, seconds)."""
+    from sim_tb.pods import run_pods_amaranth, run_pods_rtl
     with progress_of(args) as prog:
         t0 = time.monotonic()
         if args.sim == "amaranth":
-            prog.stage(f"simulating {len(run)} engines on the Amaranth simulator "
-                       f"({expect} cycles expected)")
+            prog.stage(f"simulating {len(run)} {what} on the Amaranth simulator ({expect} "
+                       "cycles expected)")
             res = run_pods_amaranth(cfg, run, max_cycles=args.max_cycles)
         else:
             import tempfile
@@ -471,23 +469,22 @@ def _sim_engines(cfg, args) -> int:
             from .emit import TOP_NAME, cached_verilog
             prog.stage(f"generating Verilog for {cfg.name} (kept for later runs)")
             verilog = cached_verilog(cfg)
-            prog.stage(f"simulating {len(run)} engines on {args.sim} ({expect} cycles "
+            prog.stage(f"simulating {len(run)} {what} on {args.sim} ({expect} cycles "
                        "expected)")
-            p = cfg.engines[0][1].params()
-            with tempfile.TemporaryDirectory(prefix="hwgen-engines-") as work:
+            p = (cfg.engines[0][1] if cfg.subaccelerators else cfg.pod).params()
+            with tempfile.TemporaryDirectory(prefix="hwgen-scaleout-") as work:
                 res = run_pods_rtl(verilog, len(run), p["DIN_BITS"], p["DOUT_BITS"], run,
                                    Path(work), sim=args.sim, max_cycles=args.max_cycles,
                                    top=TOP_NAME)
-        run_s = time.monotonic() - t0
+        seconds = time.monotonic() - t0
         prog.done()
-    want = gemm(a, b).tolist()
-    correct = not res.timed_out
-    for e, (_, eng), p, dout in zip(rep["engines"], cfg.engines, progs, res.dout):
-        e["correct"] = (not res.timed_out and len(dout) == p.n_dout
-                        and p.decode(eng, dout).tolist() == want)
-        correct = correct and e["correct"]
+    return res, seconds
+
+
+def _scaleout_sim_end(rep: dict, args, res, expect: int, correct: bool) -> int:
+    """Report a scale-out simulation and give its exit code."""
     rep.update({"cycles": res.cycles, "estimate_cycles": expect, "correct": correct,
-                "sim": args.sim, "seed": seed, "run_seconds": round(run_s, 2)})
+                "sim": args.sim, "seed": args.seed})
     if res.timed_out:
         rep["error"] = f"timed out after {args.max_cycles} cycles"
     _print_report(rep, args.json)
@@ -496,9 +493,36 @@ def _sim_engines(cfg, args) -> int:
               f"programs finished (the cycle model expects {expect} cycles)")
         return EXIT_FAIL
     if not correct:
-        error(f"result is NOT bit-exact against the golden model (seed {seed})")
+        error(f"result is NOT bit-exact against the golden model (seed {args.seed})")
         return EXIT_FAIL
     return EXIT_OK
+
+
+def _sim_engines(cfg, args) -> int:
+    """``hwgen sim`` on a heterogeneous design: the same GEMM on every engine at once
+    (:class:`hwgen.scaleout.hetero.Heterogeneous`), each engine's result against the
+    golden GEMM; the design is done when the slowest engine's program and SYNC are."""
+    from .compiler import build_gemm_program
+    from .lib.protocol import cmd_sync
+    from .models.gemm import gemm
+    from .models.perf import program_timing
+
+    g = args.workload
+    a, b = _scaleout_sim_start(cfg, args, "heterogeneous")
+    rep = _engines_gemm_report(cfg, g)
+    progs = [build_gemm_program(eng, *g, a, b) for _, eng in cfg.engines]
+    run = [(p.cmds + [cmd_sync()], p.din, p.n_dout) for p in progs]
+    expect = max(program_timing(eng, r[0]).cycles for (_, eng), r in zip(cfg.engines, run))
+    _check_max_cycles(cfg, args, expect, "'s slowest engine")
+    res, seconds = _run_ports(cfg, args, run, expect, "engines")
+    want = gemm(a, b).tolist()
+    correct = not res.timed_out
+    for e, (_, eng), p, dout in zip(rep["engines"], cfg.engines, progs, res.dout):
+        e["correct"] = (not res.timed_out and len(dout) == p.n_dout
+                        and p.decode(eng, dout).tolist() == want)
+        correct = correct and e["correct"]
+    rep["run_seconds"] = round(seconds, 2)
+    return _scaleout_sim_end(rep, args, res, expect, correct)
 
 
 def _sim_pods(cfg, args) -> int:
@@ -508,58 +532,23 @@ def _sim_pods(cfg, args) -> int:
     result ports and compared with the golden GEMM."""
     import numpy as np
 
-    from sim_tb.pods import run_pods_amaranth, run_pods_rtl
-    from sim_tb.runner import check_tools
-
     from .compiler import build_gemm_program
     from .compiler.scaleout import plan_pod_gemm
     from .lib.protocol import cmd_sync
-    from .models.gemm import gemm, random_operands
+    from .models.gemm import gemm
 
-    g, seed = args.workload, args.seed
-    if args.stall:
-        raise BadInput("--stall is not supported on a multi-pod design yet (its "
-                       "streams are driven at full rate)")
+    g = args.workload
+    a, b = _scaleout_sim_start(cfg, args, "multi-pod")
     rep = _pods_gemm_report(cfg, g)
     plan = plan_pod_gemm(cfg, *g)
-    if args.sim != "amaranth":
-        check_tools(args.sim)
-    if plan.cycles > args.max_cycles:
-        raise BadInput(f"{g} takes {plan.cycles} cycles on {cfg.name} (the cycle model), "
-                       f"more than --max-cycles {args.max_cycles}")
+    _check_max_cycles(cfg, args, plan.cycles)
     pod = cfg.pod
-    with progress_of(args) as prog:
-        prog.stage(f"building {plan.pods_used} slice programs for {g} (seed {seed})")
-        rng = np.random.default_rng(seed)
-        a, b = random_operands(rng, *g, cfg.precision.in_bits)
-        progs = []
-        for sl in plan.slices:
-            if sl is None:
-                progs.append(None)
-                continue
-            r0, m, c0, n = sl
-            progs.append(build_gemm_program(pod, m, g.K, n, a[r0:r0 + m], b[:, c0:c0 + n]))
-        run = [([], [], 0) if p is None else (p.cmds + [cmd_sync()], p.din, p.n_dout)
-               for p in progs]
-        t0 = time.monotonic()
-        if args.sim == "amaranth":
-            prog.stage(f"simulating on the Amaranth simulator ({plan.cycles} cycles "
-                       "expected)")
-            res = run_pods_amaranth(cfg, run, max_cycles=args.max_cycles)
-        else:
-            import tempfile
-
-            from .emit import TOP_NAME, cached_verilog
-            prog.stage(f"generating Verilog for {cfg.name} (kept for later runs)")
-            verilog = cached_verilog(cfg)
-            prog.stage(f"simulating on {args.sim} ({plan.cycles} cycles expected)")
-            p = pod.params()
-            with tempfile.TemporaryDirectory(prefix="hwgen-pods-") as work:
-                res = run_pods_rtl(verilog, cfg.pods.count, p["DIN_BITS"], p["DOUT_BITS"],
-                                   run, Path(work), sim=args.sim,
-                                   max_cycles=args.max_cycles, top=TOP_NAME)
-        run_s = time.monotonic() - t0
-        prog.done()
+    progs = [None if sl is None else
+             build_gemm_program(pod, sl[1], g.K, sl[3], a[sl[0]:sl[0] + sl[1]],
+                                b[:, sl[2]:sl[2] + sl[3]]) for sl in plan.slices]
+    run = [([], [], 0) if p is None else (p.cmds + [cmd_sync()], p.din, p.n_dout)
+           for p in progs]
+    res, seconds = _run_ports(cfg, args, run, plan.cycles, "pods")
     out = np.zeros((g.M, g.N), dtype=object)
     correct = not res.timed_out
     for sl, p, dout in zip(plan.slices, progs, res.dout):
@@ -570,22 +559,10 @@ def _sim_pods(cfg, args) -> int:
         if correct:
             out[r0:r0 + m, c0:c0 + n] = p.decode(pod, dout)
     correct = correct and out.tolist() == gemm(a, b).tolist()
-    rep.update({"cycles": res.cycles, "estimate_cycles": plan.cycles,
-                "utilization": round(rep["macs"] / (cfg.pods.count * cfg.array.pes
-                                                    * max(res.cycles, 1)), 6),
-                "correct": correct, "sim": args.sim, "seed": seed,
-                "run_seconds": round(run_s, 2)})
-    if res.timed_out:
-        rep["error"] = f"timed out after {args.max_cycles} cycles"
-    _print_report(rep, args.json)
-    if res.timed_out:
-        error(f"the simulation stopped at --max-cycles {args.max_cycles} before the "
-              f"programs finished (the cycle model expects {plan.cycles} cycles)")
-        return EXIT_FAIL
-    if not correct:
-        error(f"result is NOT bit-exact against the golden model (seed {seed})")
-        return EXIT_FAIL
-    return EXIT_OK
+    rep["utilization"] = round(rep["macs"] / (cfg.pods.count * cfg.array.pes
+                                              * max(res.cycles, 1)), 6)
+    rep["run_seconds"] = round(seconds, 2)
+    return _scaleout_sim_end(rep, args, res, plan.cycles, correct)
 
 
 def cmd_sim(args) -> int:
