@@ -22,7 +22,7 @@ from ..lib.protocol import (ADDR_BITS, BIAS_BITS_MAX, CMD_BITS, CONV_REG_BITS, C
                             F_M, F_MULT, F_N, F_RAW, F_RELU, F_SHIFT, F_W_BANK, OP_BITS,
                             OP_COMPUTE, OP_LOAD_IN, OP_LOAD_W, OP_NOP, OP_READ, OP_SET_BIAS,
                             OP_SET_QUANT, SHIFT_BITS, field_slice)
-from ..lib.schedule import BUFFER_READ_LATENCY, read_fifo_depth
+from ..lib.schedule import ACC_LOAD_LATENCY, BUFFER_READ_LATENCY, read_fifo_depth
 from ..mem import ReadPortSignature, WritePortSignature, acc_word, input_word, weight_word
 
 
@@ -326,15 +326,30 @@ class HostInterface(wiring.Component):
             m.d.comb += self.in_wr.data[i].eq(word_next[i])
         for i in range(C):
             m.d.comb += self.w_wr.data[i].eq(word_next[i])
-        # LOAD_ACC: each lane times its preload factor, written a cycle later (the
-        # products get a register of their own rather than lengthening the load path).
-        acc_we = Signal()
-        m.d.sync += acc_we.eq(0)
+        # LOAD_ACC: each lane times its preload factor, in three registered steps so
+        # that no load path is longer than a PE's multiplier: the assembled word (the
+        # ``word`` register), the two partial products of the factor's low and high
+        # halves, their sum. The write lands ACC_LOAD_LATENCY cycles after the last beat.
+        acc_ld = Signal()   # the last beat of a LOAD_ACC word
         if cfg.features.preload:
-            m.d.comb += self.acc_wr.en.eq(acc_we)
-            m.d.sync += [self.acc_wr.addr.eq(addr), self.acc_wr.bank.eq(f(F_BANK))]
+            # (enable, address, bank) per step; the last step is the write port itself.
+            steps = [(Signal(name=f"acc_ld_we{s}"), Signal.like(self.acc_wr.addr,
+                                                                name=f"acc_ld_addr{s}"),
+                      Signal.like(self.acc_wr.bank, name=f"acc_ld_bank{s}"))
+                     for s in range(ACC_LOAD_LATENCY - 1)]
+            steps.append((self.acc_wr.en, self.acc_wr.addr, self.acc_wr.bank))
+            m.d.sync += [steps[0][0].eq(acc_ld), steps[0][1].eq(addr),
+                         steps[0][2].eq(f(F_BANK))]
+            for prev, nxt in zip(steps, steps[1:]):
+                m.d.sync += [n.eq(p) for n, p in zip(nxt, prev)]
+            half = PRELOAD_BITS // 2
+            ib = cfg.precision.in_bits
             for i in range(C):
-                m.d.sync += self.acc_wr.data[i].eq(word_next[i] * preload[i])
+                lo_p = Signal(signed(ib + half + 1), name=f"acc_ld_lo{i}")
+                hi_p = Signal(signed(ib + half + 1), name=f"acc_ld_hi{i}")
+                m.d.sync += [lo_p.eq(word[i] * preload[i][:half]),
+                             hi_p.eq(word[i] * preload[i][half:]),
+                             self.acc_wr.data[i].eq(lo_p + (hi_p << half))]
 
         with m.FSM(name="host_fsm") as fsm:
             with m.State("IDLE"):
@@ -425,7 +440,8 @@ class HostInterface(wiring.Component):
                     m.d.sync += [word.eq(word_next), bi.eq(bi + 1)]
                     with m.If(last_beat):
                         m.d.comb += [self.in_wr.en.eq(~to_w), self.w_wr.en.eq(to_w & ~to_acc)]
-                        m.d.sync += acc_we.eq(to_acc)
+                        if cfg.features.preload:
+                            m.d.comb += acc_ld.eq(to_acc)
                         m.d.sync += [bi.eq(0), addr.eq(addr + 1), left.eq(left - 1)]
                         with m.If(left == 1):
                             m.next = "IDLE"

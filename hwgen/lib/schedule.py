@@ -19,6 +19,12 @@ from .arith import ceil_div
 BUFFER_READ_LATENCY = 3
 #: The register every operand passes where it enters the systolic array.
 EDGE_LATENCY = 1
+#: Cycles from a LOAD_ACC word's last beat to its accumulator write: the assembled
+#: word, the two partial products of the element and its preload factor, their sum.
+#: The host interface is idle again before the write lands; nothing that follows can
+#: read the word sooner (a READ's first read is later, an accumulating COMPUTE's much
+#: later), so the latency costs no cycles.
+ACC_LOAD_LATENCY = 3
 #: Cycles the read path's FIFO adds (:class:`amaranth.lib.fifo.SyncFIFOBuffered`).
 FIFO_LATENCY = 2
 
