@@ -214,9 +214,9 @@ class PipelineConfig:
     * ``requant``: registers in each lane of the read path's requantizer, 3 to 6
       (:class:`hwgen.ctrl.host_if.Requantizer`): 3 puts the shift, rounding and
       saturation in one stage and the clamp after the last register; 4 registers the
-      clamp; 5 registers the rounding decision before the saturation; 6 splits the
-      multiplier into two registered partial products. Each stage adds a cycle to every
-      READ.
+      clamp; 5 registers the rounding decision before the saturation; 6 (the default)
+      splits the product into two registered partial products (of the low and the high
+      half of ``acc + bias``). Each stage adds a cycle to every READ.
     * ``pe``: registers after each PE's multiplier, 0 or 1 (:class:`hwgen.pe.WsPE`,
       :class:`hwgen.pe.OsPE`): 1 takes the multiplier and the accumulating adder apart.
       It adds a cycle to every COMPUTE.

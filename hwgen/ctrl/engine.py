@@ -14,8 +14,8 @@ from amaranth.lib.wiring import In, Out
 from ..config import AcceleratorConfig, Dataflow
 from ..lib.checks import check_type
 from ..lib.protocol import CONV_REG_BITS, CONV_REGS, DIM_BITS, OS_PACKED, ConvReg, OsConvReg
-from ..lib.schedule import (BUFFER_READ_LATENCY, EDGE_LATENCY, os_min_period, writeback_latency,
-                            ws_min_period)
+from ..lib.schedule import (ACC_RMW_LATENCY, BUFFER_READ_LATENCY, EDGE_LATENCY,
+                            os_min_period, writeback_latency, ws_min_period)
 from ..mem import (PairReadPortSignature, ReadPortSignature, WritePortSignature, acc_word,
                    input_word, weight_word)
 
@@ -124,16 +124,17 @@ class ComputeEngine(wiring.Component):
         # (registered) result meet a cycle after it.
         wb_valid = Signal(); wb_addr = Signal(acc_aw); wb_over = Signal()
 
-        # Writeback: read the old accumulator word, add, write RL cycles after the read.
+        # Writeback: read the old accumulator word, add, register the sum, write it
+        # ACC_RMW_LATENCY (RL + 1) cycles after the read.
         vec_q = Signal(self.acc_shape)
         m.d.sync += vec_q.eq(self.arr_out)
-        wv_q = _delay(m, wb_valid, RL, "wb_valid")
-        wa_q = _delay(m, wb_addr, RL, "wb_addr")
+        wv_q = _delay(m, wb_valid, ACC_RMW_LATENCY, "wb_valid")
+        wa_q = _delay(m, wb_addr, ACC_RMW_LATENCY, "wb_addr")
         wo_q = _delay(m, wb_over, RL, "wb_over")
         m.d.comb += [self.acc_rd.addr.eq(wb_addr), self.acc_rd.en.eq(wb_valid)]
         m.d.comb += [self.acc_wr.addr.eq(wa_q), self.acc_wr.en.eq(wv_q)]
         for c in range(C):
-            m.d.comb += self.acc_wr.data[c].eq(
+            m.d.sync += self.acc_wr.data[c].eq(
                 Mux(wo_q, 0, self.acc_rd.data[c]) + vec_q[c])
 
         # Weights: with their own valid (output-stationary) or through the shift chain.
@@ -168,11 +169,16 @@ class ComputeEngine(wiring.Component):
         in_base = Signal(in_aw + 1); w_base = Signal(w_aw + 1); acc_base = Signal(acc_aw + 1)
         first_k = Signal()
         t = Signal(DIM_BITS + 1); j = Signal(range(R + 1))
-        period = Signal(DIM_BITS + 1)
+        # The tile period less one, registered: M is latched at start, and the first
+        # comparison with it is in STREAM, after at least one PRELOAD cycle.
+        period_m1 = Signal(DIM_BITS + 1)
         pmin = ws_min_period(R, C)
-        m.d.comb += period.eq(Mux(M > pmin, M, pmin))
+        m.d.sync += period_m1.eq(Mux(M > pmin, M, pmin) - 1)
         last_k = Signal(); last_n = Signal()
-        m.d.comb += [last_k.eq(k_base + R >= K), last_n.eq(n_base + C >= N)]
+        # Registered a cycle after k_base and n_base change (at a tile's start, and tiles
+        # are at least 3 cycles long) where the first use, at t >= G, is later than that.
+        dom = m.d.sync if G >= 1 else m.d.comb
+        dom += [last_k.eq(k_base + R >= K), last_n.eq(n_base + C >= N)]
         tail = R + C - 1 + writeback_latency(cfg.pe_stages)   # cycles after the last period
         drain = Signal(range(tail + 1))
         conv_en = self._conv_en
@@ -220,7 +226,7 @@ class ComputeEngine(wiring.Component):
                     m.d.comb += [w_issue.eq(1),
                                  self.w_rd.addr.eq(w_base + (R - 1) - (t - G))]
                 m.d.sync += t.eq(t + 1)
-                with m.If(t == period - 1):
+                with m.If(t == period_m1):
                     m.d.sync += t.eq(0)
                     with m.If(last_k & last_n):
                         m.d.sync += drain.eq(0)
@@ -390,7 +396,7 @@ class ConvAddress:
         r = self.reg
         m.d.comb += self.inside.eq((self.iy >= 0) & (self.iy < r("ROWS_IN"))
                                    & (self.ix >= 0) & (self.ix < r("W_IN")))
-        with m.If(self.ox == r("W_OUT") - 1):
+        with m.If(self.ox == self._wout_m1):
             m.d.sync += [self.ox.eq(0), self.addr.eq(self.addr + r("ROW_JUMP")),
                          self.ix.eq(r("COL0") + self.cx), self.iy.eq(self.iy + r("SY"))]
         with m.Else():
@@ -408,33 +414,42 @@ class ConvAddress:
             m.d.sync += reg.eq(value)
             return reg
 
-        ct_last = q("ct_last", self.ct == r("CT") - 1, 1)
-        kx_last = q("kx_last", self.kx == r("KW") - 1, 1)
+        # The registers' limits less one: constants of the COMPUTE (latched at start, a
+        # cycle before the first pixel step and two before the k-tile flags are read).
+        self._wout_m1 = q("wout_m1", r("W_OUT") - 1, CONV_REG_BITS)
+        ct_m1 = q("ct_m1", r("CT") - 1, CONV_REG_BITS)
+        kw_m1 = q("kw_m1", r("KW") - 1, CONV_REG_BITS)
+        ct_last = q("ct_last", self.ct == ct_m1, 1)
+        kx_last = q("kx_last", self.kx == kw_m1, 1)
+        ct_inc = q("ct_inc", self.ct + 1, CONV_REG_BITS)
+        kx_inc = q("kx_inc", self.kx + 1, CONV_REG_BITS)
         # successor A: next channel tile; B: next kernel column; C: next kernel row
         off_a, off_b, off_c = (q("off_a", self.off + 1), q("off_b", self.off + r("KX_STEP")),
                                q("off_c", self.off + r("KY_STEP")))
         cx_b, ry_c = q("cx_b", self.cx + r("DX")), q("ry_c", self.ry + r("DY"))
-        addr_a = q("addr_a", r("BASE0") + self.off + 1)
-        addr_b = q("addr_b", r("BASE0") + self.off + r("KX_STEP"))
-        addr_c = q("addr_c", r("BASE0") + self.off + r("KY_STEP"))
+        # Sums of three terms take two registered additions, from the successors above.
+        addr_a = q("addr_a", r("BASE0") + off_a)
+        addr_b = q("addr_b", r("BASE0") + off_b)
+        addr_c = q("addr_c", r("BASE0") + off_c)
         ix_a = q("ix_a", r("COL0") + self.cx)
-        ix_b = q("ix_b", r("COL0") + self.cx + r("DX"))
+        ix_b = q("ix_b", r("COL0") + cx_b)
         iy_a = q("iy_a", r("ROW0") + self.ry)
-        iy_c = q("iy_c", r("ROW0") + self.ry + r("DY"))
-        self._next = (ct_last, kx_last, off_a, off_b, off_c, cx_b, ry_c, addr_a, addr_b,
-                      addr_c, ix_a, ix_b, iy_a, iy_c)
+        iy_c = q("iy_c", r("ROW0") + ry_c)
+        self._next = (ct_last, kx_last, ct_inc, kx_inc, off_a, off_b, off_c, cx_b, ry_c,
+                      addr_a, addr_b, addr_c, ix_a, ix_b, iy_a, iy_c)
 
     def next_tile(self, m, restart):
         """At the end of a k tile: the next one (channel tile, then kernel column, then
         kernel row), or the first again when ``restart`` (the next column tile);
         the pixel back to the chunk's first.
 
-        The three successors are computed every cycle into registers (the k-tile state
-        changes only here and in :meth:`reset`, and tiles are at least
-        :func:`~hwgen.lib.schedule.ws_min_period` >= 2 cycles apart, so they are current
-        when used): the step itself is a multiplexer, not a compare-add-add chain."""
-        ct_last, kx_last, off_a, off_b, off_c, cx_b, ry_c, addr_a, addr_b, addr_c, ix_a, \
-            ix_b, iy_a, iy_c = self._next
+        The three successors are computed every cycle into registers, sums of three
+        terms in two steps (the k-tile state changes only here and in :meth:`reset`, and
+        tiles are at least :func:`~hwgen.lib.schedule.ws_min_period` >= 3 cycles apart,
+        so they are current when used): the step itself is a multiplexer, not a
+        compare-add-add chain."""
+        ct_last, kx_last, ct_inc, kx_inc, off_a, off_b, off_c, cx_b, ry_c, addr_a, addr_b, \
+            addr_c, ix_a, ix_b, iy_a, iy_c = self._next
         r = self.reg
         m.d.sync += self.ox.eq(0)
         with m.If(restart):
@@ -442,10 +457,10 @@ class ConvAddress:
                          self.ry.eq(0), self.addr.eq(r("BASE0")), self.ix.eq(r("COL0")),
                          self.iy.eq(r("ROW0"))]
         with m.Elif(~ct_last):
-            m.d.sync += [self.ct.eq(self.ct + 1), self.off.eq(off_a), self.addr.eq(addr_a),
+            m.d.sync += [self.ct.eq(ct_inc), self.off.eq(off_a), self.addr.eq(addr_a),
                          self.ix.eq(ix_a), self.iy.eq(iy_a)]
         with m.Elif(~kx_last):
-            m.d.sync += [self.ct.eq(0), self.kx.eq(self.kx + 1), self.off.eq(off_b),
+            m.d.sync += [self.ct.eq(0), self.kx.eq(kx_inc), self.off.eq(off_b),
                          self.cx.eq(cx_b), self.addr.eq(addr_b), self.ix.eq(ix_b),
                          self.iy.eq(iy_a)]
         with m.Else():

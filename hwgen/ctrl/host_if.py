@@ -39,8 +39,8 @@ class Requantizer(wiring.Component):
     4       ... | clamp and ReLU registered
     5       ... | shift and the rounding decision registered before the increment
             and the saturation
-    6       ... | the product as two registered partial products (the multiplier's
-            low and high halves), added in the next stage
+    6       ... | the product as two registered partial products (of the low and
+            the high half of ``acc + bias``), added in the next stage
     ======  =====================================================================
 
     Rounding works on the bits below the shift (the one just below it and whether any
@@ -81,18 +81,18 @@ class Requantizer(wiring.Component):
         v = Signal(signed(ab + 1))
         m.d.sync += v.eq(Mux(self.raw, self.acc, self.acc + self.bias))
         p = Signal(signed(pw))
-        if S >= 6 and self.mult_bits >= 2:
-            half = self.mult_bits // 2
-            lo_p = Signal(signed(ab + 2 + half))
-            hi_p = Signal(signed(pw))
-            m.d.sync += [lo_p.eq(Mux(self.raw, v, v * self.mult[:half])),
-                         hi_p.eq(Mux(self.raw, 0, v * self.mult[half:]))]
-            m.d.sync += p.eq(lo_p + (hi_p << half))
+        if S >= 6:
+            # Two partial products, of the low and the high half of ``acc + bias``
+            # (splitting the wide operand, so each carry chain is about half as long),
+            # added in the next stage. In raw mode they are the halves themselves.
+            h = (ab + 1) // 2
+            lo_v, hi_v = v[:h], v[h:].as_signed()
+            lo_p = Signal(unsigned(h + self.mult_bits))
+            hi_p = Signal(signed(ab + 1 - h + self.mult_bits + 1))
+            m.d.sync += [lo_p.eq(Mux(self.raw, lo_v, lo_v * self.mult)),
+                         hi_p.eq(Mux(self.raw, hi_v, hi_v * self.mult))]
+            m.d.sync += p.eq(lo_p + (hi_p << h))
         else:
-            if S >= 6:   # a one-bit multiplier has no halves: a plain extra register
-                v2 = Signal.like(v)
-                m.d.sync += v2.eq(v)
-                v = v2
             m.d.sync += p.eq(Mux(self.raw, v, v * self.mult))
 
         # Rounding: q = p >> shift, up when the bit below the cut is set and any bit

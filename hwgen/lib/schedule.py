@@ -17,6 +17,9 @@ from .arith import ceil_div
 #: Cycles from a buffer read request to its data: the request register (bank, address,
 #: enable), the memory's synchronous read, the register after the bank multiplexer.
 BUFFER_READ_LATENCY = 3
+#: Cycles from the accumulator read of a read-add-write to its write: the buffer's read
+#: latency, then the sum is registered before it is written.
+ACC_RMW_LATENCY = BUFFER_READ_LATENCY + 1
 #: The register every operand passes where it enters the systolic array.
 EDGE_LATENCY = 1
 #: Cycles from a LOAD_ACC word's last beat to its accumulator write: the assembled
@@ -32,9 +35,10 @@ FIFO_LATENCY = 2
 def ws_min_period(R: int, C: int) -> int:
     """Shortest weight-stationary tile period: the next weights shift in after the
     previous switch has swept the array (R + C - 2 cycles) -- R shifts -- and at least
-    the accumulator buffer's read latency, so that the read-add-write of one row has
-    written it before the next tile's read of that row samples the memory."""
-    return max(2 * R + C - 2, BUFFER_READ_LATENCY)
+    the read-add-write's latency (:data:`ACC_RMW_LATENCY`), so that the read-add-write
+    of one row has written it before the next tile's read of that row samples the
+    memory."""
+    return max(2 * R + C - 2, ACC_RMW_LATENCY)
 
 
 def ws_tile_period(R: int, C: int, M: int) -> int:
@@ -57,8 +61,8 @@ def writeback_latency(pe: int = 0) -> int:
     """Cycles from an operand read's issue to the accumulator write of the result
     it contributes to, less the array's own skew (R + C - 1 weight-stationary, the
     drain's C + 2r output-stationary): the operand's read, the edge register, the PE
-    multiplier registers and the read-add-write's write."""
-    return BUFFER_READ_LATENCY + EDGE_LATENCY + pe + 1
+    multiplier registers, the read-add-write's sum register and its write."""
+    return BUFFER_READ_LATENCY + EDGE_LATENCY + pe + 2
 
 
 def ws_engine_cycles(R: int, C: int, M: int, K: int, N: int, pe: int = 0) -> int:
@@ -89,7 +93,7 @@ def read_fifo_depth(requant: int) -> int:
 
 
 #: The requantizer stages of a design with the default ``pipeline:`` section.
-DEFAULT_REQUANT_STAGES = 5
+DEFAULT_REQUANT_STAGES = 6
 #: :func:`read_latency` of a design with the default ``pipeline:`` section.
 READ_LATENCY = read_latency(DEFAULT_REQUANT_STAGES)
 #: :func:`read_fifo_depth` of a design with the default ``pipeline:`` section.

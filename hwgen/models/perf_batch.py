@@ -30,7 +30,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..lib.schedule import (BUFFER_READ_LATENCY, DEFAULT_REQUANT_STAGES, read_latency,
+from ..lib.schedule import (ACC_RMW_LATENCY, DEFAULT_REQUANT_STAGES, read_latency,
                             writeback_latency)
 
 NEG = -np.inf
@@ -206,7 +206,7 @@ def gemm_batch(p: dict, M, K, N, tile_m, tile_k, tile_n, order=0) -> GemmBatch:
     k_tiles = tuple(_cdiv(k, R) for k in size_k)
     # hwgen.lib.schedule's engine closed forms (the same expressions, vectorised)
     os_min, os_tail = 2 * R - 1, 1 + (2 * R + C - 1 + writeback_latency(pe))
-    ws_min = np.maximum(2 * R + C - 2, BUFFER_READ_LATENCY)
+    ws_min = np.maximum(2 * R + C - 2, ACC_RMW_LATENCY)
     ws_tail = R + C - 1 + writeback_latency(pe)
     chunks = {}
 
