@@ -30,6 +30,7 @@ the saved points that this run does not repeat, so big points can be added one a
 A point whose synthesis overruns ``--synth-timeout`` is recorded under ``failed``.
 """
 import argparse
+import contextlib
 import json
 import tempfile
 import time
@@ -158,6 +159,9 @@ def main():
                     help="give up a point's synthesis after this many seconds")
     ap.add_argument("--merge", action="store_true",
                     help="keep the saved points (and failures) that this run does not repeat")
+    ap.add_argument("--work", type=Path, default=None,
+                    help="keep each point's flow files (netlist, timing report) under this "
+                         "directory (default: a temporary one, removed at the end)")
     ap.add_argument("--plot-only", action="store_true",
                     help="redraw the plot from benchmarks/results/asic_sweep.json")
     args = ap.parse_args()
@@ -198,7 +202,10 @@ def main():
 
     if args.merge:
         write()  # checks the saved settings before the first synthesis
-    with tempfile.TemporaryDirectory(prefix="asic-sweep-") as tmp:
+    if args.work is not None:
+        args.work.mkdir(parents=True, exist_ok=True)
+    with (contextlib.nullcontext(str(args.work)) if args.work is not None
+          else tempfile.TemporaryDirectory(prefix="asic-sweep-")) as tmp:
         for cfg in todo:
             try:
                 r = point(cfg, args.workload, args.seed, Path(tmp), args.activity_method,
