@@ -206,7 +206,8 @@ def cmd_estimate(args) -> int:
         args.model = args.model[0]
         return _estimate_network(cfg, args, coef)
     if cfg.pods is not None and cfg.pods.count > 1 and coef is None:
-        _print_report(_pods_gemm_report(cfg, args.workload), args.json)
+        plan = _pods_gemm_plan(cfg, args.workload)
+        _print_report(_pods_gemm_report(cfg, args.workload, plan), args.json)
         return EXIT_OK
     if cfg.subaccelerators and coef is None:
         _print_report(_engines_gemm_report(cfg, args.workload), args.json)
@@ -387,14 +388,22 @@ def args_sim(p) -> None:
     quiet_arg(p)
 
 
-def _pods_gemm_report(cfg, g: cliargs.Gemm):
-    """The report of a GEMM cut across the pods of ``cfg`` (grid, slices, cycles)."""
-    from .compiler.scaleout import interconnect_of, plan_pod_gemm
+def _pods_gemm_plan(cfg, g: cliargs.Gemm):
+    """The GEMM cut across the pods of ``cfg``
+    (:func:`hwgen.compiler.scaleout.plan_pod_gemm`), bad input for a slice a pod cannot
+    hold."""
+    from .compiler.scaleout import plan_pod_gemm
     from .lib.errors import WorkloadError
     try:
-        plan = plan_pod_gemm(cfg, *g)
-    except ValueError as e:   # a slice the pod cannot hold
+        return plan_pod_gemm(cfg, *g)
+    except ValueError as e:
         raise WorkloadError(f"{g} on the pods of {cfg.name}: {e}") from None
+
+
+def _pods_gemm_report(cfg, g: cliargs.Gemm, plan) -> dict:
+    """The report of ``plan``, a GEMM cut across the pods of ``cfg`` (grid, slices,
+    cycles)."""
+    from .compiler.scaleout import interconnect_of
     lat, share = interconnect_of(cfg)
     P, pes = cfg.pods.count, cfg.array.pes
     macs = g.M * g.K * g.N
@@ -533,14 +542,13 @@ def _sim_pods(cfg, args) -> int:
     import numpy as np
 
     from .compiler import build_gemm_program
-    from .compiler.scaleout import plan_pod_gemm
     from .lib.protocol import cmd_sync
     from .models.gemm import gemm
 
     g = args.workload
     a, b = _scaleout_sim_start(cfg, args, "multi-pod")
-    rep = _pods_gemm_report(cfg, g)
-    plan = plan_pod_gemm(cfg, *g)
+    plan = _pods_gemm_plan(cfg, g)
+    rep = _pods_gemm_report(cfg, g, plan)
     _check_max_cycles(cfg, args, plan.cycles)
     pod = cfg.pod
     progs = [None if sl is None else

@@ -4,12 +4,7 @@ from __future__ import annotations
 import functools
 
 from ..config import AcceleratorConfig, MappingConfig
-from ..models.perf import LoopNest, approx_cycles, gemm_timing, nest_lower_bound
-
-
-def _nest(M: int, K: int, N: int, mp: MappingConfig) -> LoopNest:
-    return LoopNest(M, K, N, min(mp.tile_m, M), min(mp.tile_k, K), min(mp.tile_n, N),
-                    tuple(mp.order))
+from ..models.perf import approx_cycles, gemm_nest, gemm_timing, nest_lower_bound
 
 
 def default_mapping(cfg: AcceleratorConfig, M: int, K: int, N: int,
@@ -55,7 +50,7 @@ def _default_mapping(cfg: AcceleratorConfig, M: int, K: int, N: int,
                     key=lambda mp: (approx_cycles(cfg, M, K, N, mp), -volume(mp), mp.order,
                                     mp.tile_m, mp.tile_k))
     best = None
-    bounded = sorted((nest_lower_bound(cfg, _nest(M, K, N, mp)), rank, mp)
+    bounded = sorted((nest_lower_bound(cfg, gemm_nest(M, K, N, mp)), rank, mp)
                      for rank, mp in enumerate(ranked[:exact]))
     for bound, _, mp in bounded:
         if best is not None and bound > best[0][0]:

@@ -38,7 +38,8 @@ from ..lib.errors import WorkloadError
 from ..lib.protocol import cmd_sync
 from ..models import maxplus as mx
 from ..models.network import QLayer, QNet, pool_as_conv
-from ..models.perf import GemmTiming, LoopNest, block_timing, gemm_lower_bound, nest_block
+from ..models.perf import (GemmTiming, LoopNest, block_timing, gemm_lower_bound, gemm_nest,
+                           nest_block)
 from .conv import ConvMapping, ConvNest, ConvSpec, conv_mapping, conv_nest, conv_output, emit_conv
 from .mapping import default_mapping
 from .program import GemmSource, Program, Quant, check_gemm, emit_nest
@@ -203,9 +204,8 @@ def _host_nest(cfg, spec: ConvSpec, quant: Quant, residual: bool) -> LoopNest:
     M, K, N = spec.h_out * spec.w_out, spec.cin * spec.kh * spec.kw, spec.cout
     check_gemm(cfg, M, K, N)
     mp = default_mapping(cfg, M, K, N)
-    return LoopNest(M, K, N, min(mp.tile_m, M), min(mp.tile_k, K), min(mp.tile_n, N),
-                    tuple(mp.order), raw=False, per_lane=quant.per_lane, clamp=quant.clamp,
-                    preload=residual)
+    return gemm_nest(M, K, N, mp, raw=False, per_lane=quant.per_lane, clamp=quant.clamp,
+                     preload=residual)
 
 
 def _host_is_faster(cfg, spec: ConvSpec, quant: Quant, residual: bool) -> bool:
@@ -336,9 +336,8 @@ def _linear_parts(cfg, qnet, layer, n_images) -> list:
     mp = default_mapping(cfg, n_images, I, O)
     quant = _quant(layer, slice(0, O), O)
     residual = layer.residual is not None
-    nest = LoopNest(n_images, I, O, min(mp.tile_m, n_images), min(mp.tile_k, I),
-                    min(mp.tile_n, O), tuple(mp.order), raw=False, per_lane=quant.per_lane,
-                    clamp=quant.clamp, preload=residual)
+    nest = gemm_nest(n_images, I, O, mp, raw=False, per_lane=quant.per_lane,
+                     clamp=quant.clamp, preload=residual)
 
     def emit(inputs):
         a = inputs[0].reshape(n_images, -1)

@@ -17,7 +17,7 @@ from ..lib.beats import pack_beats, unpack_beats
 from ..lib.errors import WorkloadError
 from ..lib.protocol import (BIAS_BITS_MAX, cmd_compute, cmd_load, cmd_load_acc, cmd_read,
                             cmd_set_bias, cmd_set_clamp, cmd_set_preload, cmd_set_quant)
-from ..models.perf import LoopNest
+from ..models.perf import LoopNest, gemm_nest
 
 
 # ---- operand layouts ----------------------------------------------------------------
@@ -195,12 +195,11 @@ def emit_gemm_program(cfg: AcceleratorConfig, M: int, K: int, N: int, mp: Mappin
     """Commands (and, when A and B are given, the operand beats) that compute A.B in
     chunks of the mapping ``mp`` (see :func:`emit_nest`)."""
     check_gemm(cfg, M, K, N)
-    tm, tk, tn = min(mp.tile_m, M), min(mp.tile_k, K), min(mp.tile_n, N)
+    nest = gemm_nest(M, K, N, mp, raw=quant.raw, per_lane=quant.per_lane, clamp=quant.clamp)
+    tm, tk, tn = nest.tile_m, nest.tile_k, nest.tile_n
     why = cfg.chunk_fits(tm, tk, tn)
     if why is not None:
         raise WorkloadError(f"mapping tile {tm}x{tk}x{tn} does not fit: {why}")
-    nest = LoopNest(M, K, N, tm, tk, tn, tuple(mp.order), raw=quant.raw,
-                    per_lane=quant.per_lane, clamp=quant.clamp)
     return emit_nest(cfg, nest, GemmSource(cfg, nest, a, b), quant)
 
 

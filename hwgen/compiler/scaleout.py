@@ -60,7 +60,7 @@ from ..lib.errors import WorkloadError
 from ..lib.scaleout import interconnect_latency
 from ..models.network import QLayer, QNet, pool_as_conv
 from ..models import maxplus as mx
-from ..models.perf import LoopNest, block_timing, nest_block
+from ..models.perf import LoopNest, block_timing, gemm_nest, nest_block
 from .mapping import default_mapping
 from .network import plan_layer
 from .program import check_gemm
@@ -135,9 +135,8 @@ def slice_nest(pod: AcceleratorConfig, M: int, K: int, N: int, per_lane: bool,
     :func:`default_mapping` gives it)."""
     check_gemm(pod, M, K, N)
     mp = default_mapping(pod, M, K, N)
-    return LoopNest(M, K, N, min(mp.tile_m, M), min(mp.tile_k, K), min(mp.tile_n, N),
-                    tuple(mp.order), raw=raw, per_lane=per_lane and not raw,
-                    clamp=clamp and not raw, preload=preload)
+    return gemm_nest(M, K, N, mp, raw=raw, per_lane=per_lane and not raw,
+                     clamp=clamp and not raw, preload=preload)
 
 
 @functools.lru_cache(maxsize=65536)

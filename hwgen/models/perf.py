@@ -264,6 +264,17 @@ def _keeps(chunks: int, two_banks: bool) -> bool:
     return chunks <= 2 if two_banks else chunks == 1
 
 
+def _resident(cfg: AcceleratorConfig, nest: LoopNest) -> tuple[bool, bool]:
+    """(A's stream stays resident, W's does), the rule of :func:`nest_block`: the stream
+    of the operand keyed by the outer loop's dimension cycles through the k chunks, the
+    other through inner x k chunks."""
+    n_m, n_k, n_n = nest.counts
+    two_in, two_w = cfg.buffers.input.banks > 1, cfg.buffers.weight.banks > 1
+    if nest.order[0] == "m":
+        return _keeps(n_k, two_in), _keeps(n_n * n_k, two_w)
+    return _keeps(n_m * n_k, two_in), _keeps(n_k, two_w)
+
+
 def nest_beats(cfg: AcceleratorConfig, nest: LoopNest) -> tuple[int, int, int]:
     """The (in, weight, out) beats of :func:`nest_timing` for ``nest``, counted without
     timing it: operand chunks are loaded once, or once per pass when their stream does
@@ -272,11 +283,7 @@ def nest_beats(cfg: AcceleratorConfig, nest: LoopNest) -> tuple[int, int, int]:
     C = cfg.C
     link = cfg.link
     n_m, n_k, n_n = nest.counts
-    two_in, two_w = cfg.buffers.input.banks > 1, cfg.buffers.weight.banks > 1
-    if nest.order[0] == "m":
-        a_keeps, w_keeps = _keeps(n_k, two_in), _keeps(n_n * n_k, two_w)
-    else:
-        a_keeps, w_keeps = _keeps(n_m * n_k, two_in), _keeps(n_k, two_w)
+    a_keeps, w_keeps = _resident(cfg, nest)
     in_beats = (1 if a_keeps else n_n) * nest.a_words_total(cfg) * link.in_word_beats
     w_beats = (1 if w_keeps else n_m) * nest.w_words_total(cfg) * link.w_word_beats
     tiles = sum(cn * ceil_div(n, C) for n, cn in _splits(nest.N, nest.tile_n))
@@ -322,13 +329,18 @@ def gemm_lower_bound(cfg: AcceleratorConfig, M: int, K: int, N: int) -> int:
     return max(engine, beats + 2)
 
 
+def gemm_nest(M: int, K: int, N: int, mp: MappingConfig, **kw) -> LoopNest:
+    """The loop nest of an M x K x N GEMM in chunks of mapping ``mp`` (each at most the
+    GEMM's dimension); ``kw``: the :class:`LoopNest` flags."""
+    return LoopNest(M, K, N, min(mp.tile_m, M), min(mp.tile_k, K), min(mp.tile_n, N),
+                    tuple(mp.order), **kw)
+
+
 def gemm_timing(cfg: AcceleratorConfig, M: int, K: int, N: int, mp: MappingConfig,
                 raw: bool = True, per_lane: bool = False, clamp: bool = False) -> GemmTiming:
     """The exact cycles of the program :func:`hwgen.compiler.emit_gemm_program` emits for
     an M x K x N GEMM with mapping ``mp`` (see :func:`nest_timing`)."""
-    tm, tk, tn = min(mp.tile_m, M), min(mp.tile_k, K), min(mp.tile_n, N)
-    return nest_timing(cfg, LoopNest(M, K, N, tm, tk, tn, tuple(mp.order), raw=raw,
-                                     per_lane=per_lane, clamp=clamp))
+    return nest_timing(cfg, gemm_nest(M, K, N, mp, raw=raw, per_lane=per_lane, clamp=clamp))
 
 
 def nest_timing(cfg: AcceleratorConfig, nest: LoopNest) -> GemmTiming:
@@ -379,14 +391,7 @@ def nest_block(cfg: AcceleratorConfig, nest: LoopNest) -> mx.Block:
     n_m, n_k, n_n = nest.counts
     m_outer = nest.order[0] == "m"
     n_outer, n_inner = (n_m, n_n) if m_outer else (n_n, n_m)
-
-    def keeps(p: int, two: bool) -> bool:
-        return p <= 2 if two else p == 1
-
-    if m_outer:   # A keyed by m (outer): per outer index, k chunks once per inner index
-        a_keeps, w_keeps = keeps(n_k, two_in), keeps(n_n * n_k, two_w)
-    else:
-        a_keeps, w_keeps = keeps(n_m * n_k, two_in), keeps(n_k, two_w)
+    a_keeps, w_keeps = _resident(cfg, nest)
 
     def hits(a: int, b: int) -> tuple[bool, bool]:
         """(A resident, W resident) in row (outer a, inner b)."""
