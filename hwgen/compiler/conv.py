@@ -336,9 +336,9 @@ def check_conv(cfg: AcceleratorConfig, spec: ConvSpec, preload_max: int = 0) -> 
 
 def fits(cfg: AcceleratorConfig, nest: ConvNest) -> Optional[str]:
     """None when every chunk of ``nest`` fits the buffers, else why not."""
-    # bands differ only at the image's edges (padding clips them): first, second, last
-    n_m = nest.counts[0]
-    a = max(nest.a_words(cfg, i, 0) for i in {0, min(1, n_m - 1), n_m - 1})
+    # padding clips the bands at the image's edges, as many as the padding reaches: the
+    # largest band may be any of them (K chunk 0 has the most channel units)
+    a = max(nest._band_words) * nest.cts(0)
     if a > cfg.buffers.input.depth:
         return f"input buffer needs {a} words for a band, has {cfg.buffers.input.depth}"
     w = cfg.chunk_words(1, nest.tile_k, nest.tile_n)["weight"]

@@ -117,3 +117,16 @@ def test_refusals():
     with pytest.raises(WorkloadError, match=r"^no chunk of a 4x5x9 input with a 3x3 kernel "
                                             r"fits the buffers"):
         conv_mapping(tiny, ConvSpec(4, 5, 9, 4, 3, 3))
+
+
+def test_a_band_inside_the_padded_edge_is_the_largest():
+    """Two rows of padding clip the first two bands of one output row (1 and 2 of the
+    kernel's 3 input rows): the third band is the largest, and a mapping whose middle
+    bands do not fit the input buffer is refused (it was taken, and computed garbage)."""
+    cfg = design(2, 4, 48, 48, 48, 1)
+    spec = ConvSpec(5, 6, 9, 6, 3, 2, (1, 1), (2, 0, 2, 0))
+    assert "input buffer needs 54 words" in fits(cfg, conv_nest(cfg, spec, ConvMapping(1, 2, 6)))
+    rng = np.random.default_rng(0)
+    x, w = rng.integers(-128, 128, (5, 6, 9)), rng.integers(-127, 128, (6, 5, 3, 2))
+    got, *_ = run(cfg, spec, conv_mapping(cfg, spec), x, w)
+    assert (got == direct_conv(x, w, spec)).all()
