@@ -85,6 +85,12 @@ class _Run:
     work: Path
     say: Callable[[str], None]
     seconds: dict[str, float] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+
+    def warn(self, msg: str) -> None:
+        """A warning: a permanent line now, and in the report."""
+        self.warnings.append(msg)
+        progress.current().log(f"warning: {msg}")
 
     @contextmanager
     def timed(self, step: str):
@@ -156,7 +162,8 @@ def _synthesize(r: _Run, verilog: str, shapes) -> dict:
         f"buffer memories become {len(shapes)} modelled SRAM macro type(s))"))
     with r.timed("synth"), progress.current().watch(r.work / synth.LOG, progress.yosys_log()):
         return synth.synthesize(r.yosys, r.lib, verilog, TOP, r.cfg.name, r.opt.clock_ns,
-                                r.work, macro_shapes=shapes, timeout=r.opt.synth_timeout)
+                                r.work, macro_shapes=shapes, timeout=r.opt.synth_timeout,
+                                warn=r.warn)
 
 
 def _time(r: _Run, st: dict) -> tuple[Timing, Optional[dict]]:
@@ -514,6 +521,8 @@ def _run_stages(cfg, opt: AsicOptions, lib, lib_info, yosys, sta_tool, work: Pat
         pnr=pnr_run,
         tools=_versions(yosys, sta_tool),
         seconds=r.seconds,
+        cone=st.get("cone"),
+        warnings=r.warnings,
     )
 
 

@@ -14,7 +14,7 @@ measured run with a margin, so a change that costs area or speed fails a test.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import ClassVar, Optional
 
@@ -262,6 +262,10 @@ class AsicReport:
     pnr: Optional[PnrRun]
     tools: dict[str, str]  #: tool or package -> version
     seconds: dict[str, float]  #: step -> wall-clock seconds, in the order they ran
+    #: the largest single-cycle multiply-add cone (:class:`asic_flow.cones.Cone`)
+    cone: Optional[dict] = None
+    #: what the flow warned about (a cone ABC may not finish, ...)
+    warnings: list[str] = field(default_factory=list)
 
     @property
     def timing_met(self) -> bool:
@@ -298,6 +302,8 @@ class AsicReport:
             **({"pnr": self.pnr.as_dict()} if self.pnr is not None else {}),
             "tools": self.tools,
             "seconds": self.seconds,
+            "cone": self.cone,
+            "warnings": list(self.warnings),
         }
         if self.failed_constraint is not None:
             out["failed_constraint"] = self.failed_constraint
@@ -352,6 +358,10 @@ def format_table(rep: dict) -> str:
             f"{_fmt(m['macro_area_um2'], 0)})"
             if (m := rep.get("memories") or {}).get("implementation") == "macros" else "")),
         ("cells", _fmt(rep.get("cells"))),
+        *([("largest multiply-add cone", f"{c['products']} products ({c['rows']} partial-product rows, "
+            f"{c['widest']} the widest) into {c['sink']}")]
+          if (c := rep.get("cone")) else []),
+        *[("warning", w) for w in rep.get("warnings") or []],
         ("power", f"{_fmt(rep.get('power_mw'), 3)} mW "
                   f"(activity {_fmt((rep.get('power') or {}).get('activity'), 2)}, no simulation)"),
         *([_sim_power_row(ps)] if (ps := rep.get("power_simulated")) else []),

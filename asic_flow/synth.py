@@ -13,10 +13,11 @@ import re
 import shutil
 import subprocess
 from pathlib import Path
-from typing import Optional
+from typing import Callable, Optional
 
 from hwgen.tools import run_capped
 
+from . import cones
 from . import macros as macros_mod
 from .errors import ToolFailed
 from .pdks import DEFAULT_LOAD_FF, Library
@@ -101,10 +102,14 @@ def write_macro_files(shapes: list, work: Path) -> None:
 
 def synthesize(tool: Tool, lib: Library, verilog: str, top: str, design: str,
                clock_ns: float, work: Path, timeout: float = 3600,
-               macro_shapes: Optional[list] = None) -> dict:
+               macro_shapes: Optional[list] = None,
+               warn: Optional[Callable[[str], None]] = None) -> dict:
     """Write the inputs into ``work``, run Yosys there, return parsed statistics.
     ``macro_shapes`` (:func:`asic_flow.macros.shapes_for`): build the buffer memories
-    as black-box macros of these shapes instead of flip-flops."""
+    as black-box macros of these shapes instead of flip-flops. First the design's
+    largest single-cycle multiply-add cone is found (:mod:`asic_flow.cones`, in the
+    statistics as ``cone``); ``warn`` gets one line before the long run when it is deep
+    enough that ABC may not finish."""
     liberty_name = lib.liberty.name
     shutil.copyfile(lib.liberty, work / liberty_name)  # the WASI Yosys sees only `work`
     (work / VERILOG).write_text(verilog)
@@ -119,6 +124,10 @@ def synthesize(tool: Tool, lib: Library, verilog: str, top: str, design: str,
                                              liberty_name=liberty_name,
                                              delay_ps=clock_ns * 1000.0,
                                              macro_blocks=macro_blocks))
+    cone = cones.check(tool, verilog, top, work, timeout=timeout)
+    message = cones.warning(cone)
+    if message is not None and warn is not None:
+        warn(message)
     try:
         proc = run_capped(yosys_command(tool, SCRIPT, LOG), cwd=work, stdout=subprocess.PIPE,
                           stderr=subprocess.PIPE, text=True, timeout=timeout)
@@ -132,7 +141,9 @@ def synthesize(tool: Tool, lib: Library, verilog: str, top: str, design: str,
     (work / liberty_name).unlink()  # a copy of an installed file: not an output
     areas = ({s.name: macros_mod.model(s)["area_um2"] for s in macro_shapes}
              if macro_shapes is not None else None)
-    return parse_stat(json.loads((work / STAT_JSON).read_text()), top, blocks, areas)
+    stat = parse_stat(json.loads((work / STAT_JSON).read_text()), top, blocks, areas)
+    stat["cone"] = None if cone is None else cone.as_dict()
+    return stat
 
 
 def parse_stat(stat: dict, top: str, blocks: list[str],

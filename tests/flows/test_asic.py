@@ -133,6 +133,8 @@ def test_small_preset_meets_rules(report_10ns):
     assert rep["pdk"] == PDK and rep["liberty"].endswith(".lib")
     assert rep["tools"]["yosys"].startswith("Yosys") and rep["tools"]["sta"].startswith("OpenSTA")
     assert {"synth", "sta", "total"} <= set(rep["seconds"])
+    # One product per requantizer partial product and per PE: no cone to warn about.
+    assert rep["cone"]["products"] == 1 and rep["warnings"] == []
     # The typed report says the same as its JSON.
     assert isinstance(report, AsicReport) and report.timing.met and report.timing_met
     assert report.failed_constraint is None and "failed_constraint" not in rep
@@ -194,6 +196,7 @@ memories.implementation memories.note pdk power power.activity power.activity_so
 power.assumption power.internal_mw power.leakage_mw power.switching_mw power.total_mw
 power_mw power_sim_mw power_simulated seconds seconds.generate seconds.sta seconds.synth
 seconds.total timing_met timing_model tns_ns tools tools.* wns_ns worst_slack_ns
+cone cone.product_bits cone.products cone.rows cone.sink cone.widest warnings
 """
 FLOP_MEMORY_KEYS = "memories.storage_flop_area_um2"
 MACRO_KEYS = """
