@@ -75,7 +75,8 @@ def test_two_models_share_the_pods(capsys, configs):
 
 @pytest.mark.parametrize("argv,message", [
     (["fpga", "{pods}", "--board", "icebreaker", "-o", "x"],
-     "pods: hwgen fpga takes one array"),
+     "hwgen: does not fit: pods does not fit icebreaker (iCE40UP5K): BRAM: buffers hold "
+     "5632 kbit"),
     (["compile", "{het}", "--model", "digits_cnn", "-o", "x"],
      "subaccelerators: hwgen compile takes one"),
     (["sim", "{het}", "--workload", "gemm:4x4x4", "--stall", "3"],
