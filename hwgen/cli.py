@@ -125,7 +125,7 @@ def args_check(p) -> None:
 
 def cmd_check(args) -> int:
     cfg = load_config(args.config)
-    print(f"{args.config}: ok: {cfg.name}, {cfg.R}x{cfg.C} {cfg.array.dataflow}, "
+    print(f"{args.config}: ok: {cfg.name}, {cfg.organisation}, "
           f"int{cfg.precision.in_bits} operands, {cfg.acc_bits}-bit accumulators, "
           f"config hash {config_hash(cfg)}")
     return EXIT_OK

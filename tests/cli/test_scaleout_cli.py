@@ -209,3 +209,12 @@ def test_sim_gemm_on_every_engine(capsys, tmp_path, sim):
     assert rep["correct"] is True and all(e["correct"] for e in rep["engines"])
     assert rep["cycles"] == rep["estimate_cycles"]
     assert max(cyc.values()) < rep["cycles"] <= max(cyc.values()) + 4   # and the SYNC
+
+
+@pytest.mark.parametrize("text,what", [
+    (SMALL_PODS, "4 pods of 2x2 weight_stationary (butterfly)"),
+    (SMALL_HET, "2 engines: ws 2x3 weight_stationary, os 3x2 output_stationary")])
+def test_check_names_the_organisation(capsys, tmp_path, text, what):
+    (tmp_path / "d.yaml").write_text(text)
+    code, out, _ = run(capsys, "check", str(tmp_path / "d.yaml"))
+    assert code == 0 and f": ok: d, {what}, int8 operands" in out
