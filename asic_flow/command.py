@@ -103,7 +103,14 @@ def _error(msg: str) -> None:
 
 def command(args) -> int:
     """Run the flow for parsed ``args``; ConfigError is left to the caller (exit 2)."""
-    cfg = load_config(args.config).single_array("asic")
+    cfg = load_config(args.config)
+    scaleout = cfg.pods is not None or cfg.subaccelerators is not None
+    for opt, given in (("--workload", args.workload is not None), ("--pnr", args.pnr)):
+        if scaleout and given:
+            _error(f"{opt} is not supported on a "
+                   f"{'multi-pod' if cfg.pods is not None else 'heterogeneous'} design yet; "
+                   "leave it out for area, timing and power at the default activity")
+            return EXIT_BAD
     if not args.clock_ns > 0:
         _error(f"--clock-ns must be positive, got {args.clock_ns}")
         return EXIT_BAD

@@ -63,7 +63,25 @@ ROLES = {
     "engine": "controller",
     "host": "host_interface",
     "top": "top_glue",
+    "in_net": "interconnect",
+    "out_net": "interconnect",
 }
+
+
+def role_of(block: str) -> str:
+    """The part of the accelerator a block belongs to (:data:`ROLES`): a pod's or an
+    engine's blocks (``pod0.array``) by their own name, a pod's or engine's glue
+    (``pod0``) with the top's."""
+    if "." not in block and block not in ROLES:
+        return "top_glue"
+    return ROLES.get(block.rsplit(".", 1)[-1], "other")
+
+
+def units_of(blocks) -> list[str]:
+    """The pods or engines among the blocks of a scale-out design (the blocks with
+    blocks of their own); empty for one array."""
+    return sorted({b.split(".", 1)[0] for b in blocks if "." in b},
+                  key=lambda u: (len(u), u))
 
 MEMORY_NOTE = ("built from flip-flops and multiplexers by logic synthesis (no SRAM macros; "
                "--memories macro models the buffers as macros), so their area and power "
@@ -351,7 +369,7 @@ def _orfs(r: _Run, verilog: str) -> OrfsRun:
     cfg, name = r.cfg, r.opt.orfs_platform
     mems = synth.memories_in(verilog)
     files = orfs_mod.write_design(
-        r.work / "orfs", design=cfg.name, array=f"{cfg.R}x{cfg.C} {cfg.array.dataflow}",
+        r.work / "orfs", design=cfg.name, array=cfg.organisation,
         verilog=verilog, platform_name=name, top=TOP, clock_ns=r.opt.clock_ns,
         memory_bits=max([m["bits"] for m in mems] or [0]))
     found = orfs_mod.find_orfs()
@@ -390,12 +408,14 @@ def _pnr(r: _Run, out_dir: Path) -> PnrRun:
 
 
 def _area(st: dict) -> Area:
-    """The synthesized area, also summed per part of the accelerator (:data:`ROLES`)."""
+    """The synthesized area, also summed per part of the accelerator (:data:`ROLES`)
+    and, for a multi-pod or heterogeneous design, per pod or engine (with the
+    interconnect and the rest)."""
     blocks = st["blocks"]
     by_role: dict[str, dict] = {}
     total = sum(b["area_um2"] for b in blocks.values()) or 1.0
     for name, b in sorted(blocks.items()):
-        role = ROLES.get(name, "other")
+        role = role_of(name)
         g = by_role.setdefault(role, {"area_um2": 0.0, "sequential_area_um2": 0.0,
                                       "cells": 0, "modules": []})
         g["area_um2"] = round(g["area_um2"] + b["area_um2"], 2)
@@ -405,7 +425,35 @@ def _area(st: dict) -> Area:
     for g in by_role.values():
         g["share"] = round(g["area_um2"] / total, 4)
     return Area(area_um2=st["area_um2"], cells=st["cells"], cells_by_type=st["cells_by_type"],
-                by_role=by_role, blocks=blocks)
+                by_role=by_role, blocks=blocks, by_unit=_area_by_unit(blocks, total))
+
+
+def _area_by_unit(blocks: dict, total: float) -> Optional[dict]:
+    """Pod or engine -> its area (all its blocks), then ``interconnect`` and ``rest``
+    (the top's own cells); None for one array."""
+    units = units_of(blocks)
+    if not units:
+        return None
+    out: dict[str, dict] = {}
+    for u in [*units, "interconnect", "rest"]:
+        if u == "interconnect":
+            names = [n for n in blocks if role_of(n) == "interconnect" and "." not in n]
+        elif u == "rest":
+            names = [n for n in blocks if n.split(".", 1)[0] not in units
+                     and role_of(n) != "interconnect"]
+        else:
+            names = [n for n in blocks if n.split(".", 1)[0] == u]
+        if not names:
+            continue
+        g = {"area_um2": round(sum(blocks[n]["area_um2"] for n in names), 2),
+             "cells": sum(blocks[n]["cells"] for n in names)}
+        if any("macros" in blocks[n] for n in names):
+            g["macros"] = sum(blocks[n].get("macros", 0) for n in names)
+            g["macro_area_um2"] = round(sum(blocks[n].get("macro_area_um2", 0.0)
+                                            for n in names), 2)
+        g["share"] = round(g["area_um2"] / total, 4)
+        out[u] = g
+    return out
 
 
 def _memories(verilog: str, blocks: dict, lib_info: dict, shapes=None) -> MemoryReport:
@@ -419,7 +467,7 @@ def _memories(verilog: str, blocks: dict, lib_info: dict, shapes=None) -> Memory
         if a["module"].startswith(TOP + "."):
             a["module"] = a["module"][len(TOP) + 1:]
     bits = sum(a["bits"] for a in arrays)
-    buf_area = sum(b["area_um2"] for n, b in blocks.items() if ROLES.get(n) == "buffers")
+    buf_area = sum(b["area_um2"] for n, b in blocks.items() if role_of(n) == "buffers")
     total = sum(b["area_um2"] for b in blocks.values()) or 1.0
     common = {"arrays": arrays, "bits": bits, "buffer_area_um2": round(buf_area, 2),
               "buffer_area_share": round(buf_area / total, 4)}
@@ -505,7 +553,7 @@ def _run_stages(cfg, opt: AsicOptions, lib, lib_info, yosys, sta_tool, work: Pat
     r.seconds["total"] = round(time.monotonic() - t_start, 2)
     return AsicReport(
         design=cfg.name,
-        array=f"{cfg.R}x{cfg.C} {cfg.array.dataflow}",
+        array=cfg.organisation,
         pdk=lib.name,
         liberty=str(lib.liberty),
         clock_ns=opt.clock_ns,

@@ -167,13 +167,22 @@ def shapes_for(memories: list[dict]) -> list[Shape]:
 
 
 # ---- files for Yosys -------------------------------------------------------------------
+def libmap_cost(shape: Shape) -> int:
+    """The ``memory_libmap`` cost of one macro: its modelled area in units of 16 bits'
+    worth of cells, the fixed periphery included. With the bits alone a wide memory
+    cost the same as several narrower macros side by side (a 112-bit memory as seven
+    16-bit ones, each with its own periphery), and memory_libmap split wide banks so;
+    with the periphery every memory lands on the one macro of its own shape."""
+    return max(1, round((AREA_FIXED_UM2 / AREA_PER_BIT_UM2 + shape.bits) / 16))
+
+
 def memlib_text(shapes: list[Shape]) -> str:
-    """``memory_libmap`` library: one RAM type per shape; its cost is its bit count so
-    each memory lands on the type of its own shape."""
+    """``memory_libmap`` library: one RAM type per shape, at the cost of
+    :func:`libmap_cost`."""
     out = ["# RAM types for memory_libmap: one per buffer shape (asic_flow/macros.py)."]
     for s in shapes:
         out.append(rtl_templates.render("asic/sram_memlib.txt.tmpl", libmap_name=s.libmap_name, abits=s.abits,
-                          width=s.width, cost=max(1, s.bits // 16)).rstrip("\n"))
+                          width=s.width, cost=libmap_cost(s)).rstrip("\n"))
     return "\n".join(out) + "\n"
 
 

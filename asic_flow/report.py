@@ -35,11 +35,17 @@ class Area:
     by_role: dict[str, dict]
     #: top-level block instance -> what Yosys counted in it
     blocks: dict[str, dict]
+    #: multi-pod or heterogeneous design: pod or engine, "interconnect", "rest" -> area,
+    #: cells, macros, share (key ``area_by_unit``); None for one array
+    by_unit: Optional[dict[str, dict]] = None
 
     def as_dict(self) -> dict:
-        return {"area_um2": self.area_um2, "cells": self.cells,
-                "cells_by_type": self.cells_by_type, "area_by_block": self.by_role,
-                "blocks": self.blocks}
+        out = {"area_um2": self.area_um2, "cells": self.cells,
+               "cells_by_type": self.cells_by_type, "area_by_block": self.by_role,
+               "blocks": self.blocks}
+        if self.by_unit is not None:
+            out["area_by_unit"] = self.by_unit
+        return out
 
 
 @dataclass(frozen=True)
@@ -248,7 +254,7 @@ class PnrRun:
 class AsicReport:
     """What :func:`asic_flow.run` returns; :meth:`as_dict` is ``report.json``."""
     design: str
-    array: str  #: "RxC dataflow"
+    array: str  #: "RxC dataflow", or the pods or engines of a scale-out design
     pdk: str
     liberty: str
     clock_ns: float
@@ -391,6 +397,17 @@ def format_table(rep: dict) -> str:
         for role, b in sorted(blocks.items(), key=lambda kv: -kv[1]["area_um2"]):
             lines.append(f"| {role} | {', '.join(b['modules'])} | {_fmt(b['cells'])} | "
                          f"{_fmt(b['area_um2'], 0)} | {100 * b['share']:.1f}% |")
+    units = rep.get("area_by_unit") or {}
+    if units:
+        macros = any("macros" in u for u in units.values())
+        lines += ["", "| pod / engine | cells | area (um^2) | share |"
+                  + (" macros | macro area (um^2) |" if macros else ""),
+                  "|---|---:|---:|---:|" + ("---:|---:|" if macros else "")]
+        for name, u in units.items():
+            lines.append(f"| {name} | {_fmt(u['cells'])} | {_fmt(u['area_um2'], 0)} | "
+                         f"{100 * u['share']:.1f}% |" + (
+                             f" {u.get('macros', 0)} | {_fmt(u.get('macro_area_um2', 0.0), 0)} |"
+                             if macros else ""))
     ps = rep.get("power_simulated")
     if ps and ps.get("activity_method") == "net":
         lines += ["", "| block | mean pin activity | mean duty | pins annotated | power (mW) |",

@@ -105,14 +105,24 @@ def parse_path(text: str, time_unit_ns: float = 1.0) -> dict | None:
 def register_names(netlist: str, top: str) -> dict[str, str]:
     """Instance path -> the register it holds (its Q net), for flip-flops of a netlist
     written by Yosys: synthesized cell names (``_1234_``) say nothing to a reader."""
-    inst_of = {}  # module -> instance path prefix (each block module is used once)
-    for mod, name in re.findall(r"^\s*\\?(\S+)\s+(\S+)\s*\($", netlist, re.M):
-        if mod.startswith(top + "."):
-            inst_of[mod] = name
-    out, prefix = {}, ""
+    chunks = {}
     for chunk in re.split(r"^module\s+", netlist, flags=re.M)[1:]:
-        mod = chunk.split("(", 1)[0].strip().lstrip("\\")
-        prefix = "" if mod == top else (inst_of.get(mod, mod) + "/")
+        chunks[chunk.split("(", 1)[0].strip().lstrip("\\")] = chunk
+    parent = {}  # block module -> (module instantiating it, instance name); each used once
+    for mod, chunk in chunks.items():
+        for sub, name in re.findall(r"^\s*\\?(\S+)\s+(\S+)\s*\($", chunk, re.M):
+            if sub.startswith(top + "."):
+                parent[sub] = (mod, name)
+
+    def path(mod: str) -> str:  # the instance path of a block module ("pod0/array")
+        if mod not in parent or parent[mod][0] == mod:
+            return mod
+        up, name = parent[mod]
+        return name if up == top else f"{path(up)}/{name}"
+
+    out = {}
+    for mod, chunk in chunks.items():
+        prefix = "" if mod == top else (path(mod) + "/")
         for inst, q in re.findall(r"^\s*\w+\s+(\S+)\s*\((?:(?!\);).)*?\.Q\(([^)]*)\)", chunk,
                                   re.M | re.S):
             out[prefix + inst] = (prefix + q.strip()).replace(" ", "").replace("\\", "")

@@ -37,9 +37,20 @@ MACRO_FILES = {"memlib": "sram.memlib", "techmap": "sram_map.v", "blackbox": "sr
 
 
 def top_blocks(verilog: str, top: str) -> list[str]:
-    """Module names of the top's direct sub-blocks (``top.X``, one level down)."""
+    """Module names of the top's blocks: its direct sub-blocks (``top.X``, one level
+    down) and, when a sub-block is a whole accelerator (a pod of a multi-pod design or
+    an engine of a heterogeneous one: it has an ``array``), that accelerator's own
+    sub-blocks (``top.X.Y``), so each pod's array, buffers, engine and host keep their
+    module, their area is known and their memories can be selected by module."""
     names = re.findall(r"^module\s+\\?(\S+)\s*\(", verilog, re.M)
-    return sorted(n for n in names if n.startswith(top + ".") and "." not in n[len(top) + 1:])
+
+    def below(parent: str) -> list[str]:
+        return [n for n in names
+                if n.startswith(parent + ".") and "." not in n[len(parent) + 1:]]
+
+    out = below(top)
+    out += [n for unit in out if f"{unit}.array" in names for n in below(unit)]
+    return sorted(out)
 
 
 def memories_in(verilog: str) -> list[dict]:
@@ -57,6 +68,14 @@ def memories_in(verilog: str) -> list[dict]:
             out.append({"module": module, "name": m.group(3).lstrip("\\"),
                         "width": width, "depth": depth, "bits": width * depth})
     return out
+
+
+def buffer_modules(verilog: str) -> list[str]:
+    """The modules holding buffer memories (those that become macros), for
+    ``memory_libmap`` to select: each must be one of :func:`top_blocks` (kept, not
+    flattened into its parent), or the selection finds nothing there."""
+    return sorted({m["module"] for m in memories_in(verilog)
+                   if macros_mod.is_buffer_memory(m["module"], m["name"])})
 
 
 def render_script(*, design: str, top: str, blocks: list[str], liberty_name: str,
@@ -118,8 +137,11 @@ def synthesize(tool: Tool, lib: Library, verilog: str, top: str, design: str,
     macro_blocks = None
     if macro_shapes is not None:
         write_macro_files(macro_shapes, work)
-        macro_blocks = sorted({m["module"] for m in memories_in(verilog)
-                               if macros_mod.is_buffer_memory(m["module"], m["name"])})
+        macro_blocks = buffer_modules(verilog)
+        lost = sorted(set(macro_blocks) - set(blocks))
+        if lost:  # flattened into a parent, memory_libmap would not see them
+            raise ToolFailed(f"buffer modules {', '.join(lost)} are not kept as blocks: "
+                             "their memories would not become macros")
     (work / SCRIPT).write_text(render_script(design=design, top=top, blocks=blocks,
                                              liberty_name=liberty_name,
                                              delay_ps=clock_ns * 1000.0,

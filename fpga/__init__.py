@@ -2,10 +2,11 @@
 and their reports. ``build(cfg, FpgaOptions(board=...), out_dir)`` is what ``hwgen fpga``
 calls; it returns an :class:`FpgaReport`."""
 from .boards import BOARDS, UnknownBoard, board_names, get_board
-from .flow import DoesNotFit, FlowError, ToolMissing, build
+from .flow import BuffersTooLarge, DoesNotFit, FlowError, ToolMissing, build
 from .options import FpgaOptions
 from .pll import ClockOutOfRange
 from .report import FpgaReport, format_table
 
-__all__ = ["BOARDS", "UnknownBoard", "board_names", "get_board", "ClockOutOfRange", "DoesNotFit",
+__all__ = ["BOARDS", "UnknownBoard", "board_names", "get_board", "BuffersTooLarge",
+           "ClockOutOfRange", "DoesNotFit",
            "FlowError", "FpgaOptions", "FpgaReport", "ToolMissing", "build", "format_table"]

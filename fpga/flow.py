@@ -31,7 +31,7 @@ import rtl_templates
 from hwgen import tools as hwgen_tools
 from hwgen.board import BoardTop, baud_divisor
 from hwgen.config import AcceleratorConfig
-from hwgen.emit import sram_semantics
+from hwgen.emit import design_top, sram_semantics
 from hwgen.lib import outdir, progress
 from hwgen.tools import ToolSpec, run_capped
 
@@ -129,7 +129,12 @@ def tool_version(tool: str, path: str) -> str:
 # ---- fit checks --------------------------------------------------------------------
 def buffer_bits(cfg: AcceleratorConfig) -> int:
     """Bits the three scratchpads hold (a lower bound on the RAM the design needs: a
-    second read port may duplicate a memory on top of this)."""
+    second read port may duplicate a memory on top of this); those of every pod or
+    engine of a scale-out design."""
+    if cfg.subaccelerators:
+        return sum(buffer_bits(e) for _, e in cfg.engines)
+    if cfg.pods is not None:
+        return cfg.pods.count * buffer_bits(cfg.pod)
     ib, ab, b = cfg.precision.in_bits, cfg.acc_bits, cfg.buffers
     return (b.input.depth * b.input.banks * cfg.R * ib
             + b.weight.depth * b.weight.banks * cfg.C * ib
@@ -142,11 +147,15 @@ def check_config_fits(cfg: AcceleratorConfig, board: Board) -> None:
     need = buffer_bits(cfg)
     have = board.bram_bits + board.capacity["FF"]
     if need > have:
-        raise DoesNotFit(
+        raise BuffersTooLarge(
             f"{cfg.name} does not fit {board.name} ({board.device}): BRAM: buffers hold "
             f"{need // 1024} kbit, the device has {board.bram_bits // 1024} kbit of block RAM "
             f"(+{board.capacity['FF']} flip-flops); over by {(need - have) // 1024} kbit",
             "BRAM", need, have)
+
+
+class BuffersTooLarge(DoesNotFit):
+    """The buffers alone exceed the device (found before any tool runs: bad input)."""
 
 
 def _raise_overflow(cfg, board, over, when, log=None):
@@ -242,8 +251,12 @@ def elaborate(cfg: AcceleratorConfig, board: Board, *, pll=None) -> dict:
     """{file name: text} of the board top's RTLIL and pin constraints. ``pll`` is a
     :class:`fpga.pll.PllSetting` to clock the design from (default: the oscillator)."""
     plat = board.platform()
+    scaleout = cfg.subaccelerators or (cfg.pods is not None and cfg.pods.count > 1)
+    if not scaleout and cfg.pods is not None:
+        cfg = cfg.pod
     with sram_semantics():
-        plan = plat.prepare(BoardTop(board, cfg, pll=pll), name="top")
+        plan = plat.prepare(BoardTop(board, cfg, pll=pll,
+                                     top=design_top(cfg) if scaleout else None), name="top")
     cons = CONSTRAINTS[board.family]
     return {"top.il": plan.files["top.il"],
             cons: strip_clock_constraints(plan.files[cons])}

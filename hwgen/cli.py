@@ -125,7 +125,7 @@ def args_check(p) -> None:
 
 def cmd_check(args) -> int:
     cfg = load_config(args.config)
-    print(f"{args.config}: ok: {cfg.name}, {cfg.R}x{cfg.C} {cfg.array.dataflow}, "
+    print(f"{args.config}: ok: {cfg.name}, {cfg.organisation}, "
           f"int{cfg.precision.in_bits} operands, {cfg.acc_bits}-bit accumulators, "
           f"config hash {config_hash(cfg)}")
     return EXIT_OK
@@ -1298,7 +1298,7 @@ def args_fpga(p) -> None:
 
 def cmd_fpga(args) -> int:
     import fpga
-    cfg = load_config(args.config).single_array("fpga")
+    cfg = load_config(args.config)
     out = (Path(args.output) if args.output
            else Path("build") / f"{cfg.name}-{config_hash(cfg)}-{args.board}")
     with progress_of(args) as prog:
@@ -1308,6 +1308,8 @@ def cmd_fpga(args) -> int:
             rep = fpga.build(cfg, options, out, progress=prog.stage, force=args.force)
         except (fpga.UnknownBoard, fpga.ToolMissing, fpga.ClockOutOfRange) as e:
             raise BadInput(str(e))
+        except fpga.BuffersTooLarge as e:  # known before any tool ran: bad input
+            raise BadInput(f"does not fit: {e}")
         except fpga.DoesNotFit as e:
             error(f"does not fit: {e}")
             return EXIT_FAIL

@@ -55,15 +55,8 @@ def c_header(cfg: AcceleratorConfig, digest: str) -> str:
 
 
 def organisation(cfg: AcceleratorConfig) -> str:
-    """The design in a few words: "16x16 weight_stationary", "4 pods of 8x8
-    output_stationary (butterfly)", "2 engines: ws 8x8 weight_stationary, ..."."""
-    if cfg.subaccelerators:
-        return f"{len(cfg.subaccelerators)} engines: " + ", ".join(
-            f"{name} {e.R}x{e.C} {e.array.dataflow}" for name, e in cfg.engines)
-    one = f"{cfg.R}x{cfg.C} {cfg.array.dataflow}"
-    if cfg.pods is not None and cfg.pods.count > 1:
-        return f"{cfg.pods.count} pods of {one} ({cfg.pods.interconnect})"
-    return one
+    """The design in a few words (:attr:`AcceleratorConfig.organisation`)."""
+    return cfg.organisation
 
 
 def write_outputs(cfg: AcceleratorConfig, out: Path, *, force: bool = False,

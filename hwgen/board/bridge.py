@@ -21,6 +21,9 @@ class UartBridge(wiring.Component):
         Clock cycles per UART bit.
     fifo_bytes : int
         Depth of the receive FIFO (the host's flow-control window).
+    ports : int
+        Pods or engines behind the bridge; above 1 it takes PORT frames and drives
+        ``port`` (with 1 a PORT frame is an unknown type).
 
     Attributes
     ----------
@@ -33,13 +36,16 @@ class UartBridge(wiring.Component):
     busy, compute_busy, error : In(1), compute_cycles : In(32)
         Accelerator status, reported in STATUS replies.
     link_error : Out(1)
-        Sticky: a receive overrun, a framing error or an unknown frame type.
+        Sticky: a receive overrun, a framing error or an unknown frame type (or a PORT
+        frame naming a port that does not exist).
+    port : Out(range(ports))
+        With ``ports`` > 1: the port the last PORT frame chose (0 after reset).
     """
 
     def __init__(self, din_bits: int, dout_bits: int, divisor: int,
-                 fifo_bytes: int = fr.RX_FIFO_BYTES):
+                 fifo_bytes: int = fr.RX_FIFO_BYTES, ports: int = 1):
         self.din_bits, self.dout_bits = din_bits, dout_bits
-        self.divisor, self.fifo_bytes = divisor, fifo_bytes
+        self.divisor, self.fifo_bytes, self.ports = divisor, fifo_bytes, ports
         self.din_bytes = -(-din_bits // 8)
         self.dout_bytes = -(-dout_bits // 8)
         super().__init__({
@@ -49,6 +55,7 @@ class UartBridge(wiring.Component):
             "dout": In(stream.Signature(dout_bits)),
             "busy": In(1), "compute_busy": In(1), "error": In(1), "compute_cycles": In(32),
             "link_error": Out(1),
+            **({"port": Out(range(ports))} if ports > 1 else {}),
         })
 
     def elaborate(self, platform):
@@ -97,6 +104,9 @@ class UartBridge(wiring.Component):
                             m.next = "PAYLOAD"
                         with m.Case(fr.T_STATUS):
                             m.d.sync += status_req.eq(1)
+                        if self.ports > 1:
+                            with m.Case(fr.T_PORT):
+                                m.next = "PORT"
                         with m.Default():
                             m.d.sync += bad_type.eq(1)
             with m.State("PAYLOAD"):
@@ -106,6 +116,16 @@ class UartBridge(wiring.Component):
                                  left.eq(left - 1)]
                     with m.If(left == 1):
                         m.next = "HAND"
+            if self.ports > 1:
+                with m.State("PORT"):
+                    m.d.comb += fifo.r_en.eq(1)
+                    with m.If(fifo.r_rdy):
+                        with m.If(fifo.r_data < self.ports):
+                            m.d.sync += self.port.eq(fifo.r_data)
+                        with m.Else():
+                            m.d.sync += bad_type.eq(1)
+                        m.d.comb += handed.eq(1)
+                        m.next = "TYPE"
             with m.State("HAND"):
                 m.d.comb += [self.cmd.valid.eq(is_cmd), self.din.valid.eq(~is_cmd)]
                 with m.If(Mux(is_cmd, self.cmd.ready, self.din.ready)):

@@ -5,7 +5,7 @@ from a PLL.
 puts it on a board (an object with ``reset_button`` and ``leds``, as :mod:`fpga.boards`
 describes them) and a PLL setting (as :mod:`fpga.pll` solves them).
 """
-from amaranth.hdl import (C, ClockDomain, ClockSignal, Instance, Module, ResetInserter,
+from amaranth.hdl import (C, ClockDomain, ClockSignal, Instance, Module, Mux, ResetInserter,
                           ResetSignal, Signal)
 from amaranth.lib import io, wiring
 from amaranth.lib.cdc import FFSynchronizer
@@ -37,6 +37,13 @@ class BoardCore(wiring.Component):
         Clock cycles per UART bit.
     heartbeat_bit : int
         The heartbeat light toggles every ``2**heartbeat_bit`` cycles.
+    top : wiring.Component, optional
+        The design's top when it is not one array: the pods or engines of a multi-pod
+        or heterogeneous design (``hwgen.emit.design_top``; ``cmd``, ``din`` and
+        ``dout`` one stream per port). The bridge then takes PORT frames and connects
+        the port they choose; busy, compute-busy and error are those of any port, the
+        compute cycles count the cycles in which any port computes, and the pods'
+        ``phase`` is 0 (bank p feeds pod p).
 
     Attributes
     ----------
@@ -47,8 +54,9 @@ class BoardCore(wiring.Component):
     """
 
     def __init__(self, cfg: AcceleratorConfig, divisor: int, *, heartbeat_bit: int = 23,
-                 fifo_bytes: int = RX_FIFO_BYTES):
+                 fifo_bytes: int = RX_FIFO_BYTES, top=None):
         self.cfg = cfg
+        self.top = top
         self.divisor = divisor
         self.heartbeat_bit = heartbeat_bit
         self.fifo_bytes = fifo_bytes
@@ -57,10 +65,47 @@ class BoardCore(wiring.Component):
             "led_busy": Out(1), "led_error": Out(1), "led_heartbeat": Out(1),
         })
 
+    def _ports(self, m, br):
+        """The bridge on the port of ``top`` that ``br.port`` chooses."""
+        top, P = self.top, len(self.top.cmd.valid)
+        m.submodules.accel = top
+        port = br.port
+        m.d.comb += [br.rx.eq(self.rx), self.tx.eq(br.tx)]
+        if hasattr(top, "phase"):
+            m.d.comb += top.phase.eq(0)
+        for name, w, into in (("cmd", 64, True), ("din", br.din_bits, True),
+                              ("dout", br.dout_bits, False)):
+            src, dst = (getattr(br, name), getattr(top, name))
+            if into:
+                m.d.comb += [dst.valid.eq(Mux(src.valid, C(1, P) << port, 0)),
+                             src.ready.eq(dst.ready.bit_select(port, 1))]
+                m.d.comb += [dst.data.as_value().word_select(p, w).eq(src.payload)
+                             for p in range(P)]
+            else:
+                m.d.comb += [src.valid.eq(dst.valid.bit_select(port, 1)),
+                             src.payload.eq(dst.data.as_value().word_select(port, w)),
+                             dst.ready.eq(Mux(src.ready, C(1, P) << port, 0))]
+        cycles = Signal(32)
+        with m.If(top.compute_busy.any()):
+            m.d.sync += cycles.eq(cycles + 1)
+        m.d.comb += [br.busy.eq(top.busy.any()), br.compute_busy.eq(top.compute_busy.any()),
+                     br.error.eq(top.error.any()), br.compute_cycles.eq(cycles)]
+        return top.busy.any(), top.error.any()
+
     def elaborate(self, platform):
         m = Module()
         cfg = self.cfg
         p = cfg.params()
+        if self.top is not None:
+            ports = len(self.top.cmd.valid)
+            m.submodules.bridge = br = UartBridge(self.top.din_bits, self.top.dout_bits,
+                                                  self.divisor, self.fifo_bytes, ports=ports)
+            busy, error = self._ports(m, br)
+            beat = Signal(self.heartbeat_bit + 1)
+            m.d.sync += beat.eq(beat + 1)
+            m.d.comb += [self.led_busy.eq(busy), self.led_error.eq(error | br.link_error),
+                         self.led_heartbeat.eq(beat[-1])]
+            return m
         m.submodules.accel = acc = Accelerator(cfg)
         m.submodules.bridge = br = UartBridge(p["DIN_BITS"], p["DOUT_BITS"], self.divisor,
                                               self.fifo_bytes)
@@ -174,10 +219,11 @@ class BoardTop(wiring.Component):
     board's reset button, synchronised, resets the core as well.
     """
 
-    def __init__(self, board, cfg: AcceleratorConfig, *, pll=None):
+    def __init__(self, board, cfg: AcceleratorConfig, *, pll=None, top=None):
         self.board = board
         self.cfg = cfg
         self.pll = pll
+        self.top = top  #: the pods or engines of a scale-out design (see BoardCore)
         super().__init__({})
 
     def clock_hz(self, platform) -> float:
@@ -205,10 +251,11 @@ class BoardTop(wiring.Component):
         if self.pll is not None:
             self._pll_domain(m, platform)
         if self.pll is None:
-            core = BoardCore(self.cfg, baud_divisor(clock_hz))
+            core = BoardCore(self.cfg, baud_divisor(clock_hz), top=self.top)
         else:  # the heartbeat toggles about once a second whatever the clock
             core = BoardCore(self.cfg, baud_divisor(clock_hz),
-                             heartbeat_bit=max(1, round(clock_hz).bit_length() - 1))
+                             heartbeat_bit=max(1, round(clock_hz).bit_length() - 1),
+                             top=self.top)
 
         uart = platform.request("uart", 0, dir="-")
         m.submodules.rx_buf = rx_buf = io.Buffer("i", uart.rx)

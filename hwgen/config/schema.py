@@ -406,6 +406,18 @@ class AcceleratorConfig:
         return self
 
     @property
+    def organisation(self) -> str:
+        """The design in a few words: "16x16 weight_stationary", "4 pods of 8x8
+        output_stationary (butterfly)", "2 engines: ws 8x8 weight_stationary, ..."."""
+        if self.subaccelerators:
+            return f"{len(self.subaccelerators)} engines: " + ", ".join(
+                f"{name} {e.R}x{e.C} {e.array.dataflow}" for name, e in self.engines)
+        one = f"{self.R}x{self.C} {self.array.dataflow}"
+        if self.pods is not None and self.pods.count > 1:
+            return f"{self.pods.count} pods of {one} ({self.pods.interconnect})"
+        return one
+
+    @property
     def pod(self) -> "AcceleratorConfig":
         """One pod of a multi-pod design (the design without ``pods:``)."""
         return dataclasses.replace(self, pods=None)

@@ -9,6 +9,9 @@ type   name      payload
 0x01   CMD       8 bytes: one 64-bit command, little-endian
 0x02   DIN       ``din_bytes`` bytes: one ``din`` beat, little-endian
 0x03   STATUS    none; asks for a STATUS reply
+0x04   PORT      1 byte: the pod or engine the next CMD and DIN frames go to and
+                 whose DOUT beats come back (only on a board with several: a
+                 multi-pod or heterogeneous design; acknowledged like CMD and DIN)
 =====  ========  =========================================================
 
 Board to host:
@@ -31,7 +34,7 @@ from dataclasses import dataclass, field
 
 from .protocol import F_COUNT, OP_LOAD_IN, OP_LOAD_W, get, opcode
 
-T_SYNC, T_CMD, T_DIN, T_STATUS = 0x00, 0x01, 0x02, 0x03
+T_SYNC, T_CMD, T_DIN, T_STATUS, T_PORT = 0x00, 0x01, 0x02, 0x03, 0x04
 R_ACK, R_DOUT, R_STATUS = 0x81, 0x82, 0x83
 
 #: Bits of the STATUS reply's flag byte.

@@ -216,6 +216,7 @@ def test_estimate_of_a_large_gemm(capsys):
 def test_fpga_unknown_board_and_does_not_fit(capsys):
     code, _, err = run(capsys, "fpga", "ice40", "--board", "de0nano", "-o", "/nonexistent/x")
     assert code == 2 and "unknown board 'de0nano' (known: icebreaker" in err
-    # ws16's buffers alone exceed the UP5K: refused before any tool runs
+    # ws16's buffers alone exceed the UP5K: refused before any tool runs, as bad input
     code, _, err = run(capsys, "fpga", "ws16", "--board", "icebreaker", "-o", "/nonexistent/x")
-    assert code == 1 and "BRAM" in err and "over by" in err
+    assert code == 2 and "BRAM" in err and "over by" in err
+    assert len(err.strip().splitlines()) == 1

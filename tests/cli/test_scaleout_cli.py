@@ -75,7 +75,8 @@ def test_two_models_share_the_pods(capsys, configs):
 
 @pytest.mark.parametrize("argv,message", [
     (["fpga", "{pods}", "--board", "icebreaker", "-o", "x"],
-     "pods: hwgen fpga takes one array"),
+     "hwgen: does not fit: pods does not fit icebreaker (iCE40UP5K): BRAM: buffers hold "
+     "5632 kbit"),
     (["compile", "{het}", "--model", "digits_cnn", "-o", "x"],
      "subaccelerators: hwgen compile takes one"),
     (["sim", "{het}", "--workload", "gemm:4x4x4", "--stall", "3"],
@@ -208,3 +209,12 @@ def test_sim_gemm_on_every_engine(capsys, tmp_path, sim):
     assert rep["correct"] is True and all(e["correct"] for e in rep["engines"])
     assert rep["cycles"] == rep["estimate_cycles"]
     assert max(cyc.values()) < rep["cycles"] <= max(cyc.values()) + 4   # and the SYNC
+
+
+@pytest.mark.parametrize("text,what", [
+    (SMALL_PODS, "4 pods of 2x2 weight_stationary (butterfly)"),
+    (SMALL_HET, "2 engines: ws 2x3 weight_stationary, os 3x2 output_stationary")])
+def test_check_names_the_organisation(capsys, tmp_path, text, what):
+    (tmp_path / "d.yaml").write_text(text)
+    code, out, _ = run(capsys, "check", str(tmp_path / "d.yaml"))
+    assert code == 0 and f": ok: d, {what}, int8 operands" in out

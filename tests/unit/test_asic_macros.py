@@ -49,7 +49,8 @@ def test_model_scaling_and_shapes():
 def test_yosys_files_text():
     lib = macros.memlib_text([S16])
     assert "ram block $__HWGEN_SRAM_16X16_ {" in lib and "abits 4;" in lib
-    assert "wrtrans all old;" in lib and "rden;" in lib and "cost 16;" in lib
+    assert "wrtrans all old;" in lib and "rden;" in lib
+    assert f"cost {round((10_380 + 16 * 16) / 16)};" in lib    # (fixed + bits) / 16
     tm = macros.techmap_text([S16])
     assert "module \\$__HWGEN_SRAM_16X16_ (" in tm
     assert ".Q15(PORT_R_RD_DATA[15])" in tm and ".WA3(PORT_W_ADDR[3])" in tm
@@ -57,6 +58,19 @@ def test_yosys_files_text():
     assert bb.count("(* blackbox *)") == 1 and "  output Q0;" in bb and "  input RA3;" in bb
     sim = macros.verilog_models([S16])
     assert "if (RE) q <= mem[ra];" in sim and "if (WE) mem[wa] <= d;" in sim
+
+
+def test_libmap_cost_keeps_a_memory_on_its_own_shape():
+    """A wide memory must not be cheaper (or as cheap) as narrower macros side by side,
+    nor a memory cheaper on a deeper macro than on its own."""
+    cost = macros.libmap_cost
+    for w, d in ((112, 64), (32, 64), (56, 16), (16, 1024)):
+        own = cost(macros.shape_of(w, d))
+        for part in (8, 16, w // 2):
+            if w % part == 0 and part < w:
+                assert own < (w // part) * cost(macros.shape_of(part, d)), (w, d, part)
+        assert own < cost(macros.shape_of(w, 2 * d))
+        assert own < 2 * cost(macros.shape_of(w, d // 2))   # nor split in depth
 
 
 def test_liberty_times_paths_through_the_macro(tmp_path):
