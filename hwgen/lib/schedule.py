@@ -57,6 +57,14 @@ def os_tile_period(R: int, K: int) -> int:
     return max(K, os_min_period(R))
 
 
+def default_pe_stages(in_bits):
+    """``pipeline.pe`` of a design that leaves it out, by operand width: 0 below 8 bits,
+    1 (the product registered) at 8 bits, 2 (the multiplier split into registered
+    partial products) above 8 bits, where the multiplier sets the PE's path
+    (BENCHMARKS.md, "Clock"). Works elementwise on numpy arrays too."""
+    return (in_bits >= 8) * 1 + (in_bits > 8) * 1
+
+
 def writeback_latency(pe: int = 0) -> int:
     """Cycles from an operand read's issue to the accumulator write of the result
     it contributes to, less the array's own skew (R + C - 1 weight-stationary, the

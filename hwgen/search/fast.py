@@ -15,7 +15,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..config import acc_bits_needed
-from ..lib.schedule import ACC_RMW_LATENCY, writeback_latency
+from ..lib.schedule import ACC_RMW_LATENCY, default_pe_stages, writeback_latency
 from .workload import Layer
 
 
@@ -65,8 +65,8 @@ def layer_cycles(col: dict, layer: Layer) -> np.ndarray:
     chunks = m_chunks * n_chunks * kx
     kc = _cdiv(K, kx)
     # the engine per chunk (lib.schedule's closed forms)
-    # (the default pipeline: a register after the multiplier from 8-bit operands on)
-    wb = writeback_latency(np.where(col.get("in_bits", 8) >= 8, 1, 0))
+    # (the default pipeline.pe of the operand width)
+    wb = writeback_latency(default_pe_stages(np.asarray(col.get("in_bits", 8))))
     ws_engine = R + _cdiv(kc, R) * ntc * np.maximum(
         m_chunk, np.maximum(2 * R + C - 2, ACC_RMW_LATENCY)) + R + C - 1 + wb
     os_engine = _cdiv(m_chunk, R) * ntc * np.maximum(kc, 2 * R - 1) + 1 + 2 * R + C - 1 + wb
