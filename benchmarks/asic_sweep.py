@@ -51,7 +51,8 @@ PDK = "osu018"
 DATAFLOWS = ("output_stationary", "weight_stationary")
 
 
-def config(n: int, bits: int, dataflow: str):
+def config(n: int, bits: int, dataflow: str, pe=None):
+    """The sweep's design at one point; ``pe``: ``pipeline.pe`` (None: the default)."""
     tag = "os" if dataflow == "output_stationary" else "ws"
     return config_from_dict({
         "name": f"sweep{n}x{n}_{tag}_int{bits}",
@@ -59,6 +60,7 @@ def config(n: int, bits: int, dataflow: str):
         "precision": {"in_bits": bits, "out_bits": bits, "max_k": 64, "mult_bits": 8},
         "buffers": {b: {"depth": 16, "banks": 2} for b in ("input", "weight", "acc")},
         "host": {"beat_elems": 2},
+        **({"pipeline": {"pe": pe}} if pe is not None else {}),
     }, source="asic_sweep")
 
 
@@ -82,6 +84,7 @@ def point(cfg, workload: str, seed: int, work: Path, method: str = "block",
         "array": array,
         "dataflow": dataflow,
         "bits": bits,
+        "pe_stages": cfg.pe_stages,
         "cells": rep.area.cells,
         "area_mm2": round(rep.area.area_um2 / 1e6, 4),
         "array_share": round(arr["share"], 3),
@@ -153,6 +156,9 @@ def main():
     ap.add_argument("--bits", default="4,8,16", help="operand widths, comma-separated")
     ap.add_argument("--dataflows", default="os,ws")
     ap.add_argument("--workload", default="gemm:8x8x8")
+    ap.add_argument("--pe", type=int, default=None,
+                    help="pipeline.pe of every point (default: the design's default for "
+                         "its operand width); a point's row records it as pe_stages")
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--activity-method", choices=("block", "net"), default="block")
     ap.add_argument("--synth-timeout", type=float, default=3600,
@@ -174,7 +180,7 @@ def main():
     sizes = [int(x) for x in args.sizes.split(",")]
     bits = [int(x) for x in args.bits.split(",")]
     dfs = [d for d in DATAFLOWS if d[0] + "s" in args.dataflows.split(",")]
-    todo = [config(n, b, df) for n in sizes for b in bits for df in dfs]
+    todo = [config(n, b, df, args.pe) for n in sizes for b in bits for df in dfs]
     mine, failed_here = [], []
     saved_path = RESULTS / "asic_sweep.json"
 

@@ -16,7 +16,7 @@ from hwgen.models.gemm import gemm, random_operands, requantize
 
 
 def variant(base="tiny", *, rows=None, cols=None, dataflow=None, beat=None, banks=None,
-            depth=None, in_bits=None):
+            depth=None, in_bits=None, pe=None):
     cfg = load_config(base)
     arr = ArrayConfig(rows or cfg.R, cols or cfg.C, dataflow or cfg.array.dataflow)
     cfg = cfg.replace(array=arr)
@@ -28,6 +28,8 @@ def variant(base="tiny", *, rows=None, cols=None, dataflow=None, beat=None, bank
         cfg = cfg.replace(buffers=BuffersConfig(mk(b.input), mk(b.weight), mk(b.acc)))
     if in_bits:
         cfg = cfg.replace(precision=replace(cfg.precision, in_bits=in_bits))
+    if pe is not None:
+        cfg = cfg.replace(pipeline=replace(cfg.pipeline, pe=pe))
     return cfg
 
 

@@ -21,7 +21,7 @@ from ..lib.framing import LinkShape
 from ..lib.protocol import ADDR_BITS as ADDR_BITS_MAX
 from ..lib.protocol import DIM_BITS
 from ..lib.scaleout import interconnect_latency
-from ..lib.schedule import DEFAULT_REQUANT_STAGES
+from ..lib.schedule import DEFAULT_REQUANT_STAGES, default_pe_stages
 from .bayesian import BayesianConfig
 from .check import Checker, Choice, ConfigError, brief, kind
 from .circulant import CirculantConfig
@@ -203,7 +203,7 @@ class FeaturesConfig:
 #: ``pipeline.requant`` range: register stages of a requantizer lane.
 REQUANT_STAGES = (3, 6)
 #: ``pipeline.pe`` range: registers after a PE's multiplier.
-PE_STAGES = (0, 1)
+PE_STAGES = (0, 2)
 
 
 @dataclass(frozen=True)
@@ -217,9 +217,11 @@ class PipelineConfig:
       clamp; 5 registers the rounding decision before the saturation; 6 (the default)
       splits the product into two registered partial products (of the low and the high
       half of ``acc + bias``). Each stage adds a cycle to every READ.
-    * ``pe``: registers after each PE's multiplier, 0 or 1 (:class:`hwgen.pe.WsPE`,
-      :class:`hwgen.pe.OsPE`): 1 takes the multiplier and the accumulating adder apart.
-      It adds a cycle to every COMPUTE.
+    * ``pe``: registers after each PE's multiplier, 0 to 2 (:class:`hwgen.pe.WsPE`,
+      :class:`hwgen.pe.OsPE`): 1 takes the multiplier and the accumulating adder apart;
+      2 also splits the multiplier into two registered partial products (of the low and
+      the high half of one operand) summed in the next stage. Each adds a cycle to every
+      COMPUTE.
 
     Left out (None), each takes the design's default (:attr:`AcceleratorConfig.requant_stages`,
     :attr:`AcceleratorConfig.pe_stages`).
@@ -489,13 +491,10 @@ class AcceleratorConfig:
 
     @property
     def pe_stages(self) -> int:
-        """Registers after each PE's multiplier: ``pipeline.pe``, by default 1 for
-        operands of 8 bits and more (the multiplier then sets the PE's path) and 0 for
-        narrower ones."""
+        """Registers after each PE's multiplier: ``pipeline.pe``, by default
+        :func:`hwgen.lib.schedule.default_pe_stages` of the operand width."""
         p = self.pipeline.pe
-        if p is None:
-            return 1 if self.precision.in_bits >= 8 else 0
-        return p
+        return default_pe_stages(self.precision.in_bits) if p is None else p
 
     @property
     def max_shift(self) -> int:

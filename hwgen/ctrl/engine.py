@@ -15,7 +15,8 @@ from ..config import AcceleratorConfig, Dataflow
 from ..lib.checks import check_type
 from ..lib.protocol import CONV_REG_BITS, CONV_REGS, DIM_BITS, OS_PACKED, ConvReg, OsConvReg
 from ..lib.schedule import (ACC_RMW_LATENCY, BUFFER_READ_LATENCY, EDGE_LATENCY,
-                            os_min_period, writeback_latency, ws_min_period)
+                            OS_ISSUE_LATENCY, os_min_period, os_tail, writeback_latency,
+                            ws_min_period)
 from ..mem import (PairReadPortSignature, ReadPortSignature, WritePortSignature, acc_word,
                    input_word, weight_word)
 
@@ -260,18 +261,28 @@ class ComputeEngine(wiring.Component):
         in_base = Signal(in_aw + 1); w_base = Signal(w_aw + 1)
         cur_acc = Signal(acc_aw + 1); has_prev = Signal()
         s = Signal(DIM_BITS + 1)
-        period = Signal(DIM_BITS + 1)
+        # The tile period less one and the last-tile flags are registers: the period is
+        # set at start from the incoming K, the flags with the tile bases they test.
+        period_m1 = Signal(DIM_BITS + 1)
         pmin = os_min_period(R)
-        m.d.comb += period.eq(Mux(K > pmin, K, pmin))
         last_m = Signal(); last_n = Signal()
-        m.d.comb += [last_m.eq(m_base + R >= M), last_n.eq(n_base + C >= N)]
 
-        # Drain descriptor: starts with the sw step, reaches the deskewed output RL (read)
-        # + drain_offset (SystolicArray.drain_offset) cycles later, then one row every two
-        # cycles; the writeback's reads go RL - 1 cycles ahead of the rows.
+        # The issue register (OS_ISSUE_LATENCY): the schedule below decides each cycle's
+        # reads combinationally (``*_c``), and the buffer ports take them a cycle later,
+        # so the address generator's sums and compares end in a register.
+        a_c, b_c, sw_c = Signal(name="a_issue_c"), Signal(name="b_issue_c"), Signal(name="sw_issue_c")
+        in_addr_c = Signal.like(self.in_rd.addr, name="in_addr_c")
+        w_addr_c = Signal.like(self.w_rd.addr, name="w_addr_c")
+        m.d.sync += [a_issue.eq(a_c), b_issue.eq(b_c), sw_issue.eq(sw_c),
+                     self.in_rd.addr.eq(in_addr_c), self.w_rd.addr.eq(w_addr_c)]
+
+        # Drain descriptor: starts with the sw step, reaches the deskewed output the
+        # issue register + RL (read) + drain_offset (SystolicArray.drain_offset) cycles
+        # later, then one row every two cycles; the writeback's reads go RL - 1 cycles
+        # ahead of the rows.
         d_start = Signal(); d_base = Signal(acc_aw)
         v, a = d_start, d_base
-        for i in range(1 + EDGE_LATENCY + C + cfg.pe_stages):
+        for i in range(OS_ISSUE_LATENCY + 1 + EDGE_LATENCY + C + cfg.pe_stages):
             nv, na = Signal(name=f"dv{i}"), Signal(acc_aw, name=f"da{i}")
             m.d.sync += [nv.eq(v), na.eq(a)]
             v, a = nv, na
@@ -286,7 +297,7 @@ class ComputeEngine(wiring.Component):
         m.d.comb += [emit.eq(v | (dact & (dcnt[0] == 1))),
                      wb_valid.eq(emit), wb_over.eq(~accumulate),
                      wb_addr.eq(Mux(v, a, dbase + ((dcnt + 1) >> 1)))]
-        tail = 2 * R + C - 1 + writeback_latency(cfg.pe_stages)   # cycles after FLUSH
+        tail = os_tail(R, C, cfg.pe_stages)   # cycles after FLUSH
         drain = Signal(range(tail + 1))
         conv_en = self._conv_en
         gen = OsConvAddress(self._conv, R) if self.im2col else None
@@ -296,9 +307,11 @@ class ComputeEngine(wiring.Component):
             sh = Signal.like(gen.qs, name="os_shift")
             m.d.comb += sh.eq(Mux(conv_en, gen.qs, 0))
             RL = BUFFER_READ_LATENCY
-            sh_q, v0_q, v1_q, cv_q, av_q = (
-                _delay(m, sig, RL, f"os_{n}") for sig, n in
-                ((sh, "shift"), (gen.v0, "v0"), (gen.v1, "v1"), (conv_en, "conv"), (a_issue, "a")))
+            sh_q, v0_q, v1_q = (
+                _delay(m, sig, OS_ISSUE_LATENCY + RL, f"os_{n}") for sig, n in
+                ((sh, "shift"), (gen.v0, "v0"), (gen.v1, "v1")))
+            cv_q, av_q = (_delay(m, sig, RL, f"os_{n}")
+                          for sig, n in ((conv_en, "conv"), (a_issue, "a")))
             ib = cfg.precision.in_bits
             w0 = Mux(v0_q | ~cv_q, self.in_rd.data.as_value(), 0)
             w1 = Mux(v1_q & cv_q, self.in_rd.data_next.as_value(), 0)
@@ -309,38 +322,42 @@ class ComputeEngine(wiring.Component):
             with m.State("IDLE"):
                 with m.If(self.start):
                     m.d.sync += [m_base.eq(0), n_base.eq(0), in_base.eq(0), w_base.eq(0),
-                                 cur_acc.eq(0), has_prev.eq(0), s.eq(0)]
+                                 cur_acc.eq(0), has_prev.eq(0), s.eq(0),
+                                 period_m1.eq(Mux(self.k > pmin, self.k, pmin) - 1),
+                                 last_m.eq(self.m <= R), last_n.eq(self.n <= C)]
                     if gen is not None:
                         gen.reset(m, self.conv)
                     m.next = "STREAM"
             with m.State("STREAM"):
                 m.d.comb += self.busy.eq(1)
                 with m.If(s < K):
-                    m.d.comb += [b_issue.eq(1), self.w_rd.addr.eq(w_base + s)]
+                    m.d.comb += [b_c.eq(1), w_addr_c.eq(w_base + s)]
                     if gen is None:
-                        m.d.comb += [a_issue.eq(1), self.in_rd.addr.eq(in_base + s)]
+                        m.d.comb += [a_c.eq(1), in_addr_c.eq(in_base + s)]
                     else:
-                        m.d.comb += [a_issue.eq(~conv_en | gen.inside),
-                                     self.in_rd.addr.eq(Mux(conv_en, gen.addr, in_base + s))]
+                        m.d.comb += [a_c.eq(~conv_en | gen.inside),
+                                     in_addr_c.eq(Mux(conv_en, gen.addr, in_base + s))]
                         gen.next_k(m)
-                m.d.comb += sw_issue.eq(s == 0)
+                m.d.comb += sw_c.eq(s == 0)
                 with m.If((s == 0) & has_prev):
                     m.d.comb += [d_start.eq(1), d_base.eq(cur_acc - R)]
                 m.d.sync += s.eq(s + 1)
-                with m.If(s == period - 1):
+                with m.If(s == period_m1):
                     m.d.sync += [s.eq(0), cur_acc.eq(cur_acc + R), has_prev.eq(1)]
                     if gen is not None:
                         gen.next_tile(m, restart=last_m)
                     with m.If(last_m & last_n):
                         m.next = "FLUSH"
                     with m.Elif(last_m):
-                        m.d.sync += [m_base.eq(0), in_base.eq(0),
-                                     n_base.eq(n_base + C), w_base.eq(w_base + K)]
+                        m.d.sync += [m_base.eq(0), in_base.eq(0), last_m.eq(M <= R),
+                                     n_base.eq(n_base + C), w_base.eq(w_base + K),
+                                     last_n.eq(n_base + 2 * C >= N)]
                     with m.Else():
-                        m.d.sync += [m_base.eq(m_base + R), in_base.eq(in_base + K)]
+                        m.d.sync += [m_base.eq(m_base + R), in_base.eq(in_base + K),
+                                     last_m.eq(m_base + 2 * R >= M)]
             with m.State("FLUSH"):
                 # A zero step carrying sw pushes the last tile into the drain chain.
-                m.d.comb += [self.busy.eq(1), sw_issue.eq(1),
+                m.d.comb += [self.busy.eq(1), sw_c.eq(1),
                              d_start.eq(1), d_base.eq(cur_acc - R)]
                 m.d.sync += drain.eq(0)
                 m.next = "DRAIN"
@@ -500,13 +517,19 @@ class OsConvAddress:
         # the k step
         self.kx = Signal(12, name="og_kx")
         self.ky = Signal(12, name="og_ky")
-        self.cb = Signal(signed(w), name="og_cb")       # c*CH_STRIDE
-        self.kr = Signal(signed(w), name="og_kr")       # ky*DY_STRIDE
-        self.kb = Signal(signed(w), name="og_kb")       # cb + kr + p*WQW + qw
+        self.cba = Signal(signed(w), name="og_cba")     # A0 + c*CH_STRIDE
+        self.rowk = Signal(signed(w), name="og_rowk")   # cba + ky*DY_STRIDE
+        self.kb = Signal(signed(w), name="og_kb")       # rowk + p*WQW + qw
         self.ry = Signal(signed(w), name="og_ry")       # ky*DY
         self.p = Signal(8, name="og_p")
         self.qs = Signal(range(2 * R), name="og_qs")
         self.qw = Signal(signed(14), name="og_qw")
+        # constants of the COMPUTE, registered at start: the loop limits less one and
+        # the four k-step increments of kb, DXP_W - wrap*ROW_STRIDE + carry
+        self.kw_m1 = Signal(12, name="og_kw_m1")
+        self.kh_m1 = Signal(12, name="og_kh_m1")
+        self.xt_m1 = Signal(12, name="og_xt_m1")
+        self.dkb = [[Signal(signed(w), name=f"og_dkb{wr}{c}") for c in (0, 1)] for wr in (0, 1)]
         # outputs
         self.addr = Signal(signed(w), name="og_addr")
         self.inside = Signal(name="og_inside")
@@ -531,17 +554,32 @@ class OsConvAddress:
 
     def _k_reset(self, m, regs):
         self._x_reset(m, regs)
-        m.d.sync += [self.ky.eq(0), self.cb.eq(0), self.kr.eq(0), self.ry.eq(0),
-                     self.kb.eq(regs[OsConvReg.A0])]
+        a0 = regs[OsConvReg.A0]
+        m.d.sync += [self.ky.eq(0), self.cba.eq(a0), self.rowk.eq(a0), self.ry.eq(0),
+                     self.kb.eq(a0)]
 
     def reset(self, m, regs):
-        """At start: the first tile and k step (from the registers latched this cycle)."""
+        """At start: the first tile and k step, and the constants (from the registers
+        latched this cycle)."""
         self._k_reset(m, regs)
         m.d.sync += [self.tb.eq(regs[OsConvReg.TB0]), self.xt.eq(0),
                      self.iy0.eq(regs[OsConvReg.ROW0])]
+        f = lambda reg, name: self.field(reg, name, regs)  # noqa: E731
+        m.d.sync += [self.kw_m1.eq(f(OsConvReg.KW_KH, "KW") - 1),
+                     self.kh_m1.eq(f(OsConvReg.KW_KH, "KH") - 1),
+                     self.xt_m1.eq(f(OsConvReg.WQW_XT, "XT") - 1)]
+        dxp_w, rs = regs[OsConvReg.DXP_W], regs[OsConvReg.ROW_STRIDE]
+        for wr in (0, 1):
+            for c in (0, 1):
+                m.d.sync += self.dkb[wr][c].eq(dxp_w - (rs if wr else 0) + c)
 
     def next_k(self, m):
-        """This cycle's address and masks; then the next k step."""
+        """This cycle's address and masks; then the next k step.
+
+        Each step is one addition after a short select: kb's four possible increments
+        are constants registered at start and added in parallel, the next kernel row's
+        base is one addition (``rowk`` keeps ``A0 + c*CH_STRIDE + ky*DY_STRIDE``), and
+        the limits are registered less one."""
         r, R = self.reg, self.R
         wqw = self.field(OsConvReg.WQW_XT, "WQW")
         iy = Signal(signed(self.W), name="og_iy")
@@ -551,35 +589,39 @@ class OsConvAddress:
                      self.inside.eq((iy >= 0) & (iy < r("ROWS_IN"))),
                      self.v0.eq((wq >= 0) & (wq < wqw)),
                      self.v1.eq((wq + 1 >= 0) & (wq + 1 < wqw))]
-        kw, kh = self.field(OsConvReg.KW_KH, "KW"), self.field(OsConvReg.KW_KH, "KH")
-        with m.If(self.kx == kw - 1):
+        with m.If(self.kx == self.kw_m1):
             self._x_reset(m, self.r)
-            cb, kr = (Signal(signed(self.W), name=f"og_{n}_next") for n in ("cb", "kr"))
-            with m.If(self.ky == kh - 1):
-                m.d.comb += [cb.eq(self.cb + r("CH_STRIDE")), kr.eq(0)]
-                m.d.sync += [self.ky.eq(0), self.ry.eq(0)]
+            with m.If(self.ky == self.kh_m1):
+                nxt = Signal(signed(self.W), name="og_cba_next")
+                m.d.comb += nxt.eq(self.cba + r("CH_STRIDE"))
+                m.d.sync += [self.ky.eq(0), self.ry.eq(0), self.cba.eq(nxt),
+                             self.rowk.eq(nxt), self.kb.eq(nxt)]
             with m.Else():
-                m.d.comb += [cb.eq(self.cb), kr.eq(self.kr + r("DY_STRIDE"))]
-                m.d.sync += [self.ky.eq(self.ky + 1), self.ry.eq(self.ry + r("DY"))]
-            m.d.sync += [self.cb.eq(cb), self.kr.eq(kr), self.kb.eq(cb + kr + r("A0"))]
+                nxt = Signal(signed(self.W), name="og_rowk_next")
+                m.d.comb += nxt.eq(self.rowk + r("DY_STRIDE"))
+                m.d.sync += [self.ky.eq(self.ky + 1), self.ry.eq(self.ry + r("DY")),
+                             self.rowk.eq(nxt), self.kb.eq(nxt)]
         with m.Else():
             sx = self.field(OsConvReg.XSTEP, "SX")
             dxp = self.field(OsConvReg.XSTEP, "DXP")
             dxs = self.field(OsConvReg.XSTEP, "DXS")
             p1 = Signal(9, name="og_p1")
             qs1 = Signal(range(4 * R + 256), name="og_qs1")
-            kb1 = Signal(signed(self.W), name="og_kb1")
             wrap = Signal(name="og_pwrap")
+            carry = Signal(name="og_qcarry")
+            kbs = [[Signal(signed(self.W), name=f"og_kb{wr}{c}") for c in (0, 1)]
+                   for wr in (0, 1)]
             m.d.comb += [p1.eq(self.p + dxp), wrap.eq(p1 >= sx),
-                         qs1.eq(self.qs + dxs + wrap),
-                         kb1.eq(self.kb + r("DXP_W") - Mux(wrap, r("ROW_STRIDE"), 0))]
-            m.d.sync += [self.kx.eq(self.kx + 1), self.p.eq(Mux(wrap, p1 - sx, p1))]
-            with m.If(qs1 >= R):
-                m.d.sync += [self.qs.eq(qs1 - R), self.qw.eq(self.qw + r("DXW") + 1),
-                             self.kb.eq(kb1 + 1)]
+                         qs1.eq(self.qs + dxs + wrap), carry.eq(qs1 >= R)]
+            m.d.comb += [kbs[wr][c].eq(self.kb + self.dkb[wr][c])
+                         for wr in (0, 1) for c in (0, 1)]
+            m.d.sync += [self.kx.eq(self.kx + 1), self.p.eq(Mux(wrap, p1 - sx, p1)),
+                         self.kb.eq(Mux(wrap, Mux(carry, kbs[1][1], kbs[1][0]),
+                                        Mux(carry, kbs[0][1], kbs[0][0])))]
+            with m.If(carry):
+                m.d.sync += [self.qs.eq(qs1 - R), self.qw.eq(self.qw + r("DXW") + 1)]
             with m.Else():
-                m.d.sync += [self.qs.eq(qs1), self.qw.eq(self.qw + r("DXW")),
-                             self.kb.eq(kb1)]
+                m.d.sync += [self.qs.eq(qs1), self.qw.eq(self.qw + r("DXW"))]
 
     def next_tile(self, m, restart):
         """At the end of a tile's K steps: the next tile of the output row, the next
@@ -587,10 +629,9 @@ class OsConvAddress:
         k step back to the first."""
         r = self.reg
         self._k_reset(m, self.r)
-        xt_n = self.field(OsConvReg.WQW_XT, "XT")
         with m.If(restart):
             m.d.sync += [self.tb.eq(r("TB0")), self.xt.eq(0), self.iy0.eq(r("ROW0"))]
-        with m.Elif(self.xt == xt_n - 1):
+        with m.Elif(self.xt == self.xt_m1):
             m.d.sync += [self.tb.eq(self.tb + r("OY_JUMP")), self.xt.eq(0),
                          self.iy0.eq(self.iy0 + r("SY"))]
         with m.Else():

@@ -28,6 +28,9 @@ EDGE_LATENCY = 1
 #: read the word sooner (a READ's first read is later, an accumulating COMPUTE's much
 #: later), so the latency costs no cycles.
 ACC_LOAD_LATENCY = 3
+#: The output-stationary engine's issue register: its operand reads (and the im2col
+#: generator's address and masks) are decided a cycle before the buffers take them.
+OS_ISSUE_LATENCY = 1
 #: Cycles the read path's FIFO adds (:class:`amaranth.lib.fifo.SyncFIFOBuffered`).
 FIFO_LATENCY = 2
 
@@ -57,6 +60,14 @@ def os_tile_period(R: int, K: int) -> int:
     return max(K, os_min_period(R))
 
 
+def default_pe_stages(in_bits):
+    """``pipeline.pe`` of a design that leaves it out, by operand width: 0 below 8 bits,
+    1 (the product registered) at 8 bits, 2 (the multiplier split into registered
+    partial products) above 8 bits, where the multiplier sets the PE's path
+    (BENCHMARKS.md, "Clock"). Works elementwise on numpy arrays too."""
+    return (in_bits >= 8) * 1 + (in_bits > 8) * 1
+
+
 def writeback_latency(pe: int = 0) -> int:
     """Cycles from an operand read's issue to the accumulator write of the result
     it contributes to, less the array's own skew (R + C - 1 weight-stationary, the
@@ -72,11 +83,17 @@ def ws_engine_cycles(R: int, C: int, M: int, K: int, N: int, pe: int = 0) -> int
     return R + tiles * ws_tile_period(R, C, M) + (R + C - 1 + writeback_latency(pe))
 
 
+def os_tail(R: int, C: int, pe: int = 0) -> int:
+    """Cycles an output-stationary engine is busy after its flush step: the issue
+    register, the drain of the last tile (2R + C - 1) and the writeback."""
+    return OS_ISSUE_LATENCY + 2 * R + C - 1 + writeback_latency(pe)
+
+
 def os_engine_cycles(R: int, C: int, M: int, K: int, N: int, pe: int = 0) -> int:
     """Cycles an output-stationary engine is busy for one COMPUTE: one period per
     (M tile, N tile), the flush step, then the drain of the last tile."""
     tiles = ceil_div(M, R) * ceil_div(N, C)
-    return tiles * os_tile_period(R, K) + 1 + (2 * R + C - 1 + writeback_latency(pe))
+    return tiles * os_tile_period(R, K) + 1 + os_tail(R, C, pe)
 
 
 def read_latency(requant: int) -> int:

@@ -30,7 +30,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..lib.schedule import (ACC_RMW_LATENCY, DEFAULT_REQUANT_STAGES, read_latency,
+from ..lib.schedule import (ACC_RMW_LATENCY, DEFAULT_REQUANT_STAGES, os_tail, read_latency,
                             writeback_latency)
 
 NEG = -np.inf
@@ -205,7 +205,7 @@ def gemm_batch(p: dict, M, K, N, tile_m, tile_k, tile_n, order=0) -> GemmBatch:
 
     k_tiles = tuple(_cdiv(k, R) for k in size_k)
     # hwgen.lib.schedule's engine closed forms (the same expressions, vectorised)
-    os_min, os_tail = 2 * R - 1, 1 + (2 * R + C - 1 + writeback_latency(pe))
+    os_min, os_rest = 2 * R - 1, 1 + os_tail(R, C, pe)
     ws_min = np.maximum(2 * R + C - 2, ACC_RMW_LATENCY)
     ws_tail = R + C - 1 + writeback_latency(pe)
     chunks = {}
@@ -242,7 +242,7 @@ def gemm_batch(p: dict, M, K, N, tile_m, tile_k, tile_n, order=0) -> GemmBatch:
         w0, w1 = load_row(w_beats, hit_w, ~two_w)
         x0, x1 = a0 + w0, np.maximum(a1 + w0, w1)
         # busy cycles of the COMPUTE (hwgen.lib.schedule) and its tiles
-        d = np.where(os_, mr * ncc * np.maximum(kc, os_min) + os_tail,
+        d = np.where(os_, mr * ncc * np.maximum(kc, os_min) + os_rest,
                      R + kr * ncc * np.maximum(mc, ws_min) + ws_tail)
         tiles = np.where(os_, mr, kr) * ncc
         add(mult, compute=d, macs=mc * kc * nc, commands=one,

@@ -14,7 +14,31 @@ IN_BITS_MAX, ACC_BITS_MAX = 32, 128
 
 
 #: Register stages a PE may put after its multiplier (``pipeline.pe``).
-PE_STAGES_MAX = 1
+PE_STAGES_MAX = 2
+
+
+def _product(m, a, b, stages: int, name: str):
+    """``a * b`` (both signed) through ``stages`` registers.
+
+    0: combinational. 1: the product registered. 2: ``b`` split into its low half
+    (unsigned) and its high half (signed), the two partial products ``a * b_lo`` and
+    ``a * b_hi`` registered, and their sum ``a * b_lo + (a * b_hi << h)`` -- the exact
+    signed product -- registered in the next stage; each multiplier is then about half
+    as deep as the whole one."""
+    width = len(a) + len(b)
+    if stages == 0:
+        return a * b
+    if stages == 1:
+        q = Signal(signed(width), name=f"{name}_q")
+        m.d.sync += q.eq(a * b)
+        return q
+    h = len(b) // 2
+    lo_e, hi_e = a * b[:h], a * b[h:].as_signed()
+    lo = Signal(lo_e.shape(), name=f"{name}_lo")
+    hi = Signal(hi_e.shape(), name=f"{name}_hi")
+    q = Signal(signed(width), name=f"{name}_q")
+    m.d.sync += [lo.eq(lo_e), hi.eq(hi_e), q.eq(lo + (hi << h))]
+    return q
 
 
 def check_widths(component, in_bits: int, acc_bits: int) -> tuple[int, int]:
@@ -65,10 +89,12 @@ class WsPE(wiring.Component):
     right : bool
         A PE follows in the row; the last PE of a row has no ``a_out``/``sw_out``.
     stages : int
-        Registers after the multiplier (0 or 1). With 1 the product is registered and
+        Registers after the multiplier (0 to 2). With 1 the product is registered and
         added to ``ps_in`` a cycle later, so the multiplier and the adder are on
-        separate paths; partial sums then leave the column one cycle later, and every
-        row adds the same cycle, so the column stays aligned.
+        separate paths; with 2 the multiplier itself is split into two registered
+        partial products (of the weight's low and high half) summed in the next
+        stage. Partial sums then leave the column ``stages`` cycles later, and every
+        row adds the same cycles, so the column stays aligned.
 
     Attributes
     ----------
@@ -87,8 +113,8 @@ class WsPE(wiring.Component):
     ps_in : In
         Partial sum from above.
     ps_out : Out
-        ``ps_in + a_in * w``, registered (``stages`` = 1: ``ps_in`` plus the product
-        of the previous cycle's operands).
+        ``ps_in + a_in * w``, registered (``stages`` > 0: ``ps_in`` plus the product
+        of the operands of ``stages`` cycles before).
     """
 
     def __init__(self, in_bits: int, acc_bits: int, *, right: bool = True, stages: int = 0):
@@ -108,11 +134,7 @@ class WsPE(wiring.Component):
         shadow = self.w_out   # the shadow register is the port to the PE below
         with m.If(self.sw_in):
             m.d.sync += active.eq(shadow)
-        prod = self.a_in * active
-        if self.stages:
-            prod_q = Signal(signed(2 * self.in_bits))
-            m.d.sync += prod_q.eq(prod)
-            prod = prod_q
+        prod = _product(m, self.a_in, active, self.stages, "prod")
         m.d.sync += self.ps_out.eq(self.ps_in + prod)
         _pass_right(m, self)
         with m.If(self.w_shift):
@@ -140,9 +162,10 @@ class OsPE(wiring.Component):
         A PE follows in the row (column); the last PE of a row has no ``a_out``/
         ``sw_out``, the last of a column no ``b_out``.
     stages : int
-        Registers after the multiplier (0 or 1). With 1 the product and the switch flag
-        are registered before the accumulator, so every capture into the drain chain
-        happens one cycle later.
+        Registers after the multiplier (0 to 2; 2 splits the multiplier into two
+        registered partial products, as in :class:`WsPE`). The switch flag is delayed
+        with the product, so every capture into the drain chain happens ``stages``
+        cycles later.
 
     Attributes
     ----------
@@ -175,13 +198,12 @@ class OsPE(wiring.Component):
     def elaborate(self, platform):
         m = Module()
         acc = Signal(signed(self.acc_bits))
-        prod = Signal(signed(2 * self.in_bits))
+        prod = _product(m, self.a_in, self.b_in, self.stages, "prod")
         sw = self.sw_in
-        if self.stages:
-            sw = Signal()
-            m.d.sync += [prod.eq(self.a_in * self.b_in), sw.eq(self.sw_in)]
-        else:
-            m.d.comb += prod.eq(self.a_in * self.b_in)
+        for i in range(self.stages):   # the switch flag travels with its product
+            nxt = Signal(name=f"sw_d{i + 1}")
+            m.d.sync += nxt.eq(sw)
+            sw = nxt
         _pass_right(m, self)
         if self.down:
             m.d.sync += self.b_out.eq(self.b_in)

@@ -15,7 +15,8 @@ from __future__ import annotations
 import numpy as np
 
 from ..config import acc_bits_needed
-from ..lib.schedule import ACC_RMW_LATENCY, writeback_latency
+from ..lib.schedule import (ACC_RMW_LATENCY, OS_ISSUE_LATENCY, default_pe_stages,
+                            writeback_latency)
 from .workload import Layer
 
 
@@ -65,11 +66,12 @@ def layer_cycles(col: dict, layer: Layer) -> np.ndarray:
     chunks = m_chunks * n_chunks * kx
     kc = _cdiv(K, kx)
     # the engine per chunk (lib.schedule's closed forms)
-    # (the default pipeline: a register after the multiplier from 8-bit operands on)
-    wb = writeback_latency(np.where(col.get("in_bits", 8) >= 8, 1, 0))
+    # (the default pipeline.pe of the operand width)
+    wb = writeback_latency(default_pe_stages(np.asarray(col.get("in_bits", 8))))
     ws_engine = R + _cdiv(kc, R) * ntc * np.maximum(
         m_chunk, np.maximum(2 * R + C - 2, ACC_RMW_LATENCY)) + R + C - 1 + wb
-    os_engine = _cdiv(m_chunk, R) * ntc * np.maximum(kc, 2 * R - 1) + 1 + 2 * R + C - 1 + wb
+    os_engine = (_cdiv(m_chunk, R) * ntc * np.maximum(kc, 2 * R - 1) + 1 + OS_ISSUE_LATENCY
+                 + 2 * R + C - 1 + wb)
     compute = chunks * np.where(os_, os_engine, ws_engine)
     # the host link, the better of the two loop orders: M outer (an input band stays
     # for every N chunk unless K is cut; the weights come again for every M chunk unless

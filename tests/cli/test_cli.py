@@ -185,7 +185,7 @@ def test_sim_timeout_says_so(capsys):
     assert code == 1
     assert err.strip().splitlines()[-1] == (
         "hwgen: the simulation stopped at --max-cycles 60 before the program finished (the "
-        "cycle model expects 57 cycles without back-pressure)")
+        "cycle model expects 58 cycles without back-pressure)")
 
 
 def test_sim_exit_1_when_not_bit_exact(capsys, monkeypatch):

@@ -44,6 +44,22 @@ def test_random_shapes_exact_and_cycle_model(sim, dataflow):
         assert (res.cycles, res.compute_cycles) == (t.cycles, t.compute_cycles), shape
 
 
+@pytest.mark.parametrize("sim", ["icarus", pytest.param("verilator", marks=pytest.mark.slow)])
+@pytest.mark.parametrize("dataflow", [WS, OS])
+def test_split_multiplier_pe_pipeline(sim, dataflow):
+    """``pipeline.pe`` 2 (each PE's multiplier split into registered partial products)
+    at 16-bit operands: exact, the extremes included, and the cycle model follows
+    (Verilator's builds of the two designs take about a minute each: slow)."""
+    cfg, v = design(dataflow=dataflow, pe=2, in_bits=16)
+    for i, shape in enumerate([(7, 9, 6), (13, 4, 11)]):
+        prog, want = gemm_case(cfg, *shape, 200 + i)
+        res = run(cfg, v, prog, want, sim, 200 + i)
+        t = program_timing(cfg, prog.cmds)
+        assert (res.cycles, res.compute_cycles) == (t.cycles, t.compute_cycles), shape
+    prog, want = gemm_case(cfg, 3, 5, 4, 9, extreme=True)
+    run(cfg, v, prog, want, sim, seed=9)
+
+
 @pytest.mark.parametrize("sim", SIMS)
 @pytest.mark.parametrize("dataflow", [WS, OS])
 def test_back_pressure_extremes_requant(sim, dataflow):

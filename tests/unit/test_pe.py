@@ -12,7 +12,7 @@ def run(dut, bench):
     simulate(dut, bench)
 
 
-@pytest.mark.parametrize("stages", [0, 1])
+@pytest.mark.parametrize("stages", [0, 1, 2])
 def test_ws_pe_mac_and_weight_switch(stages):
     """A random stream against the PE's rules: the product uses the active weight,
     which takes the shadow at the end of a cycle with sw (sw comes a cycle before the
@@ -23,7 +23,7 @@ def test_ws_pe_mac_and_weight_switch(stages):
 
     async def bench(ctx):
         active = shadow = 0
-        prods = [0]  # products of the cycles before (the last one is the previous)
+        prods = [0, 0]  # products of the cycles before (the last one is the previous)
         for t in range(80):
             a, ps = rng.randrange(-128, 128), rng.randrange(-1000, 1000)
             sw, shift, w = rng.random() < 0.2, rng.random() < 0.3, rng.randrange(-128, 128)
@@ -43,8 +43,9 @@ def test_ws_pe_mac_and_weight_switch(stages):
     run(dut, bench)
 
 
-def test_ws_pe_extreme_operands():
-    dut = WsPE(16, 40)
+@pytest.mark.parametrize("stages", [0, 2])
+def test_ws_pe_extreme_operands(stages):
+    dut = WsPE(16, 40, stages=stages)
 
     async def bench(ctx):
         ctx.set(dut.w_in, -(1 << 15))
@@ -56,12 +57,14 @@ def test_ws_pe_extreme_operands():
         ctx.set(dut.sw_in, 0)
         ctx.set(dut.a_in, -(1 << 15))
         ctx.set(dut.ps_in, (1 << 38))
+        for _ in range(stages):
+            await ctx.tick()
         await ctx.tick()
         assert ctx.get(dut.ps_out) == (1 << 38) + (1 << 30)
     run(dut, bench)
 
 
-@pytest.mark.parametrize("stages", [0, 1])
+@pytest.mark.parametrize("stages", [0, 1, 2])
 def test_os_pe_accumulates_and_drains(stages):
     """A random stream against the PE's rules: sw moves the sum into the drain register
     and restarts the accumulator with the new product, otherwise the product adds and
@@ -84,4 +87,32 @@ def test_os_pe_accumulates_and_drains(stages):
             acc, d = (prod, acc) if flag else (acc + prod, d_in)
             assert ctx.get(dut.d_out) == d, t
             assert ctx.get(dut.b_out) == b and ctx.get(dut.a_out) == a
+    run(dut, bench)
+
+
+@pytest.mark.parametrize("bits", [2, 5])
+def test_split_multiplier_exhaustive(bits):
+    """pipeline.pe 2 splits the multiplier into two registered partial products (the
+    weight's low half unsigned, its high half signed): every operand pair, odd width
+    included, gives the exact signed product two cycles later."""
+    lo, hi = -(1 << (bits - 1)), 1 << (bits - 1)
+    dut = WsPE(bits, 2 * bits + 2, stages=2)
+
+    async def bench(ctx):
+        for w in range(lo, hi):
+            ctx.set(dut.w_in, w)
+            ctx.set(dut.w_shift, 1)
+            await ctx.tick()          # the shadow takes w
+            ctx.set(dut.w_shift, 0)
+            ctx.set(dut.sw_in, 1)
+            await ctx.tick()          # the active weight takes the shadow
+            ctx.set(dut.sw_in, 0)
+            want = []
+            for a in list(range(lo, hi)) + [0, 0]:
+                ctx.set(dut.a_in, a)
+                ctx.set(dut.ps_in, 1)
+                want.append(1 + a * w)
+                await ctx.tick()
+                if len(want) >= 3:   # the operands of two cycles before, added this cycle
+                    assert ctx.get(dut.ps_out) == want[-3], (w, a)
     run(dut, bench)

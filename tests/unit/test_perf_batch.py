@@ -31,7 +31,7 @@ def _random_design(rng: random.Random):
          "buffers": {b: {"depth": n, "banks": k}
                      for b, n, k in zip(("input", "weight", "acc"), depth, banks)},
          "host": {"beat_elems": beat},
-         "pipeline": {"pe": rng.randint(0, 1), "requant": rng.randint(3, 6)}}
+         "pipeline": {"pe": rng.randint(0, 2), "requant": rng.randint(3, 6)}}
     return config_from_dict(d)
 
 

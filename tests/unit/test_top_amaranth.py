@@ -34,6 +34,21 @@ def test_gemm_exact_and_cycles_match_model(dataflow, shape):
 
 
 @pytest.mark.parametrize("dataflow", [WS, OS])
+@pytest.mark.parametrize("pe,in_bits", [(0, 8), (2, 8), (2, 16)])
+def test_pe_pipeline_exact_and_cycles_match_model(dataflow, pe, in_bits):
+    """Every ``pipeline.pe`` setting (2: the multiplier split into registered partial
+    products) computes exact results, and the cycle model follows its latency."""
+    cfg = variant(dataflow=dataflow, pe=pe, in_bits=in_bits)
+    assert cfg.pe_stages == pe
+    for shape in [(7, 5, 9), (3, 17, 8)]:
+        seed = hash(shape) & 0xFFFF
+        prog, want = gemm_case(cfg, *shape, seed)
+        res = run_and_check(cfg, prog, want, seed)
+        t = program_timing(cfg, prog.cmds)
+        assert (res.cycles, res.compute_cycles) == (t.cycles, t.compute_cycles), shape
+
+
+@pytest.mark.parametrize("dataflow", [WS, OS])
 def test_back_pressure_on_every_stream(dataflow):
     cfg = variant(dataflow=dataflow)
     for seed in (11, 12):
