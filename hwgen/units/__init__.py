@@ -37,4 +37,6 @@ def unit_designs(cfg) -> dict:
         out[BAYESIAN_TOP_NAME] = bayesian_top(cfg.bayesian)
     if cfg.pattern_conv is not None:
         out[PATTERN_CONV_TOP_NAME] = pattern_conv_top(cfg.pattern_conv)
+    if cfg.lstm is not None:
+        out[LSTM_TOP_NAME] = lstm_top(cfg.lstm)
     return out
