@@ -290,3 +290,37 @@ def pconv_case(name: str, images: int = 2, seed: int = 0):
     xs = rng.integers(-xlim, xlim, size=(images, C, cfg.height, cfg.width))
     xs[-1] = -xlim
     return cfg, w, xs
+
+
+# ---- lstm (block-circulant LSTM cell) -------------------------------------
+
+
+#: Small block-circulant LSTM cells: name -> lstm: keys.
+LSTM_CASES = {
+    "k4": dict(input_size=8, hidden_size=8, block_size=4, w_frac=5),
+    "dense": dict(input_size=3, hidden_size=2, block_size=1, frac=6, w_frac=3, w_bits=6,
+                  state_bits=12, in_bits=8, bias_bits=14),
+    "k2": dict(input_size=2, hidden_size=6, block_size=2, frac=5, w_frac=4, w_bits=5,
+               state_bits=9, in_bits=7, bias_bits=12),
+    "k8sat": dict(input_size=16, hidden_size=8, block_size=8, frac=8, w_frac=2, w_bits=8,
+                  state_bits=10, in_bits=10, bias_bits=20),
+}
+
+
+def lstm_case(name: str, seqs: int = 2, steps: int = 3, seed: int = 0):
+    """(config, wx, wh, bias, inputs (N, T, D)) of LSTM_CASES[name]: random codes over
+    the full ranges of weights and inputs, biases over a quarter of theirs, the
+    extremes (-2^(w-1) weights, -2^(b-1) inputs) in the first block and the last
+    sequence's first step."""
+    from hwgen.config.lstm import LstmConfig
+    cfg = LstmConfig(**LSTM_CASES[name])
+    rng = np.random.default_rng(seed)
+    k, D, H = cfg.block_size, cfg.input_size, cfg.hidden_size
+    wl, xl = 1 << (cfg.w_bits - 1), 1 << (cfg.in_bits - 1)
+    wx = rng.integers(-wl, wl, size=(4 * H // k, D // k, k))
+    wh = rng.integers(-wl, wl, size=(4 * H // k, H // k, k))
+    wx[0, 0] = -wl
+    bias = rng.integers(-(1 << (cfg.bias_bits - 3)), 1 << (cfg.bias_bits - 3), size=4 * H)
+    xs = rng.integers(-xl, xl, size=(seqs, steps, D))
+    xs[-1, 0] = -xl
+    return cfg, wx, wh, bias, xs

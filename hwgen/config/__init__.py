@@ -8,6 +8,7 @@ from .circulant import Architecture, CirculantConfig, FftConfig, Scaling, parse_
 from .loader import (config_dict, config_from_dict, config_hash, load_config, parse_yaml,
                      preset_names)
 from .grng import GrngConfig, GrngKind, parse_grng
+from .lstm import LstmConfig, parse_lstm
 from .pattern_conv import PatternConvConfig, parse_pattern_conv
 from .sc import ScConfig, parse_sc
 from .schema import (DATAFLOWS, OS, WS, AcceleratorConfig, ArrayConfig, BufferConfig,
@@ -15,7 +16,7 @@ from .schema import (DATAFLOWS, OS, WS, AcceleratorConfig, ArrayConfig, BufferCo
                      acc_bits_needed, ceil_div)
 
 __all__ = ["BayesianConfig", "parse_bayesian", "GrngConfig", "GrngKind", "parse_grng",
-           "PatternConvConfig", "parse_pattern_conv",
+           "PatternConvConfig", "parse_pattern_conv", "LstmConfig", "parse_lstm",
            "Choice", "ConfigError", "Architecture", "CirculantConfig", "FftConfig",
            "Scaling", "parse_circulant", "config_dict", "config_from_dict", "config_hash",
            "load_config", "parse_yaml", "preset_names", "ScConfig", "parse_sc", "DATAFLOWS",

@@ -26,6 +26,7 @@ from .bayesian import BayesianConfig
 from .check import Checker, Choice, ConfigError, brief, kind
 from .circulant import CirculantConfig
 from .grng import GrngConfig
+from .lstm import LstmConfig
 from .pattern_conv import PatternConvConfig
 from .sc import ScConfig
 from .scaleout import PodsConfig
@@ -321,6 +322,7 @@ class AcceleratorConfig:
     bayesian: Optional[BayesianConfig] = None  # Bayesian linear layer (hwgen/units/bayesian.py)
     # pattern-pruned sparse convolution (hwgen/units/pattern_conv.py)
     pattern_conv: Optional[PatternConvConfig] = None
+    lstm: Optional[LstmConfig] = None  # block-circulant LSTM cell (hwgen/units/circulant_lstm.py)
     # P pods of `array` with an interconnect (hwgen/compiler/scaleout.py)
     pods: Optional[PodsConfig] = None
     # engines of their own shape and dataflow (a tuple of SubAcceleratorConfig)
@@ -339,7 +341,8 @@ class AcceleratorConfig:
                     ("mapping", MappingConfig, True), ("sc", ScConfig, True),
                     ("circulant", CirculantConfig, True), ("grng", GrngConfig, True),
                     ("bayesian", BayesianConfig, True),
-                    ("pattern_conv", PatternConvConfig, True), ("pods", PodsConfig, True)]
+                    ("pattern_conv", PatternConvConfig, True), ("lstm", LstmConfig, True),
+                    ("pods", PodsConfig, True)]
         typed = all([_typed(ck, key, cls, opt) for key, cls, opt in sections])
         typed = self._check_subaccelerators(ck) and typed
         if typed:

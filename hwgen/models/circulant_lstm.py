@@ -27,7 +27,8 @@ import numpy as np
 
 from ..lib.fixed import round_shift, saturate
 
-__all__ = ["LstmFixed", "circulant_matrix", "sigmoid_fixed", "tanh_fixed", "lstm_fixed"]
+__all__ = ["LstmFixed", "circulant_matrix", "sigmoid_fixed", "tanh_fixed", "lstm_fixed",
+           "fixed_of", "pack_words", "step_codes"]
 
 
 class LstmFixed(NamedTuple):
@@ -85,3 +86,49 @@ def lstm_fixed(cfg: LstmFixed, wx, wh, bias, x) -> np.ndarray:
         h = round_shift(sigmoid_fixed(o, F) * tanh_fixed(c, F), F)
         out.append(h)
     return np.stack(out, axis=-2)
+
+
+# ---- the hardware cell's words (hwgen.units.circulant_lstm) -------------------------
+def fixed_of(cfg) -> LstmFixed:
+    """The word lengths of an ``lstm:`` section (:class:`hwgen.config.lstm.LstmConfig`)."""
+    return LstmFixed(frac=cfg.frac, w_frac=cfg.w_frac, w_bits=cfg.w_bits,
+                     state_bits=cfg.state_bits)
+
+
+def pack_words(cfg, wx, wh, bias) -> list[int]:
+    """The words the cell loads after reset, as unsigned ``word_bits``-bit integers: for
+    every block row r of the gate matrices, every block column c of ``[Wx Wh]`` (the D/k
+    input blocks, then the H/k hidden blocks), the k codes of the defining vector; then
+    the 4H bias codes. Refuses codes that do not fit ``w_bits`` or ``bias_bits``."""
+    k, D, H = cfg.block_size, cfg.input_size, cfg.hidden_size
+    wx, wh = np.asarray(wx, dtype=np.int64), np.asarray(wh, dtype=np.int64)
+    b = np.asarray(bias, dtype=np.int64)
+    shapes = {"wx": (4 * H // k, D // k, k), "wh": (4 * H // k, H // k, k), "bias": (4 * H,)}
+    for name, v in (("wx", wx), ("wh", wh), ("bias", b)):
+        if v.shape != shapes[name]:
+            raise ValueError(f"{name}: shape must be {shapes[name]}, got {v.shape}")
+    for name, v, bits in (("wx", wx, cfg.w_bits), ("wh", wh, cfg.w_bits),
+                          ("bias", b, cfg.bias_bits)):
+        lim = 1 << (bits - 1)
+        if v.size and (v.min() < -lim or v.max() >= lim):
+            raise ValueError(f"{name}: codes must fit {bits} signed bits")
+    mask = (1 << cfg.word_bits) - 1
+    w = np.concatenate([wx, wh], axis=1)
+    return [int(v) & mask for v in w.reshape(-1)] + [int(v) & mask for v in b]
+
+
+def step_codes(cfg, x) -> list[list[int]]:
+    """The input beats of a sequence (T, D) of codes: one list of D unsigned
+    ``in_bits + 1``-bit words per step, the code in the low ``in_bits`` bits and, on the
+    first code of the first step, the top bit (the state restarts at zero)."""
+    x = np.asarray(x, dtype=np.int64)
+    lim = 1 << (cfg.in_bits - 1)
+    if x.ndim != 2 or x.shape[1] != cfg.input_size:
+        raise ValueError(f"x: shape must be (T, {cfg.input_size}), got {x.shape}")
+    if x.size and (x.min() < -lim or x.max() >= lim):
+        raise ValueError(f"x: codes must fit {cfg.in_bits} signed bits")
+    mask = (1 << cfg.in_bits) - 1
+    out = [[int(v) & mask for v in row] for row in x]
+    if out:
+        out[0][0] |= 1 << cfg.in_bits
+    return out

@@ -1,5 +1,6 @@
 """Special-purpose units (stochastic computing, FFTs and block-circulant layers, Gaussian
-generators and Bayesian layers, pattern-pruned convolution, int8 baselines), one file per component family.
+generators and Bayesian layers, pattern-pruned convolution, block-circulant LSTM, int8 baselines), one file per
+component family.
 
 :func:`unit_designs` lists the stand-alone modules that ``hwgen generate`` writes next to
 the accelerator for the optional config sections: each family provides one
@@ -9,6 +10,7 @@ from __future__ import annotations
 
 from .bayesian import bayesian_top
 from .circulant_layer import circulant_top
+from .circulant_lstm import lstm_top
 from .grng import grng_top
 from .pattern_conv import pattern_conv_top
 from .stochastic import sc_top
@@ -18,6 +20,7 @@ CIRCULANT_TOP_NAME = "hwgen_circulant_layer"
 GRNG_TOP_NAME = "hwgen_grng"
 BAYESIAN_TOP_NAME = "hwgen_bayesian_layer"
 PATTERN_CONV_TOP_NAME = "hwgen_pattern_conv"
+LSTM_TOP_NAME = "hwgen_lstm"
 
 
 def unit_designs(cfg) -> dict:
@@ -34,4 +37,6 @@ def unit_designs(cfg) -> dict:
         out[BAYESIAN_TOP_NAME] = bayesian_top(cfg.bayesian)
     if cfg.pattern_conv is not None:
         out[PATTERN_CONV_TOP_NAME] = pattern_conv_top(cfg.pattern_conv)
+    if cfg.lstm is not None:
+        out[LSTM_TOP_NAME] = lstm_top(cfg.lstm)
     return out
