@@ -1453,6 +1453,7 @@ def entry() -> None:
         raise tools.Terminated(signum)
 
     late = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+    signal.signal(signal.SIGINT, signal.default_int_handler)  # from here: KeyboardInterrupt
     for s in late[1:]:  # what main restores on its way out
         signal.signal(s, terminated)
     try:

@@ -54,7 +54,7 @@ def marked_processes(marker: str) -> list[tuple[int, str]]:
 def start(argv, cwd: Path, marker: str) -> subprocess.Popen:
     env = {**os.environ, "HWGEN_KILL_TEST": marker, "HWGEN_SIM_CACHE": str(cwd / "simcache"),
            "PYTHONWARNINGS": ""}
-    return subprocess.Popen([sys.executable, "-m", "hwgen.cli", *argv], cwd=cwd, env=env,
+    return subprocess.Popen([sys.executable, "-m", "hwgen", *argv], cwd=cwd, env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                             start_new_session=True)
 
@@ -220,3 +220,12 @@ def test_kill_asic(tmp_path):
     check_user_files(users)
     assert not leftovers(tmp_path), leftovers(tmp_path)
     assert not (tmp_path / "asic.failed").exists()
+
+
+def test_signal_while_the_command_loads(tmp_path):
+    """A signal during the command's imports ends it with 128 + signal, no traceback."""
+    for i, delay in enumerate((0.15, 0.3, 0.5, 0.8)):
+        sig = SIGNALS[i % 2]  # SIGINT, SIGTERM
+        code, _, err = kill_after(["check", "tiny"], tmp_path, delay, sig)
+        assert "Traceback" not in err, err
+        assert code in (0, 128 + sig), (code, err)
