@@ -6,7 +6,8 @@ cycles per step; the word packing's and the constructor's refusals."""
 import numpy as np
 import pytest
 
-from hwgen.models.circulant_lstm import circulant_matrix, fixed_of, lstm_fixed, pack_words, step_codes
+from hwgen.models.circulant_lstm import (circulant_matrix, fixed_of, lstm_fixed, pack_words,
+                                         step_codes)
 from hwgen.units.circulant_lstm import CirculantLstm
 from sim_tb.circulant_lstm import run_lstm_amaranth
 
