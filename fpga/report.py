@@ -55,7 +55,8 @@ class CriticalPath:
     routing_ns: float
     cells: int  #: cells the path passes through (not counting its two ends)
     carry_cells: int  #: of those, entered through a carry input (a carry chain)
-    source: str  #: the net leaving the register (or RAM, DSP) the path starts from
+    #: the register (or RAM, DSP) the path starts from: its output net, or its cell
+    source: str
     sink: str  #: ``cell.port`` where it ends
     #: the deepest level of the design hierarchy that holds both ends ("" at the top)
     block: str
@@ -288,7 +289,13 @@ def critical_path(text: str) -> Optional[CriticalPath]:
     logic = [s for s in path if s["type"] == "logic"]
     nets = [s["net"] for s in path if s["type"] == "routing" and s.get("net")]
     end = path[-1]["to"]
-    a = _hierarchy(nets[0] if nets else path[0]["from"]["cell"])
+    # The first net names the register it leaves when it is that register's output
+    # (``x.shift[1]`` out of ``x.shift_SB_DFFESR_Q_4_DFFLC``); a net that Yosys named
+    # after the logic it feeds does not, and the register's cell names the start instead.
+    start = path[0]["from"]["cell"]
+    if nets and start.startswith(nets[0].split("[", 1)[0]):
+        start = nets[0]
+    a = _hierarchy(start)
     b = _hierarchy(end["cell"])
     common = []
     for x, y in zip(a, b):
@@ -299,7 +306,7 @@ def critical_path(text: str) -> Optional[CriticalPath]:
         clock=clk, delay_ns=round(total, 2), logic_ns=round(total - routing, 2),
         routing_ns=round(routing, 2), cells=len(logic),
         carry_cells=sum(1 for s in logic if s["from"]["port"] in _CARRY_PORTS),
-        source=nets[0] if nets else path[0]["from"]["cell"],
+        source=start,
         sink=f"{end['cell']}.{end['port']}", block=".".join(common))
 
 

@@ -507,15 +507,15 @@ def _step(kind, delay, cell, port, to_cell=None, to_port=None, net=None):
 def test_critical_path_summary():
     """The path of the slowest clock: its ends, the logic/routing split, the cells
     entered through a carry input and the block holding both ends."""
-    slow = [_step("clk-to-q", 1.0, "a.b.q_DFFLC", "O"),
-            _step("routing", 3.0, "a.b.q_DFFLC", "O", "a.b.x_LC", "I2", net="a.b.shift[1]"),
+    slow = [_step("clk-to-q", 1.0, "a.b.shift_DFFLC", "O"),
+            _step("routing", 3.0, "a.b.shift_DFFLC", "O", "a.b.x_LC", "I2", net="a.b.shift[1]"),
             _step("logic", 1.5, "a.b.x_LC", "I2", "a.b.x_LC", "O"),
             _step("routing", 0.0, "a.b.x_LC", "COUT", "a.b.c$1_LC", "CIN", net="a.b.$c"),
             _step("logic", 0.25, "a.b.c$1_LC", "CIN", "a.b.c$1_LC", "COUT"),
             _step("routing", 2.0, "a.b.c$1_LC", "O", "a.b.d.r_LC", "I1", net="a.b.$n"),
             _step("setup", 1.25, "a.b.d.r_LC", "I1")]
     fast = [_step("clk-to-q", 1.0, "z_DFFLC", "O"),
-            _step("routing", 1.0, "z_DFFLC", "O", "y_LC", "I0", net="z"),
+            _step("routing", 1.0, "z_DFFLC", "O", "y_LC", "I0", net="y_LC_I0"),
             _step("setup", 1.0, "y_LC", "I0")]
     report = {"fmax": {"clk": {"achieved": 111.0, "constraint": 12}, "slow": {"achieved": 20.0,
                                                                               "constraint": 12}},
@@ -528,6 +528,11 @@ def test_critical_path_summary():
         clock="slow", delay_ns=9.0, logic_ns=4.0, routing_ns=5.0, cells=2, carry_cells=1,
         source="a.b.shift[1]", sink="a.b.d.r_LC.I1", block="a.b")
     assert rep.critical_path(json.dumps({"fmax": {}, "critical_paths": []})) is None
+    # A first net named after the logic it feeds: the register's cell names the start.
+    report["fmax"]["clk"]["achieved"] = 10.0
+    fast_cp = rep.critical_path(json.dumps(report))
+    assert (fast_cp.clock, fast_cp.source, fast_cp.sink, fast_cp.block, fast_cp.cells) == \
+        ("clk", "z_DFFLC", "y_LC.I0", "", 0)
     line = [ln for ln in fpga.format_table({**fake_report("icebreaker", "top.bin").as_dict(),
                                            "critical_path": cp.as_dict()}).splitlines()
             if ln.startswith("path")]
