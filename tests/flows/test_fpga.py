@@ -569,6 +569,31 @@ def test_cli_clock_out_of_range(tmp_path, capsys, board, mhz, range_text):
     assert not (tmp_path / "out").exists()
 
 
+def test_cli_clock_auto(tmp_path, capsys, monkeypatch):
+    """--clock-mhz auto reaches the flow as auto_clock; the table shows every build."""
+    def fake_build_in(bd):
+        (bd.work / "top.bin").write_bytes(b"\x01")
+        setting = bd.clock["pll"]
+        fmax = 24.78 if setting is None else 30.0
+        clock = rep.ClockReport(bd.clock["source"], bd.clock["requested_mhz"],
+                                round(bd.clock["achieved_mhz"], 6), 104, 115384.6,
+                                setting.describe() if setting else None)
+        return replace(fake_report(bd.board.name, str(bd.work / "top.bin")), clock=clock,
+                       constraint_mhz=bd.target, fmax_mhz={"sync": fmax}, timing_met=True)
+
+    monkeypatch.setattr(flow, "_build_in", fake_build_in)
+    monkeypatch.setattr(flow, "find_tool", lambda t: t)
+    from hwgen.cli import main
+    code = main(["fpga", "ice40", "--board", "icebreaker", "--clock-mhz", "auto",
+                 "-o", str(tmp_path / "out")])
+    out = capsys.readouterr().out
+    assert code == 0
+    assert ("clock auto oscillator 12 MHz: Fmax 24.78 met; pll-1 24.75 MHz: Fmax 30.00 met "
+            "(kept)") in out.splitlines()
+    assert json.loads((tmp_path / "out" / "report.json").read_text())["clock"]["achieved_mhz"] \
+        == 24.75
+
+
 def test_tangnano9k_programming_command(tmp_path):
     from fpga.program import program, program_command
     b = get_board("tangnano9k")
