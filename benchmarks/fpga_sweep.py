@@ -100,6 +100,8 @@ def build_point(spec: dict) -> dict:
                    constraint_mhz=r.constraint_mhz, timing_met=r.timing_met,
                    fmax_mhz=round(min(r.fmax_mhz.values()), 2) if r.fmax_mhz else None,
                    seconds_by_step=r.seconds, tools=r.tools)
+        if r.critical_path is not None:
+            rec["critical_path"] = r.critical_path.as_dict()
         for k in RESOURCES:
             rec[k] = r.resources[k].used
             rec[f"{k}_available"] = r.resources[k].available

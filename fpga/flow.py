@@ -345,13 +345,75 @@ def build(cfg: AcceleratorConfig, options: FpgaOptions, out_dir: Path,
     output = outdir.target(out_dir, force=force, command="fpga", last=("report.json",))
     out_dir = output.path
     with output.staged() as tmp:
-        report = _build_in(_Build(cfg, options, b, tools, clock, target, tmp,
-                                  progress or (lambda _: None)))
+        if options.auto_clock:
+            report = _build_auto(cfg, options, b, tools, tmp, progress or (lambda _: None))
+        else:
+            report = _build_in(_Build(cfg, options, b, tools, clock, target, tmp,
+                                      progress or (lambda _: None)))
         # The report names the bitstream where it ends up, not where it was built.
         report = replace(report, bitstream=str(out_dir / bitstream_name(b)))
         (tmp / "report.json").write_text(report.to_json() + "\n")
         output.publish(tmp)
     return report
+
+
+#: PLL builds ``auto_clock`` tries after the oscillator build (each one below the Fmax
+#: the previous build reached, until one meets its target).
+AUTO_PLL_BUILDS = 2
+
+
+def _slowest(report: FpgaReport) -> float | None:
+    return min(report.fmax_mhz.values()) if report.fmax_mhz else None
+
+
+def _build_auto(cfg, options, b: Board, tools, work: Path, progress) -> FpgaReport:
+    """``auto_clock``: build at the oscillator (in ``work/oscillator``), then from the PLL
+    at the highest frequency it makes at or below the Fmax reached (``work/pll-1``, ...);
+    a PLL build that misses its target is followed by one below the Fmax it reached. The
+    fastest build that meets its target is moved to ``work`` itself (with the others'
+    directories beside it) and its report gets ``clock_search``: every build's clock,
+    Fmax and whether it met timing."""
+    osc = b.clock_hz / 1e6
+    tried, chosen = [], None
+    for i in range(1 + AUTO_PLL_BUILDS):
+        if i == 0:
+            name, clock, target = "oscillator", plan_clock(b, None), osc
+        else:
+            fmax = _slowest(tried[-1][1])
+            if fmax is None:
+                break
+            try:
+                # Fmax is rounded to 0.01 MHz in the report: the exact limit is the
+                # decimal number as shown.
+                setting = pll_solver.solve_below(b.family, Fraction(str(osc)),
+                                                 Fraction(str(round(fmax, 6))))
+            except ClockOutOfRange:
+                break
+            if setting.f_out <= osc:
+                break  # the PLL makes nothing faster than the oscillator under Fmax
+            name, target = f"pll-{i}", round(float(setting.f_out), 6)
+            clock = {"source": "pll", "requested_mhz": target, "achieved_mhz": float(setting.f_out),
+                     "pll": setting}
+        sub = work / name
+        sub.mkdir()
+        progress(f"clock search: build {i + 1} at {target:g} MHz ({name})")
+        report = _build_in(_Build(cfg, options, b, tools, clock, target, sub, progress))
+        tried.append((name, report))
+        if report.timing_met:
+            chosen = (name, report)
+            if i > 0:
+                break
+        elif i == 0:
+            break  # the oscillator itself is too fast: nothing slower to try
+    name, report = chosen or tried[0]
+    for f in (work / name).iterdir():
+        f.rename(work / f.name)
+    (work / name).rmdir()
+    search = {"chosen": name, "builds": [
+        {"name": n, "clock_mhz": r.clock.achieved_mhz, "source": r.clock.source,
+         "fmax_mhz": _slowest(r), "timing_met": r.timing_met,
+         "directory": "." if n == name else n} for n, r in tried]}
+    return replace(report, clock_search=search)
 
 
 def _build_in(bd: _Build) -> FpgaReport:
@@ -433,8 +495,10 @@ def _report(bd: _Build, cells: dict, multipliers: str) -> FpgaReport:
     """The report from nextpnr's (``pnr.json``, else its log) and the bitstream."""
     b, cfg, clock, work = bd.board, bd.cfg, bd.clock, bd.work
     pnr_json = work / "pnr.json"
+    path = None
     if pnr_json.exists():
         util, fmax = rep.read_nextpnr_report(pnr_json.read_text())
+        path = rep.critical_path(pnr_json.read_text())
     else:
         log = (work / "nextpnr.log").read_text()
         util, fmax = rep.nextpnr_utilisation(log), rep.nextpnr_fmax(log)
@@ -474,4 +538,5 @@ def _report(bd: _Build, cells: dict, multipliers: str) -> FpgaReport:
         seed=bd.options.seed,
         tools={t: tool_version(t, p) for t, p in bd.tools.items()},
         seconds={k: round(v, 2) for k, v in bd.seconds.items()},
+        critical_path=path,
     )

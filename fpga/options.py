@@ -28,6 +28,11 @@ class FpgaOptions:
         When only the DSP blocks overflow, build every multiplier from logic cells
         instead (``multipliers`` in the report says which); False reports such a design
         as not fitting (DSP).
+    auto_clock : bool
+        Choose the clock (``hwgen fpga --clock-mhz auto``): build at the oscillator, then
+        from the PLL at the highest frequency it makes at or below the Fmax reached, and
+        keep the fastest build that meets its timing target (:func:`fpga.flow.build`).
+        Excludes ``clock_mhz`` and ``pll``.
 
     Raises UnknownBoard, or ValueError with one line.
     """
@@ -37,9 +42,12 @@ class FpgaOptions:
     seed: int = 1
     pll: bool = False
     dsp_fallback: bool = True
+    auto_clock: bool = False
 
     def __post_init__(self):
         get_board(self.board)
+        if self.auto_clock and (self.pll or self.clock_mhz is not None):
+            raise ValueError("auto_clock chooses the clock itself: give neither clock_mhz nor pll")
         if self.clock_mhz is not None and not self.clock_mhz > 0:
             raise ValueError(f"clock_mhz must be positive, got {self.clock_mhz}")
         if self.pll and self.clock_mhz is None:

@@ -195,3 +195,23 @@ def solve(family: str, f_in, target) -> PllSetting:
         raise ClockOutOfRange(f"{_mhz(target)} MHz is out of range: the {limits.primitive} "
                               f"makes {_mhz(lo)}-{_mhz(hi)} MHz from {_mhz(f_in)} MHz")
     return min(SETTINGS[family](f_in, target), key=_preference(family, target))
+
+
+def solve_below(family: str, f_in, limit) -> PllSetting:
+    """The setting with the highest output at or below ``limit`` MHz (for a clock that
+    must not exceed a reached Fmax); ClockOutOfRange if the PLL makes nothing that slow.
+
+    For each pair of dividers the valid feedback multipliers form an interval, and
+    :func:`SETTINGS` yields the one at or just below ``limit`` among its candidates, so
+    filtering them finds the highest output under the limit."""
+    limit = Fraction(limit)
+    limits = LIMITS[family]
+    if not _inside(Fraction(f_in), limits.f_in):
+        raise ClockOutOfRange(f"the {limits.primitive} takes a {_mhz(limits.f_in[0])}-"
+                              f"{_mhz(limits.f_in[1])} MHz input, got {_mhz(f_in)} MHz")
+    lo, _ = output_range(family, f_in)
+    found = [s for s in SETTINGS[family](f_in, limit) if s.f_out <= limit]
+    if not found:
+        raise ClockOutOfRange(f"nothing at or below {_mhz(limit)} MHz: the {limits.primitive} "
+                              f"makes {_mhz(lo)} MHz and up from {_mhz(f_in)} MHz")
+    return min(found, key=_preference(family, limit))

@@ -46,6 +46,29 @@ class ClockReport:
 
 
 @dataclass(frozen=True)
+class CriticalPath:
+    """The path that sets Fmax, summarised from nextpnr's ``--report`` (key
+    ``critical_path``): where it starts and ends and how its delay splits."""
+    clock: str  #: the clock net as nextpnr names it
+    delay_ns: float
+    logic_ns: float  #: clock-to-output, cells and setup
+    routing_ns: float
+    cells: int  #: cells the path passes through (not counting its two ends)
+    carry_cells: int  #: of those, entered through a carry input (a carry chain)
+    #: the register (or RAM, DSP) the path starts from: its output net, or its cell
+    source: str
+    sink: str  #: ``cell.port`` where it ends
+    #: the deepest level of the design hierarchy that holds both ends ("" at the top)
+    block: str
+
+    def as_dict(self) -> dict:
+        return {"clock": self.clock, "delay_ns": self.delay_ns, "logic_ns": self.logic_ns,
+                "routing_ns": self.routing_ns, "cells": self.cells,
+                "carry_cells": self.carry_cells, "source": self.source, "sink": self.sink,
+                "block": self.block}
+
+
+@dataclass(frozen=True)
 class FpgaReport:
     """What :func:`fpga.build` returns; :meth:`as_dict` is ``report.json``."""
     board: str
@@ -72,6 +95,10 @@ class FpgaReport:
     seed: int
     tools: dict[str, str]  #: tool -> version
     seconds: dict[str, float]  #: step -> wall-clock seconds
+    #: the path that sets Fmax (None when nextpnr's report has none)
+    critical_path: Optional[CriticalPath] = None
+    #: with ``auto_clock``: the builds tried and the one kept (:func:`fpga.flow.build`)
+    clock_search: Optional[dict] = None
 
     def as_dict(self) -> dict:
         """The JSON object of ``report.json`` (a fresh one: changing it changes nothing
@@ -100,6 +127,10 @@ class FpgaReport:
             "tools": self.tools,
             "seconds": self.seconds,
         }
+        if self.critical_path is not None:
+            out["critical_path"] = self.critical_path.as_dict()
+        if self.clock_search is not None:
+            out["clock_search"] = self.clock_search
         return json.loads(json.dumps(out))
 
     def to_json(self) -> str:
@@ -226,6 +257,59 @@ def read_nextpnr_report(text: str) -> tuple[dict, dict]:
     return util, fmax
 
 
+#: ports through which a cell is entered from a carry chain (iCE40, ECP5, Gowin)
+_CARRY_PORTS = {"CIN", "FCI", "CI"}
+
+
+def _hierarchy(name: str) -> list[str]:
+    """The hierarchy levels of a cell or net name (``a.b.c_LC`` -> ``[a, b]``); the part
+    after the last dot is the cell's own name, and ``$``-names are Yosys's."""
+    parts = name.split("$", 1)[0].split(".")
+    return parts[:-1]
+
+
+def critical_path(text: str) -> Optional[CriticalPath]:
+    """The path that sets Fmax, from nextpnr's ``--report`` JSON: of the clock-to-same-
+    clock paths, the one of the slowest clock (nextpnr's own ``$PACKER_`` nets aside)."""
+    data = json.loads(text)
+    fmax = {k: float(v["achieved"]) for k, v in data.get("fmax", {}).items()
+            if not k.startswith("$PACKER_")}
+    best = None
+    for cp in data.get("critical_paths", []):
+        clk = cp.get("from", "").split(" ", 1)[-1]
+        if cp.get("from") != cp.get("to") or clk not in fmax or not cp.get("path"):
+            continue
+        if best is None or fmax[clk] < fmax[best[0]]:
+            best = (clk, cp["path"])
+    if best is None:
+        return None
+    clk, path = best
+    routing = sum(s["delay"] for s in path if s["type"] == "routing")
+    total = sum(s["delay"] for s in path)
+    logic = [s for s in path if s["type"] == "logic"]
+    nets = [s["net"] for s in path if s["type"] == "routing" and s.get("net")]
+    end = path[-1]["to"]
+    # The first net names the register it leaves when it is that register's output
+    # (``x.shift[1]`` out of ``x.shift_SB_DFFESR_Q_4_DFFLC``); a net that Yosys named
+    # after the logic it feeds does not, and the register's cell names the start instead.
+    start = path[0]["from"]["cell"]
+    if nets and start.startswith(nets[0].split("[", 1)[0]):
+        start = nets[0]
+    a = _hierarchy(start)
+    b = _hierarchy(end["cell"])
+    common = []
+    for x, y in zip(a, b):
+        if x != y:
+            break
+        common.append(x)
+    return CriticalPath(
+        clock=clk, delay_ns=round(total, 2), logic_ns=round(total - routing, 2),
+        routing_ns=round(routing, 2), cells=len(logic),
+        carry_cells=sum(1 for s in logic if s["from"]["port"] in _CARRY_PORTS),
+        source=start,
+        sink=f"{end['cell']}.{end['port']}", block=".".join(common))
+
+
 def format_table(report: dict) -> str:
     """The report for people: one line per fact, resources as used / available."""
     lines = [f"board      {report['board']} ({report['device']}), config {report.get('config', '?')}"]
@@ -241,6 +325,19 @@ def format_table(report: dict) -> str:
     for clk, mhz in report.get("fmax_mhz", {}).items():
         lines.append(f"fmax       {mhz:.2f} MHz on {clk} (constraint {report['constraint_mhz']:g} MHz, "
                      f"{'met' if report['timing_met'] else 'NOT met'})")
+    cp = report.get("critical_path")
+    if cp:
+        lines.append(f"path       {cp['delay_ns']:.2f} ns in {cp['block'] or 'the top'}: "
+                     f"{cp['source']} -> {cp['sink']}, {cp['cells']} cells "
+                     f"({cp['carry_cells']} in carry chains), {cp['logic_ns']:.2f} ns logic, "
+                     f"{cp['routing_ns']:.2f} ns routing")
+    search = report.get("clock_search")
+    if search:
+        lines.append("clock auto " + "; ".join(
+            f"{x['name']} {x['clock_mhz']:g} MHz: Fmax "
+            + (f"{x['fmax_mhz']:.2f}" if x["fmax_mhz"] is not None else "?")
+            + (" met" if x["timing_met"] else " NOT met")
+            + (" (kept)" if x["name"] == search["chosen"] else "") for x in search["builds"]))
     if report.get("multipliers") == "logic":
         lines.append("multipliers in logic cells (the DSP blocks were too few)")
     lines.append(f"{'resource':<10} {'used':>8} {'available':>10} {'%':>6}")

@@ -1276,15 +1276,30 @@ def cmd_cosearch(args) -> int:
     return EXIT_OK
 
 
+_frequency = cliargs.float_range(0, 10_000, "a frequency (MHz)")
+
+
+def _clock_mhz(text: str):
+    """``--clock-mhz``: a frequency, or ``auto``."""
+    if text == "auto":
+        return text
+    try:
+        return _frequency(text)
+    except argparse.ArgumentTypeError as e:
+        raise argparse.ArgumentTypeError(str(e).replace(", got", " or auto, got", 1)) from None
+
+
 def args_fpga(p) -> None:
     config_arg(p)
     p.add_argument("--board", required=True, metavar="BOARD",
                    help="icebreaker, ulx3s-25f, ulx3s-85f, orangecrab-25f, tangnano9k")
     output_args(p, "build/NAME-HASH-BOARD")
-    p.add_argument("--clock-mhz", type=cliargs.float_range(0, 10_000, "a frequency (MHz)"),
-                   metavar="F",
+    p.add_argument("--clock-mhz", type=_clock_mhz, metavar="F",
                    help="run the design at F MHz from the board's PLL (the nearest frequency "
-                        "it makes; also the timing target; default: the board oscillator)")
+                        "it makes; also the timing target; default: the board oscillator); "
+                        "'auto': build at the oscillator, then from the PLL at the highest "
+                        "frequency it makes at or below the Fmax reached, and keep the "
+                        "fastest build that meets timing")
     p.add_argument("--seed", type=cliargs.seed31, default=1, metavar="S",
                    help="nextpnr placement seed, 0 to 2^31-1 (default 1)")
     json_arg(p)
@@ -1303,8 +1318,10 @@ def cmd_fpga(args) -> int:
            else Path("build") / f"{cfg.name}-{config_hash(cfg)}-{args.board}")
     with progress_of(args) as prog:
         try:
-            options = fpga.FpgaOptions(board=args.board, clock_mhz=args.clock_mhz,
-                                       seed=args.seed, pll=args.clock_mhz is not None)
+            auto = args.clock_mhz == "auto"
+            mhz = None if auto else args.clock_mhz
+            options = fpga.FpgaOptions(board=args.board, clock_mhz=mhz, seed=args.seed,
+                                       pll=mhz is not None, auto_clock=auto)
             rep = fpga.build(cfg, options, out, progress=prog.stage, force=args.force)
         except (fpga.UnknownBoard, fpga.ToolMissing, fpga.ClockOutOfRange) as e:
             raise BadInput(str(e))

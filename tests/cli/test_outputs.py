@@ -151,7 +151,8 @@ def test_version_and_presets_in_help(capsys):
      "hwgen: argument --workload: gemm:99999999999999999999999x1x1: 99999999999999999999999 "
      "multiply-accumulates; at most 2^63-1 (9223372036854775807), what a 64-bit count holds"),
     (["fpga", "ice40", "--board", "icebreaker", "--clock-mhz", "nan"],
-     "hwgen: argument --clock-mhz: expected a frequency (MHz) above 0 up to 10000, got 'nan'"),
+     "hwgen: argument --clock-mhz: expected a frequency (MHz) above 0 up to 10000 or auto, "
+     "got 'nan'"),
     (["fpga", "ice40"], "hwgen: the following arguments are required: --board"),
     (["frobnicate"], "hwgen: argument COMMAND: invalid choice: 'frobnicate' (choose from "
                      "'check', 'generate', 'estimate', 'calibrate', 'sim', 'run', 'compile', "

@@ -5,12 +5,14 @@ PLL cannot make). Builds need the YoWASP tools (and Apycula for Gowin) and are s
 without them."""
 import hashlib
 import json
+from dataclasses import replace
+from fractions import Fraction
 from pathlib import Path
 
 import pytest
 
 import fpga
-from fpga import flow
+from fpga import flow, pll
 from fpga import report as rep
 from fpga.boards import BOARDS, get_board
 from hwgen.config import load_config
@@ -86,7 +88,10 @@ def check_clock(report, b, mhz):
 REPORT_KEYS = ["board", "family", "device", "package", "config", "params", "oscillator_mhz",
                "clock", "constraint_mhz", "multipliers", "fmax_mhz", "fmax_nets", "timing_met",
                "resources", "nextpnr_utilisation", "yosys_cells", "bitstream",
-               "bitstream_bytes", "bitstream_sha256", "seed", "tools", "seconds"]
+               "bitstream_bytes", "bitstream_sha256", "seed", "tools", "seconds",
+               "critical_path"]
+CRITICAL_PATH_KEYS = ["clock", "delay_ns", "logic_ns", "routing_ns", "cells", "carry_cells",
+                      "source", "sink", "block"]
 CLOCK_KEYS = ["source", "requested_mhz", "achieved_mhz", "uart_divisor", "uart_baud"]
 PLL_KEYS = {"primitive", "input_mhz", "output_mhz", "pfd_mhz", "vco_mhz", "params"}
 SECONDS_KEYS = ["elaborate", "synth", "pnr", "pack"]
@@ -102,6 +107,11 @@ def check_keys(report, mhz):
     if mhz:
         assert set(text["clock"]["pll"]) == PLL_KEYS
     assert list(text["seconds"]) == SECONDS_KEYS
+    # The path that sets Fmax: its delay is the clock period Fmax gives.
+    path = text["critical_path"]
+    assert list(path) == CRITICAL_PATH_KEYS
+    assert path["delay_ns"] == pytest.approx(1000 / min(text["fmax_mhz"].values()), abs=0.02)
+    assert path["logic_ns"] + path["routing_ns"] == pytest.approx(path["delay_ns"], abs=0.02)
     for group in ("resources", "nextpnr_utilisation"):
         assert all(list(r) == ["used", "available"] for r in text[group].values()), group
     # The typed fields say the same.
@@ -340,6 +350,60 @@ def test_dsp_overflow_falls_back_to_logic_multipliers(tmp_path, monkeypatch, fal
     assert not (tmp_path / "out").exists()
 
 
+@pytest.mark.parametrize("reach, kept", [
+    # (Fmax of the oscillator build, of a PLL build at F MHz) -> the build kept
+    ((24.78, lambda f: 23.5 if f > 23.5 else 25.0), "pll-2"),   # pll-1 misses, pll-2 meets
+    ((24.78, lambda f: 30.0), "pll-1"),
+    ((15.0, lambda f: 99.0), "oscillator"),     # the UP5K's PLL makes nothing below 16.125
+    ((11.0, lambda f: 99.0), "oscillator"),     # even the oscillator misses: nothing to try
+])
+def test_auto_clock(tmp_path, monkeypatch, reach, kept):
+    """--clock-mhz auto with the stages faked: each PLL build is at the highest
+    frequency the PLL makes at or below the previous build's Fmax, the first that meets
+    its target (else the oscillator build) is kept in the output, the others beside it."""
+    first, at_pll = reach
+    targets = []
+
+    def fake_build_in(bd):
+        targets.append(bd.target)
+        (bd.work / "top.bin").write_bytes(b"\x01" * 4)
+        (bd.work / "nextpnr.log").write_text(f"at {bd.target}")
+        fmax = first if bd.clock["pll"] is None else at_pll(bd.target)
+        r = fake_report(bd.board.name, str(bd.work / "top.bin"))
+        clock = rep.ClockReport(bd.clock["source"], bd.clock["requested_mhz"],
+                                round(bd.clock["achieved_mhz"], 6), 104, 115384.6)
+        return replace(r, clock=clock, constraint_mhz=bd.target, fmax_mhz={"sync": fmax},
+                       timing_met=fmax >= bd.target)
+
+    monkeypatch.setattr(flow, "_build_in", fake_build_in)
+    monkeypatch.setattr(flow, "find_tool", lambda t: t)
+    out = tmp_path / "out"
+    r = fpga.build(load_config("ice40"), fpga.FpgaOptions("icebreaker", auto_clock=True), out)
+    search = r.as_dict()["clock_search"]
+    assert search["chosen"] == kept
+    expect = [12.0]
+    if first >= 12:
+        limit = first
+        while len(expect) < 1 + flow.AUTO_PLL_BUILDS:
+            try:
+                f = float(pll.solve_below("ice40", 12, Fraction(str(limit))).f_out)
+            except pll.ClockOutOfRange:
+                break
+            expect.append(round(f, 6))
+            if at_pll(f) >= f:
+                break
+            limit = at_pll(f)
+    assert targets == expect
+    assert [b["clock_mhz"] for b in search["builds"]] == expect
+    assert all(b["clock_mhz"] <= prev["fmax_mhz"] for prev, b in
+               zip(search["builds"], search["builds"][1:]))
+    assert (out / "nextpnr.log").read_text() == f"at {r.constraint_mhz}"
+    assert r.bitstream == str(out / "top.bin")
+    others = sorted(b["name"] for b in search["builds"] if b["name"] != kept)
+    assert sorted(p.name for p in out.iterdir() if p.is_dir()) == others
+    assert json.loads((out / "report.json").read_text())["clock_search"] == search
+
+
 # ---- scripts and parsing, as text --------------------------------------------------------
 def test_scripts():
     ice, ecp, gw = get_board("icebreaker"), get_board("orangecrab-25f"), get_board("tangnano9k")
@@ -432,6 +496,50 @@ def test_parse_nextpnr_log():
     assert rep.nextpnr_fmax(log) == {"clk": (14.84, 12.0)}
 
 
+def _step(kind, delay, cell, port, to_cell=None, to_port=None, net=None):
+    step = {"type": kind, "delay": delay, "from": {"cell": cell, "port": port, "loc": [0, 0]},
+            "to": {"cell": to_cell or cell, "port": to_port or port, "loc": [0, 0]}}
+    if net:
+        step["net"] = net
+    return step
+
+
+def test_critical_path_summary():
+    """The path of the slowest clock: its ends, the logic/routing split, the cells
+    entered through a carry input and the block holding both ends."""
+    slow = [_step("clk-to-q", 1.0, "a.b.shift_DFFLC", "O"),
+            _step("routing", 3.0, "a.b.shift_DFFLC", "O", "a.b.x_LC", "I2", net="a.b.shift[1]"),
+            _step("logic", 1.5, "a.b.x_LC", "I2", "a.b.x_LC", "O"),
+            _step("routing", 0.0, "a.b.x_LC", "COUT", "a.b.c$1_LC", "CIN", net="a.b.$c"),
+            _step("logic", 0.25, "a.b.c$1_LC", "CIN", "a.b.c$1_LC", "COUT"),
+            _step("routing", 2.0, "a.b.c$1_LC", "O", "a.b.d.r_LC", "I1", net="a.b.$n"),
+            _step("setup", 1.25, "a.b.d.r_LC", "I1")]
+    fast = [_step("clk-to-q", 1.0, "z_DFFLC", "O"),
+            _step("routing", 1.0, "z_DFFLC", "O", "y_LC", "I0", net="y_LC_I0"),
+            _step("setup", 1.0, "y_LC", "I0")]
+    report = {"fmax": {"clk": {"achieved": 111.0, "constraint": 12}, "slow": {"achieved": 20.0,
+                                                                              "constraint": 12}},
+              "critical_paths": [
+                  {"from": "posedge clk", "to": "posedge clk", "path": fast},
+                  {"from": "<async>", "to": "posedge slow", "path": fast},
+                  {"from": "posedge slow", "to": "posedge slow", "path": slow}]}
+    cp = rep.critical_path(json.dumps(report))
+    assert cp == rep.CriticalPath(
+        clock="slow", delay_ns=9.0, logic_ns=4.0, routing_ns=5.0, cells=2, carry_cells=1,
+        source="a.b.shift[1]", sink="a.b.d.r_LC.I1", block="a.b")
+    assert rep.critical_path(json.dumps({"fmax": {}, "critical_paths": []})) is None
+    # A first net named after the logic it feeds: the register's cell names the start.
+    report["fmax"]["clk"]["achieved"] = 10.0
+    fast_cp = rep.critical_path(json.dumps(report))
+    assert (fast_cp.clock, fast_cp.source, fast_cp.sink, fast_cp.block, fast_cp.cells) == \
+        ("clk", "z_DFFLC", "y_LC.I0", "", 0)
+    line = [ln for ln in fpga.format_table({**fake_report("icebreaker", "top.bin").as_dict(),
+                                           "critical_path": cp.as_dict()}).splitlines()
+            if ln.startswith("path")]
+    assert line == ["path       9.00 ns in a.b: a.b.shift[1] -> a.b.d.r_LC.I1, 2 cells "
+                    "(1 in carry chains), 4.00 ns logic, 5.00 ns routing"]
+
+
 def test_fit_estimate_from_yosys_cells():
     cells = {"SB_LUT4": 6000, "SB_DFFE": 100, "SB_DFF": 50, "SB_RAM40_4K": 31, "SB_MAC16": 4}
     use = rep.estimate_from_cells("ice40", cells)
@@ -459,6 +567,31 @@ def test_cli_clock_out_of_range(tmp_path, capsys, board, mhz, range_text):
                    f"{range_text} (or exactly {get_board(board).clock_hz / 1e6:g} MHz, the "
                    "oscillator, without it)")
     assert not (tmp_path / "out").exists()
+
+
+def test_cli_clock_auto(tmp_path, capsys, monkeypatch):
+    """--clock-mhz auto reaches the flow as auto_clock; the table shows every build."""
+    def fake_build_in(bd):
+        (bd.work / "top.bin").write_bytes(b"\x01")
+        setting = bd.clock["pll"]
+        fmax = 24.78 if setting is None else 30.0
+        clock = rep.ClockReport(bd.clock["source"], bd.clock["requested_mhz"],
+                                round(bd.clock["achieved_mhz"], 6), 104, 115384.6,
+                                setting.describe() if setting else None)
+        return replace(fake_report(bd.board.name, str(bd.work / "top.bin")), clock=clock,
+                       constraint_mhz=bd.target, fmax_mhz={"sync": fmax}, timing_met=True)
+
+    monkeypatch.setattr(flow, "_build_in", fake_build_in)
+    monkeypatch.setattr(flow, "find_tool", lambda t: t)
+    from hwgen.cli import main
+    code = main(["fpga", "ice40", "--board", "icebreaker", "--clock-mhz", "auto",
+                 "-o", str(tmp_path / "out")])
+    out = capsys.readouterr().out
+    assert code == 0
+    assert ("clock auto oscillator 12 MHz: Fmax 24.78 met; pll-1 24.75 MHz: Fmax 30.00 met "
+            "(kept)") in out.splitlines()
+    assert json.loads((tmp_path / "out" / "report.json").read_text())["clock"]["achieved_mhz"] \
+        == 24.75
 
 
 def test_tangnano9k_programming_command(tmp_path):

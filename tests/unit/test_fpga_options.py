@@ -27,6 +27,8 @@ def test_options():
     ({"clock_mhz": 0}, ValueError, "clock_mhz must be positive, got 0"),
     ({"clock_mhz": -3.5, "pll": True}, ValueError, "clock_mhz must be positive, got -3.5"),
     ({"pll": True}, ValueError, "pll=True needs clock_mhz"),
+    ({"auto_clock": True, "clock_mhz": 20}, ValueError,
+     "auto_clock chooses the clock itself: give neither clock_mhz nor pll"),
 ])
 def test_bad_options(kw, error, message):
     with pytest.raises(error) as e:

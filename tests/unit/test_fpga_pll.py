@@ -96,6 +96,25 @@ def test_nearest_against_brute_force(family, f_in):
         assert abs(float(s.f_out) - target) == pytest.approx(best, abs=1e-9), (family, target)
 
 
+@pytest.mark.parametrize("family,f_in", [(f, x) for f, xs in OSCILLATORS.items() for x in xs])
+def test_below_against_brute_force(family, f_in):
+    """solve_below: the highest output at or below the limit, of every setting."""
+    outs = all_outputs(family, f_in)
+    for limit in (*TARGETS, 24.78, 65.63, 16.125):
+        fits = outs[outs <= limit + 1e-9]
+        if not len(fits):
+            with pytest.raises(pll.ClockOutOfRange):
+                pll.solve_below(family, f_in, Fraction(str(limit)))
+            continue
+        s = pll.solve_below(family, f_in, Fraction(str(limit)))
+        check_setting(s, family, Fraction(f_in))
+        assert s.f_out <= Fraction(str(limit))
+        assert float(s.f_out) == pytest.approx(fits.max(), abs=1e-9), (family, limit)
+    with pytest.raises(pll.ClockOutOfRange) as e:
+        pll.solve_below(family, f_in, Fraction(1, 10))
+    assert str(e.value).startswith("nothing at or below 0.1 MHz: the ")
+
+
 def test_exact_frequencies():
     # Frequencies the dividers make exactly (worked out by hand from the formulas).
     s = pll.solve("ice40", 12, 48)  # 12 * 64 / 2**4
