@@ -4,7 +4,7 @@ starts the compute engine, and streams (optionally requantized) results on ``dou
 The protocol is specified in docs/host_protocol.md; the command fields are those of
 :mod:`hwgen.lib.protocol`, which :mod:`hwgen.compiler.program` encodes with.
 """
-from amaranth.hdl import Cat, Const, Module, Mux, Signal, signed, unsigned
+from amaranth.hdl import Cat, Module, Mux, Signal, signed, unsigned
 from amaranth.lib import data, stream, wiring
 from amaranth.lib.fifo import SyncFIFOBuffered
 from amaranth.lib.wiring import In, Out
@@ -100,13 +100,14 @@ class Requantizer(wiring.Component):
         # shift <= pw - 2 is a protocol rule (max_shift), so these stay in range.
         sh = Signal(SHIFT_BITS)
         m.d.comb += sh.eq(Mux(self.raw, 0, self.shift))
-        one = Const(1, pw)
-        below = ((one << sh) - 1)[:pw]   # the bits under the cut
-        under = Signal(pw)      # the bits under the one just below the cut
-        m.d.comb += under.eq(below >> 1)
+        # The masks compare shift with each bit position rather than build
+        # (1 << shift) - 1, whose subtraction is a carry chain as wide as the product
+        # (on the iCE40 UP5K it set the clock: 24.8 MHz, 32.8 MHz without it).
+        at = Cat(*(sh == i + 1 for i in range(pw)))     # the bit just below the cut
+        under = Cat(*(sh > i + 1 for i in range(pw)))   # the bits under it
         q = Signal(signed(pw))
         m.d.comb += q.eq(p >> sh)
-        guard = (p.as_unsigned() & below & ~under).any()
+        guard = (p.as_unsigned() & at).any()
         sticky = (p.as_unsigned() & under).any()
         up = Signal()
         m.d.comb += up.eq(guard & (sticky | q[0]))
