@@ -10,6 +10,8 @@ benchmarks use.
 * :func:`run_block_unit` drives a block unit (one block per cycle in, a fixed latency).
 * :func:`stream_beats` / :func:`run_stream_layer` drive a blocked stream layer through
   its weight port and its ``x`` / ``y`` streams with random gaps and back-pressure.
+* :func:`run_weights_then_items` drives a unit with a weight stream, an input stream and
+  a result stream (pattern convolution, LSTM cell) one item at a time.
 """
 from __future__ import annotations
 
@@ -215,6 +217,65 @@ def run_stream_layer(dut, words, blocks, n_out: int, *, p_valid: float = 1.0,
 
     simulate(dut, bench)
     return np.array(got, dtype=np.int64).reshape(n_out, k), t_in, t_out
+
+
+# ------------------------------------------------------ units with a weight stream
+
+
+def run_weights_then_items(dut, words, items, per_item: int, *, p_valid: float = 1.0,
+                           p_ready: float = 1.0, seed: int = 0, max_cycles: int = 2_000_000,
+                           what: str = "items"):
+    """A unit with stream ports ``w_in`` (weight words), ``x_in`` (an item's input
+    codes), ``y_out`` (its results) and a ``busy`` flag: send ``words``, then each item
+    of ``items`` (a sequence of input codes) in turn, taking its ``per_item`` results
+    under random back-pressure and waiting for ``busy`` to fall before the next one;
+    random gaps on both input streams. Returns the results (one list per item) and, per
+    item, the cycles from its last input transfer to its last result."""
+    rng = random.Random(seed)
+    got, spans = [], []
+
+    async def send(ctx, port, values, cycle):
+        for v in values:
+            while rng.random() >= p_valid:
+                ctx.set(port.valid, 0)
+                await ctx.tick()
+                cycle += 1
+            ctx.set(port.valid, 1)
+            ctx.set(port.payload.as_value() if hasattr(port.payload, "as_value")
+                    else port.payload, int(v))
+            while True:
+                taken = ctx.get(port.ready)
+                await ctx.tick()
+                cycle += 1
+                if taken:
+                    break
+        ctx.set(port.valid, 0)
+        return cycle
+
+    async def bench(ctx):
+        cycle = await send(ctx, dut.w_in, words, 0)
+        for item in items:
+            cycle = await send(ctx, dut.x_in, item, cycle)
+            last_in = cycle - 1
+            out = []
+            while len(out) < per_item:
+                assert cycle < max_cycles, f"{len(got)} {what} after {cycle} cycles (seed {seed})"
+                rdy = rng.random() < p_ready
+                ctx.set(dut.y_out.ready, rdy)
+                if rdy and ctx.get(dut.y_out.valid):
+                    out.append(ctx.get(dut.y_out.payload))
+                    if len(out) == per_item:
+                        spans.append(cycle - last_in)
+                await ctx.tick()
+                cycle += 1
+            ctx.set(dut.y_out.ready, 0)
+            got.append(out)
+            while ctx.get(dut.busy):
+                await ctx.tick()
+                cycle += 1
+
+    simulate(dut, bench)
+    return got, spans
 
 
 # ---------------------------------------------------------------------- sources

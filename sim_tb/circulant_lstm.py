@@ -4,7 +4,6 @@ the Amaranth simulator and on Icarus or Verilator through cocotb
 from __future__ import annotations
 
 import json
-import random
 from pathlib import Path
 
 import numpy as np
@@ -14,7 +13,7 @@ from hwgen.models.circulant_lstm import pack_words, step_codes
 from hwgen.units import LSTM_TOP_NAME
 from hwgen.units.circulant_lstm import CirculantLstm, lstm_top
 
-from .amaranth_sim import simulate
+from .amaranth_sim import run_weights_then_items
 from .runner import run_unit
 
 
@@ -34,54 +33,12 @@ def run_lstm_amaranth(cfg, wx, wh, bias, seqs, *, p_valid: float = 1.0,
     input streams and back-pressure on the results. Returns the hidden states (N, T, H)
     and, per step, the cycles from its last input code to its last result."""
     dut = CirculantLstm(cfg)
-    rng = random.Random(seed)
     words = pack_words(cfg, wx, wh, bias)
-    H = cfg.hidden_size
-    got, spans = [], []
-
-    async def send(ctx, port, values, cycle):
-        for v in values:
-            while rng.random() >= p_valid:
-                ctx.set(port.valid, 0)
-                await ctx.tick()
-                cycle += 1
-            ctx.set(port.valid, 1)
-            ctx.set(port.payload.as_value() if hasattr(port.payload, "as_value")
-                    else port.payload, int(v))
-            while True:
-                taken = ctx.get(port.ready)
-                await ctx.tick()
-                cycle += 1
-                if taken:
-                    break
-        ctx.set(port.valid, 0)
-        return cycle
-
-    async def bench(ctx):
-        cycle = await send(ctx, dut.w_in, words, 0)
-        for step in _steps(cfg, seqs):
-            cycle = await send(ctx, dut.x_in, step, cycle)
-            last_in = cycle - 1
-            out = []
-            while len(out) < H:
-                assert cycle < max_cycles, f"{len(got)} steps after {cycle} cycles (seed {seed})"
-                rdy = rng.random() < p_ready
-                ctx.set(dut.y_out.ready, rdy)
-                if rdy and ctx.get(dut.y_out.valid):
-                    out.append(ctx.get(dut.y_out.payload))
-                    if len(out) == H:
-                        spans.append(cycle - last_in)
-                await ctx.tick()
-                cycle += 1
-            ctx.set(dut.y_out.ready, 0)
-            got.append(out)
-            while ctx.get(dut.busy):
-                await ctx.tick()
-                cycle += 1
-
-    simulate(dut, bench)
+    got, spans = run_weights_then_items(dut, words, _steps(cfg, seqs), cfg.hidden_size,
+                                        p_valid=p_valid, p_ready=p_ready, seed=seed,
+                                        max_cycles=max_cycles, what="steps")
     n, t = len(seqs), (len(seqs[0]) if len(seqs) else 0)
-    return np.array(got, dtype=np.int64).reshape(n, t, H), spans
+    return np.array(got, dtype=np.int64).reshape(n, t, cfg.hidden_size), spans
 
 
 def run_lstm_rtl(cfg, wx, wh, bias, seqs, sim: str, work: Path, seed: int,

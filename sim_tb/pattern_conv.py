@@ -4,7 +4,6 @@ cocotb (``sim_tb/test_pattern_conv.py``)."""
 from __future__ import annotations
 
 import json
-import random
 from pathlib import Path
 
 import numpy as np
@@ -14,7 +13,7 @@ from hwgen.models import pattern_conv as pm
 from hwgen.units import PATTERN_CONV_TOP_NAME
 from hwgen.units.pattern_conv import PatternConv, pattern_conv_top
 
-from .amaranth_sim import simulate
+from .amaranth_sim import run_weights_then_items
 from .runner import run_unit
 
 
@@ -32,52 +31,12 @@ def run_pattern_conv_amaranth(cfg, weights, images, *, p_valid: float = 1.0,
     kernels stored too). Returns the results (N, Ho Wo F) and, per image, the cycles
     from its last input beat to its last result."""
     dut = PatternConv(cfg)
-    rng = random.Random(seed)
     words = pm.pack(cfg, pm.compress(cfg, weights, every_kernel))
     per = cfg.out_height * cfg.out_width * cfg.out_channels
-    got, spans = [], []
-
-    async def send(ctx, port, values, cycle):
-        for v in values:
-            while rng.random() >= p_valid:
-                ctx.set(port.valid, 0)
-                await ctx.tick()
-                cycle += 1
-            ctx.set(port.valid, 1)
-            ctx.set(port.payload.as_value() if hasattr(port.payload, "as_value")
-                    else port.payload, int(v))
-            while True:
-                taken = ctx.get(port.ready)
-                await ctx.tick()
-                cycle += 1
-                if taken:
-                    break
-        ctx.set(port.valid, 0)
-        return cycle
-
-    async def bench(ctx):
-        cycle = await send(ctx, dut.w_in, words, 0)
-        for img in images:
-            cycle = await send(ctx, dut.x_in, np.asarray(img).reshape(-1), cycle)
-            last_in = cycle - 1
-            out = []
-            while len(out) < per:
-                assert cycle < max_cycles, f"{len(got)} images after {cycle} cycles (seed {seed})"
-                rdy = rng.random() < p_ready
-                ctx.set(dut.y_out.ready, rdy)
-                if rdy and ctx.get(dut.y_out.valid):
-                    out.append(ctx.get(dut.y_out.payload))
-                    if len(out) == per:
-                        spans.append(cycle - last_in)
-                await ctx.tick()
-                cycle += 1
-            ctx.set(dut.y_out.ready, 0)
-            got.append(out)
-            while ctx.get(dut.busy):
-                await ctx.tick()
-                cycle += 1
-
-    simulate(dut, bench)
+    items = [np.asarray(img).reshape(-1) for img in images]
+    got, spans = run_weights_then_items(dut, words, items, per, p_valid=p_valid,
+                                        p_ready=p_ready, seed=seed, max_cycles=max_cycles,
+                                        what="images")
     return np.array(got, dtype=np.int64), spans
 
 
