@@ -182,14 +182,20 @@ def _mhz(value) -> str:
     return f"{float(value):.6g}"
 
 
-def solve(family: str, f_in, target) -> PllSetting:
-    """The setting whose output is nearest ``target`` MHz; ClockOutOfRange if ``target``
-    lies outside the range the PLL can make from ``f_in``."""
-    target = Fraction(target)
+def _check_input(family: str, f_in):
+    """The family's limits; ClockOutOfRange if ``f_in`` is not an input its PLL takes."""
     limits = LIMITS[family]
     if not _inside(Fraction(f_in), limits.f_in):
         raise ClockOutOfRange(f"the {limits.primitive} takes a {_mhz(limits.f_in[0])}-"
                               f"{_mhz(limits.f_in[1])} MHz input, got {_mhz(f_in)} MHz")
+    return limits
+
+
+def solve(family: str, f_in, target) -> PllSetting:
+    """The setting whose output is nearest ``target`` MHz; ClockOutOfRange if ``target``
+    lies outside the range the PLL can make from ``f_in``."""
+    target = Fraction(target)
+    limits = _check_input(family, f_in)
     lo, hi = output_range(family, f_in)
     if not lo <= target <= hi:
         raise ClockOutOfRange(f"{_mhz(target)} MHz is out of range: the {limits.primitive} "
@@ -205,10 +211,7 @@ def solve_below(family: str, f_in, limit) -> PllSetting:
     :func:`SETTINGS` yields the one at or just below ``limit`` among its candidates, so
     filtering them finds the highest output under the limit."""
     limit = Fraction(limit)
-    limits = LIMITS[family]
-    if not _inside(Fraction(f_in), limits.f_in):
-        raise ClockOutOfRange(f"the {limits.primitive} takes a {_mhz(limits.f_in[0])}-"
-                              f"{_mhz(limits.f_in[1])} MHz input, got {_mhz(f_in)} MHz")
+    limits = _check_input(family, f_in)
     lo, _ = output_range(family, f_in)
     found = [s for s in SETTINGS[family](f_in, limit) if s.f_out <= limit]
     if not found:
