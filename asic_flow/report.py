@@ -304,12 +304,12 @@ class AsicReport:
             "power_simulated": (self.power_simulated.as_dict()
                                 if self.power_simulated else None),
             "timing_model": self.timing_model,
+            "cone": self.cone,
+            "warnings": list(self.warnings),
             **({"orfs": self.orfs.as_dict()} if self.orfs is not None else {}),
             **({"pnr": self.pnr.as_dict()} if self.pnr is not None else {}),
             "tools": self.tools,
             "seconds": self.seconds,
-            "cone": self.cone,
-            "warnings": list(self.warnings),
         }
         if self.failed_constraint is not None:
             out["failed_constraint"] = self.failed_constraint
