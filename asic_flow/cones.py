@@ -205,15 +205,17 @@ def _better(best, best_sink, w, m, label):
     return best, best_sink
 
 
-def check(tool: Tool, verilog: str, top: str, work: Path,
-          timeout: float = 600) -> Optional[Cone]:
-    """Write ``verilog`` into ``work`` (as ``cones.v``), elaborate it coarsely with
-    Yosys and return its largest multiply-add cone. None when there are no products, and
-    also when Yosys cannot elaborate the design within ``timeout`` seconds: the check
-    only advises, and the synthesis that follows reports what is wrong with the design
-    or the tool (``cones.log`` stays in ``work``)."""
-    src = work / "cones.v"
-    src.write_text(verilog)
+def check(tool: Tool, verilog: str, top: str, work: Path, timeout: float = 600,
+          source: Optional[str] = None) -> Optional[Cone]:
+    """Elaborate ``verilog`` coarsely with Yosys in ``work`` and return its largest
+    multiply-add cone. ``source`` names a file in ``work`` that already holds the text
+    (the synthesis input); without it the text is written to ``cones.v`` for the check.
+    None when there are no products, and also when Yosys cannot elaborate the design
+    within ``timeout`` seconds: the check only advises, and the synthesis that follows
+    reports what is wrong with the design or the tool (``cones.log`` stays in ``work``)."""
+    src = work / (source or "cones.v")
+    if source is None:
+        src.write_text(verilog)
     (work / SCRIPT).write_text(script(src.name, top))
     try:
         proc = run_capped(yosys_command(tool, SCRIPT, LOG), cwd=work, stdout=subprocess.PIPE,
@@ -224,8 +226,9 @@ def check(tool: Tool, verilog: str, top: str, work: Path,
     except subprocess.TimeoutExpired:
         return None
     finally:
-        for f in (work / JSON, src):  # large, and only read here
-            f.unlink(missing_ok=True)
+        (work / JSON).unlink(missing_ok=True)  # large, and only read here
+        if source is None:
+            src.unlink(missing_ok=True)
 
 
 def warning(cone: Optional[Cone]) -> Optional[str]:

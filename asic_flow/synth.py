@@ -146,7 +146,7 @@ def synthesize(tool: Tool, lib: Library, verilog: str, top: str, design: str,
                                              liberty_name=liberty_name,
                                              delay_ps=clock_ns * 1000.0,
                                              macro_blocks=macro_blocks))
-    cone = cones.check(tool, verilog, top, work, timeout=timeout)
+    cone = cones.check(tool, verilog, top, work, timeout=timeout, source=VERILOG)
     message = cones.warning(cone)
     if message is not None and warn is not None:
         warn(message)
