@@ -497,8 +497,9 @@ def _report(bd: _Build, cells: dict, multipliers: str) -> FpgaReport:
     pnr_json = work / "pnr.json"
     path = None
     if pnr_json.exists():
-        util, fmax = rep.read_nextpnr_report(pnr_json.read_text())
-        path = rep.critical_path(pnr_json.read_text())
+        text = pnr_json.read_text()
+        util, fmax = rep.read_nextpnr_report(text)
+        path = rep.critical_path(text)
     else:
         log = (work / "nextpnr.log").read_text()
         util, fmax = rep.nextpnr_utilisation(log), rep.nextpnr_fmax(log)
