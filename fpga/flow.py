@@ -25,7 +25,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from fractions import Fraction
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Sequence
 
 import rtl_templates
 from hwgen import tools as hwgen_tools
@@ -167,13 +167,77 @@ def _raise_overflow(cfg, board, over, when, log=None):
 
 
 # ---- scripts -----------------------------------------------------------------------
-def yosys_script(board: Board, dsp: bool = True) -> str:
-    """Synthesis script; ``dsp=False`` builds every multiplier from logic cells."""
+def yosys_script(board: Board, dsp: bool = True, in_logic: Sequence[Multiplier] = (),
+                 lut_abc: bool = False) -> str:
+    """Synthesis script; ``dsp=False`` builds every multiplier from logic cells,
+    ``in_logic`` only those (as Booth multipliers, before the family's synthesis maps
+    the others to DSP blocks). ``lut_abc`` (ECP5): map the LUTs with ``abc -lut 4``
+    instead of the synthesis script's ``abc9`` (:data:`ABC9_CRASH`)."""
     synth = {"ice40": "synth_ice40 -dsp -top top", "ecp5": "synth_ecp5 -top top",
              "gowin": "synth_gowin -top top"}[board.family]
     if not dsp:
         synth = synth.replace(" -dsp", "") if board.family == "ice40" else synth + " -nodsp"
-    return rtl_templates.render("fpga/synth.ys.tmpl", synth=synth)
+    if lut_abc and board.family == "ecp5":
+        synth = "\n".join([f"{synth} -run :map_luts", "techmap -map +/lattice/latches_map.v",
+                           "abc -lut 4", "clean", f"{synth} -run map_cells:"])
+    pre = ""
+    if in_logic:
+        pre = "proc\nbooth " + " ".join(f"{m.module}/{m.cell}" for m in in_logic) + "\n"
+    return rtl_templates.render("fpga/synth.ys.tmpl", synth=synth, pre=pre)
+
+
+#: Synthesis runs with some multipliers in logic cells before all of them go there.
+MIXED_ROUNDS = 3
+
+
+@dataclass(frozen=True)
+class Multiplier:
+    """A ``$mul`` cell of the design's RTLIL: its module, name and operand widths."""
+    module: str
+    cell: str
+    a_bits: int
+    b_bits: int
+
+
+_RTLIL_MODULE = re.compile(r"^module \\(\S+)$")
+_RTLIL_MUL = re.compile(r"^\s*cell \$mul (\S+)$")
+_RTLIL_WIDTH = re.compile(r"^\s*parameter \\([AB])_WIDTH (\d+)$")
+
+
+def multipliers_in(rtlil: str) -> list[Multiplier]:
+    """Every ``$mul`` cell of an RTLIL text (one module per instance, as Amaranth
+    writes it), in the order written."""
+    found, module, cell, widths = [], None, None, {}
+    for line in rtlil.splitlines():
+        if m := _RTLIL_MODULE.match(line):
+            module = m.group(1)
+        elif m := _RTLIL_MUL.match(line):
+            cell, widths = m.group(1), {}
+        elif cell is not None and (m := _RTLIL_WIDTH.match(line)):
+            widths[m.group(1)] = int(m.group(2))
+        elif cell is not None and line.strip() == "end":
+            found.append(Multiplier(module, cell, widths.get("A", 0), widths.get("B", 0)))
+            cell = None
+    return found
+
+
+#: Operand width of one DSP block's multiplier, per family (iCE40 SB_MAC16 16x16,
+#: ECP5 MULT18X18D and Gowin MULT18X18 18x18).
+DSP_WIDTH = {"ice40": 16, "ecp5": 18, "gowin": 18}
+
+
+def to_logic(muls: Sequence[Multiplier], family: str, excess: int) -> list[Multiplier]:
+    """The smallest multipliers (by operand-width product) whose DSP blocks add up to at
+    least ``excess``: the ones to build from logic cells so that the rest fit. A
+    multiplier wider than the block takes ceil(a/w) x ceil(b/w) blocks."""
+    w = DSP_WIDTH[family]
+    chosen, freed = [], 0
+    for m in sorted(muls, key=lambda m: (m.a_bits * m.b_bits, m.module, m.cell)):
+        if freed >= excess:
+            break
+        chosen.append(m)
+        freed += -(-m.a_bits // w) * -(-m.b_bits // w)
+    return chosen
 
 
 _FREQ_LINE = re.compile(r"^\s*(set_frequency|FREQUENCY)\b.*$", re.M)
@@ -304,6 +368,7 @@ class _Build:
     work: Path
     progress: Callable[[str], None]
     seconds: dict[str, float] = field(default_factory=dict)
+    lut_abc: bool = False  #: LUTs mapped with abc, not abc9 (:data:`ABC9_CRASH`)
 
     @contextmanager
     def timed(self, step: str):
@@ -438,29 +503,72 @@ def _elaborate(bd: _Build) -> None:
         (bd.work / "top.ys").write_text(yosys_script(b))
 
 
+#: Yosys 0.70's ``abc9`` can fail an internal assertion while it puts the mapped LUTs
+#: back into an ECP5 design (measured: the tiny preset on the ULX3S); the flow then maps
+#: the LUTs with ``abc`` instead (``yosys_script(lut_abc=True)``).
+ABC9_CRASH = re.compile(r"^Executing (ABC9|ABC9_OPS|ABC9_EXE|ABC_OPS_REINTEGRATE)\b")
+
+
+def _yosys(bd: _Build, **script) -> tuple[dict, list]:
+    """Yosys with ``yosys_script(board, **script)`` as top.ys; the cells and what
+    overflows the device. An ECP5 synthesis whose ``abc9`` step crashes runs again with
+    the LUTs mapped by ``abc`` (and so do the later runs of this build)."""
+    b = bd.board
+    while True:
+        (bd.work / "top.ys").write_text(yosys_script(b, lut_abc=bd.lut_abc, **script))
+        try:
+            with bd.timed("synth"):
+                bd.run("yosys", ["-q", "-l", "yosys.log", "top.ys"], "yosys.out")
+            break
+        except FlowError as e:
+            log = bd.work / "yosys.log"
+            tail = log.read_text()[-20000:] if log.exists() else ""
+            last = tail[tail.rfind("Executing "):]   # the pass that failed
+            if b.family != "ecp5" or bd.lut_abc or not ABC9_CRASH.search(last):
+                raise
+            bd.progress(f"synth: yosys's abc9 failed ({e}); LUTs mapped with abc instead")
+            bd.lut_abc = True
+    cells = rep.yosys_cells(json.loads((bd.work / "stat.json").read_text()))
+    return cells, rep.overflow(rep.estimate_from_cells(b.family, cells), b.capacity)
+
+
 def _synthesize(bd: _Build) -> tuple[dict, str]:
-    """Yosys; returns the cell counts and where the multipliers went ("dsp" or
+    """Yosys; returns the cell counts and where the multipliers went ("dsp", "mixed" or
     "logic"). DoesNotFit when the cells alone need more than the device has."""
     b = bd.board
     bd.progress("synth: yosys")
-    with bd.timed("synth"):
-        bd.run("yosys", ["-q", "-l", "yosys.log", "top.ys"], "yosys.out")
-    cells = rep.yosys_cells(json.loads((bd.work / "stat.json").read_text()))
-    over = rep.overflow(rep.estimate_from_cells(b.family, cells), b.capacity)
-    multipliers = "dsp"
+    cells, over = _yosys(bd)
+    multipliers, logic = "dsp", []
     if bd.options.dsp_fallback and over and [r for r, _, _ in over] == ["DSP"]:
-        # Only the DSP blocks overflow: build the multipliers from logic cells instead.
+        # Only the DSP blocks overflow: build the smallest multipliers from logic cells
+        # until the others fit, and if that is not enough (or still overflows), all.
+        # Which multipliers yosys puts in how many blocks is only known after synthesis
+        # (constant operands, width reduction): a shortfall left moves the next ones.
+        muls = multipliers_in((bd.work / "top.il").read_text())
         _, need, have = over[0]
-        bd.progress(f"synth: needs {need} of {have} DSP blocks; multipliers in logic cells instead")
-        (bd.work / "top.ys").write_text(yosys_script(b, dsp=False))
-        with bd.timed("synth"):
-            bd.run("yosys", ["-q", "-l", "yosys.log", "top.ys"], "yosys.out")
-        cells = rep.yosys_cells(json.loads((bd.work / "stat.json").read_text()))
-        over = rep.overflow(rep.estimate_from_cells(b.family, cells), b.capacity)
-        multipliers = "logic"
+        short = need - have
+        for _ in range(MIXED_ROUNDS):
+            more = to_logic([m for m in muls if m not in logic], b.family, short)
+            if not more or len(logic) + len(more) >= len(muls):
+                break
+            logic += more
+            bd.progress(f"synth: needs {need} of {have} DSP blocks; "
+                        f"{len(logic)} of {len(muls)} multipliers in logic cells")
+            cells, over = _yosys(bd, in_logic=logic)
+            multipliers = "mixed"
+            if not over or [r for r, _, _ in over] != ["DSP"]:
+                break
+            _, need, _ = over[0]
+            short = need - have
+        if multipliers == "dsp" or (over and [r for r, _, _ in over] == ["DSP"]):
+            bd.progress(f"synth: needs {need} of {have} DSP blocks; "
+                        "multipliers in logic cells instead")
+            cells, over = _yosys(bd, dsp=False)
+            multipliers = "logic"
     if over:
-        _raise_overflow(bd.cfg, b, over, "after synthesis"
-                        + (" with multipliers in logic cells" if multipliers == "logic" else ""),
+        where = {"dsp": "", "logic": " with multipliers in logic cells",
+                 "mixed": f" with {len(logic)} multipliers in logic cells"}[multipliers]
+        _raise_overflow(bd.cfg, b, over, "after synthesis" + where,
                         bd.work / "yosys.log")
     return cells, multipliers
 

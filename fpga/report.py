@@ -80,7 +80,9 @@ class FpgaReport:
     oscillator_mhz: float
     clock: ClockReport
     constraint_mhz: float  #: the timing target given to nextpnr
-    multipliers: str  #: "dsp", or "logic" when the DSP blocks were too few
+    #: "dsp"; "mixed" when the DSP blocks were too few for all and the smallest
+    #: multipliers were built from logic cells; "logic" when all were
+    multipliers: str
     #: "sync" -> MHz for the design's one clock domain (or every clock net nextpnr saw
     #: when it reports more than one)
     fmax_mhz: dict[str, float]
@@ -338,8 +340,9 @@ def format_table(report: dict) -> str:
             + (f"{x['fmax_mhz']:.2f}" if x["fmax_mhz"] is not None else "?")
             + (" met" if x["timing_met"] else " NOT met")
             + (" (kept)" if x["name"] == search["chosen"] else "") for x in search["builds"]))
-    if report.get("multipliers") == "logic":
-        lines.append("multipliers in logic cells (the DSP blocks were too few)")
+    if report.get("multipliers") in ("logic", "mixed"):
+        lines.append(("multipliers" if report["multipliers"] == "logic" else "some multipliers")
+                     + " in logic cells (the DSP blocks were too few)")
     lines.append(f"{'resource':<10} {'used':>8} {'available':>10} {'%':>6}")
     for name, r in report.get("resources", {}).items():
         pct = 100.0 * r["used"] / r["available"] if r["available"] else 0.0

@@ -140,6 +140,7 @@ def check_report(report, job, root):
     assert list(report["fmax_mhz"]) == ["sync"]
     assert report["fmax_mhz"]["sync"] >= rule["min_fmax_mhz"]
     assert report["timing_met"] is rule.get("timing_met", True)
+    assert report["multipliers"] == rule.get("multipliers", "dsp")
 
     # Published in place, with nothing half-built beside it.
     assert json.loads((root / "out" / "report.json").read_text()) == report
@@ -348,6 +349,126 @@ def test_dsp_overflow_falls_back_to_logic_multipliers(tmp_path, monkeypatch, fal
             ("DSP", cap["DSP"] + 12, cap["DSP"])
         assert "over by 12" in str(e.value)
     assert not (tmp_path / "out").exists()
+
+
+def test_dsp_overflow_builds_the_smallest_multipliers_from_logic(tmp_path, monkeypatch):
+    """A few DSP blocks short: the smallest multipliers go to logic cells (Booth, before
+    the family's synthesis) and the rest stay in DSP blocks; when that still overflows
+    the DSP blocks, every multiplier goes to logic. Yosys is faked: it writes the cell
+    counts of each script."""
+    pytest.importorskip("amaranth_boards")
+    b = get_board("orangecrab-25f")
+    cap = b.capacity
+    cfg = load_config("tiny")
+    muls = flow.multipliers_in(flow.elaborate(cfg, b)["top.il"])
+    scripts = []
+
+    def fake_run(tool, path, args, cwd, log_name):
+        assert tool == "yosys"
+        script = (cwd / "top.ys").read_text()
+        scripts.append(script)
+        if "booth" in script:
+            cells = {"LUT4": cap["LUT"] // 2, "MULT18X18D": cap["DSP"] + 1}
+        elif "-nodsp" in script:
+            cells = {"LUT4": cap["LUT"] + 100}
+        else:
+            cells = {"LUT4": cap["LUT"] // 2, "MULT18X18D": cap["DSP"] + 3}
+        (cwd / "stat.json").write_text(json.dumps({"design": {"num_cells_by_type": cells}}))
+        (cwd / log_name).write_text("")
+
+    monkeypatch.setattr(flow, "_run", fake_run)
+    monkeypatch.setattr(flow, "find_tool", lambda t: t)
+    with pytest.raises(fpga.DoesNotFit) as e:
+        fpga.build(cfg, fpga.FpgaOptions("orangecrab-25f"), tmp_path / "out")
+    # 3 too many: the three smallest multipliers (one block each) go to logic cells;
+    # each time one block is still missing, the next smallest; then all of them.
+    assert len(scripts) == 2 + flow.MIXED_ROUNDS and "-nodsp" in scripts[-1]
+    order = [f"{m.module}/{m.cell}" for m in
+             sorted(muls, key=lambda m: (m.a_bits * m.b_bits, m.module, m.cell))]
+    for i, script in enumerate(scripts[1:-1]):
+        lines = script.splitlines()
+        assert lines[1] == "proc" and lines[2].startswith("booth ")
+        assert lines[2].split()[1:] == order[:3 + i]
+    assert e.value.resource == "LUT" and "with multipliers in logic cells" in str(e.value)
+
+    # The same, but the mixed netlist overflows the LUTs: that is the answer.
+    scripts.clear()
+
+    def fake_lut(tool, path, args, cwd, log_name):
+        fake_run(tool, path, args, cwd, log_name)
+        if "booth" in scripts[-1]:
+            cells = {"LUT4": cap["LUT"] + 7, "MULT18X18D": cap["DSP"]}
+            (cwd / "stat.json").write_text(json.dumps({"design": {"num_cells_by_type": cells}}))
+
+    monkeypatch.setattr(flow, "_run", fake_lut)
+    with pytest.raises(fpga.DoesNotFit) as e:
+        fpga.build(cfg, fpga.FpgaOptions("orangecrab-25f"), tmp_path / "out2")
+    assert len(scripts) == 2 and "booth" in scripts[1]
+    assert e.value.resource == "LUT" and "with 3 multipliers in logic cells" in str(e.value)
+
+
+@pytest.mark.parametrize("failed_pass, retried", [
+    ("ABC_OPS_REINTEGRATE pass (reintegrate ABC mapped design into module).", True),
+    ("ABC9.", True),
+    ("OPT_EXPR pass (perform const folding).", False),
+])
+def test_abc9_crash_maps_the_luts_with_abc(tmp_path, monkeypatch, failed_pass, retried):
+    """An ECP5 synthesis whose abc9 step fails an assertion runs again with the LUTs
+    mapped by abc (and its DSP fallback runs keep that); any other yosys failure is the
+    answer. Yosys is faked."""
+    pytest.importorskip("amaranth_boards")
+    cap = get_board("ulx3s-25f").capacity
+    scripts = []
+
+    def fake_run(tool, path, args, cwd, log_name):
+        script = (cwd / "top.ys").read_text()
+        scripts.append(script)
+        if "abc -lut 4" not in script:
+            (cwd / "yosys.log").write_text(f"2.46.16.7. Executing {failed_pass}\n"
+                                           "ERROR: Assert `x' failed in rtlil.cc:3091.\n")
+            raise flow.FlowError("yosys failed: exit code 1", cwd / "yosys.log")
+        cells = ({"LUT4": cap["LUT"] // 2, "MULT18X18D": cap["DSP"] + 1} if len(scripts) == 2
+                 else {"LUT4": cap["LUT"] + 5, "MULT18X18D": cap["DSP"]})
+        (cwd / "stat.json").write_text(json.dumps({"design": {"num_cells_by_type": cells}}))
+
+    monkeypatch.setattr(flow, "_run", fake_run)
+    monkeypatch.setattr(flow, "find_tool", lambda t: t)
+    lines = []
+    if not retried:
+        with pytest.raises(flow.FlowError, match="exit code 1"):
+            fpga.build(load_config("tiny"), fpga.FpgaOptions("ulx3s-25f"), tmp_path / "out",
+                       progress=lines.append)
+        assert len(scripts) == 1
+        return
+    with pytest.raises(fpga.DoesNotFit) as e:
+        fpga.build(load_config("tiny"), fpga.FpgaOptions("ulx3s-25f"), tmp_path / "out",
+                   progress=lines.append)
+    assert e.value.resource == "LUT"
+    # the crash, the retry with abc, then one with a multiplier in logic cells, also with abc
+    assert len(scripts) == 3 and "booth" in scripts[2] and "abc -lut 4" in scripts[2]
+    assert scripts[1].splitlines()[1:6] == [
+        "synth_ecp5 -top top -run :map_luts", "techmap -map +/lattice/latches_map.v",
+        "abc -lut 4", "clean", "synth_ecp5 -top top -run map_cells:"]
+    assert any("abc9 failed" in line and "LUTs mapped with abc" in line for line in lines)
+
+
+def test_multipliers_of_the_rtlil(tmp_path):
+    """Every $mul cell of the board top's RTLIL with its module and widths: one per PE
+    of the array, and which ones to build from logic cells for a given DSP shortfall."""
+    pytest.importorskip("amaranth_boards")
+    cfg = load_config("tiny")
+    muls = flow.multipliers_in(flow.elaborate(cfg, get_board("orangecrab-25f"))["top.il"])
+    pes = [m for m in muls if ".mesh.pe_" in m.module]
+    assert len(pes) == cfg.array.rows * cfg.array.cols
+    assert all((m.a_bits, m.b_bits) == (8, 8) and m.cell.startswith("$") for m in pes)
+    assert len({(m.module, m.cell) for m in muls}) == len(muls)
+    wide = flow.Multiplier("x", "$1", 20, 16)   # two 18x18 blocks on ECP5, two 16x16 on iCE40
+    assert flow.to_logic([wide], "ecp5", 1) == [wide]
+    assert flow.to_logic([wide, pes[0]], "ecp5", 1) == [pes[0]]
+    assert flow.to_logic([wide, pes[0]], "ecp5", 2) == [pes[0], wide]
+    assert flow.to_logic(muls, "ecp5", 0) == []
+    assert flow.yosys_script(get_board("icebreaker"), in_logic=[wide]).splitlines()[:3] == [
+        "read_rtlil top.il", "proc", "booth x/$1"]
 
 
 @pytest.mark.parametrize("reach, kept", [
