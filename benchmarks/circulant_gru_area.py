@@ -7,7 +7,7 @@ weight codes, 8 fraction bits, 16-bit state, 12-bit inputs, 24-bit biases) with 
 size k = 8 and k = 4, and with k = 1: the dense int8 cell, every weight stored, one
 multiply-accumulate lane. Numbers: cycles per step (``cycles_per_step`` of the config,
 which the tests check on the simulators), weight bits stored, and ECP5 LUT4s,
-flip-flops, block RAMs and DSPs from Yosys ``synth_ecp5`` ``stat`` (the helper of
+flip-flops, block RAMs and DSPs from Yosys ``synth_ecp5`` ``stat`` (``fpga_stat`` of
 benchmarks/circulant_area.py).
 
     python benchmarks/circulant_gru_area.py [--hidden 32] [--blocks 8,4,1] [--lstm 8]
