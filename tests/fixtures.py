@@ -313,12 +313,24 @@ def lstm_case(name: str, seqs: int = 2, steps: int = 3, seed: int = 0):
     extremes (-2^(w-1) weights, -2^(b-1) inputs) in the first block and the last
     sequence's first step."""
     from hwgen.config.lstm import LstmConfig
-    cfg = LstmConfig(**LSTM_CASES[name])
+    return cell_case(LstmConfig(**LSTM_CASES[name]), 4, seqs, steps, seed)
+
+
+def gru_case(name: str, seqs: int = 2, steps: int = 3, seed: int = 0):
+    """(config, wx, wh, bias, inputs (N, T, D)) of the ``gru:`` section with the keys of
+    LSTM_CASES[name], drawn as :func:`lstm_case` draws them (3H weight rows, 4H biases)."""
+    from hwgen.config.gru import GruConfig
+    return cell_case(GruConfig(**LSTM_CASES[name]), 3, seqs, steps, seed)
+
+
+def cell_case(cfg, gates: int, seqs: int = 2, steps: int = 3, seed: int = 0):
+    """Random codes for a recurrent cell's config ``cfg`` with ``gates`` H-row weight
+    groups (4: LSTM, 3: GRU), as :func:`lstm_case` describes."""
     rng = np.random.default_rng(seed)
     k, D, H = cfg.block_size, cfg.input_size, cfg.hidden_size
     wl, xl = 1 << (cfg.w_bits - 1), 1 << (cfg.in_bits - 1)
-    wx = rng.integers(-wl, wl, size=(4 * H // k, D // k, k))
-    wh = rng.integers(-wl, wl, size=(4 * H // k, H // k, k))
+    wx = rng.integers(-wl, wl, size=(gates * H // k, D // k, k))
+    wh = rng.integers(-wl, wl, size=(gates * H // k, H // k, k))
     wx[0, 0] = -wl
     bias = rng.integers(-(1 << (cfg.bias_bits - 3)), 1 << (cfg.bias_bits - 3), size=4 * H)
     xs = rng.integers(-xl, xl, size=(seqs, steps, D))

@@ -8,6 +8,7 @@ from .circulant import Architecture, CirculantConfig, FftConfig, Scaling, parse_
 from .loader import (config_dict, config_from_dict, config_hash, load_config, parse_yaml,
                      preset_names)
 from .grng import GrngConfig, GrngKind, parse_grng
+from .gru import GruConfig, parse_gru
 from .lstm import LstmConfig, parse_lstm
 from .pattern_conv import PatternConvConfig, parse_pattern_conv
 from .sc import ScConfig, parse_sc
@@ -17,6 +18,7 @@ from .schema import (DATAFLOWS, OS, WS, AcceleratorConfig, ArrayConfig, BufferCo
 
 __all__ = ["BayesianConfig", "parse_bayesian", "GrngConfig", "GrngKind", "parse_grng",
            "PatternConvConfig", "parse_pattern_conv", "LstmConfig", "parse_lstm",
+           "GruConfig", "parse_gru",
            "Choice", "ConfigError", "Architecture", "CirculantConfig", "FftConfig",
            "Scaling", "parse_circulant", "config_dict", "config_from_dict", "config_hash",
            "load_config", "parse_yaml", "preset_names", "ScConfig", "parse_sc", "DATAFLOWS",

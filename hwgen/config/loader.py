@@ -23,6 +23,7 @@ from .bayesian import parse_bayesian
 from .check import ConfigError, brief, check_mapping, kind, parse_section
 from .circulant import CirculantConfig
 from .grng import GrngConfig
+from .gru import GruConfig
 from .lstm import LstmConfig
 from .pattern_conv import PatternConvConfig
 from .sc import ScConfig
@@ -32,8 +33,8 @@ from .schema import (SUBACCELERATORS_MAX, AcceleratorConfig, ArrayConfig, Buffer
                      PrecisionConfig, SubAcceleratorConfig)
 
 TOP_KEYS = ("name", "array", "precision", "buffers", "host", "features", "pipeline",
-            "mapping", "sc", "circulant", "grng", "bayesian", "pattern_conv", "lstm", "pods",
-            "subaccelerators")
+            "mapping", "sc", "circulant", "grng", "bayesian", "pattern_conv", "lstm", "gru",
+            "pods", "subaccelerators")
 #: Limits on what a config file may hold before it is even looked at.
 MAX_FILE_BYTES = 1 << 20
 MAX_NODES = 10_000        # YAML nodes after expanding every alias
@@ -220,7 +221,8 @@ def config_from_dict(data: Any, source: str = "<config>") -> AcceleratorConfig:
 
     units = {}  # optional special-unit sections
     for key, cls in (("sc", ScConfig), ("circulant", CirculantConfig), ("grng", GrngConfig),
-                     ("pattern_conv", PatternConvConfig), ("lstm", LstmConfig)):
+                     ("pattern_conv", PatternConvConfig), ("lstm", LstmConfig),
+                     ("gru", GruConfig)):
         units[key] = None
         if top.get(key) is not None:
             try:
@@ -342,8 +344,8 @@ def config_dict(cfg: AcceleratorConfig) -> dict:
                         "order": list(mp["order"])}
     else:
         d.pop("mapping")
-    for unit in ("sc", "circulant", "grng", "bayesian", "pattern_conv", "lstm", "pods",
-                 "subaccelerators"):
+    for unit in ("sc", "circulant", "grng", "bayesian", "pattern_conv", "lstm", "gru",
+                 "pods", "subaccelerators"):
         if getattr(cfg, unit) is None:
             d.pop(unit)  # configs without the unit keep their hash
     if cfg.features == FeaturesConfig():

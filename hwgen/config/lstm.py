@@ -1,6 +1,7 @@
 """Configuration of the block-circulant LSTM cell: the ``lstm:`` section.
 
-One LSTM step, ``z = Wx x + Wh h + b`` followed by the piecewise-linear gates, with the
+The keys shared with the ``gru:`` section are
+:class:`CellConfig`'s (hwgen.config.gru). One LSTM step, ``z = Wx x + Wh h + b`` followed by the piecewise-linear gates, with the
 four gate matrices ``Wx`` (4H x D) and ``Wh`` (4H x H) block-circulant: k x k blocks,
 each stored as its defining vector of k weights (E-RNN). The cell's arithmetic is
 :func:`hwgen.models.circulant_lstm.lstm_fixed`; the hardware is
@@ -36,8 +37,10 @@ BLOCK_MAX = 64
 
 
 @dataclass(frozen=True)
-class LstmConfig:
-    """The ``lstm:`` section (see the module docstring); checks itself on construction.
+class CellConfig:
+    """The keys and checks the recurrent cells share (``lstm:``, ``gru:``): sizes, block
+    size and word lengths (see the module docstring). A subclass names its section in
+    ``ROOT`` and its pre-activation rows per hidden unit in ``ROWS_PER_UNIT``.
 
     Parameters
     ----------
@@ -58,7 +61,8 @@ class LstmConfig:
     in_bits: int = 12
     bias_bits: int = 24
 
-    ROOT = "lstm"
+    ROOT = "cell"
+    ROWS_PER_UNIT = 4
 
     def __post_init__(self):
         ck = Checker(self, self.ROOT)
@@ -81,18 +85,18 @@ class LstmConfig:
         # within these limits acc_bits is at most 59, under the model's int64
         ck.done()
 
-    def replace(self, **kw) -> "LstmConfig":
+    def replace(self, **kw):
         return dataclasses.replace(self, **kw)
 
     # ---- derived facts -------------------------------------------------------------
     @property
     def gate_rows(self) -> int:
-        """4H: the rows of the four gate matrices."""
-        return 4 * self.hidden_size
+        """The pre-activation rows, ``ROWS_PER_UNIT`` H (also the bias codes)."""
+        return self.ROWS_PER_UNIT * self.hidden_size
 
     @property
     def blocks_out(self) -> int:
-        """Block rows of the gate matrices, 4H / k."""
+        """Block rows of the pre-activations, gate_rows / k."""
         return self.gate_rows // self.block_size
 
     @property
@@ -101,9 +105,16 @@ class LstmConfig:
         return (self.input_size + self.hidden_size) // self.block_size
 
     @property
+    def block_columns(self) -> tuple:
+        """Per group of H pre-activation rows, the range ``(first, last)`` of block
+        columns of ``[Wx Wh]`` it reads (all of them for every LSTM gate)."""
+        return ((0, self.blocks_in - 1),) * self.ROWS_PER_UNIT
+
+    @property
     def weight_codes(self) -> int:
-        """Weight codes the cell stores: (4H/k) (D + H)/k k."""
-        return self.blocks_out * self.blocks_in * self.block_size
+        """Weight codes the cell stores: k per block of every group's block columns."""
+        per_group = sum(hi - lo + 1 for lo, hi in self.block_columns)
+        return self.hidden_size // self.block_size * per_group * self.block_size
 
     @property
     def h_bits(self) -> int:
@@ -136,6 +147,25 @@ class LstmConfig:
         one cycle to turn to the gates, one hidden unit per cycle (H) and the output
         register."""
         return self.weight_codes + 3 + 1 + self.hidden_size + 1
+
+
+@dataclass(frozen=True)
+class LstmConfig(CellConfig):
+    """The ``lstm:`` section (see the module docstring); checks itself on construction.
+    The pre-activations are the four gates i, f, g, o, each over ``[Wx Wh]``: 4H
+    rows, (4H/k) (D + H) weight codes.
+
+    Parameters
+    ----------
+    input_size, hidden_size : int
+        D and H, multiples of ``block_size``.
+    block_size : int
+        k, the side of a circulant block (1: a dense cell).
+    frac, w_frac, w_bits, state_bits, in_bits, bias_bits : int
+        Word lengths.
+    """
+
+    ROOT = "lstm"
 
 
 KEYS = tuple(f.name for f in dataclasses.fields(LstmConfig))

@@ -26,6 +26,7 @@ from .bayesian import BayesianConfig
 from .check import Checker, Choice, ConfigError, brief, kind
 from .circulant import CirculantConfig
 from .grng import GrngConfig
+from .gru import GruConfig
 from .lstm import LstmConfig
 from .pattern_conv import PatternConvConfig
 from .sc import ScConfig
@@ -323,6 +324,7 @@ class AcceleratorConfig:
     # pattern-pruned sparse convolution (hwgen/units/pattern_conv.py)
     pattern_conv: Optional[PatternConvConfig] = None
     lstm: Optional[LstmConfig] = None  # block-circulant LSTM cell (hwgen/units/circulant_lstm.py)
+    gru: Optional[GruConfig] = None  # block-circulant GRU cell (hwgen/units/circulant_gru.py)
     # P pods of `array` with an interconnect (hwgen/compiler/scaleout.py)
     pods: Optional[PodsConfig] = None
     # engines of their own shape and dataflow (a tuple of SubAcceleratorConfig)
@@ -342,6 +344,7 @@ class AcceleratorConfig:
                     ("circulant", CirculantConfig, True), ("grng", GrngConfig, True),
                     ("bayesian", BayesianConfig, True),
                     ("pattern_conv", PatternConvConfig, True), ("lstm", LstmConfig, True),
+                    ("gru", GruConfig, True),
                     ("pods", PodsConfig, True)]
         typed = all([_typed(ck, key, cls, opt) for key, cls, opt in sections])
         typed = self._check_subaccelerators(ck) and typed

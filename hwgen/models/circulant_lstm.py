@@ -28,11 +28,11 @@ import numpy as np
 from ..lib.fixed import round_shift, saturate
 
 __all__ = ["LstmFixed", "circulant_matrix", "sigmoid_fixed", "tanh_fixed", "lstm_fixed",
-           "fixed_of", "pack_words", "step_codes"]
+           "fixed_of", "pack_words", "step_codes", "check_codes", "check_words", "words_of"]
 
 
 class LstmFixed(NamedTuple):
-    """Word lengths of the cell: fraction bits of activations and state, of weights,
+    """Word lengths of a cell (the LSTM's and the GRU's): fraction bits of activations and state, of weights,
     weight code width and state width."""
     frac: int = 8
     w_frac: int = 6
@@ -58,14 +58,19 @@ def tanh_fixed(z, frac: int) -> np.ndarray:
     return np.clip(np.asarray(z, dtype=np.int64), -(1 << frac), 1 << frac)
 
 
+def check_codes(name: str, v, bits: int, what: str = "codes") -> None:
+    """Refuses integer codes ``v`` that do not fit ``bits`` signed bits."""
+    v = np.asarray(v)
+    lim = 1 << (bits - 1)
+    if v.size and (v.min() < -lim or v.max() >= lim):
+        raise ValueError(f"{name}: {what} must fit {bits} signed bits")
+
+
 def lstm_fixed(cfg: LstmFixed, wx, wh, bias, x) -> np.ndarray:
     """Hidden states (..., T, H) of the cell for input codes ``x`` (..., T, D), weight
     codes ``wx`` (4H/k, D/k, k) and ``wh`` (4H/k, H/k, k), bias codes (4H,)."""
     for name, w in (("wx", wx), ("wh", wh)):
-        w = np.asarray(w)
-        lim = 1 << (cfg.w_bits - 1)
-        if w.size and (w.min() < -lim or w.max() >= lim):
-            raise ValueError(f"{name}: weight codes must fit {cfg.w_bits} signed bits")
+        check_codes(name, w, cfg.w_bits, "weight codes")
     Cx, Ch = circulant_matrix(wx), circulant_matrix(wh)
     H = Ch.shape[1]
     if Cx.shape[0] != 4 * H or Ch.shape[0] != 4 * H:
@@ -101,20 +106,33 @@ def pack_words(cfg, wx, wh, bias) -> list[int]:
     input blocks, then the H/k hidden blocks), the k codes of the defining vector; then
     the 4H bias codes. Refuses codes that do not fit ``w_bits`` or ``bias_bits``."""
     k, D, H = cfg.block_size, cfg.input_size, cfg.hidden_size
-    wx, wh = np.asarray(wx, dtype=np.int64), np.asarray(wh, dtype=np.int64)
-    b = np.asarray(bias, dtype=np.int64)
-    shapes = {"wx": (4 * H // k, D // k, k), "wh": (4 * H // k, H // k, k), "bias": (4 * H,)}
-    for name, v in (("wx", wx), ("wh", wh), ("bias", b)):
-        if v.shape != shapes[name]:
-            raise ValueError(f"{name}: shape must be {shapes[name]}, got {v.shape}")
-    for name, v, bits in (("wx", wx, cfg.w_bits), ("wh", wh, cfg.w_bits),
-                          ("bias", b, cfg.bias_bits)):
-        lim = 1 << (bits - 1)
-        if v.size and (v.min() < -lim or v.max() >= lim):
-            raise ValueError(f"{name}: codes must fit {bits} signed bits")
+    wx, wh, b = check_words(cfg, {"wx": (wx, (4 * H // k, D // k, k)),
+                                  "wh": (wh, (4 * H // k, H // k, k)),
+                                  "bias": (bias, (4 * H,))})
+    return words_of(cfg, [np.concatenate([wx, wh], axis=1)], b)
+
+
+def check_words(cfg, named: dict) -> list[np.ndarray]:
+    """The arrays of ``named`` (name -> (codes, shape); weights, then ``bias`` last) as
+    int64, refused with the name if a shape differs or a code does not fit ``w_bits``
+    (``bias_bits`` for the bias)."""
+    out = []
+    for name, (v, shape) in named.items():
+        v = np.asarray(v, dtype=np.int64)
+        if v.shape != shape:
+            raise ValueError(f"{name}: shape must be {shape}, got {v.shape}")
+        out.append(v)
+    for name, v in zip(named, out):
+        check_codes(name, v, cfg.bias_bits if name == "bias" else cfg.w_bits)
+    return out
+
+
+def words_of(cfg, weights, b) -> list[int]:
+    """Weight blocks (each (rows, columns, k), in load order), then the bias codes, as
+    unsigned ``word_bits``-bit words."""
     mask = (1 << cfg.word_bits) - 1
-    w = np.concatenate([wx, wh], axis=1)
-    return [int(v) & mask for v in w.reshape(-1)] + [int(v) & mask for v in b]
+    return ([int(v) & mask for w in weights for v in w.reshape(-1)]
+            + [int(v) & mask for v in b])
 
 
 def step_codes(cfg, x) -> list[list[int]]:

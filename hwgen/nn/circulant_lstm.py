@@ -23,7 +23,8 @@ from torch import nn
 from .circulant import BlockCirculantLinear
 
 __all__ = ["pwl_sigmoid", "pwl_tanh", "BlockCirculantLSTM", "RowClassifier", "digits_rows",
-           "train_rows", "rows_accuracy", "quantize_cell", "fixed_accuracy"]
+           "train_rows", "rows_accuracy", "quantize_cell", "quantize_weights",
+           "fixed_accuracy"]
 
 
 def pwl_sigmoid(x: torch.Tensor) -> torch.Tensor:
@@ -148,6 +149,13 @@ def quantize_cell(cell: BlockCirculantLSTM, cfg=None):
     (cfg, wx, wh, bias), with ``w_frac`` the largest that keeps every weight within
     ``w_bits`` (default word lengths: :class:`LstmFixed`). A dense cell (k = 1) gives
     1 x 1 blocks."""
+    return quantize_weights(cell.wx, cell.wh, cell.wx.bias, cfg)
+
+
+def quantize_weights(wx: nn.Module, wh: nn.Module, bias: torch.Tensor, cfg=None):
+    """(cfg, wx, wh, bias) codes of two block-circulant (or dense) layers and a bias
+    vector: ``w_frac`` the largest that keeps every weight within ``w_bits``, weights
+    rounded to it, the bias rounded at ``frac + w_frac`` fraction bits."""
     import math
 
     from ..models.circulant_lstm import LstmFixed
@@ -157,7 +165,7 @@ def quantize_cell(cell: BlockCirculantLSTM, cfg=None):
         w = lin.weight.detach().double()
         return w if w.dim() == 3 else w[:, :, None]           # nn.Linear: 1x1 blocks
 
-    wx, wh = vectors(cell.wx), vectors(cell.wh)
+    wx, wh = vectors(wx), vectors(wh)
     peak = float(max(wx.abs().max(), wh.abs().max()))
     top = (1 << (cfg.w_bits - 1)) - 1
     w_frac = int(math.floor(math.log2(top / peak)))
@@ -167,7 +175,7 @@ def quantize_cell(cell: BlockCirculantLSTM, cfg=None):
         return torch.clamp(torch.round(w * 2.0 ** f), -top - 1, top).to(torch.int64).numpy()
 
     # the bias adds to the products' sum at its full width: not clamped to w_bits
-    bias = torch.round(cell.wx.bias.detach().double() * 2.0 ** (cfg.frac + w_frac))
+    bias = torch.round(bias.detach().double() * 2.0 ** (cfg.frac + w_frac))
     return cfg, codes(wx, w_frac), codes(wh, w_frac), bias.to(torch.int64).numpy()
 
 
@@ -175,9 +183,15 @@ def fixed_accuracy(model: RowClassifier, x, y, cfg=None) -> float:
     """Accuracy with the LSTM cell in fixed point (inputs rounded to ``frac`` bits, the
     last hidden state back to float for the classifier)."""
     from ..models.circulant_lstm import lstm_fixed
-    qcfg, wx, wh, b = quantize_cell(model.rnn, cfg)
+    return classify_fixed(model, lstm_fixed, quantize_cell(model.rnn, cfg), x, y)
+
+
+def classify_fixed(model: RowClassifier, cell_fixed, quantized, x, y) -> float:
+    """Accuracy of ``model``'s classifier on the last hidden states of
+    ``cell_fixed(*quantized, codes of x)`` (inputs rounded to ``frac`` bits)."""
+    qcfg, wx, wh, b = quantized
     xq = np.round(np.asarray(x, dtype=np.float64) * (1 << qcfg.frac)).astype(np.int64)
-    h = lstm_fixed(qcfg, wx, wh, b, xq)[:, -1] / float(1 << qcfg.frac)
+    h = cell_fixed(qcfg, wx, wh, b, xq)[:, -1] / float(1 << qcfg.frac)
     with torch.no_grad():
         pred = model.fc(torch.as_tensor(h, dtype=torch.float32)).argmax(1).numpy()
     return float((pred == np.asarray(y)).mean())

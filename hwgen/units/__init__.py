@@ -1,6 +1,6 @@
 """Special-purpose units (stochastic computing, FFTs and block-circulant layers, Gaussian
-generators and Bayesian layers, pattern-pruned convolution, block-circulant LSTM, int8 baselines), one file per
-component family.
+generators and Bayesian layers, pattern-pruned convolution, block-circulant LSTM and GRU,
+int8 baselines), one file per component family.
 
 :func:`unit_designs` lists the stand-alone modules that ``hwgen generate`` writes next to
 the accelerator for the optional config sections: each family provides one
@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from .bayesian import bayesian_top
 from .circulant_layer import circulant_top
+from .circulant_gru import gru_top
 from .circulant_lstm import lstm_top
 from .grng import grng_top
 from .pattern_conv import pattern_conv_top
@@ -21,6 +22,7 @@ GRNG_TOP_NAME = "hwgen_grng"
 BAYESIAN_TOP_NAME = "hwgen_bayesian_layer"
 PATTERN_CONV_TOP_NAME = "hwgen_pattern_conv"
 LSTM_TOP_NAME = "hwgen_lstm"
+GRU_TOP_NAME = "hwgen_gru"
 
 
 def unit_designs(cfg) -> dict:
@@ -39,4 +41,6 @@ def unit_designs(cfg) -> dict:
         out[PATTERN_CONV_TOP_NAME] = pattern_conv_top(cfg.pattern_conv)
     if cfg.lstm is not None:
         out[LSTM_TOP_NAME] = lstm_top(cfg.lstm)
+    if cfg.gru is not None:
+        out[GRU_TOP_NAME] = gru_top(cfg.gru)
     return out

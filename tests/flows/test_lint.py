@@ -32,7 +32,8 @@ TOP_WAIVERS = "hwgen_top.vlt"
 BOARD_WAIVERS = [TOP_WAIVERS, "hwgen_board.vlt"]
 UNIT_WAIVERS = {"hwgen_sc_layer": "hwgen_sc.vlt", "hwgen_circulant_layer": "hwgen_circulant.vlt",
                 "hwgen_grng": "hwgen_grng.vlt", "hwgen_bayesian_layer": "hwgen_bayesian.vlt",
-                "hwgen_pattern_conv": "hwgen_pattern_conv.vlt", "hwgen_lstm": "hwgen_lstm.vlt"}
+                "hwgen_pattern_conv": "hwgen_pattern_conv.vlt", "hwgen_lstm": "hwgen_lstm.vlt",
+                "hwgen_gru": "hwgen_gru.vlt"}
 INT8_CLASSES = ("Int8Layer", "Int8PipelinedLayer", "Int8SerialLayer", "Int8SerialHeldLayer")
 
 
@@ -46,14 +47,15 @@ def _units() -> list[tuple[str, str]]:
     the sections present (no elaboration)."""
     from hwgen.config import load_config
     from hwgen.units import (BAYESIAN_TOP_NAME, CIRCULANT_TOP_NAME, GRNG_TOP_NAME,
-                             LSTM_TOP_NAME, PATTERN_CONV_TOP_NAME, SC_TOP_NAME)
+                             GRU_TOP_NAME, LSTM_TOP_NAME, PATTERN_CONV_TOP_NAME,
+                             SC_TOP_NAME)
     out = []
     for path in sorted(CONFIGS.glob("*.yaml")):
         cfg = load_config(str(path))
         for section, module in (("sc", SC_TOP_NAME), ("circulant", CIRCULANT_TOP_NAME),
                                 ("grng", GRNG_TOP_NAME), ("bayesian", BAYESIAN_TOP_NAME),
                                 ("pattern_conv", PATTERN_CONV_TOP_NAME),
-                                ("lstm", LSTM_TOP_NAME)):
+                                ("lstm", LSTM_TOP_NAME), ("gru", GRU_TOP_NAME)):
             if getattr(cfg, section) is not None:
                 out.append((path.stem, module))
     return out

@@ -11,7 +11,9 @@ from hwgen.models.circulant_lstm import (circulant_matrix, fixed_of, lstm_fixed,
 from hwgen.units.circulant_lstm import CirculantLstm
 from sim_tb.circulant_lstm import run_lstm_amaranth
 
-from ..fixtures import LSTM_CASES, lstm_case
+from hwgen.config.lstm import LstmConfig
+
+from ..fixtures import LSTM_CASES, cell_case, lstm_case
 
 SEED = 3
 
@@ -39,6 +41,15 @@ def test_saturating_case_saturates():
     # a saturated o (511) gives sigma = 127 + 128 = 255: |h| reaches 255 with tanh(c)
     # clamped at 1.0
     assert (np.abs(h) == (1 << cfg.frac) - 1).any()
+
+
+def test_weight_counter_spans_the_biases():
+    # D = H = k = 3: 24 weight codes and 12 biases, 36 words past a 5-bit count of the
+    # weights alone (the biases used to wrap it and land in the weight memory)
+    cfg, wx, wh, b, xs = cell_case(LstmConfig(input_size=3, hidden_size=3, block_size=3),
+                                   4, seqs=1, steps=2, seed=SEED)
+    got, _ = run_lstm_amaranth(cfg, wx, wh, b, xs)
+    assert np.array_equal(got, model(cfg, wx, wh, b, xs))
 
 
 def test_sequences_restart_from_zero():

@@ -62,7 +62,7 @@ def test_hash_and_dict_stable():
      "cfg.yaml: precision.out_bits: must not exceed the accumulator width 17, got 30"),
     ("buffers: {input: {banks: 3}}", "cfg.yaml: buffers.input.banks: must be between 1 and 2, got 3"),
     ("host: {beat_elems: 0}", "cfg.yaml: host.beat_elems: must be between 1 and 64, got 0"),
-    ("foo: 1", "cfg.yaml: foo: unknown key (known: array, bayesian, buffers, circulant, features, grng, host, lstm, mapping, name, pattern_conv, pipeline, pods, precision, sc, subaccelerators)"),
+    ("foo: 1", "cfg.yaml: foo: unknown key (known: array, bayesian, buffers, circulant, features, grng, gru, host, lstm, mapping, name, pattern_conv, pipeline, pods, precision, sc, subaccelerators)"),
     ("array: [1, 2]", "cfg.yaml: array: must be a mapping, got a list"),
     ("mapping: {tile: {m: 8, k: 8, n: 8}, order: [k, m, n]}",
      "cfg.yaml: mapping.order: k must be innermost (partial sums stay in the accumulator buffer), got ['k', 'm', 'n']"),
