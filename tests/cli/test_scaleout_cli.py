@@ -4,6 +4,7 @@ generate on both."""
 import json
 import re
 
+import numpy as np
 import pytest
 
 from hwgen.cli import main
@@ -218,3 +219,60 @@ def test_check_names_the_organisation(capsys, tmp_path, text, what):
     (tmp_path / "d.yaml").write_text(text)
     code, out, _ = run(capsys, "check", str(tmp_path / "d.yaml"))
     assert code == 0 and f": ok: d, {what}, int8 operands" in out
+
+
+def _small_model(tmp_path):
+    from tests.cli.test_network_cli import small_onnx
+    model = small_onnx(tmp_path / "small.onnx")
+    np.save(tmp_path / "x.npy", np.random.default_rng(1).normal(size=(2, 2, 6, 6))
+            .astype(np.float32))
+    return model
+
+
+RUN_HET = """host: {beat_elems: 2}
+buffers: {input: {depth: 64}, weight: {depth: 64}, acc: {depth: 64}}
+subaccelerators:
+  - {name: ws, array: {rows: 2, cols: 4, dataflow: ws}}
+  - {name: os, array: {rows: 4, cols: 2, dataflow: os}}
+"""
+
+
+@pytest.mark.parametrize("text,kind", [(SMALL_PODS, "pods"), (RUN_HET, "engines")])
+def test_run_network_on_scaleout(capsys, tmp_path, text, kind):
+    """hwgen run on a multi-pod design (every layer cut across the pods) and on a
+    heterogeneous one (every layer on the engine the scheduler chose): bit-exact against
+    the integer reference, every layer's cycles and the total those of hwgen estimate."""
+    (tmp_path / "d.yaml").write_text(text)
+    cfg, model = str(tmp_path / "d.yaml"), str(_small_model(tmp_path))
+    code, out, err = run(capsys, "run", cfg, "--model", model, "--sim", "amaranth",
+                         "--input", str(tmp_path / "x.npy"), "--json", "-q")
+    assert code == 0, err
+    rep = json.loads(out)
+    code, out, _ = run(capsys, "estimate", cfg, "--model", model, "--input-shape",
+                       "2x2x6x6", "--json", "-q")
+    est = json.loads(out)
+    assert rep["correct"] and rep["cycles_match"] and rep["images"] == 2
+    assert rep["cycles"] == rep["estimate_cycles"] == est["cycles"]
+    assert [d["cycles"] for d in rep["layers"]] == [d["cycles"] for d in est["layers"]]
+    assert all(d["bit_exact"] for d in rep["layers"] if d["where"] != "host")
+    if kind == "pods":
+        assert (rep["pods"], rep["interconnect"]) == (4, "butterfly")
+        assert [d.get("grid") for d in rep["layers"]] == [d.get("grid") for d in est["layers"]]
+        assert rep["cycles"] == sum(d["cycles"] for d in rep["layers"])
+    else:
+        assert set(rep["engines"]) == {"ws", "os"}
+        assert [(d["engine"], d["start"], d["end"]) for d in rep["layers"]] == \
+            [(d["engine"], d["start"], d["end"]) for d in est["layers"]]
+        return
+    code, out, _ = run(capsys, "run", cfg, "--model", model, "--sim", "amaranth",
+                       "--input", str(tmp_path / "x.npy"), "-q")
+    assert code == 0 and out.splitlines()[0].split()[:3] == ["layer", "op", "where"]
+
+
+def test_run_refused_on_scaleout(capsys, tmp_path):
+    """A layer the pods cannot hold is refused before any simulation."""
+    (tmp_path / "d.yaml").write_text(SMALL_PODS.replace("host:", "precision: {max_k: 8}\nhost:"))
+    code, out, err = run(capsys, "run", str(tmp_path / "d.yaml"), "--model",
+                         str(_small_model(tmp_path)), "--sim", "amaranth", "-q")
+    assert code == 2 and out == "" and len(err.strip().splitlines()) == 1, err
+    assert "max_k" in err
