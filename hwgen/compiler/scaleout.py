@@ -656,17 +656,18 @@ class PodSlice:
 
 
 def pod_layer_slices(cfg: AcceleratorConfig, qnet: QNet, layer: QLayer,
-                     n_images: int = 1) -> tuple[PodLayer, list]:
+                     n_images: int = 1, net: Optional[tuple] = None) -> tuple[PodLayer, list]:
     """The plan of ``layer`` on the pods (:func:`plan_pod_layer`) and what every pod runs
     for it: per pod its :class:`PodSlice` list, in the order it runs them (the parts in
     the order :func:`_lpt` places them on the groups, group i on pods i*w .. i*w+w-1 of
-    a grid of w = pr*pc slices, slice (r, c) of a part on the group's pod r*pc + c)."""
-    lp = plan_pod_layer(cfg, qnet, layer, n_images)
+    a grid of w = pr*pc slices, slice (r, c) of a part on the group's pod r*pc + c);
+    ``net`` as :func:`plan_pod_layer`'s."""
+    lp = plan_pod_layer(cfg, qnet, layer, n_images, net)
     P = cfg.pods.count
     if lp.where == "host":
         return lp, [[] for _ in range(P)]
     g = layer_gemms(qnet, layer, n_images, cfg.pod.R)
-    net = interconnect_of(cfg)
+    net = net if net is not None else interconnect_of(cfg)
     _, (pr, pc), groups, _, (um, un) = _best_grid(cfg, g, net)
     sosa = cfg.pods.tiling.value == "sosa"
     groups = P // (pr * pc) if sosa else 1
@@ -722,10 +723,11 @@ class PodLayerProgram:
 
 
 def pod_layer_program(cfg: AcceleratorConfig, qnet: QNet, layer: QLayer, inputs: list,
-                      n_images: int = 1) -> PodLayerProgram:
+                      n_images: int = 1, net: Optional[tuple] = None) -> PodLayerProgram:
     """Every pod's program for ``layer`` on its batched integer ``inputs``: each slice a
-    GEMM with the loop nest :func:`slice_nest` times, from the part's operands."""
-    lp, pods = pod_layer_slices(cfg, qnet, layer, n_images)
+    GEMM with the loop nest :func:`slice_nest` times, from the part's operands; ``net``
+    as :func:`plan_pod_layer`'s (a network on some pods of a larger interconnect)."""
+    lp, pods = pod_layer_slices(cfg, qnet, layer, n_images, net)
     if lp.where == "host":
         return PodLayerProgram(lp, [[] for _ in pods], [])
     g = layer_gemms(qnet, layer, n_images, cfg.pod.R)

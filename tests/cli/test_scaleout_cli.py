@@ -276,3 +276,38 @@ def test_run_refused_on_scaleout(capsys, tmp_path):
                          str(_small_model(tmp_path)), "--sim", "amaranth", "-q")
     assert code == 2 and out == "" and len(err.strip().splitlines()) == 1, err
     assert "max_k" in err
+
+
+def test_run_two_models(capsys, tmp_path):
+    """Several --model: each on pods of its own (the split estimate reports), or
+    scheduled together on the engines; every layer bit-exact, cycles as estimated."""
+    model = str(_small_model(tmp_path))
+    for text in (SMALL_PODS, RUN_HET):
+        (tmp_path / "d.yaml").write_text(text)
+        cfg = str(tmp_path / "d.yaml")
+        code, out, err = run(capsys, "run", cfg, "--model", model, "--model", model,
+                             "--sim", "amaranth", "--images", "1", "--json", "-q")
+        assert code == 0, err
+        rep = json.loads(out)
+        code, out, _ = run(capsys, "estimate", cfg, "--model", model, "--model", model,
+                           "--input-shape", "1x2x6x6", "--json", "-q")
+        est = json.loads(out)
+        assert rep["models"] == ["small#0", "small#1"] and rep["correct"]
+        assert rep["cycles"] == rep["estimate_cycles"] == est["cycles"]
+        assert {d["model"] for d in rep["layers"]} == {"small#0", "small#1"}
+        assert set(rep["top1_agreement"]) == {"small#0", "small#1"}
+        if "split" in est:
+            assert rep["split"] == est["split"]
+
+
+@pytest.mark.parametrize("argv,message", [
+    (["run", "tiny", "--model", "digits_cnn", "--model", "digits_cnn"],
+     "hwgen: run: several --model go with a design of pods: or subaccelerators:"),
+    (["run", "{het}", "--model", "digits_cnn", "--model", "digits_cnn", "--input", "{x}"],
+     "hwgen: run: --input and --labels go with one --model"),
+])
+def test_run_several_models_refused(capsys, configs, argv, message):
+    np.save(configs / "x.npy", np.zeros((1, 1, 8, 8), np.float32))
+    argv = [a.format(het=configs / "het.yaml", x=configs / "x.npy") for a in argv]
+    code, out, err = run(capsys, *argv, "-q")
+    assert code == 2 and out == "" and err.startswith(message), err

@@ -6,19 +6,14 @@ import numpy as np
 import pytest
 
 from hwgen.compiler import scaleout as so
-from hwgen.config import (
-    AcceleratorConfig,
-    ArrayConfig,
-    BufferConfig,
-    BuffersConfig,
-    HostConfig,
-    PrecisionConfig,
-)
+from hwgen.config import (AcceleratorConfig, ArrayConfig, BufferConfig, BuffersConfig,
+                          HostConfig, PrecisionConfig)
 from hwgen.config.scaleout import PodsConfig
 from hwgen.config.schema import SubAcceleratorConfig
 from hwgen.models.network import QLayer, QNet, QTensor
 from sim_tb.pods import Job, run_jobs_amaranth
-from sim_tb.scaleout_network import run_engines_network, run_pods_network
+from sim_tb.scaleout_network import (run_engines_network, run_engines_networks,
+                                     run_pods_network, run_pods_networks)
 
 PREC = PrecisionConfig(in_bits=8, out_bits=8, max_k=4096)
 BUFS = BuffersConfig(BufferConfig(64), BufferConfig(64), BufferConfig(64))
@@ -81,7 +76,8 @@ def check(run, est_layers):
     assert run.cycles_match
 
 
-@pytest.mark.parametrize("cfg", [pods(), pods(4, "crossbar", "uniform", "os")],
+@pytest.mark.parametrize("cfg", [pods(), pytest.param(pods(4, "crossbar", "uniform", "os"),
+                                                       marks=pytest.mark.slow)],
                          ids=["butterfly-sosa-ws", "crossbar-uniform-os"])
 def test_network_on_pods_bit_exact_with_the_estimate(cfg, net):
     q, env = net
@@ -125,3 +121,45 @@ def test_a_job_waits_for_the_jobs_it_reads():
     res = run_jobs_amaranth(cfg, jobs)
     assert res.start[1] == res.end[0] > 0 and res.start[2] == res.end[1]
     assert res.start[3] == 0 and res.cycles == res.end[2]
+
+
+@pytest.fixture(scope="module")
+def two_nets():
+    out = []
+    for seed, name in ((7, "a"), (8, "b")):
+        rng = np.random.default_rng(seed)
+        q = small_net(rng)
+        out.append((name, q, q.run(rng.integers(-128, 128, (1, 3, 5, 5)))))
+    return out
+
+
+def test_two_networks_on_their_own_pods(two_nets):
+    """Each network on the pods plan_tenants gives it, side by side: every layer's
+    cycles those of its tenant's plan, the run done with the slower network."""
+    cfg = pods()
+    est = so.plan_tenants(cfg, [(n, q) for n, q, _ in two_nets], 1)
+    run = run_pods_networks(cfg, two_nets, 1, sim="amaranth")
+    assert run.correct and run.cycles_match and run.cycles == est["cycles"]
+    for t in est["tenants"]:
+        mine = [r for r in run.layers if r.extra.get("model") == t["model"]]
+        assert [r.cycles for r in mine] == [d["cycles"] for d in t["layers"]]
+        assert max(r.extra.get("end") or 0 for r in mine) == t["cycles"]
+        used = {tuple(r.extra["pods"]) for r in mine if r.where == "pods"}
+        assert len(used) == 1 and np.diff(next(iter(used)))[0] + 1 == t["pods"]
+    for name, q, env in two_nets:
+        assert (run.outputs_of[name]["y"] == env["y"]).all()
+
+
+def test_two_networks_scheduled_on_the_engines(two_nets):
+    cfg = het()
+    sched = so.schedule_layers(cfg, [(n, q) for n, q, _ in two_nets], 1).report()
+    run = run_engines_networks(cfg, two_nets, 1, sim="amaranth")
+    assert run.correct and run.cycles_match and run.cycles == sched["cycles"]
+    got = sorted((r.extra["model"], r.name, r.extra["engine"], r.extra["start"],
+                  r.extra["end"]) for r in run.layers)
+    assert got == sorted((d["model"], d["name"], d["engine"], d["start"], d["end"])
+                         for d in sched["layers"])
+    # the two chains overlap: some layer of b runs while one of a does
+    spans = {m: [(r.extra["start"], r.extra["end"]) for r in run.layers
+                 if r.extra["model"] == m and r.where == "engine"] for m in "ab"}
+    assert any(s0 < e1 and s1 < e0 for s0, e0 in spans["a"] for s1, e1 in spans["b"])
