@@ -1074,8 +1074,11 @@ def args_compile(p) -> None:
 
 def cmd_compile(args) -> int:
     from .compiler.network import plan_network
-    from .compiler.package import write_package
-    cfg = load_config(args.config).single_array("compile")
+    from .compiler.package import write_package, write_scaleout_package
+    cfg = load_config(args.config)
+    kind = _scaleout(cfg)
+    if not kind:
+        cfg.single_array("compile")
     if args.input_shape is not None and len(args.input_shape) == 4 and args.input_shape[0] != 1:
         raise BadInput("compile: a compiled network runs one image at a time; give "
                        "--input-shape as 1xCxHxW or CxHxW")
@@ -1090,9 +1093,16 @@ def cmd_compile(args) -> int:
         out = Path(args.output) if args.output else \
             Path("build") / f"{cfg.name}-{config_hash(cfg)}-{name}"
         prog.stage(f"planning {qnet.name} on {cfg.name}")
-        plan = plan_network(cfg, qnet, n_images=1)
-        files = write_package(plan, qnet.quantize_input(x), out, force=args.force,
-                              source=source, log=prog.stage)
+        if kind:   # refuses a layer the design cannot run before writing anything
+            if kind == "pods":
+                from .compiler.scaleout import plan_pods
+                plan_pods(cfg, qnet, n_images=1)
+            files = write_scaleout_package(cfg, qnet, qnet.quantize_input(x), out,
+                                           force=args.force, source=source, log=prog.stage)
+        else:
+            plan = plan_network(cfg, qnet, n_images=1)
+            files = write_package(plan, qnet.quantize_input(x), out, force=args.force,
+                                  source=source, log=prog.stage)
         prog.done()
         prog.log(f"wrote {len(files)} files to {out}")
     for f in files:

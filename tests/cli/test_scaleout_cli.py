@@ -78,8 +78,6 @@ def test_two_models_share_the_pods(capsys, configs):
     (["fpga", "{pods}", "--board", "icebreaker", "-o", "x"],
      "hwgen: does not fit: pods does not fit icebreaker (iCE40UP5K): BRAM: buffers hold "
      "5632 kbit"),
-    (["compile", "{het}", "--model", "digits_cnn", "-o", "x"],
-     "subaccelerators: hwgen compile takes one"),
     (["sim", "{het}", "--workload", "gemm:4x4x4", "--stall", "3"],
      "hwgen: --stall is not supported on a heterogeneous design yet"),
     (["estimate", "{pods}", "--workload", "gemm:4x4x4", "--pdk", "osu018", "--clock-ns", "5"],
@@ -311,3 +309,45 @@ def test_run_several_models_refused(capsys, configs, argv, message):
     argv = [a.format(het=configs / "het.yaml", x=configs / "x.npy") for a in argv]
     code, out, err = run(capsys, *argv, "-q")
     assert code == 2 and out == "" and err.startswith(message), err
+
+
+@pytest.mark.parametrize("text", [SMALL_PODS, RUN_HET], ids=["pods", "engines"])
+def test_compile_scaleout_package_replays(capsys, tmp_path, text):
+    """hwgen compile on a scale-out design writes every layer's program per port (pod
+    or engine) with what it waits for; replayed layer by layer on the data path, the
+    package gives the test vectors' outputs, and a changed program is noticed."""
+    from hwgen.compiler.package import load_package, run_scaleout_package
+    from sim_tb.pods import Job, run_jobs_amaranth
+    (tmp_path / "d.yaml").write_text(text)
+    out = tmp_path / "pkg"
+    code, _, err = run(capsys, "compile", str(tmp_path / "d.yaml"), "--model",
+                       str(_small_model(tmp_path)), "-o", str(out), "-q")
+    assert code == 0, err
+    man = json.loads((out / "manifest.json").read_text())
+    on = [d for d in man["layers"] if "ports" in d]
+    assert man["organisation"] in ("pods", "engines") and on
+    assert all((out / pt["program"]).is_file() for d in on for pt in d["ports"])
+    if man["organisation"] == "pods":
+        assert any(len(d["ports"]) > 1 for d in on)
+        assert all(d["after"] == ([] if i == 0 else [on[i - 1]["name"]])
+                   for i, d in enumerate(on))
+    else:
+        assert {d["engine"] for d in on} <= {"ws", "os"}
+    pkg = load_package(out)
+    cycles = []
+
+    def execute(ports):
+        res = run_jobs_amaranth(pkg.cfg, [Job(p, tuple(c), tuple(d), n)
+                                          for p, c, d, n in ports])
+        assert not res.timed_out
+        cycles.append(res.cycles)
+        return res.job_dout
+
+    env = run_scaleout_package(pkg, np.load(out / "vectors" / "input.npy"), execute)
+    for d in on:
+        assert (env[d["output"]] == np.load(out / d["test_output"])).all(), d["name"]
+    assert cycles == [d["cycles"] for d in on]
+    first = on[0]["ports"][0]
+    (out / first["program"]).write_text("0\n")
+    with pytest.raises(Exception, match="was changed after compiling"):
+        load_package(out)
