@@ -300,6 +300,13 @@ def plan_pod_layer(cfg: AcceleratorConfig, qnet: QNet, layer: QLayer,
     g = layer_gemms(qnet, layer, n_images, cfg.pod.R)
     if g is None:
         return PodLayer(layer.name, layer.op, "host", "on the host")
+    # the pods' programs need what a single array's do (compiler.network.plan_layer)
+    if g.preload and not cfg.features.preload:
+        raise WorkloadError(f"layer {layer.name}: its residual add needs features.preload, "
+                            f"which {cfg.name} leaves out")
+    if not cfg.features.lane_quant:
+        raise WorkloadError(f"layer {layer.name}: per-channel requantization needs "
+                            f"features.lane_quant, which {cfg.name} leaves out")
     cycles, grid, groups, used, _ = _best_grid(cfg, g, net if net is not None
                                                else interconnect_of(cfg))
     return PodLayer(layer.name, layer.op, "pods", g.how, g.parts[0], len(g.parts), grid,

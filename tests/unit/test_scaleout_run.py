@@ -163,3 +163,17 @@ def test_two_networks_scheduled_on_the_engines(two_nets):
     spans = {m: [(r.extra["start"], r.extra["end"]) for r in run.layers
                  if r.extra["model"] == m and r.where == "engine"] for m in "ab"}
     assert any(s0 < e1 and s1 < e0 for s0, e0 in spans["a"] for s1, e1 in spans["b"])
+
+
+def test_pods_refuse_what_their_programs_cannot_do(net):
+    """estimate and run agree: a residual add needs features.preload, per-channel
+    requantization features.lane_quant, on pods as on one array."""
+    import dataclasses
+
+    from hwgen.lib.errors import WorkloadError
+    q, _ = net
+    for feature, layer in (("preload", "pw"), ("lane_quant", "conv")):
+        cfg = pods()
+        cfg = cfg.replace(features=dataclasses.replace(cfg.features, **{feature: False}))
+        with pytest.raises(WorkloadError, match=f"layer {layer}: .*features.{feature}"):
+            so.plan_pods(cfg, q)
