@@ -816,7 +816,7 @@ def _estimate_scaleout(cfg, args, coef) -> int:
 
 def args_run(p) -> None:
     config_arg(p)
-    model_args(p)
+    model_args(p, many=True)
     p.add_argument("--sim", choices=("verilator", "icarus", "amaranth"), default="verilator")
     src = p.add_mutually_exclusive_group()
     src.add_argument("--images", type=cliargs.int_range(1, MAX_IMAGES, "an image count"),
@@ -832,7 +832,8 @@ def args_run(p) -> None:
                    "(default 1)")
     p.add_argument("--max-cycles", type=cliargs.int_range(1, (1 << 32) - 1, "a cycle count"),
                    default=1_000_000_000, metavar="N",
-                   help="give up on a layer after N cycles (default 1000000000)")
+                   help="give up on a layer (on pods or sub-accelerators: on the whole "
+                   "run) after N cycles (default 1000000000)")
     json_arg(p)
     quiet_arg(p)
 
@@ -871,59 +872,169 @@ def _run_images(args, qnet):
             f"{n} seeded random N(0,1) image{'s' if n > 1 else ''} (seed {args.seed})")
 
 
-def cmd_run(args) -> int:
+def _scaleout(cfg) -> str:
+    """"pods", "engines" or "" (one array) for ``cfg``."""
+    if cfg.pods is not None and cfg.pods.count > 1:
+        return "pods"
+    return "engines" if cfg.subaccelerators else ""
+
+
+def _run_scaleout(cfg, kind: str, nets: list, n: int, args, prog):
+    """``hwgen run`` on a multi-pod or heterogeneous design of the networks ``nets``
+    ([(name, QNet, float images)], ``n`` images each): the plan (or schedule) first, so
+    a layer the design cannot run is refused before the simulation; then (the run, every
+    network's reference tensors, the report's keys that the organisation adds, the
+    layers on the host)."""
+    from sim_tb.scaleout_network import run_engines_networks, run_pods_networks
+
+    from .compiler.scaleout import interconnect_of, plan_pods, plan_tenants, schedule_layers
+    models = [(name, q) for name, q, _ in nets]
+    what = ", ".join(name for name, _ in models)
+    if kind == "pods":
+        prog.stage(f"cutting {what} across {cfg.pods.count} pods for {n} image(s)")
+        lat, share = interconnect_of(cfg)
+        extra = {"pods": cfg.pods.count, "pod": f"{cfg.R}x{cfg.C} {cfg.dataflow.value}",
+                 "interconnect": cfg.pods.interconnect.value,
+                 "interconnect_latency": lat, "cycles_per_beat": share,
+                 "tiling": cfg.pods.tiling.value,
+                 # the bus's slots are an estimate (their phase is not modelled)
+                 "exact": share == 1}
+        if len(nets) == 1:
+            plan = plan_pods(cfg, models[0][1], n_images=n)
+            host = [(models[0][0], lp.name) for lp in plan.layers if lp.where == "host"]
+        else:
+            split = plan_tenants(cfg, models, n_images=n)
+            extra["split"] = split["split"]
+            host = [(t["model"], d["name"]) for t in split["tenants"] for d in t["layers"]
+                    if d["where"] == "host"]
+        runner = run_pods_networks
+    else:
+        prog.stage(f"scheduling {what} on {len(cfg.engines)} sub-accelerators for "
+                   f"{n} image(s)")
+        sched = schedule_layers(cfg, models, n_images=n)
+        extra = {"engines": {name: f"{e.R}x{e.C} {e.dataflow.value}"
+                             for name, e in cfg.engines}}
+        host = [(sl.model, sl.name) for sl in sched.layers if sl.engine == "host"]
+        runner = run_engines_networks
+    qs = dict(models)
+    host = [(m, h) for m, h in host if qs[m].layer(h).op not in ("flatten", "reshape")]
+    host = [h if len(nets) == 1 else f"{m}/{h}" for m, h in host]
+    prog.stage("running the integer reference")
+    envs = {name: q.run(q.quantize_input(x)) for name, q, x in nets}
+    run = runner(cfg, [(name, q, envs[name]) for name, q, _ in nets], n, sim=args.sim,
+                 max_cycles=args.max_cycles, progress=prog.stage)
+    if run.timed_out:
+        extra["error"] = f"timed out after {args.max_cycles} cycles"
+    return run, envs, extra, host
+
+
+def _top1(graph, x, ref, rtl, labels) -> dict:
+    """Top-1 agreement of the float model, the quantized one and the RTL (class scores
+    ``ref`` and ``rtl``), and accuracy against ``labels`` when there are some."""
     import numpy as np
 
+    from .frontend import float_outputs
+    fl = float_outputs(graph, x)
+    top = {"float": fl.argmax(1), "quantized": ref.argmax(1), "rtl": rtl.argmax(1)}
+    d = {"top1_agreement": {"quantized_vs_float": float((top["quantized"] ==
+                                                         top["float"]).mean()),
+                            "rtl_vs_quantized": float((top["rtl"] ==
+                                                       top["quantized"]).mean())}}
+    if labels is not None:
+        labels = np.asarray(labels)
+        d["accuracy"] = {k: round(float((v == labels).mean()), 6) for k, v in top.items()}
+        d["accuracy"]["labels"] = len(labels)
+    return d
+
+
+def cmd_run(args) -> int:
     from sim_tb.network import run_network
     from sim_tb.runner import check_tools
 
     from .compiler.network import plan_network
-    from .frontend import float_outputs
-    cfg = load_config(args.config).single_array("run")
+    cfg = load_config(args.config)
+    kind = _scaleout(cfg)
+    specs = list(args.model)
+    if len(specs) > 1:
+        if not kind:
+            raise BadInput("run: several --model go with a design of pods: or "
+                           "subaccelerators:")
+        if args.input or args.labels:
+            raise BadInput("run: --input and --labels go with one --model; several "
+                           "models take --images")
+        if kind == "pods" and len(specs) > cfg.pods.count:
+            raise BadInput(f"pods: {len(specs)} models on {cfg.pods.count} pods; every "
+                           "model needs a pod of its own")
+    elif not kind:
+        cfg.single_array("run")
     if args.input_shape is not None and len(args.input_shape) == 4 and args.input_shape[0] != 1:
         raise BadInput("run: give the images with --images or --input; --input-shape "
                        "sets one image's C x H x W")
     if args.sim != "amaranth":
         check_tools(args.sim)
+    extra = {}
     with progress_of(args) as prog:
-        qnet, graph, _ = _load_network(args, cfg)
-        x, labels, source = _run_images(args, qnet)
-        prog.stage(f"planning {qnet.name} on {cfg.name} for {len(x)} image(s)")
-        plan = plan_network(cfg, qnet, n_images=len(x))
-        prog.stage("running the integer reference")
-        xq = qnet.quantize_input(x)
-        env = qnet.run(xq)
-        run = run_network(plan, env, sim=args.sim, max_cycles=args.max_cycles,
-                          progress=prog.stage)
+        loaded = []   # (name, QNet, float graph, images, labels, source)
+        for spec in specs:
+            args.model = spec
+            qnet, graph, _ = _load_network(args, cfg)
+            loaded.append((qnet, graph, *_run_images(args, qnet)))
+        names = [q.name if [m[0].name for m in loaded].count(q.name) == 1 else
+                 f"{q.name}#{i}" for i, (q, *_) in enumerate(loaded)]
+        n = len(loaded[0][2])
+        if kind:
+            run, envs, extra, host = _run_scaleout(
+                cfg, kind, [(name, q, x) for name, (q, _, x, _, _) in zip(names, loaded)],
+                n, args, prog)
+        else:
+            qnet, _, x, _, _ = loaded[0]
+            prog.stage(f"planning {qnet.name} on {cfg.name} for {n} image(s)")
+            plan = plan_network(cfg, qnet, n_images=n)
+            prog.stage("running the integer reference")
+            envs = {names[0]: qnet.run(qnet.quantize_input(x))}
+            run = run_network(plan, envs[names[0]], sim=args.sim,
+                              max_cycles=args.max_cycles, progress=prog.stage)
+            host = plan.totals()["host_ops"]
         prog.done()
-    rep = {"config": cfg.name, "model": qnet.name, "images": len(x), "input": source}
+    if len(loaded) == 1:
+        rep = {"config": cfg.name, "model": loaded[0][0].name, "images": n,
+               "input": loaded[0][4]}
+    else:
+        rep = {"config": cfg.name, "models": names, "images": n,
+               "input": {name: m[4] for name, m in zip(names, loaded)}}
     rep.update(run.report())
-    host = plan.totals()["host_ops"]
+    rep.update(extra)
     rep["host_ops"] = host
-    out_name = qnet.outputs[0]
-    rtl, ref = run.outputs[out_name], env[out_name]
-    if ref.ndim == 2:   # class scores: top-1 against the labels, and the float model's
-        fl = float_outputs(graph, x)
-        top = {"float": fl.argmax(1), "quantized": ref.argmax(1), "rtl": rtl.argmax(1)}
-        rep["top1_agreement"] = {"quantized_vs_float": float((top["quantized"] ==
-                                                              top["float"]).mean()),
-                                 "rtl_vs_quantized": float((top["rtl"] ==
-                                                            top["quantized"]).mean())}
-        if labels is not None:
-            labels = np.asarray(labels)
-            rep["accuracy"] = {k: round(float((v == labels).mean()), 6) for k, v in top.items()}
-            rep["accuracy"]["labels"] = len(labels)
+    scores = {}
+    outputs = run.outputs_of if kind else {names[0]: run.outputs}
+    for name, (qnet, graph, x, labels, _) in zip(names, loaded):
+        out_name = qnet.outputs[0]
+        ref = envs[name][out_name]
+        if ref.ndim == 2:   # class scores: top-1 against the labels, and the float model's
+            scores[name] = _top1(graph, x, ref, outputs[name][out_name], labels)
+    if len(loaded) == 1:
+        rep.update(scores.get(names[0], {}))
+    else:
+        for key in ("top1_agreement", "accuracy"):
+            if any(key in d for d in scores.values()):
+                rep[key] = {name: d[key] for name, d in scores.items() if key in d}
     _print_network_run(rep, args.json)
     if not run.correct:
         bad = run.first_wrong()
-        error(f"NOT bit-exact: layer {bad.name} differs from the integer reference in "
+        where = f"{bad.extra['model']}/" if "model" in bad.extra else ""
+        error(f"NOT bit-exact: layer {where}{bad.name} differs from the integer reference in "
               f"{bad.mismatches} of {bad.elements} outputs" +
               (" (timed out)" if bad.timed_out else ""))
         return EXIT_FAIL
-    if not run.cycles_match:
+    if not extra.get("exact", True):   # cycles checked where the model is exact
+        return EXIT_OK
+    if not all(r.cycles_match for r in run.layers):
         bad = next(r for r in run.layers if not r.cycles_match)
         error(f"layer {bad.name} took {bad.cycles} cycles, the cycle model says "
               f"{bad.estimate_cycles}")
+        return EXIT_FAIL
+    if not run.cycles_match:
+        error(f"the run took {run.cycles} cycles, hwgen estimate says {run.estimate_cycles}")
         return EXIT_FAIL
     return EXIT_OK
 
@@ -934,7 +1045,10 @@ def _print_network_run(rep: dict, as_json: bool) -> None:
         return
     rows = [("layer", "op", "where", "cycles", "estimate", "bit-exact")]
     for d in rep["layers"]:
-        rows.append((d["name"], d["op"], d["where"], str(d["cycles"]),
+        where = d["where"] + (f" {d['grid']}" if "grid" in d else "") + (
+            f" {d['engine']}" if d["where"] == "engine" else "")
+        rows.append(((f"{d['model']}/" if "model" in d else "") + d["name"], d["op"], where,
+                     str(d["cycles"]),
                      str(d["estimate_cycles"]),
                      ("yes" if d["bit_exact"] else f"NO ({d['mismatches']})")
                      if "bit_exact" in d else "-"))
@@ -960,8 +1074,11 @@ def args_compile(p) -> None:
 
 def cmd_compile(args) -> int:
     from .compiler.network import plan_network
-    from .compiler.package import write_package
-    cfg = load_config(args.config).single_array("compile")
+    from .compiler.package import write_package, write_scaleout_package
+    cfg = load_config(args.config)
+    kind = _scaleout(cfg)
+    if not kind:
+        cfg.single_array("compile")
     if args.input_shape is not None and len(args.input_shape) == 4 and args.input_shape[0] != 1:
         raise BadInput("compile: a compiled network runs one image at a time; give "
                        "--input-shape as 1xCxHxW or CxHxW")
@@ -976,9 +1093,16 @@ def cmd_compile(args) -> int:
         out = Path(args.output) if args.output else \
             Path("build") / f"{cfg.name}-{config_hash(cfg)}-{name}"
         prog.stage(f"planning {qnet.name} on {cfg.name}")
-        plan = plan_network(cfg, qnet, n_images=1)
-        files = write_package(plan, qnet.quantize_input(x), out, force=args.force,
-                              source=source, log=prog.stage)
+        if kind:   # refuses a layer the design cannot run before writing anything
+            if kind == "pods":
+                from .compiler.scaleout import plan_pods
+                plan_pods(cfg, qnet, n_images=1)
+            files = write_scaleout_package(cfg, qnet, qnet.quantize_input(x), out,
+                                           force=args.force, source=source, log=prog.stage)
+        else:
+            plan = plan_network(cfg, qnet, n_images=1)
+            files = write_package(plan, qnet.quantize_input(x), out, force=args.force,
+                                  source=source, log=prog.stage)
         prog.done()
         prog.log(f"wrote {len(files)} files to {out}")
     for f in files:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
+from typing import Optional
 
 import numpy as np
 
@@ -37,8 +38,9 @@ class LayerResult:
     bit_exact: bool = True
     mismatches: int = 0
     elements: int = 0
-    seconds: float = 0.0
+    seconds: Optional[float] = 0.0    # None: run within one simulation of the network
     timed_out: bool = False
+    extra: dict = field(default_factory=dict)   # what a scale-out design adds (pods, engine)
 
     @property
     def cycles_match(self) -> bool:
@@ -47,11 +49,14 @@ class LayerResult:
     def report(self) -> dict:
         d = {"name": self.name, "op": self.op, "where": self.where,
              "cycles": self.cycles, "estimate_cycles": self.estimate_cycles}
-        if self.where == "array":
+        if self.where != "host":
             d.update(bit_exact=self.bit_exact, mismatches=self.mismatches,
-                     elements=self.elements, sim_seconds=round(self.seconds, 3))
+                     elements=self.elements)
+            if self.seconds is not None:
+                d["sim_seconds"] = round(self.seconds, 3)
             if self.timed_out:
                 d["timed_out"] = True
+        d.update(self.extra)
         return d
 
 

@@ -27,7 +27,7 @@ import re
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Optional
+from typing import Callable, Iterator, Optional
 
 import numpy as np
 import yaml
@@ -36,7 +36,8 @@ from ..config import AcceleratorConfig, config_dict, config_from_dict, config_ha
 from ..lib import outdir
 from ..lib.errors import BadInput
 from ..models.network import QNet
-from .network import NetworkPlan, layer_program, plan_network
+from .network import NetworkPlan, layer_program, plan_layer, plan_network
+from .scaleout import plan_pods, pod_layer_program, schedule_layers
 
 FORMAT = "hwgen-network-1"
 
@@ -68,12 +69,7 @@ def write_package(plan: NetworkPlan, xq: np.ndarray, out, *, force: bool = False
     say("running the integer reference on the test image")
     env = q.run(xq)
     din_bits = cfg.params()["DIN_BITS"]
-    files: dict[str, bytes] = {
-        "config.yaml": yaml.safe_dump(config_dict(cfg), sort_keys=False).encode(),
-        "vectors/input.npy": _npy(xq),
-    }
-    with tempfile.TemporaryDirectory() as tmp:
-        files["network.npz"] = q.save(Path(tmp) / "network.npz").read_bytes()
+    files = _common_files(cfg, q, xq)
     layers = []
     array_layers = [lp for lp in plan.layers if lp.where == "array"]
     for index, lp in enumerate(plan.layers):
@@ -95,13 +91,28 @@ def write_package(plan: NetworkPlan, xq: np.ndarray, out, *, force: bool = False
                      program=f"programs/{stem}.cmd.hex", test_din=f"vectors/{stem}.din.hex",
                      test_output=f"vectors/{stem}.out.npy")
         layers.append(d)
+    return _write(target, out, cfg, q, source, plan.totals()["cycles"], layers, files, say)
+
+
+def _common_files(cfg: AcceleratorConfig, q: QNet, xq: np.ndarray) -> dict[str, bytes]:
+    files = {"config.yaml": yaml.safe_dump(config_dict(cfg), sort_keys=False).encode(),
+             "vectors/input.npy": _npy(xq)}
+    with tempfile.TemporaryDirectory() as tmp:
+        files["network.npz"] = q.save(Path(tmp) / "network.npz").read_bytes()
+    return files
+
+
+def _write(target, out, cfg: AcceleratorConfig, q: QNet, source: str, cycles: int,
+           layers: list, files: dict, say, **more) -> list[Path]:
+    """Write ``files`` and the manifest (``more``: what a scale-out design adds to it)
+    through ``target``; the paths written."""
     man = {
         "format": FORMAT, "config": cfg.name, "config_hash": config_hash(cfg),
         "model": q.name, "network_digest": q.digest(), "weights": q.meta.get("weights", ""),
         "input": {"tensor": q.input.name, "shape": list(q.input.shape),
                   "scale": float(q.input.scale), "bits": q.input.bits},
-        "outputs": list(q.outputs), "test_input": source,
-        "cycles": plan.totals()["cycles"], "layers": layers,
+        "outputs": list(q.outputs), "test_input": source, **more,
+        "cycles": cycles, "layers": layers,
         "files": {name: hashlib.sha256(data).hexdigest() for name, data in sorted(files.items())},
     }
     say(f"writing {len(files) + 1} files")
@@ -115,6 +126,114 @@ def write_package(plan: NetworkPlan, xq: np.ndarray, out, *, force: bool = False
     return [out / n for n in sorted(files)] + [out / "manifest.json"]
 
 
+def _port_files(files: dict, stem: str, port: int, cmds, din, n_dout: int,
+                din_bits: int) -> dict:
+    """One port's program of a layer into ``files``; its manifest entry."""
+    files[f"programs/{stem}.port{port}.cmd.hex"] = _hex(cmds, 64).encode()
+    files[f"vectors/{stem}.port{port}.din.hex"] = _hex(din, din_bits).encode()
+    return {"port": port, "program": f"programs/{stem}.port{port}.cmd.hex",
+            "test_din": f"vectors/{stem}.port{port}.din.hex", "commands": len(cmds),
+            "din_beats": len(din), "dout_beats": n_dout}
+
+
+def scaleout_cycles(cfg: AcceleratorConfig, q: QNet) -> int:
+    """The cycles ``hwgen estimate`` gives a one-image network on a multi-pod or
+    heterogeneous design."""
+    if cfg.pods is not None:
+        return plan_pods(cfg, q, 1).report()["cycles"]
+    return schedule_layers(cfg, [(q.name, q)], 1).makespan
+
+
+def scaleout_layers(cfg: AcceleratorConfig, q: QNet, env: dict) -> Iterator[dict]:
+    """The programs of a one-image network on a multi-pod or heterogeneous design, layer
+    by layer, each made when it is reached from its inputs in ``env`` (which may grow
+    meanwhile): per layer a dict with ``where`` and, for a layer on the pods or an
+    engine, ``ports``: [(port, commands, din beats, result beats)], ``after``: the layers
+    it waits for, ``decode``: the ports' results -> the layer's output, and what the
+    manifest says of it."""
+    if cfg.pods is not None:
+        prev = []
+        for layer in q.layers:
+            lprog = pod_layer_program(cfg, q, layer, [env[t] for t in layer.inputs], 1)
+            plan = lprog.plan
+            d = {"layer": layer, "where": plan.where, "how": plan.how}
+            if plan.where == "pods":
+                ports = [(p, *lprog.job(p)) for p in range(cfg.pods.count)]
+                ports = [pt for pt in ports if pt[1]]
+                d.update(ports=ports, after=list(prev), cycles=plan.cycles,
+                         info={"grid": f"{plan.grid[0]}x{plan.grid[1]}",
+                               "parts": plan.parts, "pods_used": plan.pods_used},
+                         decode=lambda douts, shape, lprog=lprog, ports=ports: lprog.decode(
+                             cfg.pod, _per_port(douts, ports, cfg.pods.count), shape))
+                prev = [layer.name]
+            yield d
+        return
+    sched = schedule_layers(cfg, [(q.name, q)], 1)
+    by_name = {sl.name: sl for sl in sched.layers}
+    engines = dict(cfg.engines)
+    port = {name: e for e, (name, _) in enumerate(cfg.engines)}
+    waits = {}   # tensor -> the engine layers that make it
+    for layer in q.layers:
+        sl = by_name[layer.name]
+        reads = list(layer.inputs) + ([layer.residual] if layer.residual else [])
+        need = sorted({n for t in reads for n in waits.get(t, ())})
+        d = {"layer": layer, "where": "host" if sl.engine == "host" else "engine",
+             "how": "on the host"}
+        if sl.engine == "host":
+            waits[layer.output] = need
+        else:
+            ecfg = engines[sl.engine]
+            lprog = layer_program(ecfg, plan_layer(ecfg, q, layer, 1),
+                                  [env[t] for t in layer.inputs])
+            prog = lprog.program
+            d.update(how=lprog.plan.how, ports=[(port[sl.engine], prog.cmds, prog.din,
+                                                 prog.n_dout)],
+                     after=need, cycles=sl.end - sl.start,
+                     info={"engine": sl.engine, "start": sl.start, "end": sl.end},
+                     decode=lambda douts, shape, lprog=lprog, ecfg=ecfg: lprog.decode(
+                         ecfg, douts[0], shape))
+            waits[layer.output] = [layer.name]
+        yield d
+
+
+def _per_port(douts: list, ports: list, P: int) -> list:
+    full = [[] for _ in range(P)]
+    for (p, *_), d in zip(ports, douts):
+        full[p] = d
+    return full
+
+
+def write_scaleout_package(cfg: AcceleratorConfig, q: QNet, xq: np.ndarray, out, *,
+                           force: bool = False, source: str = "",
+                           log: Optional[Callable[[str], None]] = None) -> list[Path]:
+    """:func:`write_package` for a multi-pod or heterogeneous design: every layer on the
+    pods or an engine has one program per port it uses
+    (``programs/NN_LAYER.portP.cmd.hex``, the port a pod or an engine), the layers it
+    waits for (``after``) and, on the engines, its scheduled engine, start and end."""
+    target = outdir.target(out, force=force, command="compile", last=("manifest.json",))
+    say = log or (lambda msg: None)
+    say("running the integer reference on the test image")
+    env = q.run(xq)
+    kind = "pods" if cfg.pods is not None else "engines"
+    din_bits = (cfg.pod if kind == "pods" else cfg.engines[0][1]).params()["DIN_BITS"]
+    files = _common_files(cfg, q, xq)
+    layers = []
+    for index, d in enumerate(scaleout_layers(cfg, q, env)):
+        layer = d["layer"]
+        m = {"index": index, "name": layer.name, "op": layer.op, "where": d["where"],
+             "how": d["how"], "inputs": list(layer.inputs), "output": layer.output,
+             "output_shape": list(q.tensor(layer.output).shape)}
+        if "ports" in d:
+            stem = _file_name(index, layer.name)
+            files[f"vectors/{stem}.out.npy"] = _npy(env[layer.output])
+            m.update(cycles=d["cycles"], **d["info"], after=d["after"],
+                     ports=[_port_files(files, stem, *pt, din_bits) for pt in d["ports"]],
+                     test_output=f"vectors/{stem}.out.npy")
+        layers.append(m)
+    return _write(target, out, cfg, q, source, scaleout_cycles(cfg, q), layers, files, say,
+                  organisation=kind)
+
+
 @dataclass
 class Package:
     """A compiled network read back: its design, network and plan."""
@@ -122,7 +241,12 @@ class Package:
     manifest: dict
     cfg: AcceleratorConfig
     qnet: QNet
-    plan: NetworkPlan
+    plan: Optional[NetworkPlan]    # None for a multi-pod or heterogeneous design
+
+    @property
+    def organisation(self) -> str:
+        """"pods", "engines" or "" (one array)."""
+        return self.manifest.get("organisation", "")
 
 
 def load_package(path) -> Package:
@@ -147,7 +271,7 @@ def load_package(path) -> Package:
     qnet = QNet.load(path / "network.npz")
     if qnet.digest() != man["network_digest"]:
         raise BadInput(f"{path}: network.npz does not match the manifest")
-    plan = plan_network(cfg, qnet, n_images=1)
+    plan = None if man.get("organisation") else plan_network(cfg, qnet, n_images=1)
     return Package(path, man, cfg, qnet, plan)
 
 
@@ -156,6 +280,8 @@ def run_package(pkg: Package, xq: np.ndarray, execute: Callable) -> dict:
     array layers as programs through ``execute(program) -> dout beats`` (a board, a
     simulator), host layers here; every tensor's values."""
     q, cfg = pkg.qnet, pkg.cfg
+    if pkg.organisation:
+        raise ValueError(f"{pkg.path}: a {pkg.organisation} package: run_scaleout_package")
     env = {q.input.name: np.asarray(xq, dtype=np.int64)}
     by_name = {d["name"]: d for d in pkg.manifest["layers"]}
     for lp in pkg.plan.layers:
@@ -172,4 +298,30 @@ def run_package(pkg: Package, xq: np.ndarray, execute: Callable) -> dict:
                            "what this hwgen compiles; recompile the network")
         dout = execute(lprog.program)
         env[layer.output] = lprog.decode(cfg, dout, (len(xq), *q.tensor(layer.output).shape))
+    return env
+
+
+def run_scaleout_package(pkg: Package, xq: np.ndarray, execute: Callable) -> dict:
+    """:func:`run_package` for a multi-pod or heterogeneous package: each layer's
+    programs (their commands checked against the files) through ``execute(ports) ->
+    result beats per port`` (``ports``: [(port, commands, din beats, result beats)], run
+    together), one layer after another; every tensor's values."""
+    q = pkg.qnet
+    env = {q.input.name: np.asarray(xq, dtype=np.int64)}
+    by_name = {d["name"]: d for d in pkg.manifest["layers"]}
+    for d in scaleout_layers(pkg.cfg, q, env):
+        layer = d["layer"]
+        if "ports" not in d:
+            env[layer.output] = q.run_layer(layer, [env[t] for t in layer.inputs])
+            continue
+        files = {pt["port"]: pt["program"] for pt in by_name[layer.name].get("ports", [])}
+        for port, cmds, _, _ in d["ports"]:
+            words = [] if port not in files else \
+                [int(w, 16) for w in (pkg.path / files[port]).read_text().split()]
+            if words != list(cmds):
+                raise BadInput(f"{pkg.path}: the commands of layer {layer.name} on port "
+                               f"{port} differ from what this hwgen compiles; recompile "
+                               "the network")
+        douts = execute(d["ports"])
+        env[layer.output] = d["decode"](douts, (len(xq), *q.tensor(layer.output).shape))
     return env

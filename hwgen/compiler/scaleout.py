@@ -34,7 +34,8 @@ b XOR c, a permutation the butterfly passes without a collision
 another's traffic. The bus gives a pod one slot in P cycles, modelled as every beat of
 its streams costing P cycles (an estimate: the slots' phase is not modelled). Layers run
 one after another (each reads what the previous one wrote), so the network's cycles are
-the sum of its layers'.
+the sum of its layers'. :func:`pod_layer_program` gives every pod the programs of the
+slices this model times, with the layer's operands (``hwgen run`` on a multi-pod design).
 
 **Sub-accelerators.** Each layer's cycles on each engine are those of
 :func:`hwgen.compiler.network.plan_layer` (the exact single-array model; a layer an
@@ -54,19 +55,23 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Optional
 
+import numpy as np
+
 from ..config import AcceleratorConfig, Dataflow
 from ..lib.arith import ceil_div
 from ..lib.errors import WorkloadError
+from ..lib.protocol import cmd_sync
 from ..lib.scaleout import interconnect_latency
 from ..models.network import QLayer, QNet, pool_as_conv
 from ..models import maxplus as mx
 from ..models.perf import LoopNest, block_timing, gemm_nest, nest_block
 from .mapping import default_mapping
-from .network import plan_layer
-from .program import check_gemm
+from .network import _im2col, _quant, _spec, plan_layer
+from .program import GemmSource, Quant, check_gemm, emit_nest
 
 __all__ = ["LayerGemms", "layer_gemms", "PodLayer", "PodPlan", "plan_pods", "slices",
-           "PodGemm", "plan_pod_gemm",
+           "PodGemm", "plan_pod_gemm", "PartData", "layer_parts_data", "PodSlice",
+           "pod_layer_slices", "PodLayerProgram", "pod_layer_program",
            "tenant_splits", "plan_tenants",
            "grids", "ScheduledLayer", "Schedule", "schedule_layers", "interconnect_of"]
 
@@ -238,12 +243,21 @@ def _lpt(parts: list[list[int]], groups: int, width: int) -> int:
     """The busiest pod's cycles when parts (each its slices' cycles, slice j on pod j of
     a group of ``width`` pods) go to ``groups`` groups longest first, each to the group
     whose busiest pod is free first, every pod running its slices one after another."""
+    return _lpt_assign(parts, groups, width)[0]
+
+
+def _lpt_assign(parts: list[list[int]], groups: int, width: int) -> tuple[int, list]:
+    """:func:`_lpt`'s cycles, and the group of every part in the order they were placed
+    ([(part index, group)])."""
     load = [[0] * width for _ in range(groups)]
-    for sl in sorted(parts, key=lambda x: (-max(x), x)):
+    placed = []
+    for k in sorted(range(len(parts)), key=lambda k: (-max(parts[k]), parts[k], k)):
+        sl = parts[k]
         i = min(range(groups), key=lambda i: (max(load[i]), i))
         for j, c in enumerate(sl):
             load[i][j] += c
-    return max(max(row) for row in load)
+        placed.append((k, i))
+    return max(max(row) for row in load), placed
 
 
 def _best_grid(cfg: AcceleratorConfig, g: LayerGemms, net: tuple) -> tuple:
@@ -286,6 +300,13 @@ def plan_pod_layer(cfg: AcceleratorConfig, qnet: QNet, layer: QLayer,
     g = layer_gemms(qnet, layer, n_images, cfg.pod.R)
     if g is None:
         return PodLayer(layer.name, layer.op, "host", "on the host")
+    # the pods' programs need what a single array's do (compiler.network.plan_layer)
+    if g.preload and not cfg.features.preload:
+        raise WorkloadError(f"layer {layer.name}: its residual add needs features.preload, "
+                            f"which {cfg.name} leaves out")
+    if not cfg.features.lane_quant:
+        raise WorkloadError(f"layer {layer.name}: per-channel requantization needs "
+                            f"features.lane_quant, which {cfg.name} leaves out")
     cycles, grid, groups, used, _ = _best_grid(cfg, g, net if net is not None
                                                else interconnect_of(cfg))
     return PodLayer(layer.name, layer.op, "pods", g.how, g.parts[0], len(g.parts), grid,
@@ -555,3 +576,182 @@ def schedule_layers(cfg: AcceleratorConfig, models: list, n_images: int = 1) -> 
     placed.sort(key=lambda x: (x[1].start, x[0]))
     t2 = time.perf_counter()
     return Schedule(cfg, list(models), [sl for _, sl in placed], t1 - t0, t2 - t1)
+
+
+# ---- a layer's programs on the pods, with data ---------------------------------------------
+@dataclass
+class PartData:
+    """One part of a layer with its operands: C = A.B (+ preload * factors) with the
+    output path ``quant``; ``place(out, C)`` writes C into the layer's output."""
+    a: object
+    b: object
+    quant: Quant
+    preload: object = None
+    factors: object = None
+    place: object = None
+
+
+def layer_parts_data(qnet: QNet, layer: QLayer, inputs: list, n_images: int,
+                     R: int) -> list[PartData]:
+    """The parts of ``layer`` (as :func:`layer_gemms` cuts it, the images of the batch in
+    M) with their operands, for the layer's batched integer ``inputs`` (as
+    :meth:`QNet.run` gives them): a conv's A is its im2col matrix, image after image."""
+    if layer.op == "avgpool":
+        layer = pool_as_conv(layer, qnet.tensor(layer.inputs[0]).shape[0])
+    residual = layer.residual is not None
+    if layer.op == "linear":
+        O, _ = layer.weight.shape
+
+        def place_linear(out, res):
+            out[:] = res.reshape(out.shape)
+        return [PartData(inputs[0].reshape(n_images, -1), layer.weight.T,
+                         _quant(layer, slice(0, O), O),
+                         inputs[1].reshape(n_images, -1) if residual else None,
+                         layer.preload if residual else None, place_linear)]
+    if layer.op != "conv":
+        raise ValueError(f"layer {layer.name}: {layer.op} runs on the host")
+    O, Cg, kh, kw = layer.weight.shape
+    g = layer.groups
+    _, Ho, Wo = qnet.tensor(layer.output).shape
+    if g == 1:
+        tiles = [(slice(0, Cg), slice(0, O), False)]
+    elif Cg == 1 and O == g:   # depthwise: channel tiles of R, block-diagonal kernels
+        tiles = [(slice(t, min(t + R, O)), slice(t, min(t + R, O)), True)
+                 for t in range(0, O, R)]
+    else:
+        N = O // g
+        tiles = [(slice(i * Cg, (i + 1) * Cg), slice(i * N, (i + 1) * N), False)
+                 for i in range(g)]
+    x = inputs[0]
+    out = []
+    for cin_s, cout_s, diag in tiles:
+        cin, cout = cin_s.stop - cin_s.start, cout_s.stop - cout_s.start
+        if diag:   # w[o, c] = w_dw[o] on the diagonal
+            wt = np.zeros((cout, cin, kh, kw), dtype=np.int64)
+            idx = np.arange(cout)
+            wt[idx, idx] = layer.weight[cout_s, 0]
+        else:
+            wt = layer.weight[cout_s]
+        spec = _spec(qnet, layer, cin, cout)
+        a = np.concatenate([_im2col(x[b:b + 1, cin_s], spec) for b in range(n_images)])
+        pre = None
+        if residual:
+            pre = np.concatenate([inputs[1][b, cout_s].reshape(cout, -1).T
+                                  for b in range(n_images)])
+
+        def place(o, res, cout_s=cout_s, cout=cout):
+            o[:, cout_s] = res.reshape(n_images, Ho, Wo, cout).transpose(0, 3, 1, 2)
+        out.append(PartData(a, wt.transpose(2, 3, 1, 0).reshape(-1, cout),
+                            _quant(layer, cout_s, O), pre,
+                            layer.preload[cout_s] if residual else None, place))
+    return out
+
+
+def _quant_cols(q: Quant, c0: int, n: int) -> Quant:
+    """The output path of columns c0 .. c0 + n - 1 of ``q`` (per column)."""
+    cut = lambda v: tuple(v[c0:c0 + n]) if isinstance(v, tuple) else v  # noqa: E731
+    return dataclasses.replace(q, mult=cut(q.mult), shift=cut(q.shift),
+                               bias=None if q.bias is None else cut(q.bias))
+
+
+@dataclass(frozen=True)
+class PodSlice:
+    """Slice ``rows`` x ``cols`` ((first, count) each) of part ``part`` on a pod."""
+    part: int
+    rows: tuple
+    cols: tuple
+
+
+def pod_layer_slices(cfg: AcceleratorConfig, qnet: QNet, layer: QLayer,
+                     n_images: int = 1, net: Optional[tuple] = None) -> tuple[PodLayer, list]:
+    """The plan of ``layer`` on the pods (:func:`plan_pod_layer`) and what every pod runs
+    for it: per pod its :class:`PodSlice` list, in the order it runs them (the parts in
+    the order :func:`_lpt` places them on the groups, group i on pods i*w .. i*w+w-1 of
+    a grid of w = pr*pc slices, slice (r, c) of a part on the group's pod r*pc + c);
+    ``net`` as :func:`plan_pod_layer`'s."""
+    lp = plan_pod_layer(cfg, qnet, layer, n_images, net)
+    P = cfg.pods.count
+    if lp.where == "host":
+        return lp, [[] for _ in range(P)]
+    g = layer_gemms(qnet, layer, n_images, cfg.pod.R)
+    net = net if net is not None else interconnect_of(cfg)
+    _, (pr, pc), groups, _, (um, un) = _best_grid(cfg, g, net)
+    sosa = cfg.pods.tiling.value == "sosa"
+    groups = P // (pr * pc) if sosa else 1
+    cuts = {}
+    for part in set(g.parts):
+        M, _, N = part
+        rows = [(sum(ms[:i]), m) for ms in [slices(M, pr, um)] for i, m in enumerate(ms)]
+        cols = [(sum(ns[:j]), n) for ns in [slices(N, pc, un)] for j, n in enumerate(ns)]
+        cuts[part] = [(r, c) for r in rows for c in cols]
+    cyc = [_part_slices(cfg.pod, net[1], g, part, pr, pc, um, un) for part in g.parts]
+    _, placed = _lpt_assign(cyc, groups, pr * pc)
+    pods = [[] for _ in range(P)]
+    for k, grp in placed:
+        for j, (r, c) in enumerate(cuts[g.parts[k]]):
+            pods[grp * pr * pc + j].append(PodSlice(k, r, c))
+    return lp, pods
+
+
+@dataclass
+class PodLayerProgram:
+    """A layer's programs on the pods: per pod its slices' programs, each followed by a
+    SYNC (:meth:`job`), and how the layer's output is put together from their results."""
+    plan: PodLayer
+    slices: list        # per pod: [(PodSlice, Program)]
+    parts: list         # PartData per part
+
+    def job(self, p: int) -> tuple[list, list, int]:
+        """(command words, operand beats, result beats) of pod ``p``."""
+        cmds, din, n = [], [], 0
+        for _, prog in self.slices[p]:
+            cmds += prog.cmds + [cmd_sync()]
+            din += prog.din
+            n += prog.n_dout
+        return cmds, din, n
+
+    def decode(self, pod: AcceleratorConfig, dout: list, shape: tuple) -> np.ndarray:
+        """The layer's output (``shape``, batch first) from every pod's result beats."""
+        res = [None] * len(self.parts)
+        for p, sl in enumerate(self.slices):
+            pos = 0
+            for s, prog in sl:
+                if res[s.part] is None:
+                    M, N = self.parts[s.part].a.shape[0], self.parts[s.part].b.shape[1]
+                    res[s.part] = np.zeros((M, N), dtype=np.int64)
+                (r0, m), (c0, n) = s.rows, s.cols
+                res[s.part][r0:r0 + m, c0:c0 + n] = prog.decode(
+                    pod, dout[p][pos:pos + prog.n_dout]).astype(np.int64)
+                pos += prog.n_dout
+        out = np.zeros(shape, dtype=np.int64)
+        for part, r in zip(self.parts, res):
+            part.place(out, r)
+        return out
+
+
+def pod_layer_program(cfg: AcceleratorConfig, qnet: QNet, layer: QLayer, inputs: list,
+                      n_images: int = 1, net: Optional[tuple] = None) -> PodLayerProgram:
+    """Every pod's program for ``layer`` on its batched integer ``inputs``: each slice a
+    GEMM with the loop nest :func:`slice_nest` times, from the part's operands; ``net``
+    as :func:`plan_pod_layer`'s (a network on some pods of a larger interconnect)."""
+    lp, pods = pod_layer_slices(cfg, qnet, layer, n_images, net)
+    if lp.where == "host":
+        return PodLayerProgram(lp, [[] for _ in pods], [])
+    g = layer_gemms(qnet, layer, n_images, cfg.pod.R)
+    pod = cfg.pod
+    data = layer_parts_data(qnet, layer, inputs, n_images, pod.R)
+    out = []
+    for sl in pods:
+        progs = []
+        for s in sl:
+            d = data[s.part]
+            (r0, m), (c0, n) = s.rows, s.cols
+            K = d.a.shape[1]
+            nest = slice_nest(pod, m, K, n, g.per_lane, g.clamp, g.preload, g.raw)
+            src = GemmSource(pod, nest, d.a[r0:r0 + m], d.b[:, c0:c0 + n],
+                             preload=None if d.preload is None else
+                             d.preload[r0:r0 + m, c0:c0 + n],
+                             factors=None if d.factors is None else d.factors[c0:c0 + n])
+            progs.append((s, emit_nest(pod, nest, src, _quant_cols(d.quant, c0, n))))
+        out.append(progs)
+    return PodLayerProgram(lp, out, data)

@@ -4,6 +4,7 @@ generate on both."""
 import json
 import re
 
+import numpy as np
 import pytest
 
 from hwgen.cli import main
@@ -77,8 +78,6 @@ def test_two_models_share_the_pods(capsys, configs):
     (["fpga", "{pods}", "--board", "icebreaker", "-o", "x"],
      "hwgen: does not fit: pods does not fit icebreaker (iCE40UP5K): BRAM: buffers hold "
      "5632 kbit"),
-    (["compile", "{het}", "--model", "digits_cnn", "-o", "x"],
-     "subaccelerators: hwgen compile takes one"),
     (["sim", "{het}", "--workload", "gemm:4x4x4", "--stall", "3"],
      "hwgen: --stall is not supported on a heterogeneous design yet"),
     (["estimate", "{pods}", "--workload", "gemm:4x4x4", "--pdk", "osu018", "--clock-ns", "5"],
@@ -218,3 +217,137 @@ def test_check_names_the_organisation(capsys, tmp_path, text, what):
     (tmp_path / "d.yaml").write_text(text)
     code, out, _ = run(capsys, "check", str(tmp_path / "d.yaml"))
     assert code == 0 and f": ok: d, {what}, int8 operands" in out
+
+
+def _small_model(tmp_path):
+    from tests.cli.test_network_cli import small_onnx
+    model = small_onnx(tmp_path / "small.onnx")
+    np.save(tmp_path / "x.npy", np.random.default_rng(1).normal(size=(2, 2, 6, 6))
+            .astype(np.float32))
+    return model
+
+
+RUN_HET = """host: {beat_elems: 2}
+buffers: {input: {depth: 64}, weight: {depth: 64}, acc: {depth: 64}}
+subaccelerators:
+  - {name: ws, array: {rows: 2, cols: 4, dataflow: ws}}
+  - {name: os, array: {rows: 4, cols: 2, dataflow: os}}
+"""
+
+
+@pytest.mark.parametrize("text,kind", [(SMALL_PODS, "pods"), (RUN_HET, "engines")])
+def test_run_network_on_scaleout(capsys, tmp_path, text, kind):
+    """hwgen run on a multi-pod design (every layer cut across the pods) and on a
+    heterogeneous one (every layer on the engine the scheduler chose): bit-exact against
+    the integer reference, every layer's cycles and the total those of hwgen estimate."""
+    (tmp_path / "d.yaml").write_text(text)
+    cfg, model = str(tmp_path / "d.yaml"), str(_small_model(tmp_path))
+    code, out, err = run(capsys, "run", cfg, "--model", model, "--sim", "amaranth",
+                         "--input", str(tmp_path / "x.npy"), "--json", "-q")
+    assert code == 0, err
+    rep = json.loads(out)
+    code, out, _ = run(capsys, "estimate", cfg, "--model", model, "--input-shape",
+                       "2x2x6x6", "--json", "-q")
+    est = json.loads(out)
+    assert rep["correct"] and rep["cycles_match"] and rep["images"] == 2
+    assert rep["cycles"] == rep["estimate_cycles"] == est["cycles"]
+    assert [d["cycles"] for d in rep["layers"]] == [d["cycles"] for d in est["layers"]]
+    assert all(d["bit_exact"] for d in rep["layers"] if d["where"] != "host")
+    if kind == "pods":
+        assert (rep["pods"], rep["interconnect"]) == (4, "butterfly")
+        assert [d.get("grid") for d in rep["layers"]] == [d.get("grid") for d in est["layers"]]
+        assert rep["cycles"] == sum(d["cycles"] for d in rep["layers"])
+    else:
+        assert set(rep["engines"]) == {"ws", "os"}
+        assert [(d["engine"], d["start"], d["end"]) for d in rep["layers"]] == \
+            [(d["engine"], d["start"], d["end"]) for d in est["layers"]]
+        return
+    code, out, _ = run(capsys, "run", cfg, "--model", model, "--sim", "amaranth",
+                       "--input", str(tmp_path / "x.npy"), "-q")
+    assert code == 0 and out.splitlines()[0].split()[:3] == ["layer", "op", "where"]
+
+
+def test_run_refused_on_scaleout(capsys, tmp_path):
+    """A layer the pods cannot hold is refused before any simulation."""
+    (tmp_path / "d.yaml").write_text(SMALL_PODS.replace("host:", "precision: {max_k: 8}\nhost:"))
+    code, out, err = run(capsys, "run", str(tmp_path / "d.yaml"), "--model",
+                         str(_small_model(tmp_path)), "--sim", "amaranth", "-q")
+    assert code == 2 and out == "" and len(err.strip().splitlines()) == 1, err
+    assert "max_k" in err
+
+
+def test_run_two_models(capsys, tmp_path):
+    """Several --model: each on pods of its own (the split estimate reports), or
+    scheduled together on the engines; every layer bit-exact, cycles as estimated."""
+    model = str(_small_model(tmp_path))
+    for text in (SMALL_PODS, RUN_HET):
+        (tmp_path / "d.yaml").write_text(text)
+        cfg = str(tmp_path / "d.yaml")
+        code, out, err = run(capsys, "run", cfg, "--model", model, "--model", model,
+                             "--sim", "amaranth", "--images", "1", "--json", "-q")
+        assert code == 0, err
+        rep = json.loads(out)
+        code, out, _ = run(capsys, "estimate", cfg, "--model", model, "--model", model,
+                           "--input-shape", "1x2x6x6", "--json", "-q")
+        est = json.loads(out)
+        assert rep["models"] == ["small#0", "small#1"] and rep["correct"]
+        assert rep["cycles"] == rep["estimate_cycles"] == est["cycles"]
+        assert {d["model"] for d in rep["layers"]} == {"small#0", "small#1"}
+        assert set(rep["top1_agreement"]) == {"small#0", "small#1"}
+        if "split" in est:
+            assert rep["split"] == est["split"]
+
+
+@pytest.mark.parametrize("argv,message", [
+    (["run", "tiny", "--model", "digits_cnn", "--model", "digits_cnn"],
+     "hwgen: run: several --model go with a design of pods: or subaccelerators:"),
+    (["run", "{het}", "--model", "digits_cnn", "--model", "digits_cnn", "--input", "{x}"],
+     "hwgen: run: --input and --labels go with one --model"),
+])
+def test_run_several_models_refused(capsys, configs, argv, message):
+    np.save(configs / "x.npy", np.zeros((1, 1, 8, 8), np.float32))
+    argv = [a.format(het=configs / "het.yaml", x=configs / "x.npy") for a in argv]
+    code, out, err = run(capsys, *argv, "-q")
+    assert code == 2 and out == "" and err.startswith(message), err
+
+
+@pytest.mark.parametrize("text", [SMALL_PODS, RUN_HET], ids=["pods", "engines"])
+def test_compile_scaleout_package_replays(capsys, tmp_path, text):
+    """hwgen compile on a scale-out design writes every layer's program per port (pod
+    or engine) with what it waits for; replayed layer by layer on the data path, the
+    package gives the test vectors' outputs, and a changed program is noticed."""
+    from hwgen.compiler.package import load_package, run_scaleout_package
+    from sim_tb.pods import Job, run_jobs_amaranth
+    (tmp_path / "d.yaml").write_text(text)
+    out = tmp_path / "pkg"
+    code, _, err = run(capsys, "compile", str(tmp_path / "d.yaml"), "--model",
+                       str(_small_model(tmp_path)), "-o", str(out), "-q")
+    assert code == 0, err
+    man = json.loads((out / "manifest.json").read_text())
+    on = [d for d in man["layers"] if "ports" in d]
+    assert man["organisation"] in ("pods", "engines") and on
+    assert all((out / pt["program"]).is_file() for d in on for pt in d["ports"])
+    if man["organisation"] == "pods":
+        assert any(len(d["ports"]) > 1 for d in on)
+        assert all(d["after"] == ([] if i == 0 else [on[i - 1]["name"]])
+                   for i, d in enumerate(on))
+    else:
+        assert {d["engine"] for d in on} <= {"ws", "os"}
+    pkg = load_package(out)
+    cycles = []
+
+    def execute(ports):
+        res = run_jobs_amaranth(pkg.cfg, [Job(p, tuple(c), tuple(d), n)
+                                          for p, c, d, n in ports])
+        assert not res.timed_out
+        cycles.append(res.cycles)
+        return res.job_dout
+
+    env = run_scaleout_package(pkg, np.load(out / "vectors" / "input.npy"), execute)
+    for d in on:
+        assert (env[d["output"]] == np.load(out / d["test_output"])).all(), d["name"]
+    assert cycles == [d["cycles"] for d in on]
+    first = on[0]["ports"][0]
+    (out / first["program"]).write_text("0\n")
+    with pytest.raises(Exception, match="was changed after compiling"):
+        load_package(out)
