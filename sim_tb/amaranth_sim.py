@@ -234,7 +234,7 @@ def run_weights_then_items(dut, words, items, per_item: int, *, p_valid: float =
     rng = random.Random(seed)
     got, spans = [], []
 
-    async def send(ctx, port, values, cycle):
+    async def send(ctx, port, values, cycle, name):
         for v in values:
             while rng.random() >= p_valid:
                 ctx.set(port.valid, 0)
@@ -244,6 +244,7 @@ def run_weights_then_items(dut, words, items, per_item: int, *, p_valid: float =
             ctx.set(port.payload.as_value() if hasattr(port.payload, "as_value")
                     else port.payload, int(v))
             while True:
+                assert cycle < max_cycles, f"{name} not taken after {cycle} cycles (seed {seed})"
                 taken = ctx.get(port.ready)
                 await ctx.tick()
                 cycle += 1
@@ -253,9 +254,9 @@ def run_weights_then_items(dut, words, items, per_item: int, *, p_valid: float =
         return cycle
 
     async def bench(ctx):
-        cycle = await send(ctx, dut.w_in, words, 0)
+        cycle = await send(ctx, dut.w_in, words, 0, "a weight word")
         for item in items:
-            cycle = await send(ctx, dut.x_in, item, cycle)
+            cycle = await send(ctx, dut.x_in, item, cycle, f"input of item {len(got)}")
             last_in = cycle - 1
             out = []
             while len(out) < per_item:
@@ -271,6 +272,7 @@ def run_weights_then_items(dut, words, items, per_item: int, *, p_valid: float =
             ctx.set(dut.y_out.ready, 0)
             got.append(out)
             while ctx.get(dut.busy):
+                assert cycle < max_cycles, f"still busy after {cycle} cycles (seed {seed})"
                 await ctx.tick()
                 cycle += 1
 
