@@ -32,7 +32,7 @@ from typing import Optional
 
 import numpy as np
 
-from ..config import AcceleratorConfig
+from ..config import AcceleratorConfig, Dataflow
 from ..lib.arith import ceil_div
 from ..lib.errors import WorkloadError
 from ..lib.protocol import cmd_sync
@@ -410,6 +410,9 @@ def clear_caches() -> None:
 
 def plan_network(cfg: AcceleratorConfig, qnet: QNet, n_images: int = 1) -> NetworkPlan:
     """Every layer's plan and exact cycles, without data (``hwgen estimate --model``)."""
+    if cfg.dataflow is Dataflow.IS:
+        raise WorkloadError(f"{cfg.name} is input_stationary, which runs GEMM workloads; "
+                            "networks (--model) run on ws and os designs")
     if qnet.in_bits != cfg.precision.in_bits:
         raise WorkloadError(f"the network is quantized to {qnet.in_bits} bits, {cfg.name} "
                             f"computes with {cfg.precision.in_bits}; quantize for this design")

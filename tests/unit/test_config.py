@@ -52,7 +52,8 @@ def test_hash_and_dict_stable():
     ("array: {rows: 65}", "cfg.yaml: array.rows: must be between 1 and 64, got 65"),
     ("array: {cols: four}", "cfg.yaml: array.cols: must be an integer, got a string 'four'"),
     ("array: {dataflow: row_stationary}",
-     "cfg.yaml: array.dataflow: must be one of weight_stationary, output_stationary, got 'row_stationary'"),
+     "cfg.yaml: array.dataflow: must be one of weight_stationary, output_stationary, "
+     "input_stationary, got 'row_stationary'"),
     ("array: {rowz: 4}", "cfg.yaml: array.rowz: unknown key (known: cols, dataflow, rows)"),
     ("precision: {in_bits: 1}", "cfg.yaml: precision.in_bits: must be between 2 and 16, got 1"),
     ("precision: {in_bits: 17}", "cfg.yaml: precision.in_bits: must be between 2 and 16, got 17"),
