@@ -12,6 +12,8 @@ measured in ``benchmarks/search.py``.
 """
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 
 from ..config import acc_bits_needed
@@ -26,7 +28,19 @@ def _cdiv(a, b):
 
 def layer_cycles(col: dict, layer: Layer) -> np.ndarray:
     """Approximate cycles of one layer for every candidate (``col``: arrays R, C, os
-    (bool), beat, din, dw, dacc, banks_in, banks_w, banks_acc)."""
+    (bool), beat, din, dw, dacc, banks_in, banks_w, banks_acc; optionally ``is``
+    (bool), input-stationary candidates, priced as weight-stationary ones on the
+    transposed GEMM, B^T . A^T, with the input and weight buffers' roles exchanged)."""
+    cycles = _layer_cycles(col, layer)
+    is_ = col.get("is")
+    if is_ is not None and np.any(is_):
+        t = replace(layer, M=layer.N, N=layer.M, conv=False, depthwise=False, groups=1)
+        swapped = {**col, "os": np.zeros_like(col["os"]), "din": col["dw"], "dw": col["din"]}
+        cycles = np.where(is_, layer.groups * _layer_cycles(swapped, t), cycles)
+    return cycles
+
+
+def _layer_cycles(col: dict, layer: Layer) -> np.ndarray:
     R, C, os_, beat = col["R"], col["C"], col["os"], col["beat"]
     din, dw, dacc = col["din"], col["dw"], col["dacc"]
     M, N, g, cin, in_elems = layer.M, layer.N, layer.groups, layer.cin, layer.in_elems
@@ -121,6 +135,9 @@ def population_columns(space, pop: np.ndarray) -> dict:
     b = cols["precision.in_bits"].astype(np.int64)
     return {"R": cols["array.rows"].astype(np.int64), "C": cols["array.cols"].astype(np.int64),
             "os": cols["array.dataflow"] == "output_stationary",
+            "is": cols["array.dataflow"] == "input_stationary",
+            # (input-stationary designs are built without the on-chip im2col)
+            "im2col": (cols["array.dataflow"] != "input_stationary").astype(np.int64),
             "beat": cols["host.beat_elems"].astype(np.int64),
             "din": cols["buffers.input.depth"].astype(np.int64),
             "dw": cols["buffers.weight.depth"].astype(np.int64),

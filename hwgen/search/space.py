@@ -14,7 +14,7 @@ range ``{min, max}`` (every integer, or with ``pow2: true`` the powers of two, o
     array:
       rows: {min: 4, max: 32, pow2: true}
       cols: [4, 8, 16, 32]
-      dataflow: [ws, os]
+      dataflow: [ws, os, is]
     precision: {in_bits: 8}
     buffers:
       input:  {depth: {min: 256, max: 8192, pow2: true}, banks: [1, 2]}
@@ -44,7 +44,7 @@ from ..lib.errors import BadInput, read_text
 KEYS = {
     "array.rows": ("int", 1, 64),
     "array.cols": ("int", 1, 64),
-    "array.dataflow": (("weight_stationary", "output_stationary"),),
+    "array.dataflow": (("weight_stationary", "output_stationary", "input_stationary"),),
     "precision.in_bits": ("int", 2, 16),
     "buffers.input.depth": ("int", 1, 1 << 20),
     "buffers.weight.depth": ("int", 1, 1 << 20),
@@ -55,13 +55,14 @@ KEYS = {
     "host.beat_elems": ("int", 1, 64),
     "memories": (("flops", "macro"),),
 }
-ALIASES = {"ws": "weight_stationary", "os": "output_stationary"}
+ALIASES = {"ws": "weight_stationary", "os": "output_stationary", "is": "input_stationary"}
+SHORT = {v: k for k, v in ALIASES.items()}
 
 #: The space searched when no file is given.
 DEFAULT = {
     "array.rows": [2, 4, 8, 16, 32],
     "array.cols": [2, 4, 8, 16, 32],
-    "array.dataflow": ["weight_stationary", "output_stationary"],
+    "array.dataflow": ["weight_stationary", "output_stationary", "input_stationary"],
     "precision.in_bits": [8],
     "buffers.input.depth": [256, 512, 1024, 2048, 4096, 8192],
     "buffers.weight.depth": [256, 512, 1024, 2048, 4096, 8192],
@@ -139,7 +140,7 @@ class Space:
 
     def name(self, cand) -> str:
         v = self.values(cand)
-        df = "ws" if v["array.dataflow"] == "weight_stationary" else "os"
+        df = SHORT[v["array.dataflow"]]
         return (f"{df}{v['array.rows']}x{v['array.cols']}-i{v['precision.in_bits']}"
                 f"-b{v['buffers.input.depth']}_{v['buffers.weight.depth']}_"
                 f"{v['buffers.acc.depth']}"
@@ -158,6 +159,9 @@ class Space:
             "buffers": {b: {"depth": v[f"buffers.{b}.depth"], "banks": v[f"buffers.{b}.banks"]}
                         for b in ("input", "weight", "acc")},
             "host": {"beat_elems": v["host.beat_elems"]},
+            # (an input-stationary design has no on-chip im2col)
+            **({"features": {"im2col": False}}
+               if v["array.dataflow"] == "input_stationary" else {}),
         }
 
     def config(self, cand) -> Optional[AcceleratorConfig]:
@@ -239,19 +243,28 @@ def _values(key: str, spec: Any, where: str) -> tuple:
 
 
 def make_space(spec: Optional[dict] = None, *, max_k: int = 1024,
-               source: str = "<space>") -> Space:
-    """The space of a parsed space file (None: the default), over :data:`DEFAULT`."""
+               source: str = "<space>", network: bool = False) -> Space:
+    """The space of a parsed space file (None: the default), over :data:`DEFAULT`.
+    ``network``: the workload is a network, which input-stationary designs do not run
+    (yet): the default space leaves them out, a space that names them is refused."""
     flat: dict = {}
     if spec is not None:
         _flatten(spec, "", flat, source)
-    dims = [Dim(key, _values(key, flat.get(key, DEFAULT[key]), source)) for key in KEYS]
+    defaults = dict(DEFAULT)
+    if network:
+        defaults["array.dataflow"] = [v for v in DEFAULT["array.dataflow"]
+                                      if v != "input_stationary"]
+    dims = [Dim(key, _values(key, flat.get(key, defaults[key]), source)) for key in KEYS]
+    if network and "input_stationary" in dims[list(KEYS).index("array.dataflow")].values:
+        raise BadInput(f"{source}: array.dataflow: input_stationary designs run GEMM "
+                       "workloads, not networks (--model); leave is out of the space")
     return Space(dims, max_k=max_k, source=source)
 
 
-def load_space(path, *, max_k: int = 1024) -> Space:
+def load_space(path, *, max_k: int = 1024, network: bool = False) -> Space:
     text = read_text(path)
     try:
         data = parse_yaml(text, str(path))
     except ConfigError as e:
         raise BadInput(e.problems[0]) from None
-    return make_space(data or {}, max_k=max_k, source=str(path))
+    return make_space(data or {}, max_k=max_k, source=str(path), network=network)

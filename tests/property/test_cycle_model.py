@@ -98,3 +98,33 @@ def test_huge_gemms_are_timed_in_milliseconds():
     assert g.macs == 10**6 * 4096 * 10**6
     # 256 x 256 x 256 chunks of a 16 x 16 array: the array is busy 99.9 % of the time
     assert 0.99 < g.macs / (256 * g.cycles) <= 1
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(r=st.integers(1, 6), depth=st.sampled_from([32, 96, 512]), banks=st.integers(1, 2),
+       acc=st.sampled_from([32, 96, 512]), beat=st.integers(1, 7),
+       m=st.integers(1, 80), k=st.integers(1, 120), n=st.integers(1, 80),
+       order=st.sampled_from([("m", "n", "k"), ("n", "m", "k")]))
+def test_input_stationary_is_weight_stationary_transposed(r, depth, banks, acc, beat, m, k,
+                                                          n, order):
+    """On a square array whose input and weight buffers are alike, the input-stationary
+    program of C = A.B takes exactly the cycles of the weight-stationary program of
+    C^T = B^T.A^T (M and N exchanged, the mapping's m and n too), as the replay of both
+    programs says."""
+    def design(df):
+        return config_from_dict({
+            "array": {"rows": r, "cols": r, "dataflow": df},
+            "precision": {"max_k": 256},
+            "buffers": {"input": {"depth": depth, "banks": banks},
+                        "weight": {"depth": depth, "banks": banks},
+                        "acc": {"depth": acc, "banks": banks}},
+            "host": {"beat_elems": beat}, "features": {"im2col": False}}, "random.yaml")
+    is_, ws = design("is"), design("ws")
+    mp = default_mapping(is_, m, k, n)
+    mp = MappingConfig(mp.tile_m, mp.tile_k, mp.tile_n, order)
+    flip = {"m": "n", "n": "m", "k": "k"}
+    mt = MappingConfig(mp.tile_n, mp.tile_k, mp.tile_m, tuple(flip[x] for x in mp.order))
+    assert ws.chunk_fits(*mt.tile) is None
+    a = program_timing(is_, emit_gemm_program(is_, m, k, n, mp).cmds)
+    b = program_timing(ws, emit_gemm_program(ws, n, k, m, mt).cmds)
+    assert (a.cycles, a.compute_cycles) == (b.cycles, b.compute_cycles)
