@@ -1090,9 +1090,7 @@ def cmd_search(args) -> int:
     c = Constraints(args.max_area_um2, args.max_power_mw, args.min_fps)
     if args.resume and not args.output:
         raise BadInput("--resume needs -o DIR (the search to continue)")
-    network = args.workload is None   # (--model: input-stationary designs left out)
-    space = (load_space(args.space, network=network) if args.space
-             else make_space(None, network=network))
+    space = load_space(args.space) if args.space else make_space(None)
     bits = space.dims[space.index["precision.in_bits"]].values
     wl = _search_workload(args, bits[0])
     max_k = max(wl.max_k(b) for b in bits)

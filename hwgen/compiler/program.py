@@ -183,6 +183,12 @@ class NestSource:
         """Where output chunk i's first row lands in the result (its row offset)."""
         raise NotImplementedError
 
+    def preload_word(self, i: int, j: int, mt: int, col: int) -> tuple[int, Optional[list]]:
+        """Input-stationary: the preload factor of column ``col`` of output chunk (i, j)
+        and the LOAD_ACC word of its rows ``mt*C ..`` (COLS elements; None without
+        data)."""
+        raise NotImplementedError
+
 
 class GemmSource(NestSource):
     """C = A.B (+ ``preload * factors``): chunk (i, l) of A and chunk (l, j) of B in the
@@ -204,6 +210,16 @@ class GemmSource(NestSource):
         words = np.zeros((n.acc_rows(self.cfg, i), C), dtype=np.int64)
         words[:mc, :cols] = self.residual[m0:m0 + mc, c0:c0 + cols]
         return factors, words
+
+    def preload_word(self, i, j, mt, col):
+        n, C = self.nest, self.cfg.C
+        c = j * n.tile_n + col
+        r0 = i * n.tile_m + mt * C
+        rows = min(C, n.m(i) - mt * C)
+        if self.residual is None:
+            return int(self.factors[c]), None
+        word = [int(x) for x in self.residual[r0:r0 + rows, c]] + [0] * (C - rows)
+        return int(self.factors[c]), word
 
     def a_words(self, i, l):  # noqa: E741
         if self.a is None:
@@ -281,9 +297,6 @@ def emit_nest(cfg: AcceleratorConfig, nest: LoopNest, src: NestSource,
         raise WorkloadError(f"a residual preload needs features.preload, which {cfg.name} "
                             "leaves out")
     is_ = cfg.dataflow is Dataflow.IS
-    if nest.preload and is_:
-        raise WorkloadError(f"{cfg.name} is input_stationary: a residual preload is not "
-                            "supported there yet; use a ws or os design")
     M, K, N = nest.M, nest.K, nest.N
     n_m, n_k, n_n = nest.counts
     prog = Program(shape=(M, K, N), chunks=(nest.tile_m, nest.tile_k, nest.tile_n),
@@ -392,7 +405,18 @@ def emit_nest(cfg: AcceleratorConfig, nest: LoopNest, src: NestSource,
                 # One accumulator bank: drain it before the next chunk overwrites it.
                 read_out(*prev_out)
                 prev_out = None
-            if nest.preload:
+            if nest.preload and is_:
+                # C^T: one LOAD_ACC word per output column (each its own factor) and
+                # tile of C rows, after the factor of every lane
+                nc = nest.n(j)
+                for mt in range(ceil_div(nest.m(i), C)):
+                    for col in range(nc):
+                        f, word = src.preload_word(i, j, mt, col)
+                        prog.cmds.extend(cmd_set_preload(lane, f) for lane in range(C))
+                        prog.cmds.append(cmd_load_acc(acc_bank, mt * nc + col, 1))
+                        if word is not None:
+                            prog.din.extend(pack_beats(np.array([word]), beat, ib))
+            elif nest.preload:
                 rows = nest.acc_rows(cfg, i)
                 for nt in range(ceil_div(nest.n(j), C)):
                     factors, words = src.preload(i, j, nt)

@@ -64,7 +64,7 @@ def hardware_search(ns: NetSpace, hw_spec: Optional[dict] = None, *,
         raise BadInput("accelerator.precision must be a mapping")
     spec["precision"]["in_bits"] = list(ns.bits)
     max_k = max(ns.max_width * max(ns.kernels) ** 2, ns.max_width * 4)
-    space = make_space(spec, max_k=max_k, source="accelerator space", network=True)
+    space = make_space(spec, max_k=max_k, source="accelerator space")
     return HardwareSearch(space, max_pes=max_pes, cost=cost, max_area_um2=max_area_um2,
                           energy=energy)
 

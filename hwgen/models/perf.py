@@ -298,7 +298,9 @@ def nest_beats(cfg: AcceleratorConfig, nest: LoopNest) -> tuple[int, int, int]:
     tiles = sum(cn * ceil_div(n, C) for n, cn in _splits(nest.N, nest.tile_n))
     out_beats = sum(cm * cn * _out_words(cfg, m, n) for m, cm in _splits(nest.M, nest.tile_m)
                     for n, cn in _splits(nest.N, nest.tile_n)) * cfg.acc_word_beats
-    if nest.preload:
+    if nest.preload and cfg.dataflow is Dataflow.IS:   # (one LOAD_ACC word per C^T word)
+        w_beats += out_beats
+    elif nest.preload:
         w_beats += sum(nest.acc_rows(cfg, i) for i in range(n_m)) * tiles * link.w_word_beats
     return in_beats, w_beats, out_beats
 
@@ -452,7 +454,9 @@ def nest_block(cfg: AcceleratorConfig, nest: LoopNest) -> mx.Block:
             pi, pj = ij(pa, pb)
             prev = (nest.m(pi), nest.n(pj))
         preload = None
-        if nest.preload and l == 0:
+        if nest.preload and l == 0 and is_:   # per C^T word: C SET_PRELOAD, a LOAD_ACC
+            preload = (nc * ceil_div(mc, C), bpw_out)
+        elif nest.preload and l == 0:
             preload = (ceil_div(nc, C), nest.acc_rows(cfg, i) * bpw_w)
         return (None if hit_a else nest.a_words(cfg, i, l) * bpw_in,
                 None if hit_w else nest.w_words(cfg, l, j) * bpw_w,

@@ -180,8 +180,6 @@ class Evaluator:
         col = population_columns(self.space, pop)
         cycles = screen_columns(col, layers).astype(np.float64)
         fits = runs_columns(col, layers)
-        if self.workload.is_network:   # (input-stationary designs run GEMMs only)
-            fits &= ~col["is"]
         score = cycles * (self.target.clock_ns or 10.0) * 1e-9
         if self.cost is not None and hasattr(self.cost, "price_batch"):
             priced = self.cost.price_batch(col, cycles, self.workload, self.target)

@@ -114,11 +114,14 @@ def layer_fits(col: dict, layer: Layer) -> np.ndarray:
     R, os_ = col["R"], col["os"]
     if not layer.conv or not layer.rows_in:
         return np.ones(len(R), dtype=bool)
+    # (an input-stationary design runs convolutions as GEMMs of the host's im2col,
+    # whose chunks shrink to fit)
+    is_ = col.get("is", np.zeros(len(R), dtype=bool))
     a = np.where(os_, layer.rows_in * layer.stride_w * _cdiv(_cdiv(layer.in_w, layer.stride_w), R),
                  layer.rows_in * layer.in_w)
     w = np.where(os_, layer.kernel, layer.kernel * R)
     acc = np.where(os_, _cdiv(layer.out_w, R) * R, layer.out_w)
-    return (a <= col["din"]) & (w <= col["dw"]) & (acc <= col["dacc"])
+    return is_ | ((a <= col["din"]) & (w <= col["dw"]) & (acc <= col["dacc"]))
 
 
 def _acc_bits(bits: np.ndarray, max_k: int) -> np.ndarray:

@@ -243,28 +243,19 @@ def _values(key: str, spec: Any, where: str) -> tuple:
 
 
 def make_space(spec: Optional[dict] = None, *, max_k: int = 1024,
-               source: str = "<space>", network: bool = False) -> Space:
-    """The space of a parsed space file (None: the default), over :data:`DEFAULT`.
-    ``network``: the workload is a network, which input-stationary designs do not run
-    (yet): the default space leaves them out, a space that names them is refused."""
+               source: str = "<space>") -> Space:
+    """The space of a parsed space file (None: the default), over :data:`DEFAULT`."""
     flat: dict = {}
     if spec is not None:
         _flatten(spec, "", flat, source)
-    defaults = dict(DEFAULT)
-    if network:
-        defaults["array.dataflow"] = [v for v in DEFAULT["array.dataflow"]
-                                      if v != "input_stationary"]
-    dims = [Dim(key, _values(key, flat.get(key, defaults[key]), source)) for key in KEYS]
-    if network and "input_stationary" in dims[list(KEYS).index("array.dataflow")].values:
-        raise BadInput(f"{source}: array.dataflow: input_stationary designs run GEMM "
-                       "workloads, not networks (--model); leave is out of the space")
+    dims = [Dim(key, _values(key, flat.get(key, DEFAULT[key]), source)) for key in KEYS]
     return Space(dims, max_k=max_k, source=source)
 
 
-def load_space(path, *, max_k: int = 1024, network: bool = False) -> Space:
+def load_space(path, *, max_k: int = 1024) -> Space:
     text = read_text(path)
     try:
         data = parse_yaml(text, str(path))
     except ConfigError as e:
         raise BadInput(e.problems[0]) from None
-    return make_space(data or {}, max_k=max_k, source=str(path), network=network)
+    return make_space(data or {}, max_k=max_k, source=str(path))

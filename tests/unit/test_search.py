@@ -453,15 +453,22 @@ def test_input_stationary_in_the_space_and_chosen_where_it_is_fastest(tmp_path):
     assert screen_columns(col, wl.layers())[0] == screen_columns(col, t)[1]
 
 
-def test_network_search_leaves_input_stationary_out(tmp_path):
-    """Networks do not run on input-stationary designs: the default space of a network
-    search has ws and os only, and a space file that names is is refused."""
-    sp = make_space(None, network=True)
-    assert sp.dims[sp.index["array.dataflow"]].values == ("weight_stationary",
-                                                          "output_stationary")
-    path = tmp_path / "space.yaml"
-    path.write_text(yaml.safe_dump({"array": {"dataflow": ["ws", "is"]}}))
-    with pytest.raises(BadInput, match="input_stationary designs run GEMM workloads, not "
-                                       "networks"):
-        load_space(path, network=True)
-    assert load_space(path).dims[0].key == "array.rows"   # fine for GEMM workloads
+def test_network_search_times_input_stationary_designs():
+    """A network runs on an input-stationary candidate (convolutions as GEMMs of the
+    host's im2col): the exact evaluation is the network plan's, and the screen lets it
+    through."""
+    from hwgen.compiler.network import plan_network
+    from hwgen.frontend import load_model
+    from hwgen.search import Workload
+    wl = Workload(label="digits", load=lambda b: load_model("digits_cnn"))
+    sp = make_space({"array": {"rows": 4, "cols": 4, "dataflow": ["os", "is"]},
+                     "buffers": {"input": {"depth": 512}, "weight": {"depth": 512},
+                                 "acc": {"depth": 256}}, "host": {"beat_elems": 4}},
+                    max_k=wl.max_k())
+    ev = Evaluator(sp, wl, Target("pdk", "osu018", 10.0), "latency")
+    recs = run_search(ev, "exhaustive", 10, 0)
+    by = {r.name[:2]: r for r in recs}
+    assert by["is"].feasible and by["os"].feasible
+    cfg = sp.config(by["is"].cand)
+    assert by["is"].metrics["cycles"] == plan_network(cfg, wl.qnet(8)).totals()["cycles"]
+    assert np.isfinite(ev.screen(np.array([by["is"].cand]))).all()

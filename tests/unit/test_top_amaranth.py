@@ -173,3 +173,32 @@ def test_input_stationary_holds_activations_and_streams_weights():
     assert list(aw[9]) == [a[4, 0], 0, 0, 0]    # m tile 1 (padded), k tile 0, row 0
     assert bw.shape == (3 * 2, 3)               # one word per (k tile, n)
     assert list(bw[2 + 1]) == list(b[3:6, 1])   # k tile 1, n = 1
+
+
+@pytest.mark.parametrize("dataflow", [WS, IS])
+def test_residual_preload_and_per_channel_requant(dataflow):
+    """C = A.B + residual x factor (per output column), then bias, multiplier and shift
+    per column and ReLU, as a network layer with a residual add runs. Input-stationary,
+    each LOAD_ACC word is one output column of C rows (its factor set on every lane)
+    and each READ word one output column; the cycle model counts those commands."""
+    from hwgen.compiler.program import GemmSource, emit_nest, per_word_quant
+    from hwgen.models.gemm import gemm, random_operands, requantize
+    from hwgen.models.perf import gemm_nest
+    cfg = variant(dataflow=dataflow, rows=3, cols=4, beat=3)
+    M, K, N = 9, 7, 6
+    rng = np.random.default_rng(5)
+    a, b = random_operands(rng, M, K, N, 8)
+    r = rng.integers(-128, 128, size=(M, N))
+    f = rng.integers(1, 300, size=N)
+    quant = Quant(raw=False, mult=tuple(int(x) for x in rng.integers(100, 900, N)),
+                  shift=tuple(int(x) for x in rng.integers(9, 14, N)), relu=True,
+                  bias=tuple(int(x) for x in rng.integers(-3000, 3000, N)))
+    nest = gemm_nest(M, K, N, MappingConfig(6, 4, 4), raw=False,
+                     per_lane=per_word_quant(cfg, quant), preload=True)
+    prog = emit_nest(cfg, nest, GemmSource(cfg, nest, a, b, preload=r, factors=f), quant)
+    want = requantize(gemm(a, b) + r * f, quant.bias, quant.mult, quant.shift, 8, True)
+    res = run_and_check(cfg, prog, want, 5)
+    t = program_timing(cfg, prog.cmds)
+    assert (res.cycles, res.compute_cycles) == (t.cycles, t.compute_cycles)
+    from hwgen.models.perf import nest_timing
+    assert nest_timing(cfg, nest).cycles == t.cycles
