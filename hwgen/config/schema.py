@@ -573,6 +573,8 @@ class AcceleratorConfig:
             "ROWS": self.R,
             "COLS": self.C,
             "DATAFLOW_OS": int(self.array.dataflow is Dataflow.OS),
+            # input-stationary: input words of COLS elements, weight words of ROWS, C^T
+            "DATAFLOW_IS": int(self.array.dataflow is Dataflow.IS),
             "IN_BITS": self.precision.in_bits,
             "OUT_BITS": self.precision.out_bits,
             "ACC_BITS": self.acc_bits,
