@@ -7,8 +7,8 @@ from dataclasses import replace
 import numpy as np
 
 from hwgen.compiler import Quant, build_gemm_program
-from hwgen.config import (ArrayConfig, BufferConfig, BuffersConfig, CirculantConfig, HostConfig,
-                          load_config)
+from hwgen.config import (ArrayConfig, BufferConfig, BuffersConfig, CirculantConfig, Dataflow,
+                          HostConfig, load_config)
 from hwgen.models.circulant_layer import choose_shift, quantize_layer_weights
 from hwgen.models.gemm import gemm, random_operands, requantize
 
@@ -19,7 +19,10 @@ def variant(base="tiny", *, rows=None, cols=None, dataflow=None, beat=None, bank
             depth=None, in_bits=None, pe=None):
     cfg = load_config(base)
     arr = ArrayConfig(rows or cfg.R, cols or cfg.C, dataflow or cfg.array.dataflow)
-    cfg = cfg.replace(array=arr)
+    if arr.dataflow is Dataflow.IS:   # (no on-chip im2col there)
+        cfg = cfg.replace(array=arr, features=replace(cfg.features, im2col=False))
+    else:
+        cfg = cfg.replace(array=arr)
     if beat:
         cfg = cfg.replace(host=HostConfig(beat))
     if banks or depth:

@@ -6,6 +6,8 @@ in cycle X gives the column sums ``out`` (one per array column, along N) in cycl
 X + ``latency``. Output-stationary: an ``a`` column (along M) and a ``b`` row (along N)
 presented together in each step; the step that carries ``sw`` in cycle X flushes the
 previous tile, whose row r appears on ``out`` in cycle X + ``drain_offset`` + 2r.
+Input-stationary: the weight-stationary array; the engine shifts tiles of A^T in at the
+top and streams columns of B (along K) in at the left, so ``out`` carries a row of C^T.
 
 Every operand is registered where it enters the array (:data:`EDGE_LATENCY`), so the
 first PE's multiplier starts from a flip-flop, not from the buffer's read path. On a

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import functools
 
-from ..config import AcceleratorConfig, MappingConfig
+from ..config import AcceleratorConfig, Dataflow, MappingConfig
 from ..models.perf import approx_cycles, gemm_nest, gemm_timing, nest_lower_bound
 
 
@@ -31,6 +31,8 @@ def _default_mapping(cfg: AcceleratorConfig, M: int, K: int, N: int,
         return sorted(out, reverse=True)
 
     cm, ck, cn = candidates(M, R), candidates(K, R), candidates(N, C)
+    if cfg.dataflow is Dataflow.IS:   # M is tiled along the columns, N streams
+        cm, cn = candidates(M, C), candidates(N, R)
     fits = lambda m, k, n: cfg.chunk_fits(m, k, n) is None
     shapes = set()
     for tk in ck:

@@ -42,7 +42,7 @@ from ..models.perf import (GemmTiming, LoopNest, block_timing, gemm_lower_bound,
                            nest_block)
 from .conv import ConvMapping, ConvNest, ConvSpec, conv_mapping, conv_nest, conv_output, emit_conv
 from .mapping import default_mapping
-from .program import GemmSource, Program, Quant, check_gemm, emit_nest
+from .program import GemmSource, Program, Quant, check_gemm, emit_nest, per_word_quant
 
 
 @dataclass
@@ -204,7 +204,8 @@ def _host_nest(cfg, spec: ConvSpec, quant: Quant, residual: bool) -> LoopNest:
     M, K, N = spec.h_out * spec.w_out, spec.cin * spec.kh * spec.kw, spec.cout
     check_gemm(cfg, M, K, N)
     mp = default_mapping(cfg, M, K, N)
-    return gemm_nest(M, K, N, mp, raw=False, per_lane=quant.per_lane, clamp=quant.clamp,
+    return gemm_nest(M, K, N, mp, raw=False, per_lane=per_word_quant(cfg, quant),
+                     clamp=quant.clamp,
                      preload=residual)
 
 
@@ -336,7 +337,7 @@ def _linear_parts(cfg, qnet, layer, n_images) -> list:
     mp = default_mapping(cfg, n_images, I, O)
     quant = _quant(layer, slice(0, O), O)
     residual = layer.residual is not None
-    nest = gemm_nest(n_images, I, O, mp, raw=False, per_lane=quant.per_lane,
+    nest = gemm_nest(n_images, I, O, mp, raw=False, per_lane=per_word_quant(cfg, quant),
                      clamp=quant.clamp, preload=residual)
 
     def emit(inputs):

@@ -27,31 +27,56 @@ def _pad(x: np.ndarray, rows: int, cols: int) -> np.ndarray:
     return out
 
 
-def input_words(cfg: AcceleratorConfig, a: np.ndarray) -> np.ndarray:
-    """Input-buffer words (rows of R elements) for an M x K chunk of A."""
-    R = cfg.R
+def _ws_stream_words(R: int, a: np.ndarray) -> np.ndarray:
+    """Words of the operand a weight-stationary array streams, from its M x K matrix:
+    word kt*M + m = a[m, kt*R + r]."""
     M, K = a.shape
-    if cfg.array.dataflow is Dataflow.OS:
-        ap = _pad(a, ceil_div(M, R) * R, K)                  # word mt*K + k = A[mt*R + r, k]
-        return ap.reshape(-1, R, K).transpose(0, 2, 1).reshape(-1, R)
-    ap = _pad(a, M, ceil_div(K, R) * R)                      # word kt*M + m = A[m, kt*R + r]
+    ap = _pad(a, M, ceil_div(K, R) * R)
     return ap.reshape(M, -1, R).transpose(1, 0, 2).reshape(-1, R)
 
 
-def weight_words(cfg: AcceleratorConfig, b: np.ndarray) -> np.ndarray:
-    """Weight-buffer words (rows of C elements) for a K x N chunk of B."""
-    R, C = cfg.R, cfg.C
+def _ws_stationary_words(R: int, C: int, b: np.ndarray) -> np.ndarray:
+    """Words of the operand a weight-stationary array holds, from its K x N matrix:
+    word (nt*KT + kt)*R + r = b[kt*R + r, nt*C + c]."""
     K, N = b.shape
     NT = ceil_div(N, C)
-    if cfg.array.dataflow is Dataflow.OS:
-        bp = _pad(b, K, NT * C)                              # word nt*K + k = B[k, nt*C + c]
-        return bp.reshape(K, NT, C).transpose(1, 0, 2).reshape(-1, C)
-    bp = _pad(b, ceil_div(K, R) * R, NT * C)                 # word (nt*KT + kt)*R + r
+    bp = _pad(b, ceil_div(K, R) * R, NT * C)
     return bp.reshape(-1, NT, C).transpose(1, 0, 2).reshape(-1, C)
 
 
+def input_words(cfg: AcceleratorConfig, a: np.ndarray) -> np.ndarray:
+    """Input-buffer words for an M x K chunk of A: rows of R elements, or
+    (input-stationary) the stationary tiles of A^T, rows of C elements along M, word
+    (mt*KT + kt)*R + r = A[mt*C + c, kt*R + r]."""
+    R = cfg.R
+    M, K = a.shape
+    if cfg.array.dataflow is Dataflow.IS:
+        return _ws_stationary_words(R, cfg.C, a.T)
+    if cfg.array.dataflow is Dataflow.OS:
+        ap = _pad(a, ceil_div(M, R) * R, K)                  # word mt*K + k = A[mt*R + r, k]
+        return ap.reshape(-1, R, K).transpose(0, 2, 1).reshape(-1, R)
+    return _ws_stream_words(R, a)                           # word kt*M + m = A[m, kt*R + r]
+
+
+def weight_words(cfg: AcceleratorConfig, b: np.ndarray) -> np.ndarray:
+    """Weight-buffer words for a K x N chunk of B: rows of C elements, or
+    (input-stationary) the streamed columns of B, R elements along K, word kt*N + n =
+    B[kt*R + r, n]."""
+    R, C = cfg.R, cfg.C
+    K, N = b.shape
+    NT = ceil_div(N, C)
+    if cfg.array.dataflow is Dataflow.IS:
+        return _ws_stream_words(R, b.T)
+    if cfg.array.dataflow is Dataflow.OS:
+        bp = _pad(b, K, NT * C)                              # word nt*K + k = B[k, nt*C + c]
+        return bp.reshape(K, NT, C).transpose(1, 0, 2).reshape(-1, C)
+    return _ws_stationary_words(R, C, b)                    # word (nt*KT + kt)*R + r
+
+
 def acc_rows_per_ntile(cfg: AcceleratorConfig, m: int) -> int:
-    """Accumulator words between consecutive column tiles of a chunk with m rows."""
+    """Accumulator words between consecutive column tiles of a chunk with m rows (not
+    for an input-stationary design, whose accumulators hold C^T: word mt*n + j of a
+    chunk with n columns holds rows mt*C .. mt*C + C - 1 of column j)."""
     return ceil_div(m, cfg.R) * cfg.R if cfg.array.dataflow is Dataflow.OS else m
 
 
@@ -93,9 +118,13 @@ class Program:
     shape: tuple = (0, 0, 0)
     chunks: tuple = (0, 0, 0)
     order: tuple = ("m", "n", "k")
+    #: The READs return C^T (an input-stationary design): a read of block (row0, col0,
+    #: rows, cols) returns ``cols`` words of which the first ``rows`` lanes count.
+    transposed: bool = False
 
     def decode(self, cfg: AcceleratorConfig, dout: list[int]) -> np.ndarray:
-        """Reassemble the M x N result from the captured ``dout`` beats."""
+        """Reassemble the M x N result from the captured ``dout`` beats (transposed back
+        on an input-stationary design)."""
         M, _, N = self.shape
         C = cfg.C
         bpw = ceil_div(C, cfg.host.beat_elems)
@@ -104,9 +133,14 @@ class Program:
         out = np.zeros((M, N), dtype=object)
         pos = 0
         for row0, col0, rows, cols in self.reads:
-            words = unpack_beats(dout[pos:pos + rows * bpw], C, cfg.host.beat_elems, cfg.acc_bits)
-            out[row0:row0 + rows, col0:col0 + cols] = words[:, :cols]
-            pos += rows * bpw
+            n_words = cols if self.transposed else rows
+            words = unpack_beats(dout[pos:pos + n_words * bpw], C, cfg.host.beat_elems,
+                                 cfg.acc_bits)
+            if self.transposed:
+                out[row0:row0 + rows, col0:col0 + cols] = words[:, :rows].T
+            else:
+                out[row0:row0 + rows, col0:col0 + cols] = words[:, :cols]
+            pos += n_words * bpw
         return out
 
 
@@ -149,6 +183,12 @@ class NestSource:
         """Where output chunk i's first row lands in the result (its row offset)."""
         raise NotImplementedError
 
+    def preload_word(self, i: int, j: int, mt: int, col: int) -> tuple[int, Optional[list]]:
+        """Input-stationary: the preload factor of column ``col`` of output chunk (i, j)
+        and the LOAD_ACC word of its rows ``mt*C ..`` (COLS elements; None without
+        data)."""
+        raise NotImplementedError
+
 
 class GemmSource(NestSource):
     """C = A.B (+ ``preload * factors``): chunk (i, l) of A and chunk (l, j) of B in the
@@ -170,6 +210,16 @@ class GemmSource(NestSource):
         words = np.zeros((n.acc_rows(self.cfg, i), C), dtype=np.int64)
         words[:mc, :cols] = self.residual[m0:m0 + mc, c0:c0 + cols]
         return factors, words
+
+    def preload_word(self, i, j, mt, col):
+        n, C = self.nest, self.cfg.C
+        c = j * n.tile_n + col
+        r0 = i * n.tile_m + mt * C
+        rows = min(C, n.m(i) - mt * C)
+        if self.residual is None:
+            return int(self.factors[c]), None
+        word = [int(x) for x in self.residual[r0:r0 + rows, c]] + [0] * (C - rows)
+        return int(self.factors[c]), word
 
     def a_words(self, i, l):  # noqa: E741
         if self.a is None:
@@ -195,12 +245,24 @@ def emit_gemm_program(cfg: AcceleratorConfig, M: int, K: int, N: int, mp: Mappin
     """Commands (and, when A and B are given, the operand beats) that compute A.B in
     chunks of the mapping ``mp`` (see :func:`emit_nest`)."""
     check_gemm(cfg, M, K, N)
-    nest = gemm_nest(M, K, N, mp, raw=quant.raw, per_lane=quant.per_lane, clamp=quant.clamp)
+    nest = gemm_nest(M, K, N, mp, raw=quant.raw, per_lane=per_word_quant(cfg, quant),
+                     clamp=quant.clamp)
     tm, tk, tn = nest.tile_m, nest.tile_k, nest.tile_n
     why = cfg.chunk_fits(tm, tk, tn)
     if why is not None:
         raise WorkloadError(f"mapping tile {tm}x{tk}x{tn} does not fit: {why}")
     return emit_nest(cfg, nest, GemmSource(cfg, nest, a, b), quant)
+
+
+def per_word_quant(cfg: AcceleratorConfig, quant: Quant) -> bool:
+    """The program sets the requantizer per output column (the nest's ``per_lane``):
+    per-channel multipliers and shifts, or, on an input-stationary design, whose
+    accumulator words run along M (one word per output column), any per-column bias or
+    multiplier: its READs then go one word at a time, each after the SET_BIAS of every
+    lane and one SET_QUANT with that column's values."""
+    if cfg.dataflow is Dataflow.IS:
+        return not quant.raw and (quant.per_lane or quant.bias is not None)
+    return quant.per_lane
 
 
 def _check_quant(cfg: AcceleratorConfig, quant: Quant, N: int) -> None:
@@ -234,17 +296,19 @@ def emit_nest(cfg: AcceleratorConfig, nest: LoopNest, src: NestSource,
     if nest.preload and not cfg.features.preload:
         raise WorkloadError(f"a residual preload needs features.preload, which {cfg.name} "
                             "leaves out")
+    is_ = cfg.dataflow is Dataflow.IS
     M, K, N = nest.M, nest.K, nest.N
     n_m, n_k, n_n = nest.counts
     prog = Program(shape=(M, K, N), chunks=(nest.tile_m, nest.tile_k, nest.tile_n),
-                   order=tuple(nest.order))
+                   order=tuple(nest.order), transposed=is_)
     beat, ib = cfg.host.beat_elems, cfg.precision.in_bits
     two = lambda buf: getattr(cfg.buffers, buf).banks > 1  # noqa: E731
     bias_lim = min(cfg.acc_bits, BIAS_BITS_MAX)
     C = cfg.C
     lane_of = lambda v, col: int(v[col]) if np.ndim(v) else int(v)  # noqa: E731
 
-    if not quant.raw and not quant.per_lane:
+    per_word = is_ and nest.per_lane
+    if not quant.raw and not nest.per_lane:
         prog.cmds.append(cmd_set_quant(int(quant.mult), int(quant.shift)))
     if quant.clamp:
         ob = cfg.precision.out_bits
@@ -278,7 +342,38 @@ def emit_nest(cfg: AcceleratorConfig, nest: LoopNest, src: NestSource,
                 prog.din.extend(pack_beats(words, beat, ib))
         return bank
 
+    def bias_of(col):
+        if quant.bias is None:
+            return 0
+        bv = int(quant.bias[col])
+        if not -(1 << (bias_lim - 1)) <= bv < (1 << (bias_lim - 1)):
+            raise WorkloadError(f"bias {bv} does not fit {bias_lim} bits")
+        return bv
+
+    def read_out_is(i, j, bank):
+        """Input-stationary: per tile of C output rows, the chunk's nc words (one per
+        output column); the host transposes them back (:meth:`Program.decode`)."""
+        mc, nc = nest.m(i), nest.n(j)
+        row0, n0 = src.rows(i), j * nest.tile_n
+        for mt in range(ceil_div(mc, C)):
+            rows = min(C, mc - mt * C)
+            if per_word:
+                for col in range(nc):
+                    bv = bias_of(n0 + col)
+                    prog.cmds.extend(cmd_set_bias(lane, bv) for lane in range(C))
+                    prog.cmds.append(cmd_set_quant(lane_of(quant.mult, n0 + col),
+                                                   lane_of(quant.shift, n0 + col)))
+                    prog.cmds.append(cmd_read(bank, mt * nc + col, 1, quant.raw, quant.relu))
+            else:
+                if not quant.raw:
+                    prog.cmds.extend(cmd_set_bias(lane, 0) for lane in range(C))
+                prog.cmds.append(cmd_read(bank, mt * nc, nc, quant.raw, quant.relu))
+            prog.reads.append((row0 + mt * C, n0, rows, nc))
+            prog.n_dout += nc * ceil_div(C, beat)
+
     def read_out(i, j, bank):
+        if is_:
+            return read_out_is(i, j, bank)
         mc, nc = nest.m(i), nest.n(j)
         row0, n0 = src.rows(i), j * nest.tile_n
         rows_nt = acc_rows_per_ntile(cfg, mc)
@@ -310,7 +405,18 @@ def emit_nest(cfg: AcceleratorConfig, nest: LoopNest, src: NestSource,
                 # One accumulator bank: drain it before the next chunk overwrites it.
                 read_out(*prev_out)
                 prev_out = None
-            if nest.preload:
+            if nest.preload and is_:
+                # C^T: one LOAD_ACC word per output column (each its own factor) and
+                # tile of C rows, after the factor of every lane
+                nc = nest.n(j)
+                for mt in range(ceil_div(nest.m(i), C)):
+                    for col in range(nc):
+                        f, word = src.preload_word(i, j, mt, col)
+                        prog.cmds.extend(cmd_set_preload(lane, f) for lane in range(C))
+                        prog.cmds.append(cmd_load_acc(acc_bank, mt * nc + col, 1))
+                        if word is not None:
+                            prog.din.extend(pack_beats(np.array([word]), beat, ib))
+            elif nest.preload:
                 rows = nest.acc_rows(cfg, i)
                 for nt in range(ceil_div(nest.n(j), C)):
                     factors, words = src.preload(i, j, nt)

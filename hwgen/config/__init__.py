@@ -12,7 +12,7 @@ from .gru import GruConfig, parse_gru
 from .lstm import LstmConfig, parse_lstm
 from .pattern_conv import PatternConvConfig, parse_pattern_conv
 from .sc import ScConfig, parse_sc
-from .schema import (DATAFLOWS, OS, WS, AcceleratorConfig, ArrayConfig, BufferConfig,
+from .schema import (DATAFLOWS, IS, OS, WS, AcceleratorConfig, ArrayConfig, BufferConfig,
                      BuffersConfig, Dataflow, FeaturesConfig, HostConfig, MappingConfig, PrecisionConfig,
                      acc_bits_needed, ceil_div)
 
@@ -22,6 +22,6 @@ __all__ = ["BayesianConfig", "parse_bayesian", "GrngConfig", "GrngKind", "parse_
            "Choice", "ConfigError", "Architecture", "CirculantConfig", "FftConfig",
            "Scaling", "parse_circulant", "config_dict", "config_from_dict", "config_hash",
            "load_config", "parse_yaml", "preset_names", "ScConfig", "parse_sc", "DATAFLOWS",
-           "OS", "WS", "AcceleratorConfig", "ArrayConfig", "BufferConfig", "BuffersConfig",
+           "IS", "OS", "WS", "AcceleratorConfig", "ArrayConfig", "BufferConfig", "BuffersConfig",
            "Dataflow", "FeaturesConfig", "HostConfig", "MappingConfig", "PrecisionConfig", "acc_bits_needed",
            "ceil_div"]

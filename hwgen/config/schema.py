@@ -32,7 +32,7 @@ from .pattern_conv import PatternConvConfig
 from .sc import ScConfig
 from .scaleout import PodsConfig
 
-__all__ = ["Dataflow", "WS", "OS", "DATAFLOWS", "ArrayConfig", "PrecisionConfig",
+__all__ = ["Dataflow", "WS", "OS", "IS", "DATAFLOWS", "ArrayConfig", "PrecisionConfig",
            "BufferConfig", "BuffersConfig", "HostConfig", "MappingConfig", "FeaturesConfig",
            "PipelineConfig", "AcceleratorConfig", "acc_bits_needed", "requant_product_bits",
            "ceil_div", "bits_for", "DIM_BITS", "ADDR_BITS_MAX", "ROWS_MAX", "NAME_CHARS",
@@ -40,16 +40,26 @@ __all__ = ["Dataflow", "WS", "OS", "DATAFLOWS", "ArrayConfig", "PrecisionConfig"
 
 
 class Dataflow(Choice):
-    """Which operand stays in the PEs while the others stream past."""
+    """Which operand stays in the PEs while the others stream past: the weights
+    (``ws``), the outputs (``os``) or the input activations (``is``, the weights'
+    schedule with the roles of A and B exchanged: C^T = B^T . A^T with A^T held in the
+    PEs)."""
     WS = "weight_stationary"
     OS = "output_stationary"
+    IS = "input_stationary"
 
     @classmethod
     def aliases(cls) -> dict:
-        return {"ws": cls.WS.value, "os": cls.OS.value}
+        return {"ws": cls.WS.value, "os": cls.OS.value, "is": cls.IS.value}
+
+    @property
+    def short(self) -> str:
+        """``ws``, ``os`` or ``is``."""
+        return {"weight_stationary": "ws", "output_stationary": "os",
+                "input_stationary": "is"}[self.value]
 
 
-WS, OS = Dataflow.WS, Dataflow.OS
+WS, OS, IS = Dataflow.WS, Dataflow.OS, Dataflow.IS
 DATAFLOWS = tuple(Dataflow)
 
 #: Largest array edge.
@@ -296,10 +306,15 @@ class MappingConfig:
 
 
 @functools.lru_cache(maxsize=65536)
-def _chunk_words(R: int, C: int, ws: bool, m: int, k: int, n: int) -> tuple:
+def _chunk_words(R: int, C: int, df: str, m: int, k: int, n: int) -> tuple:
     """(buffer, words) of :meth:`AcceleratorConfig.chunk_words` (cached: a mapping
-    search asks for the same chunks many times)."""
-    if ws:
+    search asks for the same chunks many times). Input-stationary: the weight-stationary
+    layout with A and B exchanged (A^T's tiles are the stationary words, B's columns
+    stream, C^T's rows accumulate)."""
+    if df == "input_stationary":
+        return (("input", ceil_div(k, R) * R * ceil_div(m, C)), ("weight", ceil_div(k, R) * n),
+                ("acc", ceil_div(m, C) * n))
+    if df == "weight_stationary":
         return (("input", ceil_div(k, R) * m), ("weight", ceil_div(k, R) * R * ceil_div(n, C)),
                 ("acc", ceil_div(n, C) * m))
     return (("input", ceil_div(m, R) * k), ("weight", ceil_div(n, C) * k),
@@ -349,6 +364,7 @@ class AcceleratorConfig:
         typed = all([_typed(ck, key, cls, opt) for key, cls, opt in sections])
         typed = self._check_subaccelerators(ck) and typed
         if typed:
+            self._check_input_stationary(ck)
             # The smallest chunk (one array tile, K = 1) must fit every buffer.
             small = self.chunk_fits(1, 1, 1)
             if small is not None:
@@ -362,6 +378,23 @@ class AcceleratorConfig:
                 elif mp.tile_k > self.precision.max_k:
                     ck.fail("mapping.tile.k", f"exceeds precision.max_k={self.precision.max_k}")
         ck.done()
+
+    def _check_input_stationary(self, ck: Checker) -> None:
+        """What an input-stationary design does not have (yet): the on-chip im2col
+        (its address generator walks the streamed operand, which is the weights here),
+        pods and sub-accelerators (their compilers schedule ws and os arrays)."""
+        if self.array.dataflow is not Dataflow.IS:
+            if any(s.array.dataflow is Dataflow.IS for s in self.subaccelerators or ()):
+                ck.fail("subaccelerators", "an engine cannot be input_stationary (only a "
+                        "single-array design can); use ws or os for the engines")
+            return
+        if self.features.im2col:
+            ck.fail("features.im2col", "an input_stationary array has no on-chip im2col "
+                    "(convolutions are lowered with im2col on the host); set "
+                    "features.im2col: false")
+        if self.pods is not None:
+            ck.fail("pods", "an input_stationary array cannot be a pod yet; use ws or os "
+                    "for a multi-pod design")
 
     def _check_subaccelerators(self, ck: Checker) -> bool:
         subs = self.subaccelerators
@@ -455,13 +488,26 @@ class AcceleratorConfig:
 
     @property
     def in_word_elems(self) -> int:
-        """Elements per input-buffer word: a row vector at the array's left edge."""
-        return self.array.rows
+        """Elements per input-buffer word: a row vector at the array's left edge, or
+        (input-stationary) one stationary row of the array, one element per column."""
+        return self.array.cols if self.array.dataflow is Dataflow.IS else self.array.rows
 
     @property
     def w_word_elems(self) -> int:
-        """Elements per weight-buffer word and accumulator word: one per column."""
+        """Elements per weight-buffer word: one per column, or (input-stationary) a
+        streamed vector along K, one per row."""
+        return self.array.rows if self.array.dataflow is Dataflow.IS else self.array.cols
+
+    @property
+    def acc_word_elems(self) -> int:
+        """Elements per accumulator word: one per array column (along N, or along M on
+        an input-stationary design, whose accumulators hold C^T)."""
         return self.array.cols
+
+    @property
+    def acc_word_beats(self) -> int:
+        """``dout`` (and LOAD_ACC ``din``) beats per accumulator word."""
+        return self.beats_per_word(self.acc_word_elems)
 
     def beats_per_word(self, elems: int) -> int:
         return ceil_div(elems, self.host.beat_elems)
@@ -478,7 +524,7 @@ class AcceleratorConfig:
     def chunk_words(self, m: int, k: int, n: int) -> dict:
         """Words of each buffer bank that one COMPUTE of an m x k x n chunk occupies."""
         return dict(_chunk_words(self.array.rows, self.array.cols,
-                                 self.array.dataflow is Dataflow.WS, m, k, n))
+                                 self.array.dataflow.value, m, k, n))
 
     def chunk_fits(self, m: int, k: int, n: int) -> Optional[str]:
         """None when the chunk fits every buffer bank, else the reason."""
@@ -533,6 +579,8 @@ class AcceleratorConfig:
             "ROWS": self.R,
             "COLS": self.C,
             "DATAFLOW_OS": int(self.array.dataflow is Dataflow.OS),
+            # input-stationary: input words of COLS elements, weight words of ROWS, C^T
+            "DATAFLOW_IS": int(self.array.dataflow is Dataflow.IS),
             "IN_BITS": self.precision.in_bits,
             "OUT_BITS": self.precision.out_bits,
             "ACC_BITS": self.acc_bits,

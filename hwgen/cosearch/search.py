@@ -371,7 +371,7 @@ class CoSearch:
             if not np.isfinite(cyc_big[i]):
                 continue
             k = (int(self.hw.col["R"][i]), int(self.hw.col["C"][i]), bool(self.hw.col["os"][i]),
-                 int(self.hw.bits[i]))
+                 bool(self.hw.col["is"][i]), int(self.hw.bits[i]))
             keyed.setdefault(k, int(i))
         hw_idx = np.array(sorted(keyed.values())[:max_designs])
         conv_t, tail_t = self.latency_table(hw_idx)

@@ -68,6 +68,12 @@ class ComputeEngine(wiring.Component):
         self.pair = self.im2col and cfg.dataflow is Dataflow.OS
         bufs = cfg.buffers
         self.a_shape, self.b_shape, self.acc_shape = input_word(cfg), weight_word(cfg), acc_word(cfg)
+        # The array's edges: R operands at the left, C at the top (the buffer words'
+        # shapes, except input-stationary, where the buffers' roles are exchanged).
+        ib = cfg.precision.in_bits
+        edge_a, edge_b = self.a_shape, self.b_shape
+        if cfg.dataflow is Dataflow.IS:
+            edge_a, edge_b = data.ArrayLayout(signed(ib), cfg.R), data.ArrayLayout(signed(ib), cfg.C)
         super().__init__({
             "start": In(1),
             "m": In(DIM_BITS), "k": In(DIM_BITS), "n": In(DIM_BITS),
@@ -79,7 +85,7 @@ class ComputeEngine(wiring.Component):
             "w_rd": Out(ReadPortSignature(bufs.weight, self.b_shape)),
             "acc_rd": Out(ReadPortSignature(bufs.acc, self.acc_shape)),
             "acc_wr": Out(WritePortSignature(bufs.acc, self.acc_shape)),
-            "arr_a": Out(self.a_shape), "arr_b": Out(self.b_shape),
+            "arr_a": Out(edge_a), "arr_b": Out(edge_b),
             "arr_w_shift": Out(1), "arr_sw": Out(1),
             "arr_out": In(self.acc_shape),
             **({"conv": In(data.ArrayLayout(signed(CONV_REG_BITS), CONV_REGS)),
@@ -91,6 +97,10 @@ class ComputeEngine(wiring.Component):
         cfg = self.cfg
         C = cfg.C
         os = cfg.array.dataflow is Dataflow.OS
+        is_ = cfg.array.dataflow is Dataflow.IS
+        # The operand streamed along the array's rows (the activations, input-stationary:
+        # the weights) and the one shifted into the PEs (WS: weights, IS: activations).
+        strm_rd, stat_rd = (self.w_rd, self.in_rd) if is_ else (self.in_rd, self.w_rd)
         acc_aw = cfg.buffers.acc.addr_bits
 
         # Parameters latched at start.
@@ -115,10 +125,10 @@ class ComputeEngine(wiring.Component):
         RL = BUFFER_READ_LATENCY
         a_issue = Signal(); sw_issue = Signal()
         m.d.comb += [self.arr_sw.eq(_delay(m, sw_issue, RL, "sw_issue")),
-                     self.in_rd.en.eq(a_issue)]
+                     strm_rd.en.eq(a_issue)]
         if not self.pair:   # (the pair read's operand path is the OS schedule's)
             a_valid = _delay(m, a_issue, RL, "a_issue")
-            m.d.comb += self.arr_a.eq(Mux(a_valid, self.in_rd.data, 0))
+            m.d.comb += self.arr_a.eq(Mux(a_valid, strm_rd.data, 0))
 
         # Result descriptor: the accumulator read of the read-add-write is issued
         # RL - 1 cycles before the array's result arrives, so that the old word and the
@@ -151,23 +161,38 @@ class ComputeEngine(wiring.Component):
             shift_q = _delay(m, w_issue, RL, "w_issue")
             self._ws_schedule(m, M, K, N, accumulate, a_issue, sw_issue, w_issue,
                               wb_valid, wb_addr, wb_over)
-            m.d.comb += [self.arr_b.eq(self.w_rd.data), self.arr_w_shift.eq(shift_q),
-                         self.w_rd.en.eq(w_issue)]
+            m.d.comb += [self.arr_b.eq(stat_rd.data), self.arr_w_shift.eq(shift_q),
+                         stat_rd.en.eq(w_issue)]
         return m
 
     # ---------------------------------------------------------------------------------
     def _ws_schedule(self, m, M, K, N, accumulate, a_issue, sw_issue, w_issue,
                      wb_valid, wb_addr, wb_over):
+        """The weight-stationary schedule, and the input-stationary one: the same with
+        A and B exchanged (C^T = B^T . A^T). Below, in weight-stationary terms, ``M``
+        counts the streamed vectors of a tile, ``N`` is tiled along the columns, the
+        input buffer streams and the weight buffer holds the stationary tiles;
+        input-stationary, N's columns of B stream from the weight buffer, M is tiled
+        along the columns and A^T's tiles come from the input buffer."""
         cfg = self.cfg
         R, C = cfg.R, cfg.C
+        is_ = cfg.dataflow is Dataflow.IS
         G = R + C - 2            # first cycle of a tile at which the next weights may shift
         # array latency (SystolicArray.latency): edge register, skew, PE registers
         L = EDGE_LATENCY + R + C - 1 + cfg.pe_stages
         in_aw, w_aw, acc_aw = (cfg.buffers.input.addr_bits, cfg.buffers.weight.addr_bits,
                                cfg.buffers.acc.addr_bits)
+        strm_rd, stat_rd = self.in_rd, self.w_rd
+        if is_:
+            M, N = N, M
+            in_aw, w_aw = w_aw, in_aw
+            strm_rd, stat_rd = self.w_rd, self.in_rd
 
-        k_base = Signal(DIM_BITS + 1); n_base = Signal(DIM_BITS + 1)
-        in_base = Signal(in_aw + 1); w_base = Signal(w_aw + 1); acc_base = Signal(acc_aw + 1)
+        k_base = Signal(DIM_BITS + 1)
+        n_base = Signal(DIM_BITS + 1, name="m_base" if is_ else "n_base")
+        in_base = Signal(in_aw + 1, name="w_base" if is_ else "in_base")
+        w_base = Signal(w_aw + 1, name="in_base" if is_ else "w_base")
+        acc_base = Signal(acc_aw + 1)
         first_k = Signal()
         t = Signal(DIM_BITS + 1); j = Signal(range(R + 1))
         # The tile period less one, registered: M is latched at start, and the first
@@ -175,7 +200,7 @@ class ComputeEngine(wiring.Component):
         period_m1 = Signal(DIM_BITS + 1)
         pmin = ws_min_period(R, C)
         m.d.sync += period_m1.eq(Mux(M > pmin, M, pmin) - 1)
-        last_k = Signal(); last_n = Signal()
+        last_k = Signal(); last_n = Signal(name="last_m" if is_ else "last_n")
         # Registered a cycle after k_base and n_base change (at a tile's start, and tiles
         # are at least 3 cycles long) where the first use, at t >= G, is later than that.
         dom = m.d.sync if G >= 1 else m.d.comb
@@ -207,7 +232,7 @@ class ComputeEngine(wiring.Component):
                     m.next = "PRELOAD"
             with m.State("PRELOAD"):
                 m.d.comb += self.busy.eq(1)
-                m.d.comb += [w_issue.eq(1), self.w_rd.addr.eq(w_base + (R - 1) - j)]
+                m.d.comb += [w_issue.eq(1), stat_rd.addr.eq(w_base + (R - 1) - j)]
                 m.d.sync += j.eq(j + 1)
                 with m.If(j == R - 1):
                     m.d.sync += w_base.eq(w_base + R)
@@ -218,14 +243,14 @@ class ComputeEngine(wiring.Component):
                     m.d.comb += [sw_issue.eq(t == 0), meta_v.eq(1), meta_a.eq(acc_base + t),
                                  meta_o.eq(first_k & ~accumulate)]
                     if gen is None:
-                        m.d.comb += [a_issue.eq(1), self.in_rd.addr.eq(in_base + t)]
+                        m.d.comb += [a_issue.eq(1), strm_rd.addr.eq(in_base + t)]
                     else:
                         m.d.comb += [a_issue.eq(~conv_en | gen.inside),
                                      self.in_rd.addr.eq(Mux(conv_en, gen.addr, in_base + t))]
                         gen.next_pixel(m)
                 with m.If(~(last_k & last_n) & (t >= G) & (t < G + R)):
                     m.d.comb += [w_issue.eq(1),
-                                 self.w_rd.addr.eq(w_base + (R - 1) - (t - G))]
+                                 stat_rd.addr.eq(w_base + (R - 1) - (t - G))]
                 m.d.sync += t.eq(t + 1)
                 with m.If(t == period_m1):
                     m.d.sync += t.eq(0)

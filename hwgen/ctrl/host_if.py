@@ -241,6 +241,8 @@ class HostInterface(wiring.Component):
         # Loader state.
         addr = Signal(ADDR_BITS); left = Signal(COUNT_BITS + 1); bi = Signal(range(max(2, ceil_div(max(R, C), beat) + 1)))
         lanes = max(R, C)
+        # Elements of an input and a weight word (R and C, or C and R input-stationary).
+        in_elems, w_elems = cfg.in_word_elems, cfg.w_word_elems
         word = Signal(data.ArrayLayout(signed(cfg.precision.in_bits), lanes))
         word_next = Signal.like(word)
         to_w = Signal()    # LOAD_W (or LOAD_ACC): words of C elements
@@ -309,7 +311,7 @@ class HostInterface(wiring.Component):
 
         # ---- loader word assembly ---------------------------------------------------
         m.d.comb += word_next.eq(word)
-        bpw_in, bpw_w = ceil_div(R, beat), ceil_div(C, beat)
+        bpw_in, bpw_w = ceil_div(in_elems, beat), ceil_div(w_elems, beat)
         with m.Switch(bi):
             for b in range(max(bpw_in, bpw_w)):
                 with m.Case(b):
@@ -318,14 +320,20 @@ class HostInterface(wiring.Component):
                         if e < lanes:
                             m.d.comb += word_next[e].eq(self.din.payload[l])
         last_beat = Signal()
-        m.d.comb += last_beat.eq(Mux(to_w, bi == bpw_w - 1, bi == bpw_in - 1))
+        bpw_acc = ceil_div(C, beat)
+        if cfg.features.preload and bpw_acc != bpw_w:
+            # (input-stationary) LOAD_ACC words have C elements, LOAD_W words R
+            m.d.comb += last_beat.eq(Mux(to_acc, bi == bpw_acc - 1,
+                                         Mux(to_w, bi == bpw_w - 1, bi == bpw_in - 1)))
+        else:
+            m.d.comb += last_beat.eq(Mux(to_w, bi == bpw_w - 1, bi == bpw_in - 1))
         m.d.comb += [
             self.in_wr.addr.eq(addr), self.in_wr.bank.eq(f(F_BANK)),
             self.w_wr.addr.eq(addr), self.w_wr.bank.eq(f(F_BANK)),
         ]
-        for i in range(R):
+        for i in range(in_elems):
             m.d.comb += self.in_wr.data[i].eq(word_next[i])
-        for i in range(C):
+        for i in range(w_elems):
             m.d.comb += self.w_wr.data[i].eq(word_next[i])
         # LOAD_ACC: each lane times its preload factor, in three registered steps so
         # that no load path is longer than a PE's multiplier: the assembled word (the

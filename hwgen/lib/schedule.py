@@ -83,6 +83,13 @@ def ws_engine_cycles(R: int, C: int, M: int, K: int, N: int, pe: int = 0) -> int
     return R + tiles * ws_tile_period(R, C, M) + (R + C - 1 + writeback_latency(pe))
 
 
+def is_engine_cycles(R: int, C: int, M: int, K: int, N: int, pe: int = 0) -> int:
+    """Cycles an input-stationary engine is busy for one COMPUTE: the weight-stationary
+    schedule of C^T = B^T . A^T, i.e. with M and N exchanged (N columns of B stream
+    past each stationary K x M tile of A^T)."""
+    return ws_engine_cycles(R, C, N, K, M, pe)
+
+
 def os_tail(R: int, C: int, pe: int = 0) -> int:
     """Cycles an output-stationary engine is busy after its flush step: the issue
     register, the drain of the last tile (2R + C - 1) and the writeback."""

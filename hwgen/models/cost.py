@@ -206,11 +206,19 @@ class Coefficients:
 
 
 # ---- parameters ----------------------------------------------------------------------------
+#: The ``dataflow`` parameter: 0 output-, 1 weight-, 2 input-stationary. An
+#: input-stationary design is the weight-stationary hardware (PEs, mesh, engine) with
+#: the input and weight buffers' word widths exchanged (C and R elements), and is priced
+#: so: its terms are the weight-stationary ones (no input-stationary design was among
+#: the calibration points).
+DATAFLOW_CODE = {Dataflow.OS: 0, Dataflow.WS: 1, Dataflow.IS: 2}
+
+
 def params_of(cfg: AcceleratorConfig) -> dict:
     """The model's parameters of one config (plain numbers)."""
     b = cfg.buffers
     f = cfg.features
-    return {"rows": cfg.R, "cols": cfg.C, "dataflow": int(cfg.dataflow is Dataflow.WS),
+    return {"rows": cfg.R, "cols": cfg.C, "dataflow": DATAFLOW_CODE[cfg.dataflow],
             "in_bits": cfg.precision.in_bits, "acc_bits": cfg.acc_bits,
             "mult_bits": cfg.precision.mult_bits, "out_bits": cfg.precision.out_bits,
             "depth_in": b.input.depth, "depth_w": b.weight.depth, "depth_acc": b.acc.depth,
@@ -241,15 +249,18 @@ def derive(p: dict) -> dict:
     p = _arr(p)
     R, C, b, a, m = p["rows"], p["cols"], p["in_bits"], p["acc_bits"], p["mult_bits"]
     os_ = (p["dataflow"] == 0).astype(np.float64)
-    ws = 1.0 - os_
+    ws = 1.0 - os_   # (input-stationary included: the same array and engine)
+    is_ = p["dataflow"] == 2
     d = dict(p)
     d.update(R=R, C=C, pes=R * C, os=os_, ws=ws, b=b, a=a, m=m, o=p["out_bits"],
              e=p["beat"], im2col=p["im2col"], preload=p["preload"], lq=p["lane_quant"],
              one=np.ones_like(R), pbits=a + m + 2, lanes_q=np.where(p["lane_quant"] > 0, C, 1),
              maxrc=np.maximum(R, C), pair=p["im2col"] * os_)
     d["buf"] = {}
-    for name, width, depth, banks in (("input", R * b, p["depth_in"], p["banks_in"]),
-                                      ("weight", C * b, p["depth_w"], p["banks_w"]),
+    for name, width, depth, banks in (("input", np.where(is_, C, R) * b, p["depth_in"],
+                                       p["banks_in"]),
+                                      ("weight", np.where(is_, R, C) * b, p["depth_w"],
+                                       p["banks_w"]),
                                       ("acc", C * a, p["depth_acc"], p["banks_acc"])):
         d["buf"][name] = {"width": width, "depth": depth, "banks": banks,
                           "bits": width * depth * banks, "addr": _bits_for(depth - 1),
@@ -410,19 +421,23 @@ def timing_activity(cfg: AcceleratorConfig, timing, chunks=()) -> dict:
     tile_m, tile_k, tile_n, times) (exact, :func:`nest_reads`); without chunks they are
     estimated from the MACs as if every tile were full (docs/cost_model.md)."""
     R, C = cfg.R, cfg.C
-    bpw_in = -(-R // cfg.host.beat_elems)
-    bpw_w = -(-C // cfg.host.beat_elems)
+    bpw_in, bpw_w = cfg.link.in_word_beats, cfg.link.w_word_beats
     os_ = cfg.dataflow is Dataflow.OS
+    is_ = cfg.dataflow is Dataflow.IS
     if chunks:
         rd = {"in_reads": 0.0, "w_reads": 0.0, "acc_rmw": 0.0}
         for M, K, N, tm, tk, tn, times in chunks:
-            r = nest_reads(R, C, os_, M, K, N, tm, tk, tn)
+            if is_:   # weight-stationary's on B^T . A^T, the two buffers exchanged
+                r = nest_reads(R, C, False, N, K, M, tn, tk, tm)
+                r["in_reads"], r["w_reads"] = r["w_reads"], r["in_reads"]
+            else:
+                r = nest_reads(R, C, os_, M, K, N, tm, tk, tn)
             for k in rd:
                 rd[k] += times * r[k]
     else:
         full = timing.macs / (R * C)
         rd = {"in_reads": full, "w_reads": full, "acc_rmw": full}
-    out_words = timing.out_beats / bpw_w
+    out_words = timing.out_beats / cfg.acc_word_beats
     return {"cycles": float(timing.cycles), "compute_cycles": float(timing.compute_cycles),
             "macs": float(timing.macs), "in_beats": float(timing.in_beats),
             "w_beats": float(timing.w_beats), "out_beats": float(timing.out_beats),
@@ -766,7 +781,8 @@ def cost_batch(params: dict, coef: "Coefficients", activity: Optional[dict] = No
     Parameters
     ----------
     params : dict of arrays
-        :data:`PARAMS` (``dataflow`` 0 output-, 1 weight-stationary; flags 0/1), one entry
+        :data:`PARAMS` (``dataflow`` 0 output-, 1 weight-, 2 input-stationary; flags
+        0/1), one entry
         per candidate (scalars broadcast).
     coef : Coefficients
         :func:`load` (a PDK's or a board's).
@@ -840,6 +856,10 @@ def estimate(cfg: AcceleratorConfig, coef: "Coefficients", activity: Optional[di
     warn = out_of_range(p, coef, clock_ns if coef.kind == "asic" else None)
     warn += [f"the {u}: unit is not in the cost model (the figures are the GEMM "
              "accelerator's alone)" for u in units_not_modelled(cfg)]
+    if cfg.dataflow is Dataflow.IS:
+        warn.append("array.dataflow: input_stationary is priced with the weight-stationary "
+                    "terms (the same array and engine, the buffers' word widths exchanged); "
+                    "no input-stationary design was among the calibration points")
     if strict and warn:
         raise CostModelError(warn[0] + " (--strict)")
     act = None if activity is None else {k: np.asarray(activity[k], dtype=np.float64)
@@ -1372,7 +1392,9 @@ def search_cost_batch(col: dict, cycles, macs, kind: str, name: str,
     coef = _coef_for(kind, name)
     b = np.asarray(col["in_bits"], dtype=np.float64)
     acc = np.floor(np.log2(1024.0) + 2 * b - 2) + 2
-    p = {"rows": col["R"], "cols": col["C"], "dataflow": np.where(col["os"], 0, 1),
+    is_ = col.get("is", np.zeros_like(np.asarray(col["os"])))
+    p = {"rows": col["R"], "cols": col["C"],
+         "dataflow": np.where(col["os"], 0, np.where(is_, 2, 1)),
          "in_bits": b, "acc_bits": col.get("acc_bits", acc),
          "mult_bits": col.get("mult_bits", 16), "out_bits": col.get("out_bits", 8),
          "depth_in": col["din"], "depth_w": col["dw"], "depth_acc": col["dacc"],

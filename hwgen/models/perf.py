@@ -14,7 +14,7 @@ from ..config import AcceleratorConfig, Dataflow, MappingConfig
 from ..lib.arith import ceil_div
 from ..lib.protocol import (OP_COMPUTE, OP_LOAD_ACC, OP_LOAD_IN, OP_LOAD_W, OP_READ, OP_SYNC,
                             decode)
-from ..lib.schedule import os_engine_cycles, read_latency, ws_engine_cycles
+from ..lib.schedule import is_engine_cycles, os_engine_cycles, read_latency, ws_engine_cycles
 from . import maxplus as mx
 
 #: Cycles from reset release to the first command accepted (the testbench's offset).
@@ -25,6 +25,8 @@ def engine_cycles(cfg: AcceleratorConfig, M: int, K: int, N: int) -> int:
     """Cycles the compute engine is busy for one COMPUTE."""
     if cfg.array.dataflow is Dataflow.OS:
         return os_engine_cycles(cfg.R, cfg.C, M, K, N, cfg.pe_stages)
+    if cfg.array.dataflow is Dataflow.IS:
+        return is_engine_cycles(cfg.R, cfg.C, M, K, N, cfg.pe_stages)
     return ws_engine_cycles(cfg.R, cfg.C, M, K, N, cfg.pe_stages)
 
 
@@ -38,9 +40,8 @@ class Timing:
 def program_timing(cfg: AcceleratorConfig, cmds: list[int]) -> Timing:
     """Replay the host interface's command FSM on ``cmds`` with an ideal host (command
     and data always valid, results always accepted)."""
-    bpw_in = ceil_div(cfg.R, cfg.host.beat_elems)
-    bpw_w = ceil_div(cfg.C, cfg.host.beat_elems)
-    bpw_out = ceil_div(cfg.C, cfg.host.beat_elems)
+    bpw_in, bpw_w = cfg.link.in_word_beats, cfg.link.w_word_beats
+    bpw_out = bpw_acc = cfg.acc_word_beats
     two = {"in": cfg.buffers.input.banks > 1, "w": cfg.buffers.weight.banks > 1,
            "acc": cfg.buffers.acc.banks > 1}
     t = START_OFFSET           # cycle at which the host FSM sits in IDLE
@@ -72,7 +73,7 @@ def program_timing(cfg: AcceleratorConfig, cmds: list[int]) -> Timing:
         elif op in (OP_LOAD_IN, OP_LOAD_W, OP_LOAD_ACC):
             bank, count = c.bank, c.count
             e = wait(e, {OP_LOAD_IN: "in", OP_LOAD_W: "w", OP_LOAD_ACC: "acc"}[op], bank)
-            beats = count * (bpw_in if op == OP_LOAD_IN else bpw_w)
+            beats = count * {OP_LOAD_IN: bpw_in, OP_LOAD_W: bpw_w, OP_LOAD_ACC: bpw_acc}[op]
             t = e + 1 + max(beats, 1)
         elif op == OP_READ:
             bank, count = c.bank, c.count
@@ -103,6 +104,14 @@ def report(cfg: AcceleratorConfig, timing: Timing) -> dict:
     }
 
 
+def _out_words(cfg: AcceleratorConfig, m: int, n: int) -> int:
+    """Accumulator words an m x n output chunk is read back in: m per tile of C
+    columns, or (input-stationary, C^T) n per tile of C rows."""
+    if cfg.dataflow is Dataflow.IS:
+        return ceil_div(m, cfg.C) * n
+    return m * ceil_div(n, cfg.C)
+
+
 def _splits(total: int, tile: int) -> list[tuple[int, int]]:
     """(chunk size, how many) for one dimension split into chunks of ``tile``."""
     full, rem = divmod(total, tile)
@@ -121,19 +130,19 @@ def approx_cycles(cfg: AcceleratorConfig, M: int, K: int, N: int,
     # A is reloaded for every n chunk unless it stays put over an inner n loop.
     a_reps = 1 if kt == 1 and mp.order[1] == "n" else nt
     b_reps = 1 if kt == 1 and mp.order[1] == "m" else mt
-    bpw_in = ceil_div(cfg.R, cfg.host.beat_elems)
-    bpw_w = ceil_div(cfg.C, cfg.host.beat_elems)
+    bpw_in, bpw_w = cfg.link.in_word_beats, cfg.link.w_word_beats
     a_beats = a_reps * bpw_in * sum(cm * ck * cfg.chunk_words(m, k, 1)["input"]
                                     for m, cm in ms for k, ck in ks)
     b_beats = b_reps * bpw_w * sum(ck * cn * cfg.chunk_words(1, k, n)["weight"]
                                    for k, ck in ks for n, cn in ns)
-    out_beats = M * ceil_div(N, cfg.C) * bpw_w
+    bpw_acc = cfg.acc_word_beats
+    out_beats = _out_words(cfg, M, N) * bpw_acc
     # The first chunk's operands arrive before anything computes and the last output
     # chunk leaves after everything has: neither overlaps.
     tm, tk, tn = min(mp.tile_m, M), min(mp.tile_k, K), min(mp.tile_n, N)
     words = cfg.chunk_words(tm, tk, tn)
     exposed = (words["input"] * bpw_in + words["weight"] * bpw_w
-               + tm * ceil_div(tn, cfg.C) * bpw_w)
+               + _out_words(cfg, tm, tn) * bpw_acc)
     return max(compute, a_beats + b_beats + out_beats) + exposed
 
 
@@ -246,11 +255,11 @@ class LoopNest:
         """Accumulator words per column tile of output chunk i (a LOAD_ACC's count)."""
         return ceil_div(self.m(i), cfg.R) * cfg.R if cfg.dataflow is Dataflow.OS else self.m(i)
 
-
 def compute_bound(cfg: AcceleratorConfig, nest: LoopNest) -> int:
     """The engine's busy cycles for every chunk of ``nest``: a lower bound on its
     cycles, without the commands around the COMPUTEs (for pruning mapping searches)."""
-    busy = os_engine_cycles if cfg.array.dataflow is Dataflow.OS else ws_engine_cycles
+    busy = {Dataflow.OS: os_engine_cycles, Dataflow.WS: ws_engine_cycles,
+            Dataflow.IS: is_engine_cycles}[cfg.array.dataflow]
     R, C, pe = cfg.R, cfg.C, cfg.pe_stages
     return sum(cm * ck * cn * busy(R, C, m, k, n, pe)
                for m, cm in _splits(nest.M, nest.tile_m)
@@ -287,8 +296,11 @@ def nest_beats(cfg: AcceleratorConfig, nest: LoopNest) -> tuple[int, int, int]:
     in_beats = (1 if a_keeps else n_n) * nest.a_words_total(cfg) * link.in_word_beats
     w_beats = (1 if w_keeps else n_m) * nest.w_words_total(cfg) * link.w_word_beats
     tiles = sum(cn * ceil_div(n, C) for n, cn in _splits(nest.N, nest.tile_n))
-    out_beats = nest.M * tiles * link.w_word_beats
-    if nest.preload:
+    out_beats = sum(cm * cn * _out_words(cfg, m, n) for m, cm in _splits(nest.M, nest.tile_m)
+                    for n, cn in _splits(nest.N, nest.tile_n)) * cfg.acc_word_beats
+    if nest.preload and cfg.dataflow is Dataflow.IS:   # (one LOAD_ACC word per C^T word)
+        w_beats += out_beats
+    elif nest.preload:
         w_beats += sum(nest.acc_rows(cfg, i) for i in range(n_m)) * tiles * link.w_word_beats
     return in_beats, w_beats, out_beats
 
@@ -306,8 +318,12 @@ def nest_lower_bound(cfg: AcceleratorConfig, nest: LoopNest,
     first = (nest.a_words(cfg, 0, 0) * cfg.link.in_word_beats
              + nest.w_words(cfg, 0, 0) * cfg.link.w_word_beats)
     mc, nc = nest.m(n_m - 1), nest.n(n_n - 1)
-    last = ceil_div(nc, cfg.C) * (read_latency(cfg.requant_stages)
-                                  + mc * cfg.link.w_word_beats)
+    if cfg.dataflow is Dataflow.IS:
+        last = ceil_div(mc, cfg.C) * (read_latency(cfg.requant_stages)
+                                      + nc * cfg.acc_word_beats)
+    else:
+        last = ceil_div(nc, cfg.C) * (read_latency(cfg.requant_stages)
+                                      + mc * cfg.link.w_word_beats)
     engine = first + compute_bound(cfg, nest) + n_m * n_k * n_n + last
     return max(engine, fsm)
 
@@ -320,12 +336,14 @@ def gemm_lower_bound(cfg: AcceleratorConfig, M: int, K: int, N: int) -> int:
     R, C = cfg.R, cfg.C
     if cfg.dataflow is Dataflow.OS:
         engine = ceil_div(M, R) * ceil_div(N, C) * K
+    elif cfg.dataflow is Dataflow.IS:
+        engine = ceil_div(K, R) * ceil_div(M, C) * N
     else:
         engine = ceil_div(K, R) * ceil_div(N, C) * M
     link = cfg.link
     beats = (cfg.chunk_words(M, K, 1)["input"] * link.in_word_beats
              + cfg.chunk_words(1, K, N)["weight"] * link.w_word_beats
-             + M * ceil_div(N, C) * link.w_word_beats)
+             + _out_words(cfg, M, N) * cfg.acc_word_beats)
     return max(engine, beats + 2)
 
 
@@ -337,9 +355,14 @@ def gemm_nest(M: int, K: int, N: int, mp: MappingConfig, **kw) -> LoopNest:
 
 
 def gemm_timing(cfg: AcceleratorConfig, M: int, K: int, N: int, mp: MappingConfig,
-                raw: bool = True, per_lane: bool = False, clamp: bool = False) -> GemmTiming:
+                raw: bool = True, per_lane: bool = False, clamp: bool = False,
+                bias: bool = False) -> GemmTiming:
     """The exact cycles of the program :func:`hwgen.compiler.emit_gemm_program` emits for
-    an M x K x N GEMM with mapping ``mp`` (see :func:`nest_timing`)."""
+    an M x K x N GEMM with mapping ``mp`` (see :func:`nest_timing`). ``bias``: the
+    requantization adds a per-column bias (which, input-stationary, sets the
+    requantizer per output column as ``per_lane`` does)."""
+    if cfg.dataflow is Dataflow.IS and bias and not raw:
+        per_lane = True
     return nest_timing(cfg, gemm_nest(M, K, N, mp, raw=raw, per_lane=per_lane, clamp=clamp))
 
 
@@ -403,11 +426,21 @@ def nest_block(cfg: AcceleratorConfig, nest: LoopNest) -> mx.Block:
         return (a, b) if m_outer else (b, a)
 
     quant = mx.Block()
-    if not nest.raw:
+    is_ = cfg.dataflow is Dataflow.IS
+    if is_:
+        bpw_out = cfg.acc_word_beats
+        if not nest.raw:   # SET_BIAS (+ per word one SET_QUANT)
+            quant = mx.other().times(C + (1 if nest.per_lane else 0))
+    elif not nest.raw:
         quant = mx.other().times(C * (2 if nest.per_lane else 1))  # SET_BIAS (+ SET_QUANT)
 
     def read_out(mc: int, nc: int, waits: bool) -> mx.Block:
-        one = quant.then(mx.read(read_latency(cfg.requant_stages), mc, bpw_out, waits))
+        lat = read_latency(cfg.requant_stages)
+        if is_:   # C^T: per tile of C rows, nc words (one at a time when per column)
+            if nest.per_lane:
+                return quant.then(mx.read(lat, 1, bpw_out, waits)).times(nc * ceil_div(mc, C))
+            return quant.then(mx.read(lat, nc, bpw_out, waits)).times(ceil_div(mc, C))
+        one = quant.then(mx.read(lat, mc, bpw_out, waits))
         return one.times(ceil_div(nc, C))
 
     def step(a: int, b: int, l: int) -> tuple:  # noqa: E741
@@ -421,7 +454,9 @@ def nest_block(cfg: AcceleratorConfig, nest: LoopNest) -> mx.Block:
             pi, pj = ij(pa, pb)
             prev = (nest.m(pi), nest.n(pj))
         preload = None
-        if nest.preload and l == 0:
+        if nest.preload and l == 0 and is_:   # per C^T word: C SET_PRELOAD, a LOAD_ACC
+            preload = (nc * ceil_div(mc, C), bpw_out)
+        elif nest.preload and l == 0:
             preload = (ceil_div(nc, C), nest.acc_rows(cfg, i) * bpw_w)
         return (None if hit_a else nest.a_words(cfg, i, l) * bpw_in,
                 None if hit_w else nest.w_words(cfg, l, j) * bpw_w,

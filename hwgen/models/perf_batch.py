@@ -138,7 +138,7 @@ def gemm_batch(p: dict, M, K, N, tile_m, tile_k, tile_n, order=0) -> GemmBatch:
     """Exact figures of the raw GEMM program on each candidate.
 
     ``p`` holds arrays (or scalars) ``rows``, ``cols``, ``dataflow`` (0 output-,
-    1 weight-stationary), ``beat``, ``banks_in``, ``banks_w``, ``banks_acc`` and,
+    1 weight-, 2 input-stationary), ``beat``, ``banks_in``, ``banks_w``, ``banks_acc`` and,
     optionally, the pipeline registers ``pe`` (0 when left out) and ``requant``
     (:data:`~hwgen.lib.schedule.DEFAULT_REQUANT_STAGES`); ``M``,
     ``K``, ``N``, the tiles (clipped to the GEMM) and ``order`` (:data:`ORDERS` index)
@@ -155,9 +155,11 @@ def gemm_batch(p: dict, M, K, N, tile_m, tile_k, tile_n, order=0) -> GemmBatch:
         x.ravel() for x in (R, C, df, beat, b_in, b_w, b_acc, pe, rq, M, K, N, tm, tk, tn,
                             order))
     shape = R.shape
-    os_ = df == 0
+    os_, is_ = df == 0, df == 2
     tm, tk, tn = np.minimum(tm, M), np.minimum(tk, K), np.minimum(tn, N)
-    bpw_in, bpw_w = _cdiv(R, beat), _cdiv(C, beat)
+    # input-stationary: input words of C elements, weight words of R
+    bpw_in, bpw_w = _cdiv(np.where(is_, C, R), beat), _cdiv(np.where(is_, R, C), beat)
+    bpw_acc = _cdiv(C, beat)
     two_in, two_w, two_acc = b_in > 1, b_w > 1, b_acc > 1
     n_m, n_k, n_n = _cdiv(M, tm), _cdiv(K, tk), _cdiv(N, tn)
     m_outer = order == 0
@@ -193,13 +195,15 @@ def gemm_batch(p: dict, M, K, N, tile_m, tile_k, tile_n, order=0) -> GemmBatch:
             totals[k] = totals[k] + mult * v
 
     def read_out(mc, nc, waits, mult) -> Mat:
-        """``ceil(nc/C)`` READs of ``mc`` words each, in closed form: the first may wait
-        for the engine, the rest follow it back to back (each starts after the previous
+        """``ceil(nc/C)`` READs of ``mc`` words each (input-stationary, C^T:
+        ``ceil(mc/C)`` READs of ``nc`` words), in closed form: the first may wait for
+        the engine, the rest follow it back to back (each starts after the previous
         one's t, which is past the engine's F), so t grows by 3 + z per READ and L ends
         one cycle before t."""
-        tiles = _cdiv(nc, C)
-        span = tiles * (3 + read_latency(rq) + mc * bpw_w)
-        add(mult, out_beats=tiles * mc * bpw_w, commands=tiles)
+        tiles = np.where(is_, _cdiv(mc, C), _cdiv(nc, C))
+        words = np.where(is_, nc, mc)
+        span = tiles * (3 + read_latency(rq) + words * bpw_acc)
+        add(mult, out_beats=tiles * words * bpw_acc, commands=tiles)
         return Mat(span, np.where(waits, span - 1, NEG), ng, zero, span - 1,
                    np.where(waits, span - 2, NEG), ng)
 
@@ -233,8 +237,9 @@ def gemm_batch(p: dict, M, K, N, tile_m, tile_k, tile_n, order=0) -> GemmBatch:
         its counts times ``mult`` (the step's members in the program) go to the totals."""
         mc, nc, mr, ncc, hit_a, hit_w = chunk(sa, sb)
         kc, kr = size_k[sl], k_tiles[sl]
-        a_beats = np.where(os_, mr * kc, kr * mc) * bpw_in
-        w_beats = np.where(os_, ncc * kc, kr * R * ncc) * bpw_w
+        mcc = _cdiv(mc, C)   # input-stationary: tiles of C output rows
+        a_beats = np.where(os_, mr * kc, np.where(is_, kr * R * mcc, kr * mc)) * bpw_in
+        w_beats = np.where(os_, ncc * kc, np.where(is_, kr * nc, kr * R * ncc)) * bpw_w
         add(mult, in_beats=np.where(hit_a, 0, a_beats), w_beats=np.where(hit_w, 0, w_beats),
             commands=2 - hit_a - hit_w.astype(np.float64))
         # the two loads, composed: t' = max(t + x0, F + x1)
@@ -242,12 +247,15 @@ def gemm_batch(p: dict, M, K, N, tile_m, tile_k, tile_n, order=0) -> GemmBatch:
         w0, w1 = load_row(w_beats, hit_w, ~two_w)
         x0, x1 = a0 + w0, np.maximum(a1 + w0, w1)
         # busy cycles of the COMPUTE (hwgen.lib.schedule) and its tiles
+        # (input-stationary: weight-stationary's with m and n exchanged)
         d = np.where(os_, mr * ncc * np.maximum(kc, os_min) + os_rest,
-                     R + kr * ncc * np.maximum(mc, ws_min) + ws_tail)
-        tiles = np.where(os_, mr, kr) * ncc
+                     np.where(is_, R + kr * mcc * np.maximum(nc, ws_min) + ws_tail,
+                              R + kr * ncc * np.maximum(mc, ws_min) + ws_tail))
+        tiles = np.where(os_, mr * ncc, np.where(is_, kr * mcc, kr * ncc))
         add(mult, compute=d, macs=mc * kc * nc, commands=one,
-            in_reads=tiles * np.where(os_, kc, mc), w_reads=tiles * np.where(os_, kc, R),
-            acc_rmw=tiles * np.where(os_, R, mc))
+            in_reads=tiles * np.where(os_, kc, np.where(is_, R, mc)),
+            w_reads=tiles * np.where(os_, kc, np.where(is_, nc, R)),
+            acc_rmw=tiles * np.where(os_, R, np.where(is_, nc, mc)))
         # then the COMPUTE: t = max(t' + 2, F + 1), F = t + d (L stays)
         c1 = np.maximum(x1 + 2, 1.0)
         blk = Mat(x0 + 2, c1, x0 + 2 + d, c1 + d, ng, ng, zero)
@@ -306,7 +314,7 @@ def gemm_batch(p: dict, M, K, N, tile_m, tile_k, tile_n, order=0) -> GemmBatch:
     cycles = np.maximum(np.maximum(np.maximum(mt.t0, mt.t1), np.maximum(mt.f0, mt.f1)),
                         np.maximum(np.maximum(mt.l0, mt.l1), mt.l2))
     t = totals
-    out_words = t["out_beats"] / bpw_w
+    out_words = t["out_beats"] / bpw_acc
     fields = dict(cycles=cycles, compute_cycles=t["compute"], macs=t["macs"],
                   in_beats=t["in_beats"], w_beats=t["w_beats"], out_beats=t["out_beats"],
                   commands=t["commands"], in_writes=t["in_beats"] / bpw_in,
@@ -326,7 +334,7 @@ def fitting_mapping(p: dict, M, K, N):
         *(np.asarray(x, dtype=np.float64) for x in (
             p["rows"], p["cols"], p["dataflow"], p["depth_in"], p["depth_w"],
             p["depth_acc"], M, K, N)))
-    os_ = df == 0
+    os_, is_ = df == 0, df == 2
     # output-stationary: input ceil(m/R) k, weight ceil(n/C) k, acc ceil(m/R) R ceil(n/C)
     tk_os = np.minimum(K, np.minimum(d_in, d_w))
     tm_os = np.minimum(M, R * np.minimum(np.floor(d_in / tk_os), np.floor(d_acc / R)))
@@ -337,7 +345,13 @@ def fitting_mapping(p: dict, M, K, N):
     kt = _cdiv(tk_ws, R)
     tm_ws = np.minimum(M, np.minimum(np.floor(d_in / kt), d_acc))
     tn_ws = np.minimum(N, C * np.minimum(np.floor(d_w / (kt * R)), np.floor(d_acc / tm_ws)))
-    tm = np.maximum(np.where(os_, tm_os, tm_ws), 1)
-    tk = np.maximum(np.where(os_, tk_os, tk_ws), 1)
-    tn = np.maximum(np.where(os_, tn_os, tn_ws), 1)
+    # input-stationary: input ceil(k/R) R ceil(m/C), weight ceil(k/R) n, acc ceil(m/C) n
+    tk_is = np.minimum(K, R * np.minimum(np.floor(d_in / R), np.minimum(d_w, d_acc)))
+    # (at least 1 where the depths of another dataflow's candidate leave 0)
+    kt_is = np.maximum(_cdiv(tk_is, R), 1)
+    tn_is = np.maximum(np.minimum(N, np.minimum(np.floor(d_w / kt_is), d_acc)), 1)
+    tm_is = np.minimum(M, C * np.minimum(np.floor(d_in / (kt_is * R)), np.floor(d_acc / tn_is)))
+    tm = np.maximum(np.where(os_, tm_os, np.where(is_, tm_is, tm_ws)), 1)
+    tk = np.maximum(np.where(os_, tk_os, np.where(is_, tk_is, tk_ws)), 1)
+    tn = np.maximum(np.where(os_, tn_os, np.where(is_, tn_is, tn_ws)), 1)
     return tm, tk, tn, np.zeros_like(tm)

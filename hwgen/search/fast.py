@@ -12,6 +12,8 @@ measured in ``benchmarks/search.py``.
 """
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 
 from ..config import acc_bits_needed
@@ -26,7 +28,19 @@ def _cdiv(a, b):
 
 def layer_cycles(col: dict, layer: Layer) -> np.ndarray:
     """Approximate cycles of one layer for every candidate (``col``: arrays R, C, os
-    (bool), beat, din, dw, dacc, banks_in, banks_w, banks_acc)."""
+    (bool), beat, din, dw, dacc, banks_in, banks_w, banks_acc; optionally ``is``
+    (bool), input-stationary candidates, priced as weight-stationary ones on the
+    transposed GEMM, B^T . A^T, with the input and weight buffers' roles exchanged)."""
+    cycles = _layer_cycles(col, layer)
+    is_ = col.get("is")
+    if is_ is not None and np.any(is_):
+        t = replace(layer, M=layer.N, N=layer.M, conv=False, depthwise=False, groups=1)
+        swapped = {**col, "os": np.zeros_like(col["os"]), "din": col["dw"], "dw": col["din"]}
+        cycles = np.where(is_, layer.groups * _layer_cycles(swapped, t), cycles)
+    return cycles
+
+
+def _layer_cycles(col: dict, layer: Layer) -> np.ndarray:
     R, C, os_, beat = col["R"], col["C"], col["os"], col["beat"]
     din, dw, dacc = col["din"], col["dw"], col["dacc"]
     M, N, g, cin, in_elems = layer.M, layer.N, layer.groups, layer.cin, layer.in_elems
@@ -100,11 +114,14 @@ def layer_fits(col: dict, layer: Layer) -> np.ndarray:
     R, os_ = col["R"], col["os"]
     if not layer.conv or not layer.rows_in:
         return np.ones(len(R), dtype=bool)
+    # (an input-stationary design runs convolutions as GEMMs of the host's im2col,
+    # whose chunks shrink to fit)
+    is_ = col.get("is", np.zeros(len(R), dtype=bool))
     a = np.where(os_, layer.rows_in * layer.stride_w * _cdiv(_cdiv(layer.in_w, layer.stride_w), R),
                  layer.rows_in * layer.in_w)
     w = np.where(os_, layer.kernel, layer.kernel * R)
     acc = np.where(os_, _cdiv(layer.out_w, R) * R, layer.out_w)
-    return (a <= col["din"]) & (w <= col["dw"]) & (acc <= col["dacc"])
+    return is_ | ((a <= col["din"]) & (w <= col["dw"]) & (acc <= col["dacc"]))
 
 
 def _acc_bits(bits: np.ndarray, max_k: int) -> np.ndarray:
@@ -121,6 +138,9 @@ def population_columns(space, pop: np.ndarray) -> dict:
     b = cols["precision.in_bits"].astype(np.int64)
     return {"R": cols["array.rows"].astype(np.int64), "C": cols["array.cols"].astype(np.int64),
             "os": cols["array.dataflow"] == "output_stationary",
+            "is": cols["array.dataflow"] == "input_stationary",
+            # (input-stationary designs are built without the on-chip im2col)
+            "im2col": (cols["array.dataflow"] != "input_stationary").astype(np.int64),
             "beat": cols["host.beat_elems"].astype(np.int64),
             "din": cols["buffers.input.depth"].astype(np.int64),
             "dw": cols["buffers.weight.depth"].astype(np.int64),

@@ -14,7 +14,7 @@ range ``{min, max}`` (every integer, or with ``pow2: true`` the powers of two, o
     array:
       rows: {min: 4, max: 32, pow2: true}
       cols: [4, 8, 16, 32]
-      dataflow: [ws, os]
+      dataflow: [ws, os, is]
     precision: {in_bits: 8}
     buffers:
       input:  {depth: {min: 256, max: 8192, pow2: true}, banks: [1, 2]}
@@ -44,7 +44,7 @@ from ..lib.errors import BadInput, read_text
 KEYS = {
     "array.rows": ("int", 1, 64),
     "array.cols": ("int", 1, 64),
-    "array.dataflow": (("weight_stationary", "output_stationary"),),
+    "array.dataflow": (("weight_stationary", "output_stationary", "input_stationary"),),
     "precision.in_bits": ("int", 2, 16),
     "buffers.input.depth": ("int", 1, 1 << 20),
     "buffers.weight.depth": ("int", 1, 1 << 20),
@@ -55,13 +55,14 @@ KEYS = {
     "host.beat_elems": ("int", 1, 64),
     "memories": (("flops", "macro"),),
 }
-ALIASES = {"ws": "weight_stationary", "os": "output_stationary"}
+ALIASES = {"ws": "weight_stationary", "os": "output_stationary", "is": "input_stationary"}
+SHORT = {v: k for k, v in ALIASES.items()}
 
 #: The space searched when no file is given.
 DEFAULT = {
     "array.rows": [2, 4, 8, 16, 32],
     "array.cols": [2, 4, 8, 16, 32],
-    "array.dataflow": ["weight_stationary", "output_stationary"],
+    "array.dataflow": ["weight_stationary", "output_stationary", "input_stationary"],
     "precision.in_bits": [8],
     "buffers.input.depth": [256, 512, 1024, 2048, 4096, 8192],
     "buffers.weight.depth": [256, 512, 1024, 2048, 4096, 8192],
@@ -139,7 +140,7 @@ class Space:
 
     def name(self, cand) -> str:
         v = self.values(cand)
-        df = "ws" if v["array.dataflow"] == "weight_stationary" else "os"
+        df = SHORT[v["array.dataflow"]]
         return (f"{df}{v['array.rows']}x{v['array.cols']}-i{v['precision.in_bits']}"
                 f"-b{v['buffers.input.depth']}_{v['buffers.weight.depth']}_"
                 f"{v['buffers.acc.depth']}"
@@ -158,6 +159,9 @@ class Space:
             "buffers": {b: {"depth": v[f"buffers.{b}.depth"], "banks": v[f"buffers.{b}.banks"]}
                         for b in ("input", "weight", "acc")},
             "host": {"beat_elems": v["host.beat_elems"]},
+            # (an input-stationary design has no on-chip im2col)
+            **({"features": {"im2col": False}}
+               if v["array.dataflow"] == "input_stationary" else {}),
         }
 
     def config(self, cand) -> Optional[AcceleratorConfig]:

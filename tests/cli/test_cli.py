@@ -220,3 +220,48 @@ def test_fpga_unknown_board_and_does_not_fit(capsys):
     code, _, err = run(capsys, "fpga", "ws16", "--board", "icebreaker", "-o", "/nonexistent/x")
     assert code == 2 and "BRAM" in err and "over by" in err
     assert len(err.strip().splitlines()) == 1
+
+
+IS_CONFIG = """\
+name: is3x4
+array: {rows: 3, cols: 4, dataflow: is}
+buffers:
+  input:  {depth: 128, banks: 2}
+  weight: {depth: 128, banks: 2}
+  acc:    {depth: 128, banks: 1}
+host: {beat_elems: 3}
+features: {im2col: false}
+"""
+
+
+@pytest.mark.parametrize("text,line", [
+    (IS_CONFIG.replace("features: {im2col: false}\n", ""),
+     "is.yaml: features.im2col: an input_stationary array has no on-chip im2col (convolutions "
+     "are lowered with im2col on the host); set features.im2col: false"),
+    (IS_CONFIG + "pods: {count: 2}\n",
+     "is.yaml: pods: an input_stationary array cannot be a pod yet; use ws or os for a "
+     "multi-pod design"),
+    (IS_CONFIG.replace("dataflow: is", "dataflow: iss"),
+     "is.yaml: array.dataflow: must be one of weight_stationary, output_stationary, "
+     "input_stationary, got 'iss'"),
+])
+def test_input_stationary_bad_combinations_exit_2(capsys, tmp_path, monkeypatch, text, line):
+    monkeypatch.chdir(tmp_path)
+    Path("is.yaml").write_text(text)
+    code, out, err = run(capsys, "check", "is.yaml")
+    assert code == 2 and out == "" and err.splitlines() == [line]
+
+
+@pytest.mark.parametrize("shape", ["1x1x1", "7x10x9", "13x5x4"])
+def test_sim_input_stationary_matches_estimate(capsys, tmp_path, monkeypatch, shape):
+    """Edge tiles in every dimension (M, N, K not multiples of the 3x4 array)."""
+    monkeypatch.chdir(tmp_path)
+    Path("is.yaml").write_text(IS_CONFIG)
+    code, out, _ = run(capsys, "estimate", "is.yaml", "--workload", f"gemm:{shape}", "--json")
+    est = json.loads(out)
+    code, out, _ = run(capsys, "sim", "is.yaml", "--sim", "amaranth", "--workload",
+                       f"gemm:{shape}", "--json", "--seed", "5")
+    rep = json.loads(out)
+    assert code == 0 and rep["correct"] is True
+    assert rep["cycles"] == rep["estimate_cycles"] == est["cycles"]
+    assert rep["compute_cycles"] == est["compute_cycles"]

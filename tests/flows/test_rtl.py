@@ -5,7 +5,7 @@ from functools import lru_cache
 
 import pytest
 
-from hwgen.config import OS, WS, MappingConfig
+from hwgen.config import IS, OS, WS, MappingConfig
 from hwgen.emit import generate_verilog
 from hwgen.compiler import Quant
 from hwgen.models.perf import program_timing
@@ -33,7 +33,7 @@ def run(cfg, verilog, prog, want, sim, seed, stall=0):
 
 
 @pytest.mark.parametrize("sim", SIMS)
-@pytest.mark.parametrize("dataflow", [WS, OS])
+@pytest.mark.parametrize("dataflow", [WS, OS, IS])
 def test_random_shapes_exact_and_cycle_model(sim, dataflow):
     cfg, v = design(dataflow=dataflow)
     for i, shape in enumerate([(1, 1, 1), (1, 9, 5), (7, 1, 6), (13, 11, 9), (20, 33, 17)]):
@@ -61,7 +61,7 @@ def test_split_multiplier_pe_pipeline(sim, dataflow):
 
 
 @pytest.mark.parametrize("sim", SIMS)
-@pytest.mark.parametrize("dataflow", [WS, OS])
+@pytest.mark.parametrize("dataflow", [WS, OS, IS])
 def test_back_pressure_extremes_requant(sim, dataflow):
     cfg, v = design(dataflow=dataflow)
     # random ready/valid drops on every stream
@@ -75,16 +75,19 @@ def test_back_pressure_extremes_requant(sim, dataflow):
     run(cfg, v, prog, want, sim, seed=9, stall=20)
 
 
-@pytest.mark.parametrize("sim", SIMS)
-def test_rectangular_single_bank_split_k(sim):
-    cfg, v = design(rows=3, cols=5, beat=2, banks=1, dataflow=WS)
+@pytest.mark.parametrize("sim,dataflow", [
+    ("icarus", WS), ("verilator", WS), ("icarus", IS),
+    pytest.param("verilator", IS, marks=pytest.mark.slow)])   # (one more Verilator build)
+def test_rectangular_single_bank_split_k(sim, dataflow):
+    cfg, v = design(rows=3, cols=5, beat=2, banks=1, dataflow=dataflow)
     prog, want = gemm_case(cfg, 11, 19, 13, 3, mapping=MappingConfig(6, 7, 10, ("n", "m", "k")))
     res = run(cfg, v, prog, want, sim, seed=3)
     assert res.cycles == program_timing(cfg, prog.cmds).cycles
 
 
-@pytest.mark.parametrize("kw", [dict(dataflow=WS), dict(dataflow=OS),
-                                dict(rows=3, cols=5, beat=2, banks=1, dataflow=WS)])
+@pytest.mark.parametrize("kw", [dict(dataflow=WS), dict(dataflow=OS), dict(dataflow=IS),
+                                dict(rows=3, cols=5, beat=2, banks=1, dataflow=WS),
+                                dict(rows=3, cols=5, beat=2, banks=1, dataflow=IS)])
 def test_lint_clean_with_scoped_waivers(kw):
     cfg, v = design(**kw)
     assert lint(v, WAIVERS) == []

@@ -25,13 +25,17 @@ designs = st.fixed_dictionaries({
         for b in ("input", "weight", "acc")}),
     "host": st.fixed_dictionaries({"beat_elems": st.integers(1, 7)}),
 })
+#: Input-stationary designs (no on-chip im2col), for the GEMM tests.
+is_designs = designs.map(lambda d: {**d, "array": {**d["array"], "dataflow": "is"},
+                                    "features": {"im2col": False}})
 
 
 @settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(d=designs, m=st.integers(1, 80), k=st.integers(1, 120), n=st.integers(1, 80),
+@given(d=st.one_of(designs, is_designs), m=st.integers(1, 80), k=st.integers(1, 120),
+       n=st.integers(1, 80),
        tiles=st.tuples(st.integers(1, 80), st.integers(1, 120), st.integers(1, 80)),
        order=st.sampled_from([("m", "n", "k"), ("n", "m", "k")]),
-       quant=st.sampled_from(["raw", "scalar", "per_lane", "clamp"]))
+       quant=st.sampled_from(["raw", "scalar", "per_lane", "clamp", "bias"]))
 def test_model_equals_the_replay(d, m, k, n, tiles, order, quant):
     cfg = config_from_dict(d, "random.yaml")
     tm, tk, tn = (min(t, x) for t, x in zip(tiles, (m, k, n)))
@@ -40,10 +44,12 @@ def test_model_equals_the_replay(d, m, k, n, tiles, order, quant):
         mp = default_mapping(cfg, m, k, n)
     q = {"raw": Quant(), "scalar": Quant(raw=False, mult=5, shift=3),
          "per_lane": Quant(raw=False, mult=tuple(range(n)), shift=tuple([2] * n)),
-         "clamp": Quant(raw=False, mult=5, shift=3, lo=-3, hi=90)}[quant]
+         "clamp": Quant(raw=False, mult=5, shift=3, lo=-3, hi=90),
+         "bias": Quant(raw=False, mult=5, shift=3, bias=tuple(range(n)))}[quant]
     prog = emit_gemm_program(cfg, m, k, n, mp, quant=q)
     ref = program_timing(cfg, prog.cmds)
-    got = gemm_timing(cfg, m, k, n, mp, raw=q.raw, per_lane=q.per_lane, clamp=q.clamp)
+    got = gemm_timing(cfg, m, k, n, mp, raw=q.raw, per_lane=q.per_lane, clamp=q.clamp,
+                      bias=q.bias is not None)
     assert (got.cycles, got.compute_cycles, got.macs) == (ref.cycles, ref.compute_cycles,
                                                           ref.macs)
     assert got.commands == len(prog.cmds)
@@ -51,8 +57,9 @@ def test_model_equals_the_replay(d, m, k, n, tiles, order, quant):
     assert got.in_beats == sum(c.count for c in loads if c.op == OP_LOAD_IN) * cfg.link.in_word_beats
     assert got.w_beats == sum(c.count for c in loads if c.op == OP_LOAD_W) * cfg.link.w_word_beats
     assert got.out_beats == prog.n_dout
+    per_word = cfg.dataflow == "input_stationary" and not q.raw and q.bias is not None
     nest = LoopNest(m, k, n, min(mp.tile_m, m), min(mp.tile_k, k), min(mp.tile_n, n),
-                    tuple(mp.order), raw=q.raw, per_lane=q.per_lane, clamp=q.clamp)
+                    tuple(mp.order), raw=q.raw, per_lane=q.per_lane or per_word, clamp=q.clamp)
     assert nest_beats(cfg, nest) == (got.in_beats, got.w_beats, got.out_beats)
     assert nest_lower_bound(cfg, nest) <= got.cycles
     assert gemm_lower_bound(cfg, m, k, n) <= got.cycles
@@ -91,3 +98,33 @@ def test_huge_gemms_are_timed_in_milliseconds():
     assert g.macs == 10**6 * 4096 * 10**6
     # 256 x 256 x 256 chunks of a 16 x 16 array: the array is busy 99.9 % of the time
     assert 0.99 < g.macs / (256 * g.cycles) <= 1
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(r=st.integers(1, 6), depth=st.sampled_from([32, 96, 512]), banks=st.integers(1, 2),
+       acc=st.sampled_from([32, 96, 512]), beat=st.integers(1, 7),
+       m=st.integers(1, 80), k=st.integers(1, 120), n=st.integers(1, 80),
+       order=st.sampled_from([("m", "n", "k"), ("n", "m", "k")]))
+def test_input_stationary_is_weight_stationary_transposed(r, depth, banks, acc, beat, m, k,
+                                                          n, order):
+    """On a square array whose input and weight buffers are alike, the input-stationary
+    program of C = A.B takes exactly the cycles of the weight-stationary program of
+    C^T = B^T.A^T (M and N exchanged, the mapping's m and n too), as the replay of both
+    programs says."""
+    def design(df):
+        return config_from_dict({
+            "array": {"rows": r, "cols": r, "dataflow": df},
+            "precision": {"max_k": 256},
+            "buffers": {"input": {"depth": depth, "banks": banks},
+                        "weight": {"depth": depth, "banks": banks},
+                        "acc": {"depth": acc, "banks": banks}},
+            "host": {"beat_elems": beat}, "features": {"im2col": False}}, "random.yaml")
+    is_, ws = design("is"), design("ws")
+    mp = default_mapping(is_, m, k, n)
+    mp = MappingConfig(mp.tile_m, mp.tile_k, mp.tile_n, order)
+    flip = {"m": "n", "n": "m", "k": "k"}
+    mt = MappingConfig(mp.tile_n, mp.tile_k, mp.tile_m, tuple(flip[x] for x in mp.order))
+    assert ws.chunk_fits(*mt.tile) is None
+    a = program_timing(is_, emit_gemm_program(is_, m, k, n, mp).cmds)
+    b = program_timing(ws, emit_gemm_program(ws, n, k, m, mt).cmds)
+    assert (a.cycles, a.compute_cycles) == (b.cycles, b.compute_cycles)

@@ -37,7 +37,8 @@ def test_config_replace_with_a_bad_value_is_refused():
         cfg.replace(array=ArrayConfig(rows=0, dataflow="diagonal"))
     assert e.value.problems == [
         "array.rows: must be between 1 and 64, got 0",
-        "array.dataflow: must be one of weight_stationary, output_stationary, got 'diagonal'"]
+        "array.dataflow: must be one of weight_stationary, output_stationary, "
+        "input_stationary, got 'diagonal'"]
     with pytest.raises(ConfigError, match=r"^precision\.out_bits: must not exceed the "
                                           r"accumulator width 17, got 30$"):
         PrecisionConfig(in_bits=8, out_bits=30, max_k=2)

@@ -28,6 +28,21 @@ def test_presets_load():
     assert ws.chunk_fits(256, 256, 256) is None and os_.chunk_fits(256, 256, 256) is None
 
 
+def test_input_stationary_preset_and_its_parameters():
+    """is16: the activations stationary, so the buffers' words are exchanged (input
+    words of COLS elements, weight words of ROWS), and the exported parameters say so."""
+    cfg = load_config("is16")
+    assert (cfg.array.dataflow, cfg.features.im2col) == ("input_stationary", False)
+    rect = cfg.replace(array=cfg.array.__class__(rows=4, cols=6, dataflow="is"))
+    assert (rect.in_word_elems, rect.w_word_elems, rect.acc_word_elems) == (6, 4, 6)
+    p = rect.params()
+    assert (p["DATAFLOW_IS"], p["DATAFLOW_OS"]) == (1, 0)
+    assert load_config("ws16").params()["DATAFLOW_IS"] == 0
+    # a chunk's words: A^T tiles (K tiles of R words per M tile of C), B's columns per
+    # K tile, C^T words per M tile
+    assert rect.chunk_words(7, 9, 5) == {"input": 3 * 4 * 2, "weight": 3 * 5, "acc": 2 * 5}
+
+
 def test_acc_width_is_exact():
     # 8-bit operands: the worst product is (-128)^2 = 2^14
     assert acc_bits_needed(8, 1) == 16          # 2^14 <= 2^15 - 1
@@ -52,7 +67,8 @@ def test_hash_and_dict_stable():
     ("array: {rows: 65}", "cfg.yaml: array.rows: must be between 1 and 64, got 65"),
     ("array: {cols: four}", "cfg.yaml: array.cols: must be an integer, got a string 'four'"),
     ("array: {dataflow: row_stationary}",
-     "cfg.yaml: array.dataflow: must be one of weight_stationary, output_stationary, got 'row_stationary'"),
+     "cfg.yaml: array.dataflow: must be one of weight_stationary, output_stationary, "
+     "input_stationary, got 'row_stationary'"),
     ("array: {rowz: 4}", "cfg.yaml: array.rowz: unknown key (known: cols, dataflow, rows)"),
     ("precision: {in_bits: 1}", "cfg.yaml: precision.in_bits: must be between 2 and 16, got 1"),
     ("precision: {in_bits: 17}", "cfg.yaml: precision.in_bits: must be between 2 and 16, got 17"),

@@ -186,7 +186,8 @@ def test_cli_cosearch_small(tmp_path):
     network, exact cycles), the winner exported and its ONNX equal to the float module."""
     space = tmp_path / "space.yaml"
     space.write_text("network: {max_depth: 2, widths: {min: 4, max: 16}, kernels: [3], "
-                     "bits: [8]}\naccelerator:\n  array: {rows: [2, 4], cols: [2, 4]}\n"
+                     "bits: [8]}\naccelerator:\n  array: {rows: [2, 4], cols: [2, 4], "
+                     "dataflow: [ws, os]}\n"
                      "  buffers: {input: {depth: 256}, weight: {depth: 256}, "
                      "acc: {depth: 256}}\n  host: {beat_elems: 4}\n")
     out = tmp_path / "cs"

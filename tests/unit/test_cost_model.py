@@ -244,3 +244,29 @@ def test_held_out_designs_within_the_goals(how):
                 assert abs(pred - meas) <= GOALS[q] * abs(meas), (rec["name"], q, pred, meas)
             else:
                 assert pred == meas, (rec["name"], q, pred, meas)
+
+
+def test_input_stationary_priced_as_weight_stationary_with_buffer_widths_exchanged():
+    """An input-stationary design is the weight-stationary array and engine whose input
+    buffer holds words of C elements and weight buffer words of R: priced with the WS
+    terms, its buffers as wide as the exchanged words, and a warning says so."""
+    coef = cost.load(pdk="osu018")
+    base = config_dict(load_config("tiny"))
+    base["array"] = {"rows": 2, "cols": 6, "dataflow": "ws"}
+    base["features"] = {"im2col": False}
+    ws = config_from_dict(base)
+    base["array"]["dataflow"] = "is"
+    is_ = config_from_dict(base)
+    pw, pi = cost.params_of(ws), cost.params_of(is_)
+    assert (pw["dataflow"], pi["dataflow"]) == (1, 2)
+    dw, di = cost.derive(pw), cost.derive(pi)
+    assert di["ws"][0] == 1 and di["os"][0] == 0
+    assert (dw["buf"]["input"]["width"][0], dw["buf"]["weight"]["width"][0]) == (2 * 8, 6 * 8)
+    assert (di["buf"]["input"]["width"][0], di["buf"]["weight"]["width"][0]) == (6 * 8, 2 * 8)
+    ew, ei = cost.estimate(ws, coef), cost.estimate(is_, coef)
+    assert ew.figures["area_by_block_um2"]["pe_array"] == ei.figures["area_by_block_um2"]["pe_array"]
+    assert ew.figures["area_by_block_um2"]["input_buffer"] < \
+        ei.figures["area_by_block_um2"]["input_buffer"]
+    assert any("input_stationary is priced with the weight-stationary terms" in w
+               for w in ei.warnings)
+    assert not any("input_stationary" in w for w in ew.warnings)

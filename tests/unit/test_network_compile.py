@@ -58,6 +58,47 @@ def test_digits_cnn_bit_exact_layer_by_layer(cfg, digits):
     assert total == plan.totals()["cycles"]
 
 
+IS_TINY = {"name": "tinyis", "array": {"rows": 3, "cols": 4, "dataflow": "is"},
+           "buffers": {"input": {"depth": 512}, "weight": {"depth": 512},
+                       "acc": {"depth": 256}},
+           "host": {"beat_elems": 3}, "features": {"im2col": False}}
+
+
+def test_digits_cnn_plan_on_input_stationary(digits):
+    """An input-stationary design runs the digits CNN with the host's im2col; every
+    layer's program (per-column requantization and the residual preload one C^T word at
+    a time) takes the plan's cycles in the command-by-command replay."""
+    cfg = config_from_dict(IS_TINY, "is.yaml")
+    x = digits.quantize_input(np.random.default_rng(4).normal(size=(1, 1, 8, 8)))
+    env = digits.run(x)
+    plan = plan_network(cfg, digits)
+    hows = {lp.layer.name: lp.how for lp in plan.layers}
+    assert all(hows[n].endswith(", host im2col") for n in ("conv1", "conv2", "conv3"))
+    total = 0
+    for lprog in network_programs(cfg, plan, env):
+        assert program_timing(cfg, lprog.program.cmds).cycles == lprog.plan.cycles
+        total += lprog.plan.cycles
+    assert total == plan.totals()["cycles"]
+
+
+@pytest.mark.slow
+def test_digits_cnn_bit_exact_on_input_stationary(digits):
+    """The digits CNN on a 3x4 input-stationary design on the Amaranth simulator,
+    layer by layer bit-exact, cycles equal to the plan (about a minute)."""
+    cfg = config_from_dict(IS_TINY, "is.yaml")
+    x = digits.quantize_input(np.random.default_rng(3).normal(size=(1, 1, 8, 8)))
+    env = digits.run(x)
+    plan = plan_network(cfg, digits)
+    for lprog in network_programs(cfg, plan, env):
+        lp, prog = lprog.plan, lprog.program
+        res = run_program_amaranth(cfg, prog.cmds, prog.din, prog.n_dout, seed=1,
+                                   max_cycles=2_000_000)
+        assert not res.timed_out
+        got = lprog.decode(cfg, res.dout, env[lp.layer.output].shape)
+        assert (got == env[lp.layer.output]).all(), lp.layer.name
+        assert res.cycles == lp.cycles, lp.layer.name
+
+
 def test_refusals(digits):
     with pytest.raises(WorkloadError, match=r"^layer conv1: per-channel requantization "
                                             r"needs features\.lane_quant, which ice40 "

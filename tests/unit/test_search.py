@@ -46,7 +46,7 @@ def test_space_file_values_and_refusals(tmp_path):
                      ({"array": {"rows": {"min": 5, "max": 7, "pow2": True}}},
                       "no values (an empty range excludes every design)"),
                      ({"array": {"rows": 100}}, "100 is outside 1..64"),
-                     ({"array": {"dataflow": "is"}}, "'is' is not one of")]:
+                     ({"array": {"dataflow": "rs"}}, "'rs' is not one of")]:
         path.write_text(yaml.safe_dump(bad))
         with pytest.raises(BadInput, match=re.escape(msg)):
             load_space(path)
@@ -421,3 +421,54 @@ def test_screen_refitted_to_exact_records_predicts_held_out_designs():
     assert abs(np.median(fixed / y) - 1) < 0.15 and abs(np.median(raw / y) - 1) > 0.5
     assert spearmanr(fixed, y).statistic >= spearmanr(raw, y).statistic - 0.02
     assert screen_correction(ev, fit[:5]) is None      # too few records: the screen alone
+
+
+def test_input_stationary_in_the_space_and_chosen_where_it_is_fastest(tmp_path):
+    """The dataflow dimension has three values (the default space too); an
+    input-stationary candidate is a valid config (without the on-chip im2col), screened
+    and timed exactly, and an exhaustive search over ws/os/is on a GEMM with few rows
+    of A and many columns of B (N streams on an IS array) picks it."""
+    assert make_space(None).dims[make_space(None).index["array.dataflow"]].values == (
+        "weight_stationary", "output_stationary", "input_stationary")
+    space = {"array": {"rows": 16, "cols": 16, "dataflow": ["ws", "os", "is"]},
+             "buffers": {"input": {"depth": 1024}, "weight": {"depth": 1024},
+                         "acc": {"depth": 1024}},
+             "host": {"beat_elems": 16}}
+    wl = gemm_workload([(8, 64, 512)])
+    ev = Evaluator(make_space(space, max_k=wl.max_k()), wl, Target("pdk", "osu018", 10.0),
+                   "latency")
+    recs = run_search(ev, "exhaustive", 100, 0)
+    by = {r.name[:2]: r for r in recs}
+    assert set(by) == {"ws", "os", "is"} and all(r.feasible for r in recs)
+    cfg = ev.space.config(by["is"].cand)
+    assert cfg.dataflow == "input_stationary" and not cfg.features.im2col
+    assert by["is"].metrics["cycles"] == exact(cfg, wl)["cycles"]
+    assert min(recs, key=Record.rank_key).name.startswith("is")
+    assert by["is"].metrics["cycles"] < min(by["ws"].metrics["cycles"],
+                                           by["os"].metrics["cycles"])
+    # the screen prices an IS design as a WS design on the transposed GEMM (B^T . A^T)
+    from hwgen.search.fast import screen_columns, population_columns
+    col = population_columns(ev.space, np.array([by["is"].cand, by["ws"].cand]))
+    t = gemm_workload([(512, 64, 8)]).layers()
+    assert screen_columns(col, wl.layers())[0] == screen_columns(col, t)[1]
+
+
+def test_network_search_times_input_stationary_designs():
+    """A network runs on an input-stationary candidate (convolutions as GEMMs of the
+    host's im2col): the exact evaluation is the network plan's, and the screen lets it
+    through."""
+    from hwgen.compiler.network import plan_network
+    from hwgen.frontend import load_model
+    from hwgen.search import Workload
+    wl = Workload(label="digits", load=lambda b: load_model("digits_cnn"))
+    sp = make_space({"array": {"rows": 4, "cols": 4, "dataflow": ["os", "is"]},
+                     "buffers": {"input": {"depth": 512}, "weight": {"depth": 512},
+                                 "acc": {"depth": 256}}, "host": {"beat_elems": 4}},
+                    max_k=wl.max_k())
+    ev = Evaluator(sp, wl, Target("pdk", "osu018", 10.0), "latency")
+    recs = run_search(ev, "exhaustive", 10, 0)
+    by = {r.name[:2]: r for r in recs}
+    assert by["is"].feasible and by["os"].feasible
+    cfg = sp.config(by["is"].cand)
+    assert by["is"].metrics["cycles"] == plan_network(cfg, wl.qnet(8)).totals()["cycles"]
+    assert np.isfinite(ev.screen(np.array([by["is"].cand]))).all()

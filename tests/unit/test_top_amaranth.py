@@ -1,8 +1,9 @@
-"""Whole accelerator on the Amaranth simulator: random shapes, both dataflows, random
-back-pressure, requantization, and the cycle model checked cycle for cycle."""
+"""Whole accelerator on the Amaranth simulator: random shapes, the three dataflows,
+random back-pressure, requantization, and the cycle model checked cycle for cycle."""
+import numpy as np
 import pytest
 
-from hwgen.config import OS, WS, MappingConfig
+from hwgen.config import IS, OS, WS, MappingConfig
 from hwgen.compiler import Quant
 from hwgen.models.perf import program_timing
 from sim_tb.amaranth_sim import run_program_amaranth, simulate
@@ -22,7 +23,7 @@ def run_and_check(cfg, prog, want, seed, stall_pct=0):
     return res
 
 
-@pytest.mark.parametrize("dataflow", [WS, OS])
+@pytest.mark.parametrize("dataflow", [WS, OS, IS])
 @pytest.mark.parametrize("shape", SHAPES)
 def test_gemm_exact_and_cycles_match_model(dataflow, shape):
     cfg = variant(dataflow=dataflow)
@@ -33,7 +34,7 @@ def test_gemm_exact_and_cycles_match_model(dataflow, shape):
     assert (res.cycles, res.compute_cycles) == (t.cycles, t.compute_cycles)
 
 
-@pytest.mark.parametrize("dataflow", [WS, OS])
+@pytest.mark.parametrize("dataflow", [WS, OS, IS])
 @pytest.mark.parametrize("pe,in_bits", [(0, 8), (2, 8), (2, 16)])
 def test_pe_pipeline_exact_and_cycles_match_model(dataflow, pe, in_bits):
     """Every ``pipeline.pe`` setting (2: the multiplier split into registered partial
@@ -48,7 +49,7 @@ def test_pe_pipeline_exact_and_cycles_match_model(dataflow, pe, in_bits):
         assert (res.cycles, res.compute_cycles) == (t.cycles, t.compute_cycles), shape
 
 
-@pytest.mark.parametrize("dataflow", [WS, OS])
+@pytest.mark.parametrize("dataflow", [WS, OS, IS])
 def test_back_pressure_on_every_stream(dataflow):
     cfg = variant(dataflow=dataflow)
     for seed in (11, 12):
@@ -57,7 +58,7 @@ def test_back_pressure_on_every_stream(dataflow):
         assert res.cycles > program_timing(cfg, prog.cmds).cycles
 
 
-@pytest.mark.parametrize("dataflow", [WS, OS])
+@pytest.mark.parametrize("dataflow", [WS, OS, IS])
 def test_extreme_operands(dataflow):
     cfg = variant(dataflow=dataflow)
     prog, want = gemm_case(cfg, 5, 1024, 6, 1, extreme=True)  # K at max_k: acc at its peak
@@ -65,7 +66,7 @@ def test_extreme_operands(dataflow):
     run_and_check(cfg, prog, want, 1)
 
 
-@pytest.mark.parametrize("dataflow", [WS, OS])
+@pytest.mark.parametrize("dataflow", [WS, OS, IS])
 @pytest.mark.parametrize("relu", [False, True])
 def test_bias_requant_relu(dataflow, relu):
     cfg = variant(dataflow=dataflow)
@@ -77,6 +78,7 @@ def test_bias_requant_relu(dataflow, relu):
 
 @pytest.mark.parametrize("rows,cols,beat,banks,dataflow", [
     (3, 5, 2, 2, WS), (5, 3, 4, 1, OS), (1, 4, 3, 2, OS), (4, 1, 1, 1, WS), (2, 6, 6, 2, OS),
+    (3, 5, 2, 2, IS), (5, 3, 4, 1, IS), (1, 4, 3, 2, IS), (4, 1, 1, 1, IS),
 ])
 def test_shapes_beats_and_banks(rows, cols, beat, banks, dataflow):
     cfg = variant(rows=rows, cols=cols, beat=beat, banks=banks, dataflow=dataflow)
@@ -87,7 +89,7 @@ def test_shapes_beats_and_banks(rows, cols, beat, banks, dataflow):
 
 
 @pytest.mark.parametrize("order", [("m", "n", "k"), ("n", "m", "k")])
-@pytest.mark.parametrize("dataflow", [WS, OS])
+@pytest.mark.parametrize("dataflow", [WS, OS, IS])
 def test_explicit_mapping_splits_k(order, dataflow):
     # Chunks smaller than the GEMM in every dimension: K is split over accumulating
     # COMPUTEs, and loads double-buffer against computation.
@@ -139,3 +141,64 @@ def test_unknown_opcode_sets_error_and_later_commands_still_run():
         seen.append(ctx.get(dut.busy))
     simulate(dut, bench)
     assert seen == [1, 0]
+
+
+@pytest.mark.parametrize("dataflow", [WS, IS])
+def test_per_channel_requant(dataflow):
+    """A multiplier, shift and bias per output column. Input-stationary, the accumulator
+    words run along M (C^T), so the program sets the requantizer and reads one word per
+    output column, and the host transposes the words back; the model counts those
+    commands too."""
+    cfg = variant(dataflow=dataflow, rows=3, cols=4, beat=3)
+    quant = Quant(raw=False, mult=tuple(200 + 37 * c for c in range(10)),
+                  shift=tuple(10 + c % 4 for c in range(10)), relu=False)
+    prog, want = gemm_case(cfg, 9, 11, 10, 21, quant=quant)
+    res = run_and_check(cfg, prog, want, 21)
+    t = program_timing(cfg, prog.cmds)
+    assert (res.cycles, res.compute_cycles) == (t.cycles, t.compute_cycles)
+
+
+def test_input_stationary_holds_activations_and_streams_weights():
+    """The input-stationary buffers hold what the dataflow says: the input buffer's
+    words are rows of the stationary A^T tiles (C elements along M), the weight buffer's
+    the streamed columns of B (R elements along K); the result comes back as C^T."""
+    from hwgen.compiler import input_words, weight_words
+    cfg = variant(dataflow=IS, rows=3, cols=4)
+    a = np.arange(5 * 7).reshape(5, 7)          # M x K
+    b = 100 + np.arange(7 * 2).reshape(7, 2)    # K x N
+    aw, bw = input_words(cfg, a), weight_words(cfg, b)
+    assert aw.shape == (2 * 3 * 3, 4)           # per M tile of C: 3 K tiles of R words
+    assert list(aw[1]) == list(a[0:4, 1])       # m tile 0, k tile 0, row 1: A[0:4, 1]
+    assert list(aw[4]) == list(a[0:4, 4])       # m tile 0, k tile 1, row 1: A[0:4, 4]
+    assert list(aw[9]) == [a[4, 0], 0, 0, 0]    # m tile 1 (padded), k tile 0, row 0
+    assert bw.shape == (3 * 2, 3)               # one word per (k tile, n)
+    assert list(bw[2 + 1]) == list(b[3:6, 1])   # k tile 1, n = 1
+
+
+@pytest.mark.parametrize("dataflow", [WS, IS])
+def test_residual_preload_and_per_channel_requant(dataflow):
+    """C = A.B + residual x factor (per output column), then bias, multiplier and shift
+    per column and ReLU, as a network layer with a residual add runs. Input-stationary,
+    each LOAD_ACC word is one output column of C rows (its factor set on every lane)
+    and each READ word one output column; the cycle model counts those commands."""
+    from hwgen.compiler.program import GemmSource, emit_nest, per_word_quant
+    from hwgen.models.gemm import gemm, random_operands, requantize
+    from hwgen.models.perf import gemm_nest
+    cfg = variant(dataflow=dataflow, rows=3, cols=4, beat=3)
+    M, K, N = 9, 7, 6
+    rng = np.random.default_rng(5)
+    a, b = random_operands(rng, M, K, N, 8)
+    r = rng.integers(-128, 128, size=(M, N))
+    f = rng.integers(1, 300, size=N)
+    quant = Quant(raw=False, mult=tuple(int(x) for x in rng.integers(100, 900, N)),
+                  shift=tuple(int(x) for x in rng.integers(9, 14, N)), relu=True,
+                  bias=tuple(int(x) for x in rng.integers(-3000, 3000, N)))
+    nest = gemm_nest(M, K, N, MappingConfig(6, 4, 4), raw=False,
+                     per_lane=per_word_quant(cfg, quant), preload=True)
+    prog = emit_nest(cfg, nest, GemmSource(cfg, nest, a, b, preload=r, factors=f), quant)
+    want = requantize(gemm(a, b) + r * f, quant.bias, quant.mult, quant.shift, 8, True)
+    res = run_and_check(cfg, prog, want, 5)
+    t = program_timing(cfg, prog.cmds)
+    assert (res.cycles, res.compute_cycles) == (t.cycles, t.compute_cycles)
+    from hwgen.models.perf import nest_timing
+    assert nest_timing(cfg, nest).cycles == t.cycles
