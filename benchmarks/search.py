@@ -32,8 +32,8 @@ from hwgen.search.algorithms import run_search
 from hwgen.search.cost import cost_for
 
 TARGET = Target("pdk", "osu018", 10.0)
-#: The searched space: the default space's array shapes, both dataflows, buffers and beat.
-SPACE = {"array": {"rows": [4, 8, 16, 32], "cols": [4, 8, 16, 32], "dataflow": ["ws", "os"]},
+#: The searched space: the default space's array shapes, the three dataflows, buffers and beat.
+SPACE = {"array": {"rows": [4, 8, 16, 32], "cols": [4, 8, 16, 32], "dataflow": ["ws", "os", "is"]},
          "buffers": {"input": {"depth": [1024, 2048, 4096, 8192]},
                      "weight": {"depth": [1024, 2048, 4096, 8192]},
                      "acc": {"depth": [1024, 2048, 4096]}},

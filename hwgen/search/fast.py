@@ -17,8 +17,8 @@ from dataclasses import replace
 import numpy as np
 
 from ..config import acc_bits_needed
-from ..lib.schedule import (ACC_RMW_LATENCY, OS_ISSUE_LATENCY, default_pe_stages,
-                            writeback_latency)
+from ..lib.schedule import (ACC_RMW_LATENCY, DEFAULT_REQUANT_STAGES, OS_ISSUE_LATENCY,
+                            default_pe_stages, read_latency, writeback_latency)
 from .workload import Layer
 
 
@@ -36,8 +36,28 @@ def layer_cycles(col: dict, layer: Layer) -> np.ndarray:
     if is_ is not None and np.any(is_):
         t = replace(layer, M=layer.N, N=layer.M, conv=False, depthwise=False, groups=1)
         swapped = {**col, "os": np.zeros_like(col["os"]), "din": col["dw"], "dw": col["din"]}
-        cycles = np.where(is_, layer.groups * _layer_cycles(swapped, t), cycles)
+        cycles = np.where(is_, layer.groups * (_layer_cycles(swapped, t) + _is_words(col, layer)),
+                          cycles)
     return cycles
+
+
+def _is_words(col: dict, layer: Layer) -> np.ndarray:
+    """The command time an input-stationary design spends per result word of a layer
+    whose requantization differs per output column (a network layer's bias and
+    per-channel multipliers; :func:`hwgen.compiler.program.per_word_quant`): its
+    accumulator words run along M, so each of the N x ceil(M / C) words is read alone,
+    after C SET_BIAS and a SET_QUANT (two cycles each in the command FSM) -- and with a
+    residual, loaded alone after C SET_PRELOAD. The exact model counts the same
+    commands (:func:`hwgen.models.perf.nest_block`)."""
+    if not layer.per_word:
+        return np.zeros(len(col["C"]), dtype=np.int64)
+    C, beat = col["C"], col["beat"]
+    bpw = _cdiv(C, beat)
+    words = layer.N * _cdiv(layer.M, C)
+    per = 2 * (C + 1) + 3 + read_latency(DEFAULT_REQUANT_STAGES) + bpw
+    if layer.residual:
+        per = per + 2 * C + 3 + bpw
+    return words * per
 
 
 def _layer_cycles(col: dict, layer: Layer) -> np.ndarray:

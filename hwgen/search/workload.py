@@ -41,6 +41,7 @@ class Layer:
     rows_in: int = 0         # row and the column stride: the smallest band of the input
     stride_w: int = 1        # a convolution chunk holds (0: not checked)
     depthwise: bool = False  # one channel per group: run as parts of R channels each
+    per_word: bool = False   # requantized per output column (a network layer's bias/scales)
 
 
 @dataclass
@@ -88,7 +89,8 @@ class Workload:
                 continue
             M, K, N = q.gemm_shape(layer, self.images)
             if layer.op == "linear":
-                out.append(Layer(layer.name, M, K, N, residual=layer.residual is not None))
+                out.append(Layer(layer.name, M, K, N, residual=layer.residual is not None,
+                                 per_word=True))
                 continue
             c, h, w = q.tensor(layer.inputs[0]).shape
             _, _, wo = q.tensor(layer.output).shape
@@ -100,7 +102,8 @@ class Workload:
                              in_elems=c * h * w * self.images // max(1, groups), cin=c // groups,
                              kernel=kernel, out_w=wo, residual=layer.residual is not None,
                              in_w=w, rows_in=rows_in, stride_w=layer.stride[1],
-                             depthwise=groups > 1 and c == groups and N == 1))
+                             depthwise=groups > 1 and c == groups and N == 1,
+                             per_word=layer.op == "conv"))
         return tuple(out)
 
     def __hash__(self):
