@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import signal
 import sys
 import time
@@ -329,8 +330,6 @@ def args_calibrate(p) -> None:
 
 
 def cmd_calibrate(args) -> int:
-    import os
-
     from . import calibration
     from .models import cost
     target = calibration.target_for(pdk=args.pdk, board=args.board)
@@ -1605,6 +1604,17 @@ def entry() -> None:
         code = 128 + e.signum
     for s in late:
         signal.signal(s, signal.SIG_IGN)
+    if code >= 128:
+        # Interrupted, and unwound (temporaries removed, tools ended): exit with the code
+        # itself. Through the interpreter's shut-down a run that had caught Ctrl-C was
+        # seen to die of SIGINT instead (exit -2 after printing "interrupted", 1 in
+        # some hundreds of runs), which a calling script reads as a different outcome.
+        for stream in (sys.stdout, sys.stderr):
+            try:
+                stream.flush()
+            except (OSError, ValueError):
+                pass
+        os._exit(code)
     sys.exit(code)
 
 
