@@ -532,6 +532,11 @@ def _yosys(bd: _Build, **script) -> tuple[dict, list]:
     return cells, rep.overflow(rep.estimate_from_cells(b.family, cells), b.capacity)
 
 
+def _only_dsp(over: list) -> bool:
+    """Whether the DSP blocks, and nothing else, overflow."""
+    return [r for r, _, _ in over] == ["DSP"]
+
+
 def _synthesize(bd: _Build) -> tuple[dict, str]:
     """Yosys; returns the cell counts and where the multipliers went ("dsp", "mixed" or
     "logic"). DoesNotFit when the cells alone need more than the device has."""
@@ -539,7 +544,7 @@ def _synthesize(bd: _Build) -> tuple[dict, str]:
     bd.progress("synth: yosys")
     cells, over = _yosys(bd)
     multipliers, logic = "dsp", []
-    if bd.options.dsp_fallback and over and [r for r, _, _ in over] == ["DSP"]:
+    if bd.options.dsp_fallback and _only_dsp(over):
         # Only the DSP blocks overflow: build the smallest multipliers from logic cells
         # until the others fit, and if that is not enough (or still overflows), all.
         # Which multipliers yosys puts in how many blocks is only known after synthesis
@@ -556,11 +561,11 @@ def _synthesize(bd: _Build) -> tuple[dict, str]:
                         f"{len(logic)} of {len(muls)} multipliers in logic cells")
             cells, over = _yosys(bd, in_logic=logic)
             multipliers = "mixed"
-            if not over or [r for r, _, _ in over] != ["DSP"]:
+            if not _only_dsp(over):
                 break
             _, need, _ = over[0]
             short = need - have
-        if multipliers == "dsp" or (over and [r for r, _, _ in over] == ["DSP"]):
+        if multipliers == "dsp" or _only_dsp(over):
             bd.progress(f"synth: needs {need} of {have} DSP blocks; "
                         "multipliers in logic cells instead")
             cells, over = _yosys(bd, dsp=False)

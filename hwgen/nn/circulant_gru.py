@@ -18,8 +18,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from .circulant import BlockCirculantLinear
-from .circulant_lstm import RowClassifier, classify_fixed, pwl_sigmoid, pwl_tanh, quantize_weights
+from .circulant_lstm import (RowClassifier, classify_fixed, projected, projections, pwl_sigmoid,
+                             pwl_tanh, quantize_weights)
 
 __all__ = ["BlockCirculantGRU", "quantize_gru", "gru_fixed_accuracy"]
 
@@ -35,14 +35,8 @@ class BlockCirculantGRU(nn.Module):
         super().__init__()
         self.input_size, self.hidden_size, self.block_size, self.pwl = (
             input_size, hidden_size, block_size, pwl)
-        H = hidden_size
-        if block_size == 1:
-            self.wx = nn.Linear(input_size, 3 * H)
-            self.wh = nn.Linear(H, 3 * H, bias=False)
-        else:
-            self.wx = BlockCirculantLinear(input_size, 3 * H, block_size)
-            self.wh = BlockCirculantLinear(H, 3 * H, block_size, bias=False)
-        self.bn_h = nn.Parameter(torch.zeros(H))
+        self.wx, self.wh = projections(input_size, hidden_size, 3, block_size)
+        self.bn_h = nn.Parameter(torch.zeros(hidden_size))
 
     @classmethod
     def from_gru(cls, gru: nn.GRU, block_size: int, pwl: bool = True) -> "BlockCirculantGRU":
@@ -58,11 +52,7 @@ class BlockCirculantGRU(nn.Module):
             hid = nn.Linear(H, 3 * H, bias=False)
             hid.weight.copy_(gru.weight_hh_l0)
             cell.bn_h.copy_(gru.bias_hh_l0[2 * H:])
-            if block_size == 1:
-                cell.wx, cell.wh = lin, hid
-            else:
-                cell.wx = BlockCirculantLinear.from_dense(lin, block_size)
-                cell.wh = BlockCirculantLinear.from_dense(hid, block_size)
+            cell.wx, cell.wh = projected(lin, hid, block_size)
         return cell
 
     def parameters_stored(self) -> int:

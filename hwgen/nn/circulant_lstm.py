@@ -35,6 +35,26 @@ def pwl_tanh(x: torch.Tensor) -> torch.Tensor:
     return torch.clamp(x, -1.0, 1.0)
 
 
+def projections(input_size: int, hidden_size: int, gates: int, block_size: int) -> tuple:
+    """A recurrent cell's input projection (with the bias) and hidden projection (without)
+    onto ``gates`` x H rows: plain matrix products when ``block_size`` is 1, else
+    block-circulant."""
+    rows = gates * hidden_size
+    if block_size == 1:
+        return nn.Linear(input_size, rows), nn.Linear(hidden_size, rows, bias=False)
+    return (BlockCirculantLinear(input_size, rows, block_size),
+            BlockCirculantLinear(hidden_size, rows, block_size, bias=False))
+
+
+def projected(lin: nn.Linear, hid: nn.Linear, block_size: int) -> tuple:
+    """Dense projections ``lin`` and ``hid`` as a cell's: themselves when ``block_size``
+    is 1, else their block-circulant projections."""
+    if block_size == 1:
+        return lin, hid
+    return (BlockCirculantLinear.from_dense(lin, block_size),
+            BlockCirculantLinear.from_dense(hid, block_size))
+
+
 class BlockCirculantLSTM(nn.Module):
     """A one-layer LSTM over (batch, time, input_size) whose ``W_x`` (4H x D) and ``W_h``
     (4H x H) are block-circulant with ``block_size`` k (D and H multiples of k).
@@ -45,12 +65,7 @@ class BlockCirculantLSTM(nn.Module):
         super().__init__()
         self.input_size, self.hidden_size, self.block_size, self.pwl = (
             input_size, hidden_size, block_size, pwl)
-        if block_size == 1:            # dense: plain matrix products
-            self.wx = nn.Linear(input_size, 4 * hidden_size)
-            self.wh = nn.Linear(hidden_size, 4 * hidden_size, bias=False)
-        else:
-            self.wx = BlockCirculantLinear(input_size, 4 * hidden_size, block_size)
-            self.wh = BlockCirculantLinear(hidden_size, 4 * hidden_size, block_size, bias=False)
+        self.wx, self.wh = projections(input_size, hidden_size, 4, block_size)
 
     @classmethod
     def from_lstm(cls, lstm: nn.LSTM, block_size: int, pwl: bool = True) -> "BlockCirculantLSTM":
@@ -62,11 +77,7 @@ class BlockCirculantLSTM(nn.Module):
             lin.bias.copy_(lstm.bias_ih_l0 + lstm.bias_hh_l0)
             hid = nn.Linear(lstm.hidden_size, 4 * lstm.hidden_size, bias=False)
             hid.weight.copy_(lstm.weight_hh_l0)
-            if block_size == 1:
-                cell.wx, cell.wh = lin, hid
-            else:
-                cell.wx = BlockCirculantLinear.from_dense(lin, block_size)
-                cell.wh = BlockCirculantLinear.from_dense(hid, block_size)
+            cell.wx, cell.wh = projected(lin, hid, block_size)
         return cell
 
     def parameters_stored(self) -> int:
