@@ -382,12 +382,7 @@ def emit_nest(cfg: AcceleratorConfig, nest: LoopNest, src: NestSource,
             cols = min(C, N - col0, nc - nt * C)
             if not quant.raw:
                 for lane in range(C):
-                    bv = 0
-                    if quant.bias is not None and lane < cols:
-                        bv = int(quant.bias[col0 + lane])
-                        if not -(1 << (bias_lim - 1)) <= bv < (1 << (bias_lim - 1)):
-                            raise WorkloadError(f"bias {bv} does not fit {bias_lim} bits")
-                    prog.cmds.append(cmd_set_bias(lane, bv))
+                    prog.cmds.append(cmd_set_bias(lane, bias_of(col0 + lane) if lane < cols else 0))
                     if quant.per_lane:
                         col = min(col0 + lane, N - 1)
                         prog.cmds.append(cmd_set_quant(lane_of(quant.mult, col),
