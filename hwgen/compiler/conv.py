@@ -33,7 +33,8 @@ from ..config import AcceleratorConfig, Dataflow
 from ..lib.arith import ceil_div
 from ..lib.errors import WorkloadError
 from ..lib.protocol import CONV_REGS, ConvReg, OsConvReg, cmd_conv_set, pack_fields
-from ..models.perf import LoopNest, compute_bound, nest_beats, nest_lower_bound, nest_timing
+from ..models.perf import (LoopNest, block_timing, cached_nest_block, compute_bound, nest_beats,
+                           nest_lower_bound)
 from .program import NestSource, Program, Quant, emit_nest, weight_words
 
 
@@ -338,16 +339,22 @@ def fits(cfg: AcceleratorConfig, nest: ConvNest) -> Optional[str]:
     """None when every chunk of ``nest`` fits the buffers, else why not."""
     # padding clips the bands at the image's edges, as many as the padding reaches: the
     # largest band may be any of them (K chunk 0 has the most channel units)
-    a = max(nest._band_words) * nest.cts(0)
+    return _fits(cfg, max(nest._band_words) * nest.cts(0), nest.tile_m, nest.tile_k,
+                 nest.tile_n)
+
+
+def _fits(cfg: AcceleratorConfig, a: int, tile_m: int, tile_k: int,
+          tile_n: int) -> Optional[str]:
+    """:func:`fits` of a nest whose largest input chunk is ``a`` words."""
     if a > cfg.buffers.input.depth:
         return f"input buffer needs {a} words for a band, has {cfg.buffers.input.depth}"
-    w = cfg.chunk_words(1, nest.tile_k, nest.tile_n)["weight"]
+    w = cfg.chunk_words(1, tile_k, tile_n)["weight"]
     if w > cfg.buffers.weight.depth:
         return f"weight buffer needs {w} words, has {cfg.buffers.weight.depth}"
-    acc = cfg.chunk_words(nest.tile_m, 1, nest.tile_n)["acc"]
+    acc = cfg.chunk_words(tile_m, 1, tile_n)["acc"]
     if acc > cfg.buffers.acc.depth:
         return f"accumulator buffer needs {acc} words, has {cfg.buffers.acc.depth}"
-    if max(nest.tile_m, nest.tile_k, nest.tile_n) >= 1 << 18:
+    if max(tile_m, tile_k, tile_n) >= 1 << 18:
         return "chunk dimension above 262143"
     return None
 
@@ -380,19 +387,29 @@ def _conv_mapping(cfg, spec, raw, per_lane, clamp, preload) -> ConvMapping:
     unit = 1 if _is_os(cfg) else cfg.R
     C = cfg.C
     ct_total = ceil_div(spec.cin, unit)
+    os = _is_os(cfg)
+    row_px = xt_of(spec, cfg.R) * cfg.R if os else spec.w_out
     cands = []
     for ct in _choices(ct_total, 1):
+        cts = min(ct, ct_total)
+        tile_k = spec.kh * spec.kw * cts * unit
         for tn in _choices(spec.cout, C):
+            # the chunks' sizes decide the fit (as :func:`fits` of the nest; the weight
+            # chunk does not depend on the band)
             rows_fit = (r for r in _choices(spec.h_out, 1)
-                        if fits(cfg, conv_nest(cfg, spec, ConvMapping(r, ct, tn), quant,
-                                               preload)) is None)
+                        if _fits(cfg, max(_band_words(spec, r, os, cfg.R)) * cts,
+                                 min(r, spec.h_out) * row_px, tile_k,
+                                 min(tn, spec.cout)) is None)
             for rows in itertools.islice(rows_fit, 2):
+                busy = None   # the engine's busy cycles: the same in both orders
                 for order in (("m", "n", "k"), ("n", "m", "k")):
                     mp = ConvMapping(rows, ct, tn, order)
                     nest = conv_nest(cfg, spec, mp, quant, preload)
                     beats = sum(nest_beats(cfg, nest))
-                    cands.append((nest_lower_bound(cfg, nest, beats),
-                                  (compute_bound(cfg, nest), len(cands)), mp, nest, beats))
+                    if busy is None:
+                        busy = compute_bound(cfg, nest)
+                    cands.append((nest_lower_bound(cfg, nest, beats, busy),
+                                  (busy, len(cands)), mp, nest, beats))
     if not cands:
         raise WorkloadError(f"no chunk of a {spec.cin}x{spec.h}x{spec.w} input with a "
                             f"{spec.kh}x{spec.kw} kernel fits the buffers of {cfg.name} "
@@ -416,7 +433,7 @@ def _pick(cfg: AcceleratorConfig, cands: list) -> ConvMapping:
 
     def exact(pos: int) -> int:
         if pos not in cycles:
-            cycles[pos] = nest_timing(cfg, cands[pos][3]).cycles
+            cycles[pos] = block_timing(cached_nest_block(cfg, cands[pos][3])).cycles
         return cycles[pos]
 
     by_bound = sorted(range(len(cands)), key=lambda p: cands[p][:2])

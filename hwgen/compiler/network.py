@@ -38,8 +38,8 @@ from ..lib.errors import WorkloadError
 from ..lib.protocol import cmd_sync
 from ..models import maxplus as mx
 from ..models.network import QLayer, QNet, pool_as_conv
-from ..models.perf import (GemmTiming, LoopNest, block_timing, gemm_lower_bound, gemm_nest,
-                           nest_block)
+from ..models.perf import (GemmTiming, LoopNest, block_timing, cached_nest_block,
+                           gemm_lower_bound, gemm_nest)
 from .conv import ConvMapping, ConvNest, ConvSpec, conv_mapping, conv_nest, conv_output, emit_conv
 from .mapping import default_mapping
 from .program import GemmSource, Program, Quant, check_gemm, emit_nest, per_word_quant
@@ -391,10 +391,9 @@ def plan_layer(cfg: AcceleratorConfig, qnet: QNet, layer: QLayer, n_images: int 
     return lp
 
 
-@functools.lru_cache(maxsize=4096)
 def _nest_block(cfg: AcceleratorConfig, nest: LoopNest) -> mx.Block:
     """Alike parts (images, channel tiles, repeated layers) are timed once."""
-    return nest_block(cfg, nest)
+    return cached_nest_block(cfg, nest)
 
 
 def clear_caches() -> None:
@@ -404,7 +403,7 @@ def clear_caches() -> None:
     from ..config import schema
     from ..models import perf
     for cached in (conv._conv_mapping, conv._band_words, mapping._default_mapping,
-                   _nest_block, _host_faster, schema._chunk_words):
+                   perf.cached_nest_block, _host_faster, schema._chunk_words):
         cached.cache_clear()
     perf._STEP_CACHES.clear()
 

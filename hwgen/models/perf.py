@@ -7,6 +7,7 @@ simulation cycle for cycle.
 """
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from typing import Optional
 
@@ -306,13 +307,13 @@ def nest_beats(cfg: AcceleratorConfig, nest: LoopNest) -> tuple[int, int, int]:
 
 
 def nest_lower_bound(cfg: AcceleratorConfig, nest: LoopNest,
-                     beats: Optional[int] = None) -> int:
+                     beats: Optional[int] = None, busy: Optional[int] = None) -> int:
     """A lower bound on :func:`nest_timing`'s cycles, in time independent of the nest's
     size: the command FSM's time (two cycles per COMPUTE, one per beat of every transfer)
     or the engine's, whichever is more. The engine cannot start before the first chunk's
     operands have arrived, is busy for every COMPUTE (:func:`compute_bound`) and one cycle
     more between two, and the last output chunk is read after it stops. ``beats``: the
-    sum of :func:`nest_beats`, when known."""
+    sum of :func:`nest_beats`, and ``busy`` its :func:`compute_bound`, when known."""
     n_m, n_k, n_n = nest.counts
     fsm = (sum(nest_beats(cfg, nest)) if beats is None else beats) + 2 * n_m * n_k * n_n
     first = (nest.a_words(cfg, 0, 0) * cfg.link.in_word_beats
@@ -324,7 +325,8 @@ def nest_lower_bound(cfg: AcceleratorConfig, nest: LoopNest,
     else:
         last = ceil_div(nc, cfg.C) * (read_latency(cfg.requant_stages)
                                       + mc * cfg.link.w_word_beats)
-    engine = first + compute_bound(cfg, nest) + n_m * n_k * n_n + last
+    busy = compute_bound(cfg, nest) if busy is None else busy
+    engine = first + busy + n_m * n_k * n_n + last
     return max(engine, fsm)
 
 
@@ -380,6 +382,13 @@ def block_timing(block: mx.Block) -> GemmTiming:
 
 
 _STEP_CACHES: dict = {}
+
+
+@functools.lru_cache(maxsize=4096)
+def cached_nest_block(cfg: AcceleratorConfig, nest: LoopNest) -> mx.Block:
+    """:func:`nest_block`, once per design and nest (a mapping search times the nest it
+    picks, and the plan of the layer times it again)."""
+    return nest_block(cfg, nest)
 
 
 def _step_cache(cfg: AcceleratorConfig, *key) -> dict:
