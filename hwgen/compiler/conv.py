@@ -510,16 +510,6 @@ def _choices(full: int, unit: int) -> list[int]:
     return sorted(out, reverse=True)
 
 
-def _row_choices(h_out: int, os: bool) -> list[int]:
-    """Band heights to try, tallest first: the whole height and powers of two; on an
-    output-stationary design also the heights that cut it into two to eight even bands
-    (a band's junk positions and plane rounding do not scale with its height)."""
-    out = set(_choices(h_out, 1))
-    if os:
-        out |= {ceil_div(h_out, b) for b in range(2, 9)}
-    return sorted(out, reverse=True)
-
-
 #: A mapping whose cycles are within this factor of the fastest is as good: among those
 #: the one moving the fewest beats over the host link wins.
 CYCLE_SLACK = 1.02
@@ -543,7 +533,7 @@ def _conv_mapping(cfg, spec, raw, per_lane, clamp, preload) -> ConvMapping:
     cands = []
     for ct in _choices(ct_total, 1):
         for tn in _choices(spec.cout, C):
-            rows_fit = (r for r in _row_choices(spec.h_out, unit == 1)
+            rows_fit = (r for r in _choices(spec.h_out, 1)
                         if fits(cfg, conv_nest(cfg, spec, ConvMapping(r, ct, tn), quant,
                                                preload)) is None)
             for rows in itertools.islice(rows_fit, 2):
