@@ -97,9 +97,10 @@ class ConvMapping:
 @dataclass(frozen=True)
 class ConvNest(LoopNest):
     """The cycle model's view of a convolution's chunk loops: an M chunk is a band of
-    output rows (its pixels, each row padded to ``row_px`` on an output-stationary
-    design), a K chunk all kernel positions of ``ct_chunk`` channel units of ``R``
-    channels; the input chunk is the band's input rows at those channels."""
+    ``band_rows`` output rows (its pixels; on an output-stationary design each row padded
+    to ``row_px``, and a flat band's M rounded up to whole tiles), a K chunk all kernel
+    positions of ``ct_chunk`` channel units of ``R`` channels; the input chunk is the
+    band's input rows at those channels."""
     spec: Optional[ConvSpec] = None
     ct_chunk: int = 1
     R: int = 1
