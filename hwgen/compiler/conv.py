@@ -12,10 +12,17 @@ program their words. The two dataflows lay the band out differently:
   pixel (``(iy*W + ix)*CT + ct``), k = (ky, kx, c) with channels fastest; channels are
   padded to a multiple of R (zero channels cost MACs, reported as such);
 * output-stationary (:class:`hwgen.ctrl.engine.OsConvAddress`): words of R pixels of one
-  channel, each input row split into its stride phases and padded to ``WQW`` words,
-  k = (c, ky, kx) with kernel columns fastest; an array tile is R pixels of one output
-  row, so each output row is padded to ``XT*R`` pixels (the padding pixels are computed
-  and dropped).
+  channel, k = (c, ky, kx) with kernel columns fastest, in one of two layouts, whichever
+  computes fewer junk pixels (:func:`is_flat`):
+
+  - flat: the band with its padding, split into planes of the SY x SX stride phases,
+    each plane's rows back to back with a pitch of ``Wq`` positions (:func:`flat_wq`,
+    the output width plus the kernel's reach); output pixel (oy, ox) of a band is
+    accumulator row ``oy*Wq + ox`` and an array tile is R consecutive rows, across
+    output rows (the ``Wq - W_out`` junk pixels of each row are computed and dropped);
+  - row-tiled: each input row split into its stride phases and padded to ``WQW`` words,
+    no padding stored; an array tile is R pixels of one output row, so each output row
+    is padded to ``XT*R`` pixels (dropped likewise).
 
 Groups are run one after another (``hwgen.compiler.network``), depthwise layers as
 channel tiles with a block-diagonal kernel.
@@ -32,7 +39,8 @@ import numpy as np
 from ..config import AcceleratorConfig, Dataflow
 from ..lib.arith import ceil_div
 from ..lib.errors import WorkloadError
-from ..lib.protocol import CONV_REGS, ConvReg, OsConvReg, cmd_conv_set, pack_fields
+from ..lib.protocol import (CONV_REGS, OS_CONV_REGS, ConvReg, OsConvReg, cmd_conv_set,
+                            conv_reg_count, pack_fields)
 from ..models.perf import (LoopNest, block_timing, cached_nest_block, compute_bound, nest_beats,
                            nest_lower_bound)
 from .program import NestSource, Program, Quant, emit_nest, weight_words
@@ -78,39 +86,55 @@ class ConvMapping:
     """How a convolution is cut into chunks: ``rows`` output rows per band, ``ct``
     channel units per K chunk (tiles of R channels on a weight-stationary design, single
     channels on an output-stationary one), ``tile_n`` output channels per N chunk, and
-    the loop order."""
+    the loop order; on an output-stationary design ``flat`` forces the flat (True) or
+    row-tiled (False) layout, else :func:`is_flat` picks it."""
     rows: int
     ct: int
     tile_n: int
     order: tuple = ("m", "n", "k")
+    flat: Optional[bool] = None
 
 
 @dataclass(frozen=True)
 class ConvNest(LoopNest):
     """The cycle model's view of a convolution's chunk loops: an M chunk is a band of
-    output rows (its pixels, each row padded to ``row_px`` on an output-stationary
-    design), a K chunk all kernel positions of ``ct_chunk`` channel units of ``R``
-    channels; the input chunk is the band's input rows at those channels."""
+    ``band_rows`` output rows (its pixels; on an output-stationary design each row padded
+    to ``row_px``, and a flat band's M rounded up to whole tiles), a K chunk all kernel
+    positions of ``ct_chunk`` channel units of ``R`` channels; the input chunk is the
+    band's input rows at those channels."""
     spec: Optional[ConvSpec] = None
     ct_chunk: int = 1
     R: int = 1
     os: bool = False
     lanes: int = 1      # the array's rows (output-stationary: pixels per word)
+    flat: bool = False  # output-stationary, flat layout (:func:`is_flat`)
+    band_rows: int = 1  # output rows per band
 
     @property
     def row_px(self) -> int:
-        """Output pixels per output row in the accumulator."""
-        return self.spec.w_out if not self.os else xt_of(self.spec, self.lanes) * self.lanes
+        """Output pixels per output row in the accumulator (the row pitch)."""
+        if not self.os:
+            return self.spec.w_out
+        if self.flat:
+            return flat_wq(self.spec)
+        return xt_of(self.spec, self.lanes) * self.lanes
 
     def band(self, i: int) -> tuple[int, int]:
         """First output row and number of rows of band i."""
-        rows = self.tile_m // self.row_px
+        rows = self.band_rows
         return i * rows, min(rows, self.spec.h_out - i * rows)
+
+    def out_rows(self, i: int) -> np.ndarray:
+        """Accumulator row (within band i's M rows) of each output pixel of the band,
+        (rows, w_out)."""
+        _, rows = self.band(i)
+        return (np.arange(rows)[:, None] * self.row_px
+                + np.arange(self.spec.w_out)[None, :])
 
     @functools.cached_property
     def _band_words(self) -> tuple[int, ...]:
         """Input words per channel unit of each band."""
-        return _band_words(self.spec, self.tile_m // self.row_px, self.os, self.lanes)
+        return _band_words(self.spec, self.band_rows, self.os, self.lanes, self.flat)
 
     def cts(self, l: int) -> int:  # noqa: E741
         """Channel units of K chunk l."""
@@ -140,8 +164,12 @@ class ConvNest(LoopNest):
 
 
 @functools.lru_cache(maxsize=4096)
-def _band_words(spec: ConvSpec, rows: int, os: bool, lanes: int) -> tuple[int, ...]:
+def _band_words(spec: ConvSpec, rows: int, os: bool, lanes: int,
+                flat: bool = False) -> tuple[int, ...]:
     """Input words per channel unit of each band of ``rows`` output rows."""
+    if flat:
+        return tuple(spec.stride[0] * spec.stride[1] * flat_geom(spec, lanes, r).plane
+                     for r in (min(rows, spec.h_out - oy) for oy in range(0, spec.h_out, rows)))
     per_row = (spec.stride[1] * wqw_of(spec, lanes)) if os else spec.w
     return tuple((hi - lo) * per_row
                  for lo, hi in (spec.input_rows(oy, min(rows, spec.h_out - oy))
@@ -159,6 +187,55 @@ def wqw_of(spec: ConvSpec, R: int) -> int:
     return ceil_div(ceil_div(spec.w, spec.stride[1]), R)
 
 
+@functools.lru_cache(maxsize=4096)
+def flat_wq(spec: ConvSpec) -> int:
+    """Output-stationary, flat layout: the row pitch ``Wq`` of a plane.
+
+    Plane px holds padded column ``SX*m + px`` of a row at position m of the row
+    (m >= 0); its input pixels are at ``m_first .. m_last``. Output pixel ox reads
+    ``m = ox + (kx*DX div SX)`` for the kernel columns of phase px. A read past
+    ``m_last`` (right padding) lands ``Wq`` positions later on the next row, which must
+    be before that row's first pixel; so the right padding of a row is the next row's
+    left padding, stored once: ``Wq > m_last`` and ``Wq > max read - m_first``."""
+    sx, dx, left = spec.stride[1], spec.dilation[1], spec.pad[1]
+    wq = 1
+    for px in range(sx):
+        first = max(0, ceil_div(left - px, sx))
+        last = (left + spec.w - 1 - px) // sx
+        reach = [kx * dx // sx for kx in range(spec.kw) if kx * dx % sx == px]
+        if last < first or not reach:
+            wq = max(wq, last + 1)
+            continue
+        wq = max(wq, last + 1, spec.w_out - 1 + max(reach) - first + 1)
+    return wq
+
+
+@dataclass(frozen=True)
+class FlatGeom:
+    """A band of the flat layout: ``hq`` plane rows (of ``flat_wq`` positions), ``tiles``
+    array tiles of R positions, ``plane`` words per plane (every tile's reads inside)."""
+    hq: int
+    tiles: int
+    plane: int
+
+
+def flat_geom(spec: ConvSpec, R: int, rows: int) -> FlatGeom:
+    """The flat layout of a band of ``rows`` output rows on an array of R rows."""
+    (sy, sx), (dy, dx) = spec.stride, spec.dilation
+    wq = flat_wq(spec)
+    hq = ceil_div((rows - 1) * sy + (spec.kh - 1) * dy + 1, sy)
+    tiles = ceil_div((rows - 1) * wq + spec.w_out, R)
+    o_max = ((spec.kh - 1) * dy // sy) * wq + (spec.kw - 1) * dx // sx
+    # a tile reads the word of its offset and the next one
+    return FlatGeom(hq, tiles, max(ceil_div(hq * wq, R), tiles + o_max // R + 1))
+
+
+def is_flat(spec: ConvSpec, R: int) -> bool:
+    """Output-stationary: the flat layout when its row pitch is shorter than the
+    row-tiled layout's (fewer junk pixels computed)."""
+    return flat_wq(spec) < xt_of(spec, R) * R
+
+
 def _is_os(cfg: AcceleratorConfig) -> bool:
     return cfg.dataflow is Dataflow.OS
 
@@ -170,14 +247,20 @@ def conv_nest(cfg: AcceleratorConfig, spec: ConvSpec, mp: ConvMapping, quant: Qu
     ct_total = ceil_div(spec.cin, unit)
     K = spec.kh * spec.kw * ct_total * unit
     rows = min(mp.rows, spec.h_out)
-    row_px = xt_of(spec, cfg.R) * cfg.R if os else spec.w_out
-    return ConvNest(M=spec.h_out * row_px, K=K, N=spec.cout,
-                    tile_m=rows * row_px,
+    flat = os and (is_flat(spec, cfg.R) if mp.flat is None else mp.flat)
+    if flat:   # M: every band's tiles
+        full, last = divmod(spec.h_out, rows)
+        tile_m = flat_geom(spec, cfg.R, rows).tiles * cfg.R
+        M = full * tile_m + (flat_geom(spec, cfg.R, last).tiles * cfg.R if last else 0)
+    else:
+        row_px = xt_of(spec, cfg.R) * cfg.R if os else spec.w_out
+        M, tile_m = spec.h_out * row_px, rows * row_px
+    return ConvNest(M=M, K=K, N=spec.cout, tile_m=tile_m,
                     tile_k=spec.kh * spec.kw * min(mp.ct, ct_total) * unit,
                     tile_n=min(mp.tile_n, spec.cout), order=tuple(mp.order), raw=quant.raw,
-                    per_lane=quant.per_lane, clamp=quant.clamp, setup=CONV_REGS,
+                    per_lane=quant.per_lane, clamp=quant.clamp, setup=conv_reg_count(os),
                     preload=preload, spec=spec, ct_chunk=min(mp.ct, ct_total), R=unit,
-                    os=os, lanes=cfg.R)
+                    os=os, lanes=cfg.R, flat=flat, band_rows=rows)
 
 
 def conv_regs(cfg: AcceleratorConfig, nest: ConvNest, i: int, l: int) -> list[int]:  # noqa: E741
@@ -205,6 +288,8 @@ def conv_regs(cfg: AcceleratorConfig, nest: ConvNest, i: int, l: int) -> list[in
 
 
 def _os_conv_regs(cfg: AcceleratorConfig, nest: ConvNest, i: int, l: int) -> list[int]:  # noqa: E741
+    if nest.flat:
+        return _flat_conv_regs(cfg, nest, i)
     sp, R = nest.spec, cfg.R
     oy0, _ = nest.band(i)
     lo, hi = sp.input_rows(*nest.band(i))
@@ -229,8 +314,62 @@ def _os_conv_regs(cfg: AcceleratorConfig, nest: ConvNest, i: int, l: int) -> lis
         OsConvReg.X0: pack_fields(OsConvReg.X0, P0=p0, QS0=qo0 % R, QW0=qo0 // R),
         OsConvReg.XSTEP: pack_fields(OsConvReg.XSTEP, SX=sx, DXP=dxp, DXS=dxq % R),
         OsConvReg.DXW: dxq // R,
+        # one plane row per input row: a kernel row steps whole rows, never wraps
+        OsConvReg.YSTEP: pack_fields(OsConvReg.YSTEP, SYP=1, DYP=0),
+        OsConvReg.YS: pack_fields(OsConvReg.YS, YS0=0, YS1=0), OsConvReg.YWRAP: 0,
     }
-    return [cmd_conv_set(reg, regs[reg]) for reg in range(CONV_REGS)]
+    return [cmd_conv_set(reg, regs[reg]) for reg in range(OS_CONV_REGS)]
+
+
+#: Flat layout: the mask limits no position reaches (``WQW``, ``ROWS_IN``).
+_NO_WQW, _NO_ROWS = 4095, (1 << 23) - 1
+
+
+def _flat_conv_regs(cfg: AcceleratorConfig, nest: ConvNest, i: int) -> list[int]:
+    sp, R = nest.spec, cfg.R
+    (sy, sx), (dy, dx) = sp.stride, sp.dilation
+    g = flat_geom(sp, R, nest.band(i)[1])
+    wq, pl = flat_wq(sp), g.plane
+    dxp, dxq = dx % sx, dx // sx
+    dyp, dyq = dy % sy, dy // sy
+    y0, y1 = dyq * wq, (dyq + 1) * wq        # positions of a kernel row, and on a wrap
+    regs = {
+        OsConvReg.ROWS_IN: _NO_ROWS,
+        OsConvReg.WQW_XT: pack_fields(OsConvReg.WQW_XT, WQW=_NO_WQW, XT=g.tiles),
+        OsConvReg.DXP_W: dxp * pl + dxq // R,
+        OsConvReg.ROW_STRIDE: sx * pl,
+        OsConvReg.CH_STRIDE: sy * sx * pl,
+        OsConvReg.OY_JUMP: 0, OsConvReg.SY: 0, OsConvReg.ROW0: 0, OsConvReg.TB0: 0,
+        OsConvReg.KW_KH: pack_fields(OsConvReg.KW_KH, KW=sp.kw, KH=sp.kh),
+        OsConvReg.DY_STRIDE: dyp * sx * pl + y0 // R, OsConvReg.DY: 0,
+        OsConvReg.A0: 0,
+        OsConvReg.X0: pack_fields(OsConvReg.X0, P0=0, QS0=0, QW0=0),
+        OsConvReg.XSTEP: pack_fields(OsConvReg.XSTEP, SX=sx, DXP=dxp, DXS=dxq % R),
+        OsConvReg.DXW: dxq // R,
+        OsConvReg.YSTEP: pack_fields(OsConvReg.YSTEP, SYP=sy, DYP=dyp),
+        OsConvReg.YS: pack_fields(OsConvReg.YS, YS0=y0 % R, YS1=y1 % R),
+        OsConvReg.YWRAP: y1 // R - y0 // R - sy * sx * pl,
+    }
+    return [cmd_conv_set(reg, regs[reg]) for reg in range(OS_CONV_REGS)]
+
+
+def _flat_band(spec: ConvSpec, R: int, x: np.ndarray, oy0: int, rows: int) -> np.ndarray:
+    """The flat layout of input channels ``x`` (c, h, w) for output rows ``oy0 ..
+    oy0+rows-1``: (c * SY * SX * plane, R) words."""
+    (sy, sx), g, wq = spec.stride, flat_geom(spec, R, rows), flat_wq(spec)
+    c = x.shape[0]
+    top, left = spec.pad[0], spec.pad[1]
+    band = np.zeros((c, g.hq * sy, wq * sx), dtype=np.int64)
+    r0 = oy0 * sy - top                       # input row of the band's first padded row
+    lo, hi = max(0, r0), min(spec.h, r0 + g.hq * sy)
+    clo, chi = max(0, -left), min(spec.w, wq * sx - left)
+    if lo < hi and clo < chi:
+        band[:, lo - r0:hi - r0, clo + left:chi + left] = x[:, lo:hi, clo:chi]
+    planes = band.reshape(c, g.hq, sy, wq, sx).transpose(0, 2, 4, 1, 3)
+    planes = planes.reshape(c, sy, sx, g.hq * wq)
+    words = np.zeros((c, sy, sx, g.plane * R), dtype=np.int64)
+    words[..., :g.hq * wq] = planes
+    return words.reshape(-1, R)
 
 
 class ConvSource(NestSource):
@@ -245,8 +384,10 @@ class ConvSource(NestSource):
         self.cfg, self.nest = cfg, nest
         sp, R, unit = nest.spec, cfg.R, nest.R
         ct_total = ceil_div(sp.cin, unit)
-        self.x_tiles = None
-        if x is not None and not nest.os:   # (h, w, CT, R), zero channels appended
+        self.x_tiles, self.x = None, x
+        if x is not None and nest.flat:     # laid out band by band (a_words)
+            pass
+        elif x is not None and not nest.os:   # (h, w, CT, R), zero channels appended
             xt = np.zeros((ct_total * R, sp.h, sp.w), dtype=np.int64)
             xt[:sp.cin] = x
             self.x_tiles = xt.reshape(ct_total, R, sp.h, sp.w).transpose(2, 3, 0, 1)
@@ -262,11 +403,13 @@ class ConvSource(NestSource):
         self.residual, self.factors = residual, factors
 
     def a_words(self, i, l):  # noqa: E741
+        n = self.nest
+        ct0 = l * n.ct_chunk
+        if n.flat and self.x is not None:
+            return _flat_band(n.spec, self.cfg.R, self.x[ct0:ct0 + n.cts(l)], *n.band(i))
         if self.x_tiles is None:
             return None
-        n = self.nest
         lo, hi = n.spec.input_rows(*n.band(i))
-        ct0 = l * n.ct_chunk
         if n.os:
             band = self.x_tiles[ct0:ct0 + n.cts(l), lo:hi]
         else:
@@ -299,17 +442,16 @@ class ConvSource(NestSource):
         oy0, rows = n.band(i)
         rows_nt = n.acc_rows(self.cfg, i)
         words = np.zeros((rows_nt, C), dtype=np.int64)
-        r = np.zeros((cols, rows, n.row_px), dtype=np.int64)
-        r[:, :, :n.spec.w_out] = self.residual[o0:o0 + cols, oy0:oy0 + rows, :]
-        r = r.reshape(cols, -1)                                           # (c, pixels)
-        words[:r.shape[1], :cols] = r.T
+        words[n.out_rows(i).ravel(), :cols] = \
+            self.residual[o0:o0 + cols, oy0:oy0 + rows, :].reshape(cols, -1).T
         return factors, words
 
     def rows(self, i):
         return i * self.nest.tile_m
 
 
-def check_conv(cfg: AcceleratorConfig, spec: ConvSpec, preload_max: int = 0) -> None:
+def check_conv(cfg: AcceleratorConfig, spec: ConvSpec, preload_max: int = 0,
+               flat: Optional[bool] = None) -> None:
     """Refuse what the hardware cannot run, in one line: a design without the address
     generator; field limits of the output-stationary generator; the accumulator must
     hold every sum."""
@@ -318,11 +460,14 @@ def check_conv(cfg: AcceleratorConfig, spec: ConvSpec, preload_max: int = 0) -> 
                             "leaves out")
     if _is_os(cfg):
         R = cfg.R
-        limits = (("kernel width", spec.kw, 4095), ("kernel height", spec.kh, 4095),
-                  ("stride", spec.stride[1], 255),
-                  ("words per input row phase", wqw_of(spec, R), 4095),
-                  ("array tiles per output row", xt_of(spec, R), 4095),
-                  ("left padding", ceil_div(spec.pad[1], spec.stride[1] * R), 127))
+        limits = (("kernel width", spec.kw, 4095), ("kernel height", spec.kh, 4095))
+        if is_flat(spec, R) if flat is None else flat:
+            limits += (("stride", max(spec.stride), 255),)
+        else:
+            limits += (("stride", spec.stride[1], 255),
+                       ("words per input row phase", wqw_of(spec, R), 4095),
+                       ("array tiles per output row", xt_of(spec, R), 4095),
+                       ("left padding", ceil_div(spec.pad[1], spec.stride[1] * R), 127))
         for what, v, hi in limits:
             if v > hi:
                 raise WorkloadError(f"the output-stationary address generator takes a "
@@ -339,23 +484,23 @@ def fits(cfg: AcceleratorConfig, nest: ConvNest) -> Optional[str]:
     """None when every chunk of ``nest`` fits the buffers, else why not."""
     # padding clips the bands at the image's edges, as many as the padding reaches: the
     # largest band may be any of them (K chunk 0 has the most channel units)
-    return _fits(cfg, max(nest._band_words) * nest.cts(0), nest.tile_m, nest.tile_k,
-                 nest.tile_n)
-
-
-def _fits(cfg: AcceleratorConfig, a: int, tile_m: int, tile_k: int,
-          tile_n: int) -> Optional[str]:
-    """:func:`fits` of a nest whose largest input chunk is ``a`` words."""
+    a = max(nest._band_words) * nest.cts(0)
     if a > cfg.buffers.input.depth:
         return f"input buffer needs {a} words for a band, has {cfg.buffers.input.depth}"
-    w = cfg.chunk_words(1, tile_k, tile_n)["weight"]
+    w = cfg.chunk_words(1, nest.tile_k, nest.tile_n)["weight"]
     if w > cfg.buffers.weight.depth:
         return f"weight buffer needs {w} words, has {cfg.buffers.weight.depth}"
-    acc = cfg.chunk_words(tile_m, 1, tile_n)["acc"]
+    acc = cfg.chunk_words(nest.tile_m, 1, nest.tile_n)["acc"]
     if acc > cfg.buffers.acc.depth:
         return f"accumulator buffer needs {acc} words, has {cfg.buffers.acc.depth}"
-    if max(tile_m, tile_k, tile_n) >= 1 << 18:
+    if max(nest.tile_m, nest.tile_k, nest.tile_n) >= 1 << 18:
         return "chunk dimension above 262143"
+    if nest.flat:   # the tile counter and the word offset masks are 12 bits
+        sp = nest.spec
+        reach = ((sp.kh - 1) * sp.dilation[0] // sp.stride[0] * flat_wq(sp)
+                 + (sp.kw - 1) * sp.dilation[1] // sp.stride[1]) // cfg.R
+        if nest.tile_m // cfg.R + reach + 3 > _NO_WQW:
+            return f"{nest.tile_m // cfg.R} array tiles in a band, at most {_NO_WQW - reach - 3}"
     return None
 
 
@@ -387,19 +532,12 @@ def _conv_mapping(cfg, spec, raw, per_lane, clamp, preload) -> ConvMapping:
     unit = 1 if _is_os(cfg) else cfg.R
     C = cfg.C
     ct_total = ceil_div(spec.cin, unit)
-    os = _is_os(cfg)
-    row_px = xt_of(spec, cfg.R) * cfg.R if os else spec.w_out
     cands = []
     for ct in _choices(ct_total, 1):
-        cts = min(ct, ct_total)
-        tile_k = spec.kh * spec.kw * cts * unit
         for tn in _choices(spec.cout, C):
-            # the chunks' sizes decide the fit (as :func:`fits` of the nest; the weight
-            # chunk does not depend on the band)
             rows_fit = (r for r in _choices(spec.h_out, 1)
-                        if _fits(cfg, max(_band_words(spec, r, os, cfg.R)) * cts,
-                                 min(r, spec.h_out) * row_px, tile_k,
-                                 min(tn, spec.cout)) is None)
+                        if fits(cfg, conv_nest(cfg, spec, ConvMapping(r, ct, tn), quant,
+                                               preload)) is None)
             for rows in itertools.islice(rows_fit, 2):
                 busy = None   # the engine's busy cycles: the same in both orders
                 for order in (("m", "n", "k"), ("n", "m", "k")):
@@ -467,11 +605,12 @@ def _pick(cfg: AcceleratorConfig, cands: list) -> ConvMapping:
 
 
 def conv_output(nest: ConvNest, res: np.ndarray) -> np.ndarray:
-    """A convolution program's decoded result (pixels x output channels, each output
-    row padded to ``nest.row_px`` pixels) as (cout, h_out, w_out)."""
-    sp = nest.spec
-    out = np.asarray(res).reshape(sp.h_out, nest.row_px, -1)[:, :sp.w_out]
-    return out.transpose(2, 0, 1)
+    """A convolution program's decoded result (each band's accumulator rows x output
+    channels: output rows at a pitch of ``nest.row_px`` pixels) as (cout, h_out, w_out)."""
+    res = np.asarray(res)
+    rows = np.concatenate([i * nest.tile_m + nest.out_rows(i)
+                           for i in range(nest.counts[0])])
+    return res[rows].transpose(2, 0, 1)
 
 
 def emit_conv(cfg: AcceleratorConfig, spec: ConvSpec, mp: ConvMapping, x=None, weight=None,
@@ -480,7 +619,7 @@ def emit_conv(cfg: AcceleratorConfig, spec: ConvSpec, mp: ConvMapping, x=None, w
     decodes to (h_out * w_out, cout): row = output pixel, column = output channel."""
     preload = factors is not None
     check_conv(cfg, spec, 0 if not preload else
-               (1 << (cfg.precision.in_bits - 1)) * int(np.max(factors, initial=0)))
+               (1 << (cfg.precision.in_bits - 1)) * int(np.max(factors, initial=0)), mp.flat)
     nest = conv_nest(cfg, spec, mp, quant, preload)
     why = fits(cfg, nest)
     if why is not None:

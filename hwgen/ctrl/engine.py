@@ -13,7 +13,7 @@ from amaranth.lib.wiring import In, Out
 
 from ..config import AcceleratorConfig, Dataflow
 from ..lib.checks import check_type
-from ..lib.protocol import CONV_REG_BITS, CONV_REGS, DIM_BITS, OS_PACKED, ConvReg, OsConvReg
+from ..lib.protocol import CONV_REG_BITS, DIM_BITS, OS_PACKED, ConvReg, OsConvReg, conv_reg_count
 from ..lib.schedule import (ACC_RMW_LATENCY, BUFFER_READ_LATENCY, EDGE_LATENCY,
                             OS_ISSUE_LATENCY, os_min_period, os_tail, writeback_latency,
                             ws_min_period)
@@ -66,6 +66,7 @@ class ComputeEngine(wiring.Component):
         self.cfg = cfg
         self.im2col = cfg.features.im2col
         self.pair = self.im2col and cfg.dataflow is Dataflow.OS
+        self.n_regs = conv_reg_count(cfg.dataflow is Dataflow.OS)
         bufs = cfg.buffers
         self.a_shape, self.b_shape, self.acc_shape = input_word(cfg), weight_word(cfg), acc_word(cfg)
         # The array's edges: R operands at the left, C at the top (the buffer words'
@@ -88,7 +89,7 @@ class ComputeEngine(wiring.Component):
             "arr_a": Out(edge_a), "arr_b": Out(edge_b),
             "arr_w_shift": Out(1), "arr_sw": Out(1),
             "arr_out": In(self.acc_shape),
-            **({"conv": In(data.ArrayLayout(signed(CONV_REG_BITS), CONV_REGS)),
+            **({"conv": In(data.ArrayLayout(signed(CONV_REG_BITS), self.n_regs)),
                 "conv_mode": In(1)} if self.im2col else {}),
         })
 
@@ -108,7 +109,8 @@ class ComputeEngine(wiring.Component):
         accumulate = Signal()
         self._conv_en = Signal(name="conv_en")
         if self.im2col:
-            self._conv = Signal(data.ArrayLayout(signed(CONV_REG_BITS), CONV_REGS), name="conv_q")
+            self._conv = Signal(data.ArrayLayout(signed(CONV_REG_BITS), self.n_regs),
+                                name="conv_q")
             with m.If(self.start & ~self.busy):
                 m.d.sync += [self._conv.eq(self.conv), self._conv_en.eq(self.conv_mode)]
         with m.If(self.start & ~self.busy):
@@ -514,20 +516,33 @@ class ConvAddress:
 class OsConvAddress:
     """The im2col address generator of the output-stationary engine.
 
-    An array tile is R consecutive output pixels ``ox0 .. ox0+R-1`` of one output row
-    (``ox0 = xt*R``; a row is ``XT`` tiles, the last one partly past the row's end) and
-    the engine steps k = (kx, ky, c), kernel columns fastest. The host stores the band's
-    input channel by channel, row by row, each row split into its ``SX`` stride phases
-    (pixel ``ix = SX*q + p`` at position q of phase p) and each phase padded with zeros
-    to ``WQW`` words of R pixels. The R pixels the tile needs at kernel column kx are
-    then R consecutive positions ``q0 .. q0+R-1`` of one phase: with
-    ``kx*DX - pad_left = SX*qo + p`` (0 <= p < SX), ``q0 = ox0 + qo``, which straddles
-    words ``xt + qw`` and ``xt + qw + 1`` (``qo = qw*R + qs``, 0 <= qs < R). Both are
-    read at once (the even/odd halves of the buffer), joined and shifted down by qs
-    lanes; a word outside ``0 .. WQW-1`` (the padding left and right) reads as zeros,
-    and so does the whole operand when the input row is outside the band (padding above
-    and below). Each k step and tile step is an addition of precomputed registers
-    (:class:`hwgen.lib.protocol.OsConvReg`); the generator does not multiply.
+    An array tile is R consecutive positions of the output (``xt`` counts the tiles of
+    an output row of ``XT`` tiles, ``tb`` is the tile's word address); the engine steps
+    k = (c, ky, kx), kernel columns fastest. The host stores the band's input channel by
+    channel, each channel as planes of ``SY`` row phases by ``SX`` column phases (input
+    pixel (iy, ix) = (SY*qy + py, SX*qx + px) at position (qy, qx) of plane (py, px)),
+    in words of R positions. Two layouts use the same steps (:mod:`hwgen.compiler.conv`):
+
+    * row-tiled: a tile is R pixels of one output row; a plane row is ``WQW`` words
+      (``SY`` = 1 plane row per input row), padding is not stored: a word outside
+      ``0 .. WQW-1`` reads as zeros (left and right), and so does the whole operand
+      when the input row is outside the ``ROWS_IN`` rows of the band (above and below);
+    * flat: the padding is stored, each plane's rows back to back with a pitch of
+      ``Wq`` positions, and output pixel (oy, ox) is position ``oy*Wq + ox`` of the band,
+      so a tile spans output rows (positions with ox >= W_out are computed and
+      dropped); the masks are off (``WQW`` = 4095, ``ROWS_IN`` past any row).
+
+    At kernel tap (ky, kx) the R positions a tile needs are R consecutive positions of
+    one plane, at an offset ``o`` from the tile's: with ``kx*DX = SX*qxo + px`` and
+    ``ky*DY = SY*qyo + py``, ``o = qyo*Wq + qxo`` (row-tiled: ``qyo`` whole rows of
+    words, and ``o`` also holds the left padding). ``o = qw*R + qs`` straddles words
+    ``qw`` and ``qw + 1`` past the tile's: both are read at once (the even/odd halves
+    of the buffer), joined and shifted down by qs lanes. A kernel column steps px by
+    ``DXP`` (wrapping at ``SX`` into one more position) and ``o`` by ``DX div SX``; a
+    kernel row steps py by ``DYP`` (wrapping at ``SYP`` into one more plane row) and
+    ``o`` by ``YS0`` / ``YS1`` lanes plus whole words: each step is an addition of
+    precomputed registers (:class:`hwgen.lib.protocol.OsConvReg`) with a carry from the
+    lane offset into the word address; the generator does not multiply.
     """
 
     W = CONV_REG_BITS + 2
@@ -543,18 +558,22 @@ class OsConvAddress:
         self.kx = Signal(12, name="og_kx")
         self.ky = Signal(12, name="og_ky")
         self.cba = Signal(signed(w), name="og_cba")     # A0 + c*CH_STRIDE
-        self.rowk = Signal(signed(w), name="og_rowk")   # cba + ky*DY_STRIDE
-        self.kb = Signal(signed(w), name="og_kb")       # rowk + p*WQW + qw
+        self.rowk = Signal(signed(w), name="og_rowk")   # word address of kernel row ky
+        self.kb = Signal(signed(w), name="og_kb")       # rowk + px plane + x words
         self.ry = Signal(signed(w), name="og_ry")       # ky*DY
         self.p = Signal(8, name="og_p")
         self.qs = Signal(range(2 * R), name="og_qs")
         self.qw = Signal(signed(14), name="og_qw")
-        # constants of the COMPUTE, registered at start: the loop limits less one and
-        # the four k-step increments of kb, DXP_W - wrap*ROW_STRIDE + carry
+        self.py = Signal(8, name="og_py")               # row phase of kernel row ky
+        self.rqs = Signal(range(2 * R), name="og_rqs")  # lane offset of kernel row ky
+        # constants of the COMPUTE, registered at start: the loop limits less one, the
+        # four k-step increments of kb (DXP_W - wrap*ROW_STRIDE + carry) and the four
+        # kernel-row increments of rowk (DY_STRIDE + wrap*YWRAP + carry)
         self.kw_m1 = Signal(12, name="og_kw_m1")
         self.kh_m1 = Signal(12, name="og_kh_m1")
         self.xt_m1 = Signal(12, name="og_xt_m1")
         self.dkb = [[Signal(signed(w), name=f"og_dkb{wr}{c}") for c in (0, 1)] for wr in (0, 1)]
+        self.dky = [[Signal(signed(w), name=f"og_dky{wr}{c}") for c in (0, 1)] for wr in (0, 1)]
         # outputs
         self.addr = Signal(signed(w), name="og_addr")
         self.inside = Signal(name="og_inside")
@@ -572,16 +591,17 @@ class OsConvAddress:
     def reg(self, name):
         return self.r[getattr(OsConvReg, name)]
 
-    def _x_reset(self, m, regs):
+    def _x_reset(self, m, regs, qs):
         f = lambda name: self.field(OsConvReg.X0, name, regs)  # noqa: E731
-        m.d.sync += [self.kx.eq(0), self.p.eq(f("P0")), self.qs.eq(f("QS0")),
+        m.d.sync += [self.kx.eq(0), self.p.eq(f("P0")), self.qs.eq(qs),
                      self.qw.eq(f("QW0"))]
 
     def _k_reset(self, m, regs):
-        self._x_reset(m, regs)
+        qs0 = self.field(OsConvReg.X0, "QS0", regs)
+        self._x_reset(m, regs, qs0)
         a0 = regs[OsConvReg.A0]
         m.d.sync += [self.ky.eq(0), self.cba.eq(a0), self.rowk.eq(a0), self.ry.eq(0),
-                     self.kb.eq(a0)]
+                     self.kb.eq(a0), self.py.eq(0), self.rqs.eq(qs0)]
 
     def reset(self, m, regs):
         """At start: the first tile and k step, and the constants (from the registers
@@ -594,16 +614,36 @@ class OsConvAddress:
                      self.kh_m1.eq(f(OsConvReg.KW_KH, "KH") - 1),
                      self.xt_m1.eq(f(OsConvReg.WQW_XT, "XT") - 1)]
         dxp_w, rs = regs[OsConvReg.DXP_W], regs[OsConvReg.ROW_STRIDE]
+        dys, ywrap = regs[OsConvReg.DY_STRIDE], regs[OsConvReg.YWRAP]
         for wr in (0, 1):
             for c in (0, 1):
-                m.d.sync += self.dkb[wr][c].eq(dxp_w - (rs if wr else 0) + c)
+                m.d.sync += [self.dkb[wr][c].eq(dxp_w - (rs if wr else 0) + c),
+                             self.dky[wr][c].eq(dys + (ywrap if wr else 0) + c)]
+
+    @staticmethod
+    def _step(m, name, phase, dphase, nphase, lanes, dlanes, R, base, incs, W):
+        """One phase-and-offset step: the phase plus ``dphase``, wrapping at ``nphase``;
+        the lane offset plus ``dlanes`` (a value of the wrap), carrying at R; the base
+        plus the increment of (wrap, carry), the four added in parallel. Returns the
+        next phase, lane offset and base, and the wrap."""
+        p1 = Signal(9, name=f"og_{name}p1")
+        q1 = Signal(range(4 * R + 512), name=f"og_{name}q1")
+        wrap = Signal(name=f"og_{name}wrap")
+        carry = Signal(name=f"og_{name}carry")
+        sums = [[Signal(signed(W), name=f"og_{name}b{wr}{c}") for c in (0, 1)] for wr in (0, 1)]
+        m.d.comb += [p1.eq(phase + dphase), wrap.eq(p1 >= nphase),
+                     q1.eq(lanes + dlanes(wrap)), carry.eq(q1 >= R)]
+        m.d.comb += [sums[wr][c].eq(base + incs[wr][c]) for wr in (0, 1) for c in (0, 1)]
+        return (Mux(wrap, p1 - nphase, p1), Mux(carry, q1 - R, q1),
+                Mux(wrap, Mux(carry, sums[1][1], sums[1][0]),
+                    Mux(carry, sums[0][1], sums[0][0])), carry)
 
     def next_k(self, m):
         """This cycle's address and masks; then the next k step.
 
-        Each step is one addition after a short select: kb's four possible increments
-        are constants registered at start and added in parallel, the next kernel row's
-        base is one addition (``rowk`` keeps ``A0 + c*CH_STRIDE + ky*DY_STRIDE``), and
+        Each step is one addition after a short select: the four possible increments of
+        kb (next kernel column) and of rowk (next kernel row) are constants registered
+        at start and added in parallel, the next channel's base is one addition, and
         the limits are registered less one."""
         r, R = self.reg, self.R
         wqw = self.field(OsConvReg.WQW_XT, "WQW")
@@ -615,38 +655,35 @@ class OsConvAddress:
                      self.v0.eq((wq >= 0) & (wq < wqw)),
                      self.v1.eq((wq + 1 >= 0) & (wq + 1 < wqw))]
         with m.If(self.kx == self.kw_m1):
-            self._x_reset(m, self.r)
             with m.If(self.ky == self.kh_m1):
+                qs0 = self.field(OsConvReg.X0, "QS0")
+                self._x_reset(m, self.r, qs0)
                 nxt = Signal(signed(self.W), name="og_cba_next")
                 m.d.comb += nxt.eq(self.cba + r("CH_STRIDE"))
                 m.d.sync += [self.ky.eq(0), self.ry.eq(0), self.cba.eq(nxt),
-                             self.rowk.eq(nxt), self.kb.eq(nxt)]
+                             self.rowk.eq(nxt), self.kb.eq(nxt), self.py.eq(0),
+                             self.rqs.eq(qs0)]
             with m.Else():
+                ys0, ys1 = self.field(OsConvReg.YS, "YS0"), self.field(OsConvReg.YS, "YS1")
+                py, rqs, rowk, _ = self._step(
+                    m, "y", self.py, self.field(OsConvReg.YSTEP, "DYP"),
+                    self.field(OsConvReg.YSTEP, "SYP"), self.rqs,
+                    lambda wrap: Mux(wrap, ys1, ys0), R, self.rowk, self.dky, self.W)
                 nxt = Signal(signed(self.W), name="og_rowk_next")
-                m.d.comb += nxt.eq(self.rowk + r("DY_STRIDE"))
+                rqs_n = Signal.like(self.rqs, name="og_rqs_next")
+                m.d.comb += [nxt.eq(rowk), rqs_n.eq(rqs)]
+                self._x_reset(m, self.r, rqs_n)
                 m.d.sync += [self.ky.eq(self.ky + 1), self.ry.eq(self.ry + r("DY")),
-                             self.rowk.eq(nxt), self.kb.eq(nxt)]
+                             self.rowk.eq(nxt), self.kb.eq(nxt), self.py.eq(py),
+                             self.rqs.eq(rqs_n)]
         with m.Else():
-            sx = self.field(OsConvReg.XSTEP, "SX")
-            dxp = self.field(OsConvReg.XSTEP, "DXP")
             dxs = self.field(OsConvReg.XSTEP, "DXS")
-            p1 = Signal(9, name="og_p1")
-            qs1 = Signal(range(4 * R + 256), name="og_qs1")
-            wrap = Signal(name="og_pwrap")
-            carry = Signal(name="og_qcarry")
-            kbs = [[Signal(signed(self.W), name=f"og_kb{wr}{c}") for c in (0, 1)]
-                   for wr in (0, 1)]
-            m.d.comb += [p1.eq(self.p + dxp), wrap.eq(p1 >= sx),
-                         qs1.eq(self.qs + dxs + wrap), carry.eq(qs1 >= R)]
-            m.d.comb += [kbs[wr][c].eq(self.kb + self.dkb[wr][c])
-                         for wr in (0, 1) for c in (0, 1)]
-            m.d.sync += [self.kx.eq(self.kx + 1), self.p.eq(Mux(wrap, p1 - sx, p1)),
-                         self.kb.eq(Mux(wrap, Mux(carry, kbs[1][1], kbs[1][0]),
-                                        Mux(carry, kbs[0][1], kbs[0][0])))]
-            with m.If(carry):
-                m.d.sync += [self.qs.eq(qs1 - R), self.qw.eq(self.qw + r("DXW") + 1)]
-            with m.Else():
-                m.d.sync += [self.qs.eq(qs1), self.qw.eq(self.qw + r("DXW"))]
+            p, qs, kb, carry = self._step(
+                m, "x", self.p, self.field(OsConvReg.XSTEP, "DXP"),
+                self.field(OsConvReg.XSTEP, "SX"), self.qs, lambda wrap: dxs + wrap, R,
+                self.kb, self.dkb, self.W)
+            m.d.sync += [self.kx.eq(self.kx + 1), self.p.eq(p), self.kb.eq(kb),
+                         self.qs.eq(qs), self.qw.eq(self.qw + r("DXW") + carry)]
 
     def next_tile(self, m, restart):
         """At the end of a tile's K steps: the next tile of the output row, the next

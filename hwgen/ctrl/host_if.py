@@ -9,11 +9,11 @@ from amaranth.lib import data, stream, wiring
 from amaranth.lib.fifo import SyncFIFOBuffered
 from amaranth.lib.wiring import In, Out
 
-from ..config import AcceleratorConfig
+from ..config import AcceleratorConfig, Dataflow
 from ..config.schema import requant_product_bits
 from ..lib.arith import ceil_div
 from ..lib.checks import check_int, check_type
-from ..lib.protocol import (ADDR_BITS, BIAS_BITS_MAX, CMD_BITS, CONV_REG_BITS, CONV_REGS,
+from ..lib.protocol import (ADDR_BITS, BIAS_BITS_MAX, CMD_BITS, CONV_REG_BITS, conv_reg_count,
                             COUNT_BITS,
                             DIM_BITS, F_ACC_BANK, F_CLAMP, F_CLAMP_HI, F_CONV, F_CONV_REG,
                             F_CONV_VALUE, F_ONE_LANE, F_PRELOAD, F_QLANE, OP_CONV_SET,
@@ -153,6 +153,10 @@ class Requantizer(wiring.Component):
         return m
 
 
+def _conv_regs(cfg: AcceleratorConfig) -> int:
+    return conv_reg_count(cfg.dataflow is Dataflow.OS)
+
+
 def has_im2col(cfg: AcceleratorConfig) -> bool:
     """The design has a convolution address generator (either dataflow)."""
     return cfg.features.im2col
@@ -179,9 +183,10 @@ class HostInterface(wiring.Component):
         Accumulator write client for LOAD_ACC (residual preload; ``features.preload``).
     acc_rd : Out(ReadPortSignature)
         Accumulator read client for READ.
-    conv : Out(ArrayLayout(signed(CONV_REG_BITS), 16))
+    conv : Out(ArrayLayout(signed(CONV_REG_BITS), n))
         The convolution address generator's registers (CONV_SET, :class:`ConvReg` or
-        :class:`OsConvReg` by dataflow; ``features.im2col``).
+        :class:`OsConvReg` by dataflow, n of them: :func:`conv_reg_count`;
+        ``features.im2col``).
     eng_conv : Out(1)
         The COMPUTE takes its input operand through the address generator.
     """
@@ -206,7 +211,7 @@ class HostInterface(wiring.Component):
             "w_wr": Out(WritePortSignature(bufs.weight, self.b_shape)),
             "acc_rd": Out(ReadPortSignature(bufs.acc, self.acc_shape)),
             **({"eng_conv": Out(1),
-                "conv": Out(data.ArrayLayout(signed(CONV_REG_BITS), CONV_REGS))}
+                "conv": Out(data.ArrayLayout(signed(CONV_REG_BITS), _conv_regs(cfg)))}
                if has_im2col(cfg) else {}),
             **({"acc_wr": Out(WritePortSignature(bufs.acc, self.acc_shape))}
                if cfg.features.preload else {}),
@@ -394,8 +399,10 @@ class HostInterface(wiring.Component):
                             m.next = "IDLE"
                     if has_im2col(cfg):
                         with m.Case(OP_CONV_SET):
-                            with m.Switch(f(F_CONV_REG)):
-                                for i in range(CONV_REGS):
+                            n_regs = _conv_regs(cfg)
+                            lo = F_CONV_REG[0]   # the index bits the registers need
+                            with m.Switch(c[lo:lo + (n_regs - 1).bit_length()]):
+                                for i in range(n_regs):
                                     with m.Case(i):
                                         m.d.sync += self.conv[i].eq(f(F_CONV_VALUE))
                             m.next = "IDLE"

@@ -58,7 +58,7 @@ F_ONE_LANE = (4, 1)       # SET_QUANT: 1 = only lane F_QLANE, 0 = every lane
 F_QLANE = (56, LANE_BITS)
 F_CLAMP_HI = (4, 1)       # SET_CLAMP: 0 = lower bound, 1 = upper bound
 F_CLAMP = (8, CLAMP_BITS)
-F_CONV_REG = (8, 4)       # CONV_SET: register index (ConvReg)
+F_CONV_REG = (8, 5)       # CONV_SET: register index (ConvReg, OsConvReg)
 F_CONV_VALUE = (16, CONV_REG_BITS)
 F_CONV = (62, 1)          # COMPUTE: the input operand comes from the convolution's
                           # address generator (im2col on chip)
@@ -76,11 +76,22 @@ CONV_REGS = 16
 
 
 class OsConvReg:
-    """The same 16 registers as the output-stationary engine's address generator reads
-    them (docs/host_protocol.md). Three registers hold small fields side by side
-    (:data:`OS_PACKED`)."""
+    """The registers of the output-stationary engine's address generator
+    (docs/host_protocol.md): the first 16 at the weight-stationary registers' indices,
+    then the kernel-row step through row phases (``YSTEP``, ``YS``, ``YWRAP``). Five
+    registers hold small fields side by side (:data:`OS_PACKED`)."""
     ROWS_IN, WQW_XT, DXP_W, ROW_STRIDE, CH_STRIDE, OY_JUMP, SY, ROW0, TB0, KW_KH, \
-        DY_STRIDE, DY, A0, X0, XSTEP, DXW = range(16)
+        DY_STRIDE, DY, A0, X0, XSTEP, DXW, YSTEP, YS, YWRAP = range(19)
+
+
+#: Registers of the output-stationary address generator (:class:`OsConvReg`).
+OS_CONV_REGS = 19
+
+
+def conv_reg_count(os: bool) -> int:
+    """CONV_SET registers of the address generator of an output-stationary (``os``) or
+    weight-stationary design."""
+    return OS_CONV_REGS if os else CONV_REGS
 
 
 #: Fields of the packed output-stationary registers: register -> ((name, lsb, width,
@@ -90,6 +101,8 @@ OS_PACKED = {
     OsConvReg.KW_KH: (("KW", 0, 12, False), ("KH", 12, 12, False)),
     OsConvReg.X0: (("P0", 0, 8, False), ("QS0", 8, 8, False), ("QW0", 16, 8, True)),
     OsConvReg.XSTEP: (("SX", 0, 8, False), ("DXP", 8, 8, False), ("DXS", 16, 8, False)),
+    OsConvReg.YSTEP: (("SYP", 0, 8, False), ("DYP", 8, 8, False)),
+    OsConvReg.YS: (("YS0", 0, 8, False), ("YS1", 8, 8, False)),
 }
 
 

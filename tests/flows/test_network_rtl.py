@@ -3,6 +3,7 @@ Verilator on a weight- and an output-stationary design with non-square arrays, a
 CNN with every mapped op on Icarus, random convolutions on Verilator, and (slow)
 ResNet-18 and MobileNetV2 at 3x32x32 on the presets; every layer bit-exact against the
 integer reference with cycles equal to the estimate."""
+import dataclasses
 import json
 
 import numpy as np
@@ -11,7 +12,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from hwgen.cli import main
-from hwgen.compiler.conv import ConvSpec, conv_mapping, conv_output, emit_conv
+from hwgen.compiler.conv import (ConvSpec, conv_mapping, conv_nest, conv_output, emit_conv,
+                                 fits)
 from hwgen.compiler.network import plan_network
 from hwgen.config import config_from_dict, load_config
 from hwgen.emit import cached_verilog
@@ -79,8 +81,9 @@ def test_small_cnn_every_op_on_icarus(tmp_path):
        cout=st.integers(1, 7), k=st.tuples(st.integers(1, 3), st.integers(1, 3)),
        stride=st.tuples(st.integers(1, 2), st.integers(1, 2)),
        pad=st.tuples(*[st.integers(0, 1)] * 4), dil=st.tuples(st.integers(1, 2), st.integers(1, 2)),
-       seed=st.integers(0, 999))
-def test_random_convolutions_on_verilator(dataflow, cin, hw, cout, k, stride, pad, dil, seed):
+       seed=st.integers(0, 999), flat=st.sampled_from([None, True, False]))
+def test_random_convolutions_on_verilator(dataflow, cin, hw, cout, k, stride, pad, dil, seed,
+                                          flat):
     cfg = config_from_dict({**(WS43 if dataflow == "ws" else OS35), "buffers": {
         "input": {"depth": 96}, "weight": {"depth": 128}, "acc": {"depth": 64}}}, "c.yaml")
     spec = ConvSpec(cin, hw[0], hw[1], cout, k[0], k[1], stride, pad, dil)
@@ -90,6 +93,10 @@ def test_random_convolutions_on_verilator(dataflow, cin, hw, cout, k, stride, pa
         mp = conv_mapping(cfg, spec)
     except WorkloadError:
         return
+    if dataflow == "os":   # the output-stationary layout drawn (None: the model's)
+        mp = dataclasses.replace(mp, flat=flat)
+        if fits(cfg, conv_nest(cfg, spec, mp)) is not None:
+            return
     rng = np.random.default_rng(seed)
     x = rng.integers(-128, 128, (cin, *hw))
     w = rng.integers(-127, 128, (cout, cin, *k))
@@ -99,6 +106,28 @@ def test_random_convolutions_on_verilator(dataflow, cin, hw, cout, k, stride, pa
     assert not res.timed_out
     got = conv_output(nest, prog.decode(cfg, res.dout).astype(np.int64))
     assert (got == direct_conv(x, w, spec)).all(), (spec, mp)
+    assert res.cycles == nest_timing(cfg, nest).cycles
+
+
+@pytest.mark.parametrize("spec", [
+    ConvSpec(3, 7, 7, 4, 3, 3, (1, 1), (1, 1, 1, 1)),             # rows across tiles
+    ConvSpec(5, 9, 8, 2, 3, 3, (2, 2), (1, 0, 2, 1), (1, 2))],     # row phases, dilation
+    ids=["3x3", "3x3s2d2"])
+def test_flat_convolutions_on_icarus(spec):
+    """The output-stationary flat layout (a tile spanning output rows, kernel rows
+    stepping through row phases) on the Verilog, Icarus."""
+    cfg = config_from_dict(OS35, "os3x5.yaml")
+    mp = dataclasses.replace(conv_mapping(cfg, spec), flat=True)
+    rng = np.random.default_rng(3)
+    x = rng.integers(-128, 128, (spec.cin, spec.h, spec.w))
+    w = rng.integers(-127, 128, (spec.cout, spec.cin, spec.kh, spec.kw))
+    prog, nest = emit_conv(cfg, spec, mp, x, w)
+    assert nest.flat
+    res = run_program(cached_verilog(cfg), cfg.params(), prog.cmds, prog.din, prog.n_dout,
+                      sim="icarus", seed=3)
+    assert not res.timed_out
+    got = conv_output(nest, prog.decode(cfg, res.dout).astype(np.int64))
+    assert (got == direct_conv(x, w, spec)).all()
     assert res.cycles == nest_timing(cfg, nest).cycles
 
 

@@ -1,15 +1,18 @@
-"""Convolutions with im2col on chip, on the Amaranth simulator, on both dataflows: random
+"""Convolutions with im2col on chip, on the Amaranth simulator, on both dataflows (the
+output-stationary one in both layouts): random
 shapes (kernel, stride, padding, dilation, odd channel counts), chunked into bands,
 channel and output-channel chunks by small buffers, with residual preload and
 per-channel requantization, bit-exact against a direct convolution; cycles equal to the
 cycle model."""
+import dataclasses
+
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from hwgen.compiler.conv import (ConvMapping, ConvSpec, conv_mapping, conv_nest, conv_output,
-                                 emit_conv, fits)
+                                 emit_conv, fits, is_flat)
 from hwgen.compiler.program import Quant
 from hwgen.config import config_from_dict
 from hwgen.lib.errors import WorkloadError
@@ -59,9 +62,10 @@ def run(cfg, spec, mp, x, w, quant=Quant(), residual=None, factors=None, seed=1,
        stride=st.tuples(st.integers(1, 3), st.integers(1, 3)),
        pad=st.tuples(*[st.integers(0, 2)] * 4), dil=st.tuples(st.integers(1, 2), st.integers(1, 2)),
        arr=st.sampled_from([(2, 2), (3, 2), (2, 4), (4, 4)]), beat=st.integers(1, 4),
-       small=st.booleans(), seed=st.integers(0, 999), dataflow=st.sampled_from(["ws", "os"]))
+       small=st.booleans(), seed=st.integers(0, 999), dataflow=st.sampled_from(["ws", "os"]),
+       flat=st.sampled_from([None, True, False]))
 def test_random_convolutions_bit_exact(cin, hw, cout, k, stride, pad, dil, arr, beat, small,
-                                       seed, dataflow):
+                                       seed, dataflow, flat):
     h, wd = hw
     spec = ConvSpec(cin, h, wd, cout, k[0], k[1], stride, pad, dil)
     if spec.h_out < 1 or spec.w_out < 1:
@@ -75,16 +79,24 @@ def test_random_convolutions_bit_exact(cin, hw, cout, k, stride, pad, dil, arr, 
         mp = conv_mapping(cfg, spec)
     except WorkloadError:
         return   # a band of one output row does not fit 48 words: refused, checked below
+    if dataflow == "os" and flat is not None:   # the layout forced, either way
+        mp = dataclasses.replace(mp, flat=flat)
+        if fits(cfg, conv_nest(cfg, spec, mp)) is not None:
+            return
     got, res, prog, nest = run(cfg, spec, mp, x, w, seed=seed)
+    assert nest.flat == (dataflow == "os" and (is_flat(spec, arr[0]) if flat is None else flat))
     assert (got == direct_conv(x, w, spec)).all(), (spec, mp)
     assert res.cycles == program_timing(cfg, prog.cmds).cycles == nest_timing(cfg, nest).cycles
 
 
-@pytest.mark.parametrize("dataflow,depths,ct", [("ws", (96, 80, 64), 1), ("os", (240, 80, 64), 4)])
-def test_chunked_in_every_dimension_with_preload_and_per_channel_requant(dataflow, depths, ct):
+@pytest.mark.parametrize("dataflow,depths,ct,flat", [("ws", (96, 80, 64), 1, None),
+                                                     ("os", (240, 80, 64), 4, False),
+                                                     ("os", (240, 80, 64), 4, True)])
+def test_chunked_in_every_dimension_with_preload_and_per_channel_requant(dataflow, depths, ct,
+                                                                         flat):
     cfg = design(4, 4, *depths, 4, dataflow=dataflow)
     spec = ConvSpec(11, 10, 7, 10, 3, 3, (1, 1), (1, 1, 1, 1))
-    mp = ConvMapping(rows=3, ct=ct, tile_n=8)      # 4 bands x 3 channel chunks x 2 chunks
+    mp = ConvMapping(rows=3, ct=ct, tile_n=8, flat=flat)   # 4 bands x 3 channel chunks x 2
     assert fits(cfg, conv_nest(cfg, spec, mp)) is None
     rng = np.random.default_rng(7)
     x = rng.integers(-128, 128, (11, 10, 7))
