@@ -16,6 +16,7 @@ import math
 from collections import deque
 
 from hwgen.board import BoardCore
+from hwgen.emit import design_top
 
 from .amaranth_sim import simulate
 from .uart_model import decode_frame, frame_bits, sample_delays
@@ -68,7 +69,10 @@ IDLE_WAKE = 100  # bit times between checks for close() on an idle line
 
 class SimBoardTransport:
     def __init__(self, cfg, *, divisor=4, baud=115_200, fifo_bytes=512, connected=True):
-        self.dut = BoardCore(cfg, divisor, heartbeat_bit=4, fifo_bytes=fifo_bytes)
+        # a multi-pod or heterogeneous design: its pods (engines) behind the bridge's ports
+        top = design_top(cfg) if cfg.subaccelerators or (cfg.pods is not None
+                                                         and cfg.pods.count > 1) else None
+        self.dut = BoardCore(cfg, divisor, heartbeat_bit=4, fifo_bytes=fifo_bytes, top=top)
         self.divisor, self.cycles_per_s = divisor, divisor * baud
         self.connected = connected  # False: written bytes are lost (a dead link)
         self.to_board, self.from_board = deque(), deque()

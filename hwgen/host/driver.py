@@ -28,6 +28,16 @@ DEFAULT_TIMEOUT = 2.0
 PYSERIAL_HINT = "pip install pyserial==3.5"
 
 
+def port_links(cfg: AcceleratorConfig) -> list:
+    """The frame sizes (:class:`hwgen.lib.framing.LinkShape`) of each port behind the
+    bridge: one for a single array, one per pod or engine otherwise."""
+    if cfg.subaccelerators:
+        return [e.link for _, e in cfg.engines]
+    if cfg.pods is not None:
+        return [cfg.pod.link] * cfg.pods.count
+    return [cfg.link]
+
+
 class LinkError(RuntimeError):
     """The board did not answer as expected (one-line message naming what was awaited)."""
 
@@ -118,9 +128,13 @@ class BoardLink:
         self.transport = transport
         self.timeout = timeout
         self.window = window
-        self.dec = fr.ReplyDecoder(cfg.link.dout_bytes)
+        self.links = port_links(cfg)
+        self.dec = fr.ReplyDecoder(max(link.dout_bytes for link in self.links))
         self._inflight: deque[int] = deque()  # sizes of unacknowledged frames, in order
         self._acked = 0                         # ACKs consumed from the decoder
+        self._sent = 0                          # CMD/DIN/PORT frames sent
+        # (frames sent before it, port) of every PORT frame whose results may still come
+        self._port_marks: list[tuple[int, int]] = [(0, 0)]
 
     @classmethod
     def open(cls, cfg: AcceleratorConfig, port: str, baud: int = DEFAULT_BAUD,
@@ -186,6 +200,7 @@ class BoardLink:
                 i += 1
             if batch:
                 self._inflight.extend(len(f) for f in batch)
+                self._sent += len(batch)
                 self.transport.write(b"".join(batch))
                 self._poll(0)
             else:
@@ -194,16 +209,42 @@ class BoardLink:
                            lambda need=need, at=at: f"ACKs ({self.inflight_bytes} bytes "
                                                     f"unacknowledged, {at} needs {need} free)")
 
-    def send(self, cmds: list[int], din: list[int] = ()) -> None:
-        """Send commands, each LOAD followed by the ``din`` beats it takes."""
-        self.send_frames(fr.frames_for_program(self.cfg.link, list(cmds), list(din)))
+    def send(self, cmds: list[int], din: list[int] = (), port: int = 0) -> None:
+        """Send commands, each LOAD followed by the ``din`` beats it takes (to pod or
+        engine ``port`` of a multi-pod or heterogeneous design: choose it first with
+        :meth:`choose_port`)."""
+        self.send_frames(fr.frames_for_program(self.links[port], list(cmds), list(din)))
+
+    def choose_port(self, port: int) -> None:
+        """Send a PORT frame: the pod or engine the next CMD and DIN frames go to and
+        whose DOUT beats come back (a multi-pod or heterogeneous design)."""
+        if not 0 <= port < len(self.links) or len(self.links) == 1:
+            raise ValueError(f"port {port}: {self.cfg.name} has "
+                             f"{len(self.links) if len(self.links) > 1 else 'no'} ports")
+        self._port_marks.append((self._sent, port))
+        self.send_frames([bytes([fr.T_PORT, port])])
+
+    def _port_of(self, acks: int) -> int:
+        """The port in force for a DOUT beat received after ``acks`` ACKs: that of the
+        last PORT frame among the first ``acks`` frames sent (the bridge sends every
+        pending ACK before a DOUT, and a DOUT taken before a PORT frame is handed
+        before that frame's ACK)."""
+        port = self._port_marks[0][1]
+        for before, p in self._port_marks:
+            if before < acks:
+                port = p
+        return port
 
     def collect(self, n: int) -> list[int]:
         """Wait for all frames to be acknowledged and ``n`` result beats; returns them."""
         self._wait(lambda: not self._inflight and len(self.dec.reply.dout) >= n,
                    lambda: f"{n} result beats and {len(self._inflight)} ACKs "
                            f"(got {len(self.dec.reply.dout)} beats)")
-        beats, self.dec.reply.dout = self.dec.reply.dout[:n], self.dec.reply.dout[n:]
+        return self._take_dout(n)
+
+    def _take_dout(self, n: int) -> list[int]:
+        r = self.dec.reply
+        beats, r.dout, r.dout_acks = r.dout[:n], r.dout[n:], r.dout_acks[n:]
         return beats
 
     # ---- commands --------------------------------------------------------------------------
@@ -248,6 +289,53 @@ class BoardLink:
         """Send a program with its operand beats; returns its result beats."""
         self.send(prog.cmds, prog.din)
         return self.collect(prog.n_dout)
+
+    def execute_ports(self, ports) -> list[list[int]]:
+        """Programs on several pods or engines of a multi-pod or heterogeneous design:
+        ``ports`` is [(port, commands, din beats, result beats)], as
+        :func:`hwgen.compiler.package.scaleout_layers` gives them. Each program goes
+        after a PORT frame choosing its port, and its results are collected before the
+        next port is chosen: a port sends results only while it is chosen, and a pod
+        holding results back also holds the interconnect they leave through, so the
+        ports run one after another here (the results are those of running them
+        together; the time is not). Every result beat is checked to come from the port
+        in force when the board sent it (the ACKs received before it say which).
+        Returns each program's result beats, in the order of ``ports``."""
+        ports = [(int(p), list(c), list(d), int(n)) for p, c, d, n in ports]
+        out = []
+        for p, cmds, din, n in ports:
+            self.choose_port(p)
+            self.send(cmds, din, port=p)
+            r = self.dec.reply
+            self._wait(lambda n=n: not self._inflight and len(r.dout) >= n,
+                       lambda n=n, p=p: f"{n} result beats from port {p} "
+                                        f"(got {len(r.dout)})")
+            wrong = {self._port_of(a) for a in r.dout_acks} - {p}
+            if wrong or len(r.dout) > n:
+                raise LinkError(f"board sent {len(r.dout)} result beats while port {p} "
+                                f"owed {n}" + (f" (some from port {min(wrong)})" if wrong
+                                               else ""))
+            out.append(self._take_dout(n))
+            self._port_marks = self._port_marks[-1:]
+        return out
+
+    def run_package(self, pkg, xq: np.ndarray, *, check: bool = True) -> dict:
+        """Run a network compiled by ``hwgen compile`` (:func:`hwgen.compiler.package.load_package`)
+        on the board: the quantized image ``xq`` (1, C, H, W), layer by layer, the
+        host's layers here; every tensor's values (``env[tensor name]``). ``check``
+        asks for STATUS after each layer and raises :class:`BoardError` on a problem."""
+        from ..compiler.package import run_package, run_scaleout_package
+
+        def checked(run):
+            def execute(arg):
+                out = run(arg)
+                if check:
+                    self.check()
+                return out
+            return execute
+        if pkg.organisation:
+            return run_scaleout_package(pkg, xq, checked(self.execute_ports))
+        return run_package(pkg, xq, checked(self.execute))
 
     def run_gemm(self, a: np.ndarray, b: np.ndarray, *, quant: Quant = Quant(),  # noqa: B008
                  mapping: MappingConfig | None = None, check: bool = True) -> np.ndarray:

@@ -94,6 +94,9 @@ class Reply:
     acks: int = 0
     dout: list = field(default_factory=list)
     status: list = field(default_factory=list)  # (flags, compute_cycles)
+    #: per DOUT beat of ``dout``, the ACKs received before it: the bridge sends every
+    #: pending ACK before the next DOUT, so this says which PORT frame was in force
+    dout_acks: list = field(default_factory=list)
 
 
 class ReplyDecoder:
@@ -116,6 +119,7 @@ class ReplyDecoder:
                 if len(self.buf) < 1 + self.dout_n:
                     break
                 self.reply.dout.append(int.from_bytes(self.buf[1:1 + self.dout_n], "little"))
+                self.reply.dout_acks.append(self.reply.acks)
                 del self.buf[:1 + self.dout_n]
             elif t == R_STATUS:
                 if len(self.buf) < 1 + STATUS_BYTES:
