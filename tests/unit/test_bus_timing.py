@@ -3,6 +3,8 @@ program timed against the cycles its ports own, against the multi-pod data path 
 Amaranth simulator: GEMMs cut across 2 and 4 pods (uneven slices, several grids and
 phases), jobs that start in any cycle (after another job), every pod's cycles as
 modelled; and on one port the model is the free port's."""
+import dataclasses
+
 import numpy as np
 import pytest
 
@@ -55,14 +57,16 @@ def _check(cfg, jobs_of_pods, shapes, phase=0):
     return res
 
 
-@pytest.mark.parametrize("P,df,phase,pr,M,K,N", [
-    (2, "os", 0, 2, 7, 9, 6), (4, "ws", 0, 2, 7, 9, 6), (4, "os", 3, 4, 9, 5, 3),
-    (2, "ws", 1, 1, 5, 14, 7)])
-def test_cut_gemm_bit_exact_and_cycles_as_modelled(P, df, phase, pr, M, K, N):
+@pytest.mark.parametrize("P,df,phase,pr,M,K,N,beat", [
+    (2, "os", 0, 2, 7, 9, 6, 2), (4, "ws", 0, 2, 7, 9, 6, 2), (4, "os", 3, 4, 9, 5, 3, 2),
+    (2, "ws", 1, 1, 5, 14, 7, 2), (3, "ws", 0, 1, 5, 6, 7, 1)])
+def test_cut_gemm_bit_exact_and_cycles_as_modelled(P, df, phase, pr, M, K, N, beat):
     """A GEMM cut pr x (P / pr) (uneven slices) bit-exact, each pod's cycles as
     modelled; then every pod runs its slice again, started when another pod's first job
-    has ended (so in another phase of the slots), as modelled from that cycle."""
+    has ended (so in another phase of the slots), as modelled from that cycle. Words of
+    two beats (beat 1) cross the bus one beat a slot."""
     cfg = design(P, "bus", df)
+    cfg = cfg.replace(host=dataclasses.replace(cfg.host, beat_elems=beat))
     progs, where, want = cut(cfg, M, K, N, pr, P // pr, seed=P + phase)
     first = [Job(p, tuple(prog.cmds + [cmd_sync()]), tuple(prog.din), prog.n_dout)
              for p, (prog, _) in enumerate(progs)]
