@@ -30,10 +30,11 @@ pod's timing is:
 With P = 1 this is a free port behind one register. Unlike the max-plus matrices the
 rounding to the port's cycles is not linear, so a block is evaluated from a state, not
 multiplied out: a repeated block is run until the state relative to its own clock (the
-cycle modulo P and the other times' offsets, clipped where their exact values no longer
-matter) repeats, and the rest of the repetitions skipped whole periods at a time. Every
-block remembers what it did from each relative state, so a program is timed in time
-that grows with its structure, not with its length.
+cycles to the ports' next owned cycles and the other times' offsets, clipped where their
+exact values no longer matter) repeats, and the rest of the repetitions skipped whole
+periods at a time. Every block remembers what it did from each relative state, for
+every port alike, so a program is timed in time that grows with its structure, not
+with its length.
 """
 from __future__ import annotations
 
@@ -87,11 +88,14 @@ def done(s: State) -> int:
 
 
 def _key(port: Port, s: State) -> tuple:
-    """``s`` relative to its own clock, with the times whose exact values can no longer
-    change anything clipped: an engine free before t, a beat out more than two cycles
-    before t, an operand word that could have crossed P cycles before t."""
+    """``s`` relative to its own clock: the cycles to the ports' next owned cycles (so
+    pods on different ports share what their blocks remember), and the other times'
+    offsets, clipped where their exact values can no longer change anything: an engine
+    free before t, a beat out more than two cycles before t, an operand word that could
+    have crossed P cycles before t."""
     t, P = s.t, port.period
-    return (port, t % P, max(s.f - t, 0), max(s.y - t, -2), max(s.c - t, 1 - P))
+    return (P, (port.din - t) % P, (port.dout - t) % P, max(s.f - t, 0), max(s.y - t, -2),
+            max(s.c - t, 1 - P))
 
 
 class Block:
