@@ -22,7 +22,7 @@ interconnects' cost, heterogeneous sub-accelerators against the best fixed dataf
   10 ns target) and OpenSTA, as asic_flow synthesizes the accelerator.
 
     python benchmarks/scaleout.py [--part pods,hetero,hetero_tenants,asic]
-                                  [--ports 4,8,16,32]
+                                  [--ports 4,8,16,32] [--interconnects bus]
         updates benchmarks/results/scaleout.json (parts not run are kept)
 """
 import argparse
@@ -75,14 +75,16 @@ def pods_cfg(P, edge, df, kind, tiling):
                              pods=PodsConfig(P, kind if P > 1 else "crossbar", tiling))
 
 
-def part_pods(models) -> list:
+def part_pods(models, kinds=INTERCONNECTS) -> list:
+    """The rows of ``models``; the interconnects of multi-pod SOSA rows only of ``kinds``
+    (the single-array and uniform rows always: every ratio needs them)."""
     rows = []
     for mname, q in models:
         for df in ("os", "ws"):
             for P, edge in ((1, 32), (4, 16), (16, 8), (64, 4)):
                 for tiling in (("sosa",) if P == 1 else ("sosa", "uniform")):
                     for kind in (("butterfly",) if P == 1 or tiling == "uniform"
-                                 else ("butterfly", "crossbar", "bus")):
+                                 else [k for k in INTERCONNECTS if k in kinds]):
                         t = time.perf_counter()
                         rep = plan_pods(pods_cfg(P, edge, df, kind, tiling), q).report()
                         rows.append({"model": mname, "dataflow": df, "pods": P,
@@ -207,6 +209,9 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--part", default="pods,hetero,hetero_tenants,asic")
     ap.add_argument("--ports", default="4,8,16,32")
+    ap.add_argument("--interconnects", default=",".join(INTERCONNECTS),
+                    help="the SOSA multi-pod rows of --part pods to re-plan (the others "
+                         "are kept)")
     ap.add_argument("--plot", action="store_true", help="also draw docs/img/scaleout_*.png")
     args = ap.parse_args()
     path = RESULTS / "scaleout.json"
@@ -219,7 +224,8 @@ def main():
         print(f"models loaded in {time.perf_counter() - t:.1f} s", flush=True)
     if "pods" in parts:
         new["pods"] = part_pods([("resnet18", rn), ("mobilenet_v2", mb),
-                                 ("bert_base_layer", bert_layer())])
+                                 ("bert_base_layer", bert_layer())],
+                                args.interconnects.split(","))
     if "hetero" in parts:
         new["hetero"] = part_hetero([("resnet18", rn), ("mobilenet_v2", mb)])
     if "hetero_tenants" in parts:   # ResNet-18 and six MobileNetV2s: about equal MACs
@@ -234,6 +240,18 @@ def main():
         new["asic"] = sorted([r for r in out["asic"] if (r["ports"], r["interconnect"])
                               not in done] + new["asic"],
                              key=lambda r: (r["ports"], INTERCONNECTS.index(r["interconnect"])))
+    kinds = args.interconnects.split(",")
+    if "pods" in new and "pods" in out and set(kinds) != set(INTERCONNECTS):
+        # only the SOSA rows of --interconnects are replaced, their ratios against the
+        # single array's kept row
+        key = lambda r: (r["model"], r["dataflow"], r["pods"], r["tiling"],  # noqa: E731
+                         r["interconnect"])
+        fresh = {key(r): r for r in new["pods"] if r["interconnect"] in kinds}
+        base = {(r["model"], r["dataflow"]): r["cycles"] for r in out["pods"]
+                if r["pods"] == 1}
+        for r in fresh.values():
+            r["vs_monolithic"] = round(base[(r["model"], r["dataflow"])] / r["cycles"], 3)
+        new["pods"] = [fresh.pop(key(r), r) for r in out["pods"]] + list(fresh.values())
     out.update(new)
     save("scaleout", out)
     if args.plot and "asic" in out:

@@ -416,7 +416,7 @@ def _pods_gemm_report(cfg, g: cliargs.Gemm, plan) -> dict:
                        for sl in plan.slices],
             "cycles": plan.cycles, "macs": macs,
             "utilization": round(macs / (P * pes * plan.cycles), 6),
-            "exact": share == 1}
+            "exact": True}   # the cycle model is exact for every interconnect
 
 
 def _engines_gemm_report(cfg, g: cliargs.Gemm) -> dict:
@@ -896,8 +896,8 @@ def _run_scaleout(cfg, kind: str, nets: list, n: int, args, prog):
                  "interconnect": cfg.pods.interconnect.value,
                  "interconnect_latency": lat, "cycles_per_beat": share,
                  "tiling": cfg.pods.tiling.value,
-                 # the bus's slots are an estimate (their phase is not modelled)
-                 "exact": share == 1}
+                 # every interconnect's cycles modelled exactly, the bus's slots too
+                 "exact": True}
         if len(nets) == 1:
             plan = plan_pods(cfg, models[0][1], n_images=n)
             host = [(models[0][0], lp.name) for lp in plan.layers if lp.where == "host"]
@@ -1025,8 +1025,6 @@ def cmd_run(args) -> int:
               f"{bad.mismatches} of {bad.elements} outputs" +
               (" (timed out)" if bad.timed_out else ""))
         return EXIT_FAIL
-    if not extra.get("exact", True):   # cycles checked where the model is exact
-        return EXIT_OK
     if not all(r.cycles_match for r in run.layers):
         bad = next(r for r in run.layers if not r.cycles_match)
         error(f"layer {bad.name} took {bad.cycles} cycles, the cycle model says "

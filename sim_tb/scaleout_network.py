@@ -137,8 +137,11 @@ def run_pods_networks(cfg, nets: list, n_images: int, *, sim: str = "verilator",
     jobs, per_net = [], []
     for (name, q, env), (tcfg, net, first) in zip(nets, tenants):
         say(f"building every pod's programs for {name}")
-        progs = [pod_layer_program(tcfg, q, layer, [env[t] for t in layer.inputs],
-                                   n_images, net) for layer in q.layers]
+        progs, start = [], 0   # each layer from the cycle the previous one ends
+        for layer in q.layers:
+            progs.append(pod_layer_program(tcfg, q, layer, [env[t] for t in layer.inputs],
+                                           n_images, net, first, start))
+            start += progs[-1].plan.cycles
         per_net.append((progs, _jobs_of_layers(tcfg, progs, first, jobs)))
     expects = [sum(lp.plan.cycles for lp in progs) for progs, _ in per_net]
     say(f"simulating {', '.join(n for n, _, _ in nets)} on {P} pods on {sim} "

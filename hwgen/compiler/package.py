@@ -152,10 +152,12 @@ def scaleout_layers(cfg: AcceleratorConfig, q: QNet, env: dict) -> Iterator[dict
     it waits for, ``decode``: the ports' results -> the layer's output, and what the
     manifest says of it."""
     if cfg.pods is not None:
-        prev = []
+        prev, start = [], 0   # each layer from the cycle the previous one ends (the bus)
         for layer in q.layers:
-            lprog = pod_layer_program(cfg, q, layer, [env[t] for t in layer.inputs], 1)
+            lprog = pod_layer_program(cfg, q, layer, [env[t] for t in layer.inputs], 1,
+                                      start=start)
             plan = lprog.plan
+            start += plan.cycles
             d = {"layer": layer, "where": plan.where, "how": plan.how}
             if plan.where == "pods":
                 ports = [(p, *lprog.job(p)) for p in range(cfg.pods.count)]

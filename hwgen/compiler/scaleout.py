@@ -31,10 +31,14 @@ READ is followed by a SYNC). The
 butterfly and the crossbar give every pod its own word per cycle: bank b feeds pod
 b XOR c, a permutation the butterfly passes without a collision
 (:func:`hwgen.models.interconnect.xor_permutation`), so neither ever stalls a pod on
-another's traffic. The bus gives a pod one slot in P cycles, modelled as every beat of
-its streams costing P cycles (an estimate: the slots' phase is not modelled). Layers run
-one after another (each reads what the previous one wrote), so the network's cycles are
-the sum of its layers'. :func:`pod_layer_program` gives every pod the programs of the
+another's traffic. The bus gives pod p the cycles u with u mod P = p on both buses, fixed
+in time, so a slice's cycles depend on the cycle it starts in: there each pod's job (its
+slices one after another) is timed exactly from the layer's first cycle with the bus's
+slots (:mod:`hwgen.models.slots`), the parts placed on the groups by the slices' cycles
+with every beat costing P (only to choose where each goes), and a layer's cycles are its
+slowest pod's. Layers run one after another (each reads what the previous one wrote), so
+the network's cycles are the sum of its layers', each layer timed from the cycle the
+previous one ends. :func:`pod_layer_program` gives every pod the programs of the
 slices this model times, with the layer's operands (``hwgen run`` on a multi-pod design).
 
 **Sub-accelerators.** Each layer's cycles on each engine are those of
@@ -64,6 +68,7 @@ from ..lib.protocol import cmd_sync
 from ..lib.scaleout import interconnect_latency
 from ..models.network import QLayer, QNet, pool_as_conv
 from ..models import maxplus as mx
+from ..models import slots
 from ..models.perf import LoopNest, block_timing, gemm_nest, nest_block
 from .mapping import default_mapping
 from .network import _im2col, _quant, _spec, plan_layer
@@ -153,6 +158,29 @@ def slice_cycles(pod: AcceleratorConfig, share: int, M: int, K: int, N: int,
     nest = slice_nest(pod, M, K, N, per_lane, clamp, preload, raw)
     port = pod if share == 1 else _SharedPort(pod, share)
     return block_timing(mx.seq(nest_block(port, nest), mx.sync())).cycles
+
+
+@functools.lru_cache(maxsize=65536)
+def _slice_block(pod: AcceleratorConfig, M: int, K: int, N: int, per_lane: bool,
+                 clamp: bool, preload: bool, raw: bool) -> slots.Block:
+    """:func:`slice_cycles`'s program (the slice's, then a SYNC) as the bus model's block
+    (:mod:`hwgen.models.slots`; it remembers what it did from every state)."""
+    nest = slice_nest(pod, M, K, N, per_lane, clamp, preload, raw)
+    return slots.seq(nest_block(pod, nest, alg=slots), slots.sync())
+
+
+def bus_job_cycles(pod: AcceleratorConfig, period: int, slot: int, start: int,
+                   shapes: list, per_lane: bool, clamp: bool, preload: bool,
+                   raw: bool = False, phase: int = 0) -> int:
+    """Exact cycles of one pod's job on a bus of ``period`` ports, the pod on port
+    ``slot`` (its operands from bank ``slot XOR phase``), from cycle ``start``: the
+    slices ``shapes`` ((M, K, N) each) one after another, each followed by a SYNC
+    (:mod:`hwgen.models.slots`)."""
+    port = slots.Port(period, (slot ^ phase) % period, slot % period)
+    s = slots.start(start)
+    for M, K, N in shapes:
+        s = slots.run(port, _slice_block(pod, M, K, N, per_lane, clamp, preload, raw), s)
+    return slots.done(s) - start
 
 
 def commands_before_load(per_lane: bool, clamp: bool, raw: bool = False) -> int:
@@ -260,10 +288,47 @@ def _lpt_assign(parts: list[list[int]], groups: int, width: int) -> tuple[int, l
     return max(max(row) for row in load), placed
 
 
-def _best_grid(cfg: AcceleratorConfig, g: LayerGemms, net: tuple) -> tuple:
+def _placement(g: LayerGemms, cyc: list, pr: int, pc: int, um: int, un: int,
+               groups: int, P: int) -> list:
+    """Per pod, the slices it runs ((part index, rows, cols), rows and cols (first,
+    count)) in its order, when the parts (their slices' cycles ``cyc``, in the order of
+    ``g.parts``) go to the groups as :func:`_lpt_assign` places them: group i on pods
+    i*w .. i*w+w-1 of a grid of w = pr*pc slices, slice (r, c) of a part on the group's
+    pod r*pc + c."""
+    cuts = {}
+    for part in set(g.parts):
+        M, _, N = part
+        rows = [(sum(ms[:i]), m) for ms in [slices(M, pr, um)] for i, m in enumerate(ms)]
+        cols = [(sum(ns[:j]), n) for ns in [slices(N, pc, un)] for j, n in enumerate(ns)]
+        cuts[part] = [(r, c) for r in rows for c in cols]
+    _, placed = _lpt_assign(cyc, groups, pr * pc)
+    pods = [[] for _ in range(P)]
+    for k, grp in placed:
+        for j, (r, c) in enumerate(cuts[g.parts[k]]):
+            pods[grp * pr * pc + j].append((k, r, c))
+    return pods
+
+
+def _bus_cycles(cfg: AcceleratorConfig, g: LayerGemms, pods: list, period: int,
+                first: int, start: int) -> int:
+    """Exact cycles of a layer whose pods run the slices ``pods`` (:func:`_placement`)
+    on a bus of ``period`` ports, pod p on port ``first + p``, from cycle ``start``: its
+    busiest pod's job (:func:`bus_job_cycles`)."""
+    return max((bus_job_cycles(cfg.pod, period, first + p, start,
+                               [(r[1], g.parts[k][1], c[1]) for k, r, c in sl],
+                               g.per_lane, g.clamp, g.preload, g.raw)
+                for p, sl in enumerate(pods) if sl), default=0)
+
+
+def _best_grid(cfg: AcceleratorConfig, g: LayerGemms, net: tuple, first: int = 0,
+               start: int = 0) -> tuple:
     """(cycles, (pr, pc), groups, pods used, (unit_m, unit_n)) of the fastest grid for
     the parts of ``g`` on the pods of ``cfg`` (``tiling`` decides which grids), with the
-    interconnect's (latency, share) ``net``."""
+    interconnect's (latency, share) ``net``. On a bus (share > 1) the pods are ports
+    ``first`` .. of it and the layer starts in cycle ``start`` (the ports' cycles are
+    fixed in time, so a slice's cycles depend on when it starts); the parts are placed
+    by the share-scaled cycles of their slices, and the layer is timed exactly
+    (:func:`_bus_cycles`)."""
     P = cfg.pods.count
     pod = cfg.pod
     lat, share = net
@@ -283,8 +348,13 @@ def _best_grid(cfg: AcceleratorConfig, g: LayerGemms, net: tuple) -> tuple:
         groups = P // (pr * pc) if sosa else 1
         per = {part: _part_slices(pod, share, g, part, pr, pc, um, un) for part in shapes}
         done = [per[part] for part, n in shapes.items() for _ in range(n)]
-        cycles = _lpt(done, groups, pr * pc) + interconnect_cycles(
-            lat, commands_before_load(g.per_lane, g.clamp, g.raw))
+        if share > 1:
+            cycles = _bus_cycles(cfg, g, _placement(g, [per[part] for part in g.parts],
+                                                    pr, pc, um, un, groups, P),
+                                 share, first, start)
+        else:
+            cycles = _lpt(done, groups, pr * pc) + interconnect_cycles(
+                lat, commands_before_load(g.per_lane, g.clamp, g.raw))
         used = min(len(g.parts), groups) * max(len(sl) for sl in done)
         key = (cycles, used, pr, pc)
         if best is None or key < best[0]:
@@ -294,9 +364,11 @@ def _best_grid(cfg: AcceleratorConfig, g: LayerGemms, net: tuple) -> tuple:
 
 
 def plan_pod_layer(cfg: AcceleratorConfig, qnet: QNet, layer: QLayer,
-                   n_images: int = 1, net: Optional[tuple] = None) -> PodLayer:
+                   n_images: int = 1, net: Optional[tuple] = None, first: int = 0,
+                   start: int = 0) -> PodLayer:
     """One layer of a multi-pod design (``cfg.pods``), as the module docstring says;
-    ``net`` overrides the interconnect's (latency, share) (pods of a larger one)."""
+    ``net`` overrides the interconnect's (latency, share) (pods of a larger one), whose
+    ports ``first`` .. the pods are; ``start``: the layer's first cycle (on a bus)."""
     g = layer_gemms(qnet, layer, n_images, cfg.pod.R)
     if g is None:
         return PodLayer(layer.name, layer.op, "host", "on the host")
@@ -308,7 +380,7 @@ def plan_pod_layer(cfg: AcceleratorConfig, qnet: QNet, layer: QLayer,
         raise WorkloadError(f"layer {layer.name}: per-channel requantization needs "
                             f"features.lane_quant, which {cfg.name} leaves out")
     cycles, grid, groups, used, _ = _best_grid(cfg, g, net if net is not None
-                                               else interconnect_of(cfg))
+                                               else interconnect_of(cfg), first, start)
     return PodLayer(layer.name, layer.op, "pods", g.how, g.parts[0], len(g.parts), grid,
                     min(groups, len(g.parts)), used, cycles, g.macs)
 
@@ -317,7 +389,7 @@ def plan_pod_layer(cfg: AcceleratorConfig, qnet: QNet, layer: QLayer,
 class PodGemm:
     """One GEMM cut across the pods: the grid, and per pod its slice (first row and
     rows of A, first column and columns of B) or None for an idle pod; ``cycles`` by
-    the cycle model (exact for the butterfly and the crossbar)."""
+    the exact cycle model."""
     M: int
     K: int
     N: int
@@ -358,6 +430,7 @@ class PodPlan:
     n_images: int
     layers: list
     net: Optional[tuple] = None
+    first: int = 0
 
     def report(self) -> dict:
         P, pes = self.cfg.pods.count, self.cfg.array.pes
@@ -377,16 +450,19 @@ class PodPlan:
 
 
 def plan_pods(cfg: AcceleratorConfig, qnet: QNet, n_images: int = 1,
-              net: Optional[tuple] = None) -> PodPlan:
-    """Every layer of ``qnet`` on the pods of ``cfg`` (which has a ``pods:`` section);
-    ``net``: as :func:`plan_pod_layer`."""
+              net: Optional[tuple] = None, first: int = 0) -> PodPlan:
+    """Every layer of ``qnet`` on the pods of ``cfg`` (which has a ``pods:`` section),
+    one after another from cycle 0; ``net`` and ``first``: as :func:`plan_pod_layer`."""
     if cfg.pods is None:
         raise ValueError(f"{cfg.name} has no pods: section")
     if qnet.in_bits != cfg.precision.in_bits:
         raise WorkloadError(f"the network is quantized to {qnet.in_bits} bits, {cfg.name} "
                             f"computes with {cfg.precision.in_bits}; quantize for this design")
-    return PodPlan(cfg, qnet, n_images, [plan_pod_layer(cfg, qnet, layer, n_images, net)
-                                         for layer in qnet.layers], net)
+    layers, start = [], 0
+    for layer in qnet.layers:
+        layers.append(plan_pod_layer(cfg, qnet, layer, n_images, net, first, start))
+        start += layers[-1].cycles
+    return PodPlan(cfg, qnet, n_images, layers, net, first)
 
 
 # ---- several networks on the pods -----------------------------------------------------------
@@ -418,8 +494,10 @@ def plan_tenants(cfg: AcceleratorConfig, models: list, n_images: int = 1) -> dic
     net = interconnect_of(cfg)   # every word still crosses the whole network
     best = None
     for split in tenant_splits(kind, cfg.pods.count, len(models)):
+        firsts = [sum(split[:i]) for i in range(len(split))]   # pods 0.. to the first
         plans = [plan_pods(cfg.replace(pods=dataclasses.replace(cfg.pods, count=n)), q,
-                           n_images, net) for n, (_, q) in zip(split, models)]
+                           n_images, net, first)
+                 for n, first, (_, q) in zip(split, firsts, models)]
         reps = [p.report() for p in plans]
         span = max(r["cycles"] for r in reps)
         if best is None or (span, split) < (best[0], best[1]):
@@ -663,34 +741,24 @@ class PodSlice:
 
 
 def pod_layer_slices(cfg: AcceleratorConfig, qnet: QNet, layer: QLayer,
-                     n_images: int = 1, net: Optional[tuple] = None) -> tuple[PodLayer, list]:
+                     n_images: int = 1, net: Optional[tuple] = None, first: int = 0,
+                     start: int = 0) -> tuple[PodLayer, list]:
     """The plan of ``layer`` on the pods (:func:`plan_pod_layer`) and what every pod runs
     for it: per pod its :class:`PodSlice` list, in the order it runs them (the parts in
-    the order :func:`_lpt` places them on the groups, group i on pods i*w .. i*w+w-1 of
-    a grid of w = pr*pc slices, slice (r, c) of a part on the group's pod r*pc + c);
-    ``net`` as :func:`plan_pod_layer`'s."""
-    lp = plan_pod_layer(cfg, qnet, layer, n_images, net)
+    the order :func:`_lpt` places them on the groups, :func:`_placement`); ``net``,
+    ``first`` and ``start`` as :func:`plan_pod_layer`'s."""
+    lp = plan_pod_layer(cfg, qnet, layer, n_images, net, first, start)
     P = cfg.pods.count
     if lp.where == "host":
         return lp, [[] for _ in range(P)]
     g = layer_gemms(qnet, layer, n_images, cfg.pod.R)
     net = net if net is not None else interconnect_of(cfg)
-    _, (pr, pc), groups, _, (um, un) = _best_grid(cfg, g, net)
+    _, (pr, pc), groups, _, (um, un) = _best_grid(cfg, g, net, first, start)
     sosa = cfg.pods.tiling.value == "sosa"
     groups = P // (pr * pc) if sosa else 1
-    cuts = {}
-    for part in set(g.parts):
-        M, _, N = part
-        rows = [(sum(ms[:i]), m) for ms in [slices(M, pr, um)] for i, m in enumerate(ms)]
-        cols = [(sum(ns[:j]), n) for ns in [slices(N, pc, un)] for j, n in enumerate(ns)]
-        cuts[part] = [(r, c) for r in rows for c in cols]
     cyc = [_part_slices(cfg.pod, net[1], g, part, pr, pc, um, un) for part in g.parts]
-    _, placed = _lpt_assign(cyc, groups, pr * pc)
-    pods = [[] for _ in range(P)]
-    for k, grp in placed:
-        for j, (r, c) in enumerate(cuts[g.parts[k]]):
-            pods[grp * pr * pc + j].append(PodSlice(k, r, c))
-    return lp, pods
+    return lp, [[PodSlice(*s) for s in sl]
+                for sl in _placement(g, cyc, pr, pc, um, un, groups, P)]
 
 
 @dataclass
@@ -730,11 +798,13 @@ class PodLayerProgram:
 
 
 def pod_layer_program(cfg: AcceleratorConfig, qnet: QNet, layer: QLayer, inputs: list,
-                      n_images: int = 1, net: Optional[tuple] = None) -> PodLayerProgram:
+                      n_images: int = 1, net: Optional[tuple] = None, first: int = 0,
+                      start: int = 0) -> PodLayerProgram:
     """Every pod's program for ``layer`` on its batched integer ``inputs``: each slice a
-    GEMM with the loop nest :func:`slice_nest` times, from the part's operands; ``net``
-    as :func:`plan_pod_layer`'s (a network on some pods of a larger interconnect)."""
-    lp, pods = pod_layer_slices(cfg, qnet, layer, n_images, net)
+    GEMM with the loop nest :func:`slice_nest` times, from the part's operands; ``net``,
+    ``first`` and ``start`` as :func:`plan_pod_layer`'s (a network on some pods of a
+    larger interconnect, the layer's first cycle)."""
+    lp, pods = pod_layer_slices(cfg, qnet, layer, n_images, net, first, start)
     if lp.where == "host":
         return PodLayerProgram(lp, [[] for _ in pods], [])
     g = layer_gemms(qnet, layer, n_images, cfg.pod.R)

@@ -397,7 +397,7 @@ def _step_cache(cfg: AcceleratorConfig, *key) -> dict:
     return _STEP_CACHES.setdefault((cfg, *key), {})
 
 
-def nest_block(cfg: AcceleratorConfig, nest: LoopNest) -> mx.Block:
+def nest_block(cfg: AcceleratorConfig, nest: LoopNest, alg=mx) -> mx.Block:
     """The max-plus block of the program the compiler emits for ``nest``, in time that
     grows with the logarithm of its size (:mod:`hwgen.models.maxplus`).
 
@@ -414,6 +414,9 @@ def nest_block(cfg: AcceleratorConfig, nest: LoopNest) -> mx.Block:
     loads. A's chunks depend on m, W's on n: the stream of the operand whose key holds
     the outer loop's dimension cycles through the k chunks once per inner index; the
     other cycles through inner x k chunks once per outer index.
+
+    ``alg`` builds the blocks: :mod:`hwgen.models.maxplus` (a free port), or
+    :mod:`hwgen.models.slots` (a port of a time-multiplexed bus).
     """
     C = cfg.C
     link = cfg.link
@@ -434,22 +437,22 @@ def nest_block(cfg: AcceleratorConfig, nest: LoopNest) -> mx.Block:
     def ij(a: int, b: int) -> tuple[int, int]:
         return (a, b) if m_outer else (b, a)
 
-    quant = mx.Block()
+    quant = alg.Block()
     is_ = cfg.dataflow is Dataflow.IS
     if is_:
         bpw_out = cfg.acc_word_beats
         if not nest.raw:   # SET_BIAS (+ per word one SET_QUANT)
-            quant = mx.other().times(C + (1 if nest.per_lane else 0))
+            quant = alg.other().times(C + (1 if nest.per_lane else 0))
     elif not nest.raw:
-        quant = mx.other().times(C * (2 if nest.per_lane else 1))  # SET_BIAS (+ SET_QUANT)
+        quant = alg.other().times(C * (2 if nest.per_lane else 1))  # SET_BIAS (+ SET_QUANT)
 
     def read_out(mc: int, nc: int, waits: bool) -> mx.Block:
         lat = read_latency(cfg.requant_stages)
         if is_:   # C^T: per tile of C rows, nc words (one at a time when per column)
             if nest.per_lane:
-                return quant.then(mx.read(lat, 1, bpw_out, waits)).times(nc * ceil_div(mc, C))
-            return quant.then(mx.read(lat, nc, bpw_out, waits)).times(ceil_div(mc, C))
-        one = quant.then(mx.read(lat, mc, bpw_out, waits))
+                return quant.then(alg.read(lat, 1, bpw_out, waits)).times(nc * ceil_div(mc, C))
+            return quant.then(alg.read(lat, nc, bpw_out, waits)).times(ceil_div(mc, C))
+        one = quant.then(alg.read(lat, mc, bpw_out, waits))
         return one.times(ceil_div(nc, C))
 
     def step(a: int, b: int, l: int) -> tuple:  # noqa: E741
@@ -473,28 +476,28 @@ def nest_block(cfg: AcceleratorConfig, nest: LoopNest) -> mx.Block:
 
     # Steps alike across nests (a mapping search times many nests of one layer) are
     # built once per design and output treatment.
-    cache = _step_cache(cfg, nest.raw, nest.per_lane, nest.setup)
+    cache = _step_cache(cfg, nest.raw, nest.per_lane, nest.setup, alg.__name__)
 
     def step_block(sig: tuple) -> mx.Block:
         if sig not in cache:
             a_beats, w_beats, prev, preload, (mc, kc, nc) = sig
             parts = []
             if a_beats:   # a chunk of no words (a band in the padding) is not loaded
-                parts.append(mx.load(a_beats, not two_in, weights=False))
+                parts.append(alg.load(a_beats, not two_in, weights=False))
             if w_beats:
-                parts.append(mx.load(w_beats, not two_w, weights=True))
+                parts.append(alg.load(w_beats, not two_w, weights=True))
             if prev is not None and not two_acc:
                 parts.append(read_out(*prev, waits=True))
             if preload is not None:
                 tiles, beats = preload
-                per_tile = mx.other().times(C).then(
-                    mx.load(beats, not two_acc, weights=False, acc=True))
+                per_tile = alg.other().times(C).then(
+                    alg.load(beats, not two_acc, weights=False, acc=True))
                 parts.append(per_tile.times(tiles))
-            parts.append(mx.other().times(nest.setup))
-            parts.append(mx.compute(engine_cycles(cfg, mc, kc, nc), mc * kc * nc))
+            parts.append(alg.other().times(nest.setup))
+            parts.append(alg.compute(engine_cycles(cfg, mc, kc, nc), mc * kc * nc))
             if prev is not None and two_acc:
                 parts.append(read_out(*prev, waits=False))
-            cache[sig] = mx.seq(*parts)
+            cache[sig] = alg.seq(*parts)
         return cache[sig]
 
     def run(first: int, last: int, count: int, sig_of, block_of) -> mx.Block:
@@ -511,18 +514,18 @@ def nest_block(cfg: AcceleratorConfig, nest: LoopNest) -> mx.Block:
         return tuple((step(a, b, f), step(a, b, la), c) for f, la, c in nest.segments("k"))
 
     def row_block(sig: tuple) -> mx.Block:
-        return mx.seq(*(step_block(s).times(c) for s, _, c in sig))
+        return alg.seq(*(step_block(s).times(c) for s, _, c in sig))
 
     def outer_sig(a: int) -> tuple:
         return tuple((row_sig(a, f), row_sig(a, la), c)
                      for f, la, c in nest.segments(inner_dim))
 
     def outer_block(sig: tuple) -> mx.Block:
-        return mx.seq(*(row_block(s).times(c) for s, _, c in sig))
+        return alg.seq(*(row_block(s).times(c) for s, _, c in sig))
 
-    prologue = mx.other().times((0 if nest.raw or nest.per_lane else 1)
+    prologue = alg.other().times((0 if nest.raw or nest.per_lane else 1)
                                 + (2 if nest.clamp else 0))
-    body = mx.seq(*(run(f, la, c, outer_sig, outer_block)
+    body = alg.seq(*(run(f, la, c, outer_sig, outer_block)
                     for f, la, c in nest.segments(outer_dim)))
     li, lj = ij(n_outer - 1, n_inner - 1)
-    return mx.seq(prologue, body, read_out(nest.m(li), nest.n(lj), waits=True))
+    return alg.seq(prologue, body, read_out(nest.m(li), nest.n(lj), waits=True))

@@ -42,3 +42,30 @@ def test_lint_clean_with_scoped_waivers():
     v = component_verilog(MultiPod(design(4, "butterfly")), TOP)
     assert lint(v, ["hwgen_top.vlt", "hwgen_pods.vlt"], file_name=f"{TOP}.v") == []
     assert lint(v, ["hwgen_top.vlt"], file_name=f"{TOP}.v") != []   # the waivers do something
+
+
+@pytest.mark.parametrize("P,sim", [(4, "icarus"), pytest.param(2, "icarus", marks=pytest.mark.slow),
+                                   pytest.param(4, "verilator", marks=pytest.mark.slow)])
+def test_bus_gemm_on_rtl(P, sim, tmp_path):
+    """Behind two buses (each pod one cycle in P): the uneven 2 x (P/2) cut bit-exact,
+    every pod's beats and cycles those of the Amaranth simulator, and the cycles the
+    bus's model gives each pod (hwgen.models.slots)."""
+    cfg = design(P, "bus", "ws")
+    M, K, N = 7, 9, 6
+    progs, where, want = cut(cfg, M, K, N, 2, P // 2, seed=P)
+    programs = [(p.cmds + [cmd_sync()], p.din, p.n_dout) for p, _ in progs]
+    programs += [([], [], 0)] * (P - len(programs))
+    dut = MultiPod(cfg)
+    rtl = run_pods_rtl(component_verilog(dut, TOP), P, dut.din_bits, dut.dout_bits,
+                       programs, tmp_path, sim=sim)
+    assert not rtl.timed_out
+    out = np.zeros((M, N), dtype=object)
+    for (prog, _), (r0, c0), dout in zip(progs, where, rtl.dout):
+        got = prog.decode(cfg.pod, dout)
+        out[r0:r0 + got.shape[0], c0:c0 + got.shape[1]] = got
+    assert out.tolist() == want.tolist()
+    ref = run_pods_amaranth(cfg, programs)
+    assert (rtl.dout, rtl.cycles, rtl.end) == (ref.dout, ref.cycles, ref.end)
+    model = [so.bus_job_cycles(cfg.pod, P, p, 0, [(m, K, n)], True, True, False)
+             for p, (_, (m, n)) in enumerate(progs)]
+    assert rtl.end == model and rtl.cycles == max(model)

@@ -22,11 +22,12 @@ def net():
 @pytest.mark.parametrize("kind,sim", [
     ("pods", "icarus"), pytest.param("engines", "icarus", marks=slow),
     pytest.param("pods", "verilator", marks=slow),
-    pytest.param("engines", "verilator", marks=slow)])
+    pytest.param("engines", "verilator", marks=slow),
+    pytest.param("bus", "icarus", marks=slow), pytest.param("bus", "verilator", marks=slow)])
 def test_network_on_rtl(net, kind, sim):
     q, env = net
-    if kind == "pods":
-        cfg = pods()
+    if kind in ("pods", "bus"):
+        cfg = pods(kind="bus") if kind == "bus" else pods()
         est = so.plan_pods(cfg, q, n_images=2).report()
         run = run_pods_network(cfg, q, env, 2, sim=sim)
         ends = np.cumsum([d["cycles"] for d in est["layers"]])

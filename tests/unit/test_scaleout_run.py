@@ -77,8 +77,12 @@ def check(run, est_layers):
 
 
 @pytest.mark.parametrize("cfg", [pods(), pytest.param(pods(4, "crossbar", "uniform", "os"),
-                                                       marks=pytest.mark.slow)],
-                         ids=["butterfly-sosa-ws", "crossbar-uniform-os"])
+                                                       marks=pytest.mark.slow),
+                                 pods(4, "bus"),
+                                 pytest.param(pods(3, "bus", "uniform", "os"),
+                                              marks=pytest.mark.slow)],
+                         ids=["butterfly-sosa-ws", "crossbar-uniform-os", "bus-sosa-ws",
+                              "bus3-uniform-os"])
 def test_network_on_pods_bit_exact_with_the_estimate(cfg, net):
     q, env = net
     est = so.plan_pods(cfg, q, n_images=2).report()
@@ -133,10 +137,12 @@ def two_nets():
     return out
 
 
-def test_two_networks_on_their_own_pods(two_nets):
+@pytest.mark.parametrize("kind", ["butterfly", pytest.param("bus", marks=pytest.mark.slow)])
+def test_two_networks_on_their_own_pods(two_nets, kind):
     """Each network on the pods plan_tenants gives it, side by side: every layer's
-    cycles those of its tenant's plan, the run done with the slower network."""
-    cfg = pods()
+    cycles those of its tenant's plan, the run done with the slower network (on the
+    bus, the second network's pods on the ports after the first's)."""
+    cfg = pods(kind=kind)
     est = so.plan_tenants(cfg, [(n, q) for n, q, _ in two_nets], 1)
     run = run_pods_networks(cfg, two_nets, 1, sim="amaranth")
     assert run.correct and run.cycles_match and run.cycles == est["cycles"]
