@@ -2,7 +2,6 @@
 butterflies) on Icarus and Verilator through cocotb, driven like the Amaranth simulator:
 a GEMM cut 2x2 across the pods bit-exact against the golden GEMM, every pod's beats and
 the cycles the same as on the Amaranth simulator and as the scale-out cycle model."""
-import numpy as np
 import pytest
 
 from hwgen.compiler import scaleout as so
@@ -12,7 +11,7 @@ from hwgen.lib.scaleout import interconnect_latency
 from hwgen.scaleout.pods import MultiPod
 from sim_tb.lint import lint
 from sim_tb.pods import TOP, run_pods_amaranth, run_pods_rtl
-from tests.unit.test_pods import cut, design
+from tests.unit.test_pods import assembled, cut, design
 
 
 @pytest.mark.parametrize("sim", ["icarus", pytest.param("verilator", marks=pytest.mark.slow)])
@@ -25,11 +24,7 @@ def test_cut_gemm_on_rtl(sim, tmp_path):
     rtl = run_pods_rtl(component_verilog(dut, TOP), 4, dut.din_bits, dut.dout_bits,
                        programs, tmp_path, phase=2, sim=sim)
     assert not rtl.timed_out
-    out = np.zeros((M, N), dtype=object)
-    for (prog, _), (r0, c0), dout in zip(progs, where, rtl.dout):
-        got = prog.decode(cfg.pod, dout)
-        out[r0:r0 + got.shape[0], c0:c0 + got.shape[1]] = got
-    assert out.tolist() == want.tolist()
+    assert assembled(cfg, progs, where, rtl.dout, M, N).tolist() == want.tolist()
     ref = run_pods_amaranth(cfg, programs, phase=2)
     assert (rtl.dout, rtl.cycles) == (ref.dout, ref.cycles)
     assert rtl.cycles == max(so.slice_cycles(cfg.pod, 1, m, K, n, True, True, False)
@@ -59,11 +54,7 @@ def test_bus_gemm_on_rtl(P, sim, tmp_path):
     rtl = run_pods_rtl(component_verilog(dut, TOP), P, dut.din_bits, dut.dout_bits,
                        programs, tmp_path, sim=sim)
     assert not rtl.timed_out
-    out = np.zeros((M, N), dtype=object)
-    for (prog, _), (r0, c0), dout in zip(progs, where, rtl.dout):
-        got = prog.decode(cfg.pod, dout)
-        out[r0:r0 + got.shape[0], c0:c0 + got.shape[1]] = got
-    assert out.tolist() == want.tolist()
+    assert assembled(cfg, progs, where, rtl.dout, M, N).tolist() == want.tolist()
     ref = run_pods_amaranth(cfg, programs)
     assert (rtl.dout, rtl.cycles, rtl.end) == (ref.dout, ref.cycles, ref.end)
     model = [so.bus_job_cycles(cfg.pod, P, p, 0, [(m, K, n)], True, True, False)

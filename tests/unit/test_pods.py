@@ -55,6 +55,15 @@ def cut(cfg, M, K, N, pr, pc, seed):
     return progs, where, want
 
 
+def assembled(cfg, progs, where, douts, M, N):
+    """The M x N result from every pod's result beats (``cut``'s programs and places)."""
+    out = np.zeros((M, N), dtype=object)
+    for (prog, _), (r0, c0), dout in zip(progs, where, douts):
+        got = prog.decode(cfg.pod, dout)
+        out[r0:r0 + got.shape[0], c0:c0 + got.shape[1]] = got
+    return out
+
+
 @pytest.mark.parametrize("P,kind,phase,df", [(4, "butterfly", 0, "os"),
                                              (4, "butterfly", 3, "ws"),
                                              (2, "crossbar", 1, "os")])
@@ -66,11 +75,7 @@ def test_cut_gemm_bit_exact_and_cycles_as_modelled(P, kind, phase, df):
     res = run_pods_amaranth(cfg, [(p.cmds + [cmd_sync()], p.din, p.n_dout)
                                   for p, _ in progs], phase)
     assert not res.timed_out
-    out = np.zeros((M, N), dtype=object)
-    for (prog, _), (r0, c0), dout in zip(progs, where, res.dout):
-        got = prog.decode(cfg.pod, dout)
-        out[r0:r0 + got.shape[0], c0:c0 + got.shape[1]] = got
-    assert out.tolist() == want.tolist()
+    assert assembled(cfg, progs, where, res.dout, M, N).tolist() == want.tolist()
     lat = interconnect_latency(kind, P)
     model = max(so.slice_cycles(cfg.pod, 1, m, K, n, True, True, False)
                 for _, (m, n) in progs) + so.interconnect_cycles(
