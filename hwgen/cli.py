@@ -368,15 +368,45 @@ def _add_counts(tot: dict, act: dict) -> None:
             tot[k] = tot.get(k, 0.0) + v
 
 
+def _pods_slices_activity(cfg, qnet, n: int) -> dict:
+    """Counts of one network cut across the pods: every slice's exact counts on the pod
+    that runs it (:func:`hwgen.compiler.scaleout.pod_layer_slices`), added up."""
+    from .compiler.scaleout import layer_gemms, pod_layer_slices, slice_nest
+    from .models import maxplus as mx
+    from .models.cost import timing_activity
+    from .models.perf import block_timing, nest_block
+    pod, tot, start, seen = cfg.pod, {}, 0, {}
+    for layer in qnet.layers:
+        lp, pods = pod_layer_slices(cfg, qnet, layer, n, start=start)
+        start += lp.cycles
+        if lp.where == "host":
+            continue
+        g = layer_gemms(qnet, layer, n, pod.R)
+        for sl in (s for ps in pods for s in ps):
+            key = (sl.rows[1], g.parts[sl.part][1], sl.cols[1], g.per_lane, g.clamp,
+                   g.preload, g.raw)
+            if key not in seen:
+                nest = slice_nest(pod, *key)
+                t = block_timing(mx.seq(nest_block(pod, nest), mx.sync()))
+                seen[key] = timing_activity(pod, t, [(nest.M, nest.K, nest.N, nest.tile_m,
+                                                      nest.tile_k, nest.tile_n, 1)])
+            _add_counts(tot, seen[key])
+    return tot
+
+
 def _pods_network_activity(cfg, models: list, n: int, cycles: int) -> dict:
-    """Counts of networks on the pods: each network's counts on one pod
-    (:func:`hwgen.compiler.network.plan_network` on the pod's design), shared among
-    the pods; the operand beats a grid cut adds (a slice re-streaming the rows or
-    columns it shares) are not counted."""
+    """Counts of networks on the pods: one network's are every slice's on its pod;
+    several networks' (each on pods of its own) each network's counts on one pod
+    (:func:`hwgen.compiler.network.plan_network` on the pod's design), where the
+    operand beats a grid cut adds are not counted."""
     from .compiler.network import plan_network
     tot: dict = {}
-    for qnet in models:
-        _add_counts(tot, _network_activity(cfg.pod, plan_network(cfg.pod, qnet, n_images=n)))
+    if len(models) == 1:
+        tot = _pods_slices_activity(cfg, models[0], n)
+    else:
+        for qnet in models:
+            _add_counts(tot, _network_activity(cfg.pod,
+                                               plan_network(cfg.pod, qnet, n_images=n)))
     tot["cycles"] = float(cycles)
     return {"pod": tot}
 
