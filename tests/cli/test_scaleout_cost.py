@@ -154,3 +154,21 @@ def test_bad_coefficients_file_one_line(capsys, configs):
                          "gemm:8x8x8", *PDK, "--coefficients", str(configs / "pods4.yaml"))
     assert code == 2 and out == ""
     assert len(err.splitlines()) == 1 and "not a cost-model data file" in err
+
+
+def test_pods_counts_are_the_slices(configs):
+    """A network on the pods is counted slice by slice: the same multiply-accumulates
+    as the network on one pod, and at least its operand beats (a grid cut streams the
+    rows or columns a slice shares to every pod that needs them)."""
+    import types
+
+    from hwgen import cli
+    from hwgen.compiler.network import plan_network
+    cfg = load_config(str(configs / "pods4.yaml"))
+    args = types.SimpleNamespace(model="digits_cnn", input_shape=[1, 1, 8, 8], calib=None)
+    qnet, _, n = cli._load_network(args, cfg)
+    pods = cli._pods_slices_activity(cfg, qnet, n)
+    one = cli._network_activity(cfg.pod, plan_network(cfg.pod, qnet, n_images=n))
+    assert pods["macs"] == one["macs"] > 0
+    assert pods["in_beats"] + pods["w_beats"] > one["in_beats"] + one["w_beats"]
+    assert pods["out_beats"] >= one["out_beats"]
