@@ -206,12 +206,20 @@ def cmd_estimate(args) -> int:
     if args.model is not None:
         args.model = args.model[0]
         return _estimate_network(cfg, args, coef)
-    if cfg.pods is not None and cfg.pods.count > 1 and coef is None:
+    if cfg.pods is not None and cfg.pods.count > 1:
         plan = _pods_gemm_plan(cfg, args.workload)
-        _print_report(_pods_gemm_report(cfg, args.workload, plan), args.json)
+        rep = _pods_gemm_report(cfg, args.workload, plan)
+        if coef is not None:
+            _add_scaleout_cost(rep, cfg, args, coef,
+                               lambda: _pods_gemm_activity(cfg, args.workload, plan))
+        _print_report(rep, args.json)
         return EXIT_OK
-    if cfg.subaccelerators and coef is None:
-        _print_report(_engines_gemm_report(cfg, args.workload), args.json)
+    if cfg.subaccelerators:
+        rep = _engines_gemm_report(cfg, args.workload)
+        if coef is not None:
+            _add_scaleout_cost(rep, cfg, args, coef,
+                               lambda: _engines_gemm_activity(cfg, args.workload))
+        _print_report(rep, args.json)
         return EXIT_OK
     cfg.single_array("estimate --workload" + (" with a cost target" if coef else ""))
     g = args.workload
@@ -294,6 +302,138 @@ def _add_cost(rep: dict, cfg, args, coef, activity) -> None:
         rep["timing_met"] = bool(est.figures["fmax_mhz"] >= 1000.0 / args.clock_ns)
     rep["cost_model"] = coef.describe()
     rep["cost_seconds"] = round(seconds, 6)
+
+
+def _add_scaleout_cost(rep: dict, cfg, args, coef, activities) -> None:
+    """:func:`_add_cost` for a multi-pod or heterogeneous design
+    (:mod:`hwgen.models.cost_scaleout`): ``activities()`` each pod's or engine's counts
+    (all the pods together)."""
+    from .models import cost, cost_scaleout
+    t0 = time.perf_counter()
+    try:
+        est = cost_scaleout.estimate(cfg, coef, activities(), clock_ns=args.clock_ns,
+                                     memories=args.memories, strict=args.strict,
+                                     macs=rep["macs"])
+    except cost.CostModelError as e:
+        raise BadInput(str(e)) from None
+    if est.warnings:
+        print(f"hwgen: warning: {'; '.join(est.warnings)}: the estimate extrapolates "
+              "(--strict refuses it)", file=sys.stderr, flush=True)
+    units = [u for u in cost.units_not_modelled(cfg) if u not in ("pods", "subaccelerators")]
+    units += est.figures.pop("cost_not_modelled", [])
+    if units:
+        rep["cost_not_modelled"] = units
+    rep.update(est.figures)
+    if args.pdk is not None:
+        rep["timing_met"] = bool(est.figures["fmax_mhz"] >= 1000.0 / args.clock_ns)
+    rep["cost_model"] = coef.describe()
+    rep["cost_seconds"] = round(time.perf_counter() - t0, 6)
+
+
+def _pods_gemm_activity(cfg, g: cliargs.Gemm, plan) -> dict:
+    """Counts of a GEMM cut across the pods: every slice's exact counts on its pod,
+    added up; the cycles the design's."""
+    from .compiler import default_mapping
+    from .models.cost import timing_activity
+    from .models.perf import gemm_timing
+    pod, tot = cfg.pod, {}
+    for sl in plan.slices:
+        if sl is None:
+            continue
+        m, n = sl[1], sl[3]
+        mp = default_mapping(pod, m, g.K, n)
+        t = gemm_timing(pod, m, g.K, n, mp)
+        act = timing_activity(pod, t, [(m, g.K, n, mp.tile_m, mp.tile_k, mp.tile_n, 1)])
+        for k, v in act.items():
+            tot[k] = tot.get(k, 0.0) + v
+    tot["cycles"] = float(plan.cycles)
+    return {"pod": tot}
+
+
+def _engines_gemm_activity(cfg, g: cliargs.Gemm) -> dict:
+    """Counts of a GEMM run on every engine (as hwgen sim runs it); the cycles the
+    slowest engine's."""
+    from .models.cost import timing_activity
+    out = {}
+    for name, eng in cfg.engines:
+        mp, t = _timing(eng, g)
+        out[name] = timing_activity(eng, t, [(*g, mp.tile_m, mp.tile_k, mp.tile_n, 1)])
+    cycles = max(a["cycles"] for a in out.values())
+    return {name: {**a, "cycles": cycles} for name, a in out.items()}
+
+
+def _add_counts(tot: dict, act: dict) -> None:
+    for k, v in act.items():
+        if k != "cycles":
+            tot[k] = tot.get(k, 0.0) + v
+
+
+def _pods_slices_activity(cfg, qnet, n: int) -> dict:
+    """Counts of one network cut across the pods: every slice's exact counts on the pod
+    that runs it (:func:`hwgen.compiler.scaleout.pod_layer_slices`), added up."""
+    from .compiler.scaleout import layer_gemms, pod_layer_slices, slice_nest
+    from .models import maxplus as mx
+    from .models.cost import timing_activity
+    from .models.perf import block_timing, nest_block
+    pod, tot, start, seen = cfg.pod, {}, 0, {}
+    for layer in qnet.layers:
+        lp, pods = pod_layer_slices(cfg, qnet, layer, n, start=start)
+        start += lp.cycles
+        if lp.where == "host":
+            continue
+        g = layer_gemms(qnet, layer, n, pod.R)
+        for sl in (s for ps in pods for s in ps):
+            key = (sl.rows[1], g.parts[sl.part][1], sl.cols[1], g.per_lane, g.clamp,
+                   g.preload, g.raw)
+            if key not in seen:
+                nest = slice_nest(pod, *key)
+                t = block_timing(mx.seq(nest_block(pod, nest), mx.sync()))
+                seen[key] = timing_activity(pod, t, [(nest.M, nest.K, nest.N, nest.tile_m,
+                                                      nest.tile_k, nest.tile_n, 1)])
+            _add_counts(tot, seen[key])
+    return tot
+
+
+def _pods_network_activity(cfg, models: list, n: int, cycles: int) -> dict:
+    """Counts of networks on the pods: one network's are every slice's on its pod;
+    several networks' (each on pods of its own) each network's counts on one pod
+    (:func:`hwgen.compiler.network.plan_network` on the pod's design), where the
+    operand beats a grid cut adds are not counted."""
+    from .compiler.network import plan_network
+    tot: dict = {}
+    if len(models) == 1:
+        tot = _pods_slices_activity(cfg, models[0], n)
+    else:
+        for qnet in models:
+            _add_counts(tot, _network_activity(cfg.pod,
+                                               plan_network(cfg.pod, qnet, n_images=n)))
+    tot["cycles"] = float(cycles)
+    return {"pod": tot}
+
+
+def _engines_network_activity(cfg, models: list, names: list, n: int, sched: dict) -> dict:
+    """Counts of networks scheduled on the engines: every layer's exact counts on the
+    engine the schedule ran it on; the cycles the schedule's."""
+    from .compiler.network import plan_network
+    from .models.cost import timing_activity
+    where = {(d["model"], d["name"]): d["engine"] for d in sched["layers"]}
+    out: dict = {name: {} for name, _ in cfg.engines}
+    for name, eng in cfg.engines:
+        for mname, qnet in zip(names, models):
+            plan = plan_network(eng, qnet, n_images=n)
+            for lp in plan.layers:
+                if lp.where != "array" or where.get((mname, lp.layer.name)) != name:
+                    continue
+                chunks = [(p.nest.M, p.nest.K, p.nest.N, p.nest.tile_m, p.nest.tile_k,
+                           p.nest.tile_n, 1) for p in lp.parts]
+                _add_counts(out[name], timing_activity(eng, lp.timing, chunks))
+    for name in out:
+        if not out[name]:
+            out[name] = {k: 0.0 for k in ("compute_cycles", "macs", "in_beats", "w_beats",
+                                          "out_beats", "in_writes", "w_writes", "in_reads",
+                                          "w_reads", "acc_reads", "acc_writes")}
+        out[name]["cycles"] = float(sched["cycles"])
+    return out
 
 
 def _network_activity(cfg, plan) -> dict:
@@ -749,9 +889,6 @@ def _estimate_scaleout(cfg, args, coef) -> int:
     """estimate --model on a multi-pod design (every layer cut across the pods) or on
     sub-accelerators (the layers of every --model scheduled onto them)."""
     from .compiler.scaleout import plan_pods, plan_tenants, schedule_layers
-    if coef is not None:
-        raise BadInput("--pdk and --board: the cost model does not cover pods or "
-                       "subaccelerators yet")
     if cfg.pods is not None and len(args.model) > cfg.pods.count:
         raise BadInput(f"pods: {len(args.model)} models on {cfg.pods.count} pods; every "
                        "model needs a pod of its own")
@@ -775,6 +912,15 @@ def _estimate_scaleout(cfg, args, coef) -> int:
                        "sub-accelerators")
             rep = schedule_layers(cfg, list(zip(names, models)), n_images=n).report()
         rep["estimate_seconds"] = round(time.perf_counter() - t0, 4)
+        if coef is not None:
+            prog.stage("pricing with the cost model")
+            if cfg.pods is not None:
+                acts = lambda: _pods_network_activity(cfg, models, n, rep["cycles"])  # noqa: E731
+            else:
+                acts = lambda: _engines_network_activity(cfg, models, names, n, rep)  # noqa: E731
+            before = set(rep)
+            _add_scaleout_cost(rep, cfg, args, coef, acts)
+            cost_keys = tuple(k for k in rep if k not in before and k != "units")
         prog.done()
     if args.json:
         print(json.dumps(rep, indent=2, sort_keys=True))
@@ -806,7 +952,13 @@ def _estimate_scaleout(cfg, args, coef) -> int:
     for r in rows:
         print("  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip())
     print()
+    if coef is not None:
+        keys += cost_keys
     _print_report({k: rep[k] for k in keys}, False)
+    if coef is not None:
+        for name, u in rep["units"].items():
+            print(f"{name} (x{u['count']}): " + ", ".join(
+                f"{k} {v}" for k, v in u.items() if k != "count"))
     if cfg.subaccelerators is not None:
         for name, e in rep["engines"].items():
             print(f"engine {name}: {e['array']}, {e['layers']} layers, busy {e['busy']:.3f}")

@@ -90,7 +90,13 @@ def empty_data(target: str, kind: str) -> dict:
 
 
 def read_data(path) -> dict:
-    data = json.loads(Path(path).read_text())
+    try:
+        data = json.loads(Path(path).read_text())
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        data = None
+    if not isinstance(data, dict):
+        raise CostModelError(f"{path}: not a cost-model data file (expected the JSON "
+                             "hwgen calibrate writes)")
     if data.get("format") != FORMAT:
         raise CostModelError(f"{path}: cost data format {data.get('format')!r}, this hwgen "
                              f"reads format {FORMAT}; recalibrate")

@@ -80,8 +80,6 @@ def test_two_models_share_the_pods(capsys, configs):
      "5632 kbit"),
     (["sim", "{het}", "--workload", "gemm:4x4x4", "--stall", "3"],
      "hwgen: --stall is not supported on a heterogeneous design yet"),
-    (["estimate", "{pods}", "--workload", "gemm:4x4x4", "--pdk", "osu018", "--clock-ns", "5"],
-     "pods: hwgen estimate --workload with a cost target takes one array"),
     (["sim", "{pods}", "--workload", "gemm:4x4x4", "--stall", "5"],
      "hwgen: --stall is not supported on a multi-pod design yet"),
     (["estimate", "tiny", "--model", "digits_cnn", "--model", "digits_cnn"],
