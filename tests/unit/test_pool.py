@@ -126,3 +126,38 @@ def test_config_needs_the_address_generator():
     with pytest.raises(ConfigError, match=r"features.maxpool: must be true or false"):
         config_from_dict({"name": "p", "array": {"rows": 2, "cols": 2},
                           "features": {"maxpool": "yes"}}, "pool.yaml")
+
+
+def test_compile_emits_pool_commands_and_names_no_host_pooling(tmp_path, capsys):
+    """``hwgen compile`` on a design with the pooling unit: both max pools of the every-op
+    ONNX model are programs with POOL commands (their cycles the replay's), and neither
+    is on the host; without the unit they are, with the reason."""
+    import json
+
+    from hwgen.cli import main
+    from hwgen.lib.protocol import OP_POOL, opcode
+
+    from .test_frontend_onnx import every_op_model, save
+    model = save(every_op_model(), tmp_path / "every_op.onnx")
+    base = {"name": "p", "array": {"rows": 3, "cols": 5, "dataflow": "os"},
+            "buffers": {"input": {"depth": 512}, "weight": {"depth": 512},
+                        "acc": {"depth": 256}}, "host": {"beat_elems": 4}}
+    path = tmp_path / "p.yaml"
+    path.write_text(json.dumps({**base, "features": {"maxpool": True}}))
+    assert main(["compile", str(path), "--model", str(model), "-o", str(tmp_path / "pkg"),
+                 "-q"]) == 0
+    capsys.readouterr()
+    man = json.loads((tmp_path / "pkg" / "manifest.json").read_text())
+    pools = [d for d in man["layers"] if d["op"] == "maxpool"]
+    cfg = config_from_dict({**base, "features": {"maxpool": True}}, "p.yaml")
+    assert len(pools) == 2
+    for d in pools:
+        assert d["where"] == "pool" and d["output_path"][0] == "identity requantization"
+        cmds = [int(w, 16) for w in (tmp_path / "pkg" / d["program"]).read_text().split()]
+        assert sum(opcode(c) == OP_POOL for c in cmds) >= 1
+        assert program_timing(cfg, cmds).cycles == d["cycles"]
+    path.write_text(json.dumps(base))
+    assert main(["estimate", str(path), "--model", str(model), "--json"]) == 0
+    rep = json.loads(capsys.readouterr().out)
+    host = {d["name"]: d["why"] for d in rep["host_ops"]}
+    assert host["mp"] == host["mp2"] == "max pooling: p has no pooling unit (features.maxpool)"
