@@ -311,6 +311,10 @@ class HostInterface(wiring.Component):
                         e = b * beat + l
                         if e < C:
                             m.d.comb += self.dout.payload[l].eq(out_word[e])
+        for l in range(C, beat):
+            # Lanes no beat uses (beat wider than a word): zero, as the protocol says,
+            # and driven, so the Verilog does not leave them undefined.
+            m.d.comb += self.dout.payload[l].eq(0)
         with m.If(self.dout.valid & self.dout.ready):
             with m.If(obi == bpw_out - 1):
                 m.d.comb += [fifo.r_en.eq(1), popped.eq(1)]
