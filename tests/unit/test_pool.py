@@ -161,3 +161,9 @@ def test_compile_emits_pool_commands_and_names_no_host_pooling(tmp_path, capsys)
     rep = json.loads(capsys.readouterr().out)
     host = {d["name"]: d["why"] for d in rep["host_ops"]}
     assert host["mp"] == host["mp2"] == "max pooling: p has no pooling unit (features.maxpool)"
+
+
+def test_pool_unit_refuses_a_bad_config():
+    from hwgen.ctrl import PoolUnit
+    with pytest.raises(TypeError, match=r"^PoolUnit cfg must be a AcceleratorConfig"):
+        PoolUnit("ws16")
