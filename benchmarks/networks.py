@@ -111,7 +111,22 @@ def hwgen_network(model, preset):
         "beats_over_bound_3x3_worst": max((r["host_beats"] / r["beat_bound"] for r in c3),
                                           default=float("nan")),
         "host_ops": ",".join(o for o in tot["host_ops"]) or "-",
+        **maxpool_figures(plan),
         "estimate_cold_s": cold, "estimate_warm_s": warm}
+
+
+def maxpool_figures(plan):
+    """The max pooling layers' cycles and host beats (on the pooling unit) and the
+    elements the host would otherwise pool (on the host: no cycles, no beats)."""
+    pools = [lp for lp in plan.layers if lp.layer.op == "maxpool"]
+    if not pools:
+        return {}
+    on_chip = [lp for lp in pools if lp.where != "host"]
+    t = [lp.timing for lp in on_chip]
+    return {"maxpool_where": ",".join(lp.where for lp in pools),
+            "maxpool_cycles": sum(x.cycles for x in t),
+            "maxpool_host_beats": sum(x.host_beats for x in t),
+            "maxpool_share": round(sum(x.cycles for x in t) / plan.totals()["cycles"], 4)}
 
 
 # ---- SCALE-Sim ---------------------------------------------------------------------------

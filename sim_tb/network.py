@@ -111,7 +111,7 @@ def run_network(plan: NetworkPlan, env: dict, *, sim: str = "verilator", seed: i
     verilog = None if sim == "amaranth" else cached_verilog(cfg)
     out = NetworkRun(sim)
     rtl_env = {plan.qnet.input.name: env[plan.qnet.input.name]}
-    array_layers = [lp for lp in plan.layers if lp.where == "array"]
+    array_layers = [lp for lp in plan.layers if lp.where != "host"]
     for lp in plan.layers:
         layer = lp.layer
         res = LayerResult(layer.name, layer.op, lp.where, lp.how, estimate_cycles=lp.cycles)

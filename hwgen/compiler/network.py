@@ -16,8 +16,12 @@ from the previous layer's output):
 * ``linear``: a GEMM with one row per image.
 * Bias, per-channel requantization, ReLU/ReLU6 (clamp bounds) and residual adds
   (accumulator preload) run in the output path of the same program.
-* ``maxpool``, an ``add`` the importer could not fuse, and layout ops (flatten, reshape,
-  concat) run on the host; the plan names them.
+* ``maxpool`` on a design with ``features.maxpool``: the pooling unit
+  (:mod:`hwgen.compiler.pool`; ``where`` is ``pool``), its result read through the
+  output path with an identity requantization and the layer's clamp. A max pooling the
+  unit cannot do, or any on a design without it, runs on the host with the reason.
+* an ``add`` the importer could not fuse, and layout ops (flatten, reshape, concat) run
+  on the host; the plan names them.
 
 A layer's parts (images, groups, channel tiles) are joined by SYNC, so each starts on an
 idle engine; a layer starts when the previous one has finished (its output is the next
@@ -42,6 +46,7 @@ from ..models.perf import (GemmTiming, LoopNest, block_timing, cached_nest_block
                            gemm_lower_bound, gemm_nest)
 from .conv import ConvMapping, ConvNest, ConvSpec, conv_mapping, conv_nest, conv_output, emit_conv
 from .mapping import default_mapping
+from .pool import PoolSpec, band_rows, emit_pool, pool_block, pool_refusal
 from .program import GemmSource, Program, Quant, check_gemm, emit_nest, per_word_quant
 
 
@@ -59,7 +64,8 @@ class Part:
 @dataclass
 class LayerPlan:
     """How one layer runs. ``where`` is ``array`` (a program on the accelerator, with the
-    output path doing bias, requantization, activation and residual) or ``host``."""
+    output path doing bias, requantization, activation and residual), ``pool`` (a
+    program on the pooling unit, read through the output path) or ``host``."""
     layer: QLayer
     where: str
     how: str
@@ -82,6 +88,8 @@ class LayerPlan:
         outputs have ``bits`` bits."""
         layer = self.layer
         top = (1 << (bits - 1)) - 1
+        if self.where == "pool":
+            return ["identity requantization", f"clamp {layer.lo}..{layer.hi}"]
         out = []
         if layer.bias is not None and np.any(layer.bias):
             out.append("bias")
@@ -101,8 +109,17 @@ class LayerPlan:
         """The layer's line of ``hwgen estimate --model`` (``cfg`` its design)."""
         d = {"name": self.layer.name, "op": self.layer.op, "where": self.where,
              "how": self.how}
-        if self.where != "array":
+        if self.where == "host":
             d.update(cycles=0, macs=0, utilization=0.0, host_beats=0)
+            return d
+        if self.where == "pool":
+            t = self.timing
+            d["output_path"] = self.output_path(cfg.precision.in_bits)
+            d["parts"] = len(self.parts)
+            d.update(cycles=t.cycles, compute_cycles=t.compute_cycles, macs=0,
+                     utilization=0.0, host_beats=t.host_beats,
+                     beats={"input": t.in_beats, "weight": t.w_beats, "output": t.out_beats},
+                     commands=t.commands)
             return d
         t = self.timing
         M, K, N = self.gemm
@@ -353,8 +370,43 @@ def _linear_parts(cfg, qnet, layer, n_images) -> list:
     return [Part(nest, mp, "", emit, place)]
 
 
+def pool_spec(qnet: QNet, layer: QLayer) -> PoolSpec:
+    """The :class:`PoolSpec` of a maxpool layer (one image)."""
+    C, H, W = qnet.tensor(layer.inputs[0]).shape
+    return PoolSpec(C, H, W, *layer.kernel, tuple(layer.stride), tuple(layer.padding),
+                    tuple(layer.dilation))
+
+
+def _pool_plan(cfg, qnet, layer, n_images) -> Optional[LayerPlan]:
+    """A maxpool on the pooling unit, one part per image, or (the unit cannot do it) a
+    host layer saying why."""
+    spec = pool_spec(qnet, layer)
+    why = pool_refusal(cfg, spec, layer.lo, layer.hi)
+    if why is not None:
+        return LayerPlan(layer, "host", why)
+    P = cfg.pool_lanes
+    ho = spec.out_hw[0]
+    rb = band_rows(cfg, spec)
+    how = (f"max pooling on the pooling unit: {ceil_div(spec.c, P)} channel tile(s) of {P}, "
+           f"{ceil_div(ho, rb)} band(s) of up to {rb} output rows")
+    parts = []
+    for b in range(n_images):
+        def emit(inputs, b=b):
+            return emit_pool(cfg, spec, inputs[0][b], layer.lo, layer.hi)
+
+        def place(out, res, b=b):
+            out[b] = res
+
+        parts.append(Part(None, None, f"image {b}" if n_images > 1 else "", emit, place))
+    lp = LayerPlan(layer, "pool", how, parts=parts)
+    lp.block = mx.seq(pool_block(cfg, spec, layer.lo, layer.hi), mx.sync()).times(n_images)
+    return lp
+
+
 def plan_layer(cfg: AcceleratorConfig, qnet: QNet, layer: QLayer, n_images: int = 1) -> LayerPlan:
     op = layer.op
+    if op == "maxpool" and cfg.features.maxpool:
+        return _pool_plan(cfg, qnet, layer, n_images)
     if op == "avgpool":
         layer = pool_as_conv(layer, qnet.tensor(layer.inputs[0]).shape[0])
         how_prefix = "average pool as a depthwise conv with unit weights: "
@@ -370,7 +422,8 @@ def plan_layer(cfg: AcceleratorConfig, qnet: QNet, layer: QLayer, n_images: int 
         lp = LayerPlan(layer, "array", "linear", (n_images, I, O), 1, n_images * I * O,
                        _linear_parts(cfg, qnet, layer, n_images))
     else:
-        why = {"maxpool": "max pooling", "add": "an add the importer could not fuse into "
+        why = {"maxpool": f"max pooling: {cfg.name} has no pooling unit (features.maxpool)",
+               "add": "an add the importer could not fuse into "
                "a conv (residual preload)", "flatten": "layout", "reshape": "layout",
                "concat": "layout", "clamp": "a clamp on its own"}[op]
         macs = 0
@@ -454,12 +507,13 @@ def network_programs(cfg: AcceleratorConfig, plan: NetworkPlan, env: dict) -> li
     network, e.g. :meth:`QNet.run` of the integer reference: each layer is then checked
     on exactly the input the previous layer should have produced)."""
     return [layer_program(cfg, lp, [env[t] for t in lp.layer.inputs])
-            for lp in plan.layers if lp.where == "array"]
+            for lp in plan.layers if lp.where != "host"]
 
 
 def chunk_count(lp: LayerPlan) -> int:
-    return sum(int(np.prod(p.nest.counts)) for p in lp.parts)
+    return sum(int(np.prod(p.nest.counts)) for p in lp.parts if p.nest is not None)
 
 
 __all__ = ["Part", "LayerPlan", "NetworkPlan", "LayerProgram", "plan_layer", "plan_network",
+           "pool_spec",
            "layer_program", "network_programs", "ConvMapping", "ceil_div"]

@@ -71,13 +71,13 @@ def write_package(plan: NetworkPlan, xq: np.ndarray, out, *, force: bool = False
     din_bits = cfg.params()["DIN_BITS"]
     files = _common_files(cfg, q, xq)
     layers = []
-    array_layers = [lp for lp in plan.layers if lp.where == "array"]
+    array_layers = [lp for lp in plan.layers if lp.where != "host"]
     for index, lp in enumerate(plan.layers):
         layer = lp.layer
         d = {"index": index, "name": layer.name, "op": layer.op, "where": lp.where,
              "how": lp.how, "inputs": list(layer.inputs), "output": layer.output,
              "output_shape": list(q.tensor(layer.output).shape)}
-        if lp.where == "array":
+        if lp.where != "host":   # the array or the pooling unit
             say(f"layer {array_layers.index(lp) + 1}/{len(array_layers)}: {layer.name}")
             lprog = layer_program(cfg, lp, [env[t] for t in layer.inputs])
             prog = lprog.program

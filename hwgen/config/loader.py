@@ -350,6 +350,8 @@ def config_dict(cfg: AcceleratorConfig) -> dict:
             d.pop(unit)  # configs without the unit keep their hash
     if cfg.features == FeaturesConfig():
         d.pop("features")  # nor do configs with every feature (the default)
+    elif not cfg.features.maxpool:
+        d["features"].pop("maxpool")  # nor those without the pooling unit
     if cfg.pipeline == PipelineConfig():
         d.pop("pipeline")  # nor those with the default pipeline
     else:

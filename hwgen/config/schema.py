@@ -200,15 +200,23 @@ class FeaturesConfig:
       factor (residual adds in the accumulator);
     * ``lane_quant``: a multiplier and shift per column (per-channel requantization);
       without it SET_QUANT sets every lane.
+    * ``maxpool``: the pooling unit beside the compute engine (POOL: max pooling from
+      the input buffer into the accumulators); its window registers are the address
+      generator's, so it needs ``im2col``.
     """
     im2col: bool = True
     preload: bool = True
     lane_quant: bool = True
+    maxpool: bool = False
 
     def __post_init__(self):
         ck = Checker(self, "features")
-        for key in ("im2col", "preload", "lane_quant"):
+        for key in ("im2col", "preload", "lane_quant", "maxpool"):
             ck.flag(key)
+        if self.maxpool is True and self.im2col is False:
+            ck.fail("maxpool", "needs features.im2col (the pooling unit reads its window "
+                    "registers from CONV_SET); set features.im2col: true or "
+                    "features.maxpool: false")
         ck.done()
 
 
@@ -491,6 +499,12 @@ class AcceleratorConfig:
         """Elements per input-buffer word: a row vector at the array's left edge, or
         (input-stationary) one stationary row of the array, one element per column."""
         return self.array.cols if self.array.dataflow is Dataflow.IS else self.array.rows
+
+    @property
+    def pool_lanes(self) -> int:
+        """Channels one POOL handles (``features.maxpool``): the lanes an input word and
+        an accumulator word share."""
+        return min(self.in_word_elems, self.array.cols)
 
     @property
     def w_word_elems(self) -> int:

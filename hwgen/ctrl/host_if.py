@@ -16,7 +16,8 @@ from ..lib.checks import check_int, check_type
 from ..lib.protocol import (ADDR_BITS, BIAS_BITS_MAX, CMD_BITS, CONV_REG_BITS, conv_reg_count,
                             COUNT_BITS,
                             DIM_BITS, F_ACC_BANK, F_CLAMP, F_CLAMP_HI, F_CONV, F_CONV_REG,
-                            F_CONV_VALUE, F_ONE_LANE, F_PRELOAD, F_QLANE, OP_CONV_SET,
+                            F_CONV_VALUE, F_ONE_LANE, F_POOL_KH, F_POOL_KW, F_PRELOAD,
+                            F_QLANE, OP_CONV_SET, OP_POOL,
                             OP_LOAD_ACC, OP_SET_CLAMP, OP_SET_PRELOAD, OP_SYNC, PRELOAD_BITS,
                             F_ACCUMULATE, F_ADDR, F_BANK, F_BIAS, F_COUNT, F_IN_BANK, F_K, F_LANE,
                             F_M, F_MULT, F_N, F_RAW, F_RELU, F_SHIFT, F_W_BANK, OP_BITS,
@@ -189,6 +190,10 @@ class HostInterface(wiring.Component):
         ``features.im2col``).
     eng_conv : Out(1)
         The COMPUTE takes its input operand through the address generator.
+    pool_start, pool_kh, pool_kw : Out
+        Start a POOL (``features.maxpool``; its rows, columns and banks are the
+        ``eng_m``, ``eng_n``, ``eng_in_bank`` and ``eng_acc_bank`` outputs, and
+        ``eng_busy`` covers the pooling unit too).
     """
 
     def __init__(self, cfg: AcceleratorConfig):
@@ -215,6 +220,8 @@ class HostInterface(wiring.Component):
                if has_im2col(cfg) else {}),
             **({"acc_wr": Out(WritePortSignature(bufs.acc, self.acc_shape))}
                if cfg.features.preload else {}),
+            **({"pool_start": Out(1), "pool_kh": Out(F_POOL_KH[1]),
+                "pool_kw": Out(F_POOL_KW[1])} if cfg.features.maxpool else {}),
         })
 
     def elaborate(self, platform):
@@ -261,6 +268,8 @@ class HostInterface(wiring.Component):
         ]
         if has_im2col(cfg):
             m.d.comb += self.eng_conv.eq(f(F_CONV))
+        if cfg.features.maxpool:   # POOL: rows in F_M, columns in F_N
+            m.d.comb += [self.pool_kh.eq(f(F_POOL_KH)), self.pool_kw.eq(f(F_POOL_KW))]
 
         # ---- read path: issue -> buffer read -> requantize -> FIFO -> serializer ------
         depth = read_fifo_depth(cfg.requant_stages)
@@ -307,6 +316,10 @@ class HostInterface(wiring.Component):
                         e = b * beat + l
                         if e < C:
                             m.d.comb += self.dout.payload[l].eq(out_word[e])
+        for l in range(C, beat):
+            # Lanes no beat uses (beat wider than a word): zero, as the protocol says,
+            # and driven, so the Verilog does not leave them undefined.
+            m.d.comb += self.dout.payload[l].eq(0)
         with m.If(self.dout.valid & self.dout.ready):
             with m.If(obi == bpw_out - 1):
                 m.d.comb += [fifo.r_en.eq(1), popped.eq(1)]
@@ -416,6 +429,11 @@ class HostInterface(wiring.Component):
                         with m.If(~self.eng_busy):
                             m.d.comb += self.eng_start.eq(1)
                             m.next = "IDLE"
+                    if cfg.features.maxpool:
+                        with m.Case(OP_POOL):   # the engine and the pooling unit
+                            with m.If(~self.eng_busy):
+                                m.d.comb += self.pool_start.eq(1)
+                                m.next = "IDLE"
                     with m.Case(OP_SYNC):
                         with m.If(~self.eng_busy):
                             m.next = "IDLE"

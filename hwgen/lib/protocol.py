@@ -14,11 +14,12 @@ from .errors import WorkloadError
 CMD_BITS = 64
 
 (OP_NOP, OP_LOAD_IN, OP_LOAD_W, OP_COMPUTE, OP_READ, OP_SET_QUANT, OP_SET_BIAS,
- OP_SET_CLAMP, OP_CONV_SET, OP_LOAD_ACC, OP_SET_PRELOAD, OP_SYNC) = range(12)
+ OP_SET_CLAMP, OP_CONV_SET, OP_LOAD_ACC, OP_SET_PRELOAD, OP_SYNC, OP_POOL) = range(13)
 OPCODES = {"NOP": OP_NOP, "LOAD_IN": OP_LOAD_IN, "LOAD_W": OP_LOAD_W,
            "COMPUTE": OP_COMPUTE, "READ": OP_READ, "SET_QUANT": OP_SET_QUANT,
            "SET_BIAS": OP_SET_BIAS, "SET_CLAMP": OP_SET_CLAMP, "CONV_SET": OP_CONV_SET,
-           "LOAD_ACC": OP_LOAD_ACC, "SET_PRELOAD": OP_SET_PRELOAD, "SYNC": OP_SYNC}
+           "LOAD_ACC": OP_LOAD_ACC, "SET_PRELOAD": OP_SET_PRELOAD, "SYNC": OP_SYNC,
+           "POOL": OP_POOL}
 OP_BITS = 4
 
 #: Width of the M, K and N fields of a COMPUTE command.
@@ -63,6 +64,10 @@ F_CONV_VALUE = (16, CONV_REG_BITS)
 F_CONV = (62, 1)          # COMPUTE: the input operand comes from the convolution's
                           # address generator (im2col on chip)
 F_PRELOAD = (16, PRELOAD_BITS)   # SET_PRELOAD: factor of lane F_LANE
+#: Width of a POOL command's kernel height and width fields.
+POOL_K_BITS = 9
+F_POOL_KH = (8 + DIM_BITS, POOL_K_BITS)                 # POOL: kernel rows
+F_POOL_KW = (8 + DIM_BITS + POOL_K_BITS, POOL_K_BITS)   # POOL: kernel columns
 
 
 class ConvReg:
@@ -73,6 +78,15 @@ class ConvReg:
 
 
 CONV_REGS = 16
+
+
+class PoolReg:
+    """The pooling unit's view of the CONV_SET registers (docs/host_protocol.md, POOL):
+    the input rows and columns of the band in the input buffer, the row and column of
+    the first output pixel's first tap relative to the band (negative in the padding),
+    its word address ``ROW0 * W_IN + COL0``, and the steps in rows, columns and words
+    between output pixels (stride) and between taps (dilation)."""
+    ROWS_IN, W_IN, ROW0, COL0, BASE0, SY, SX, SY_W, DY, DX, DY_W = range(11)
 
 
 class OsConvReg:
@@ -181,6 +195,13 @@ def cmd_load_acc(bank: int, addr: int, count: int) -> int:
     return OP_LOAD_ACC | _put(bank, F_BANK) | _put(addr, F_ADDR) | _put(count, F_COUNT)
 
 
+def cmd_pool(rows: int, cols: int, kh: int, kw: int, in_bank: int, acc_bank: int) -> int:
+    """Max pooling of ``rows`` x ``cols`` output pixels over a ``kh`` x ``kw`` window,
+    from the input bank into the accumulator bank (window geometry in :class:`PoolReg`)."""
+    return (OP_POOL | _put(in_bank, F_IN_BANK) | _put(acc_bank, F_ACC_BANK)
+            | _put(rows, F_M) | _put(cols, F_N) | _put(kh, F_POOL_KH) | _put(kw, F_POOL_KW))
+
+
 def cmd_sync() -> int:
     """Wait until the compute engine is idle (a barrier between independent programs:
     every bank is free after it)."""
@@ -232,4 +253,8 @@ def decode(cmd: int) -> Command:
                        accumulate=bool(get(cmd, F_ACCUMULATE)), in_bank=get(cmd, F_IN_BANK),
                        w_bank=get(cmd, F_W_BANK), acc_bank=get(cmd, F_ACC_BANK),
                        conv=bool(get(cmd, F_CONV)))
+    if op == OP_POOL:   # m x n output pixels of k taps each
+        return Command(op, m=get(cmd, F_M), n=get(cmd, F_N),
+                       k=get(cmd, F_POOL_KH) * get(cmd, F_POOL_KW),
+                       in_bank=get(cmd, F_IN_BANK), acc_bank=get(cmd, F_ACC_BANK))
     return Command(op)

@@ -103,6 +103,17 @@ def os_engine_cycles(R: int, C: int, M: int, K: int, N: int, pe: int = 0) -> int
     return tiles * os_tile_period(R, K) + 1 + os_tail(R, C, pe)
 
 
+#: Cycles a POOL stays busy after its last tap is issued: the input buffer's read
+#: latency, the running maximum's register, then the accumulator write.
+POOL_DRAIN = BUFFER_READ_LATENCY + 1
+
+
+def pool_cycles(rows: int, cols: int, taps: int) -> int:
+    """Cycles the pooling unit is busy for one POOL: one tap (an input word) per cycle,
+    padded taps included (they read nothing), then the drain."""
+    return rows * cols * taps + POOL_DRAIN
+
+
 def read_latency(requant: int) -> int:
     """Cycles from a READ word's issue to its first beat on ``dout``: the accumulator
     buffer's read, the ``requant`` requantizer registers before the FIFO write, and the

@@ -32,9 +32,11 @@ torch and ONNX. A conv is a GEMM per group ``g`` (:meth:`QNet.gemm_shape`)::
 computes every conv through them (a depthwise conv, whose K is kh*kw, directly).
 
 Where an op can run (:attr:`QLayer.runs_on`): ``array`` (the MACs of conv, linear, and of
-avgpool as a depthwise conv with unit weights, :func:`pool_as_conv`), ``output_path``
-(bias, preload, requantization, activation clamp), ``host`` (maxpool, a residual add that
-could not be fused, layout ops). The compiler decides the final placement.
+avgpool as a depthwise conv with unit weights, :func:`pool_as_conv`), ``pool`` (the
+window maxima of maxpool, on a design's pooling unit), ``output_path`` (bias, preload,
+requantization, activation clamp), ``host`` (a residual add that could not be fused,
+layout ops). The compiler decides the final placement (a maxpool the design cannot pool
+runs on the host).
 """
 from __future__ import annotations
 
@@ -61,7 +63,7 @@ RUNS_ON = {
     "conv": ("array", "output_path"),
     "linear": ("array", "output_path"),
     "avgpool": ("array", "output_path"),   # a depthwise conv with unit weights
-    "maxpool": ("host",),
+    "maxpool": ("pool", "output_path"),   # window maxima on the pooling unit, then the clamp
     "add": ("host",),
     "clamp": ("output_path",),
     "flatten": ("host",),

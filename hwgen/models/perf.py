@@ -13,9 +13,10 @@ from typing import Optional
 
 from ..config import AcceleratorConfig, Dataflow, MappingConfig
 from ..lib.arith import ceil_div
-from ..lib.protocol import (OP_COMPUTE, OP_LOAD_ACC, OP_LOAD_IN, OP_LOAD_W, OP_READ, OP_SYNC,
-                            decode)
-from ..lib.schedule import is_engine_cycles, os_engine_cycles, read_latency, ws_engine_cycles
+from ..lib.protocol import (OP_COMPUTE, OP_LOAD_ACC, OP_LOAD_IN, OP_LOAD_W, OP_POOL, OP_READ,
+                            OP_SYNC, decode)
+from ..lib.schedule import (is_engine_cycles, os_engine_cycles, pool_cycles, read_latency,
+                            ws_engine_cycles)
 from . import maxplus as mx
 
 #: Cycles from reset release to the first command accepted (the testbench's offset).
@@ -68,6 +69,13 @@ def program_timing(cfg: AcceleratorConfig, cmds: list[int]) -> Timing:
             eng_banks = {"in": c.in_bank, "w": c.w_bank, "acc": c.acc_bank}
             compute += d
             macs += M * K * N
+            t = e + 1
+        elif op == OP_POOL:             # the pooling unit: like a COMPUTE without MACs
+            e = max(e, eng_free)
+            d = pool_cycles(c.m, c.n, c.k)
+            eng_free = e + d + 1
+            eng_banks = {"in": c.in_bank, "w": eng_banks["w"], "acc": c.acc_bank}
+            compute += d
             t = e + 1
         elif op == OP_SYNC:
             t = max(e, eng_free) + 1
@@ -529,3 +537,39 @@ def nest_block(cfg: AcceleratorConfig, nest: LoopNest, alg=mx) -> mx.Block:
                     for f, la, c in nest.segments(outer_dim)))
     li, lj = ij(n_outer - 1, n_inner - 1)
     return alg.seq(prologue, body, read_out(nest.m(li), nest.n(lj), waits=True))
+
+
+def program_block(cfg: AcceleratorConfig, cmds: list[int]) -> mx.Block:
+    """The max-plus block of a command list, command by command (for short programs
+    such as a max pooling layer's; :func:`program_timing` replays the same rules)."""
+    two = {"in": cfg.buffers.input.banks > 1, "w": cfg.buffers.weight.banks > 1,
+           "acc": cfg.buffers.acc.banks > 1}
+    eng = {"in": None, "w": None, "acc": None}
+    lat = read_latency(cfg.requant_stages)
+    out = mx.Block()
+
+    def waits(kind: str, bank: int) -> bool:
+        return not two[kind] or eng[kind] == bank
+
+    for word in cmds:
+        c = decode(word)
+        if c.op == OP_COMPUTE:
+            blk = mx.compute(engine_cycles(cfg, c.m, c.k, c.n), c.m * c.k * c.n)
+            eng = {"in": c.in_bank, "w": c.w_bank, "acc": c.acc_bank}
+        elif c.op == OP_POOL:
+            blk = mx.compute(pool_cycles(c.m, c.n, c.k), 0)
+            eng = {"in": c.in_bank, "w": eng["w"], "acc": c.acc_bank}
+        elif c.op == OP_SYNC:
+            blk = mx.sync()
+        elif c.op == OP_LOAD_IN:
+            blk = mx.load(c.count * cfg.link.in_word_beats, waits("in", c.bank), False)
+        elif c.op == OP_LOAD_W:
+            blk = mx.load(c.count * cfg.link.w_word_beats, waits("w", c.bank), True)
+        elif c.op == OP_LOAD_ACC:
+            blk = mx.load(c.count * cfg.acc_word_beats, waits("acc", c.bank), False, acc=True)
+        elif c.op == OP_READ:
+            blk = mx.read(lat, c.count, cfg.acc_word_beats, waits("acc", c.bank))
+        else:
+            blk = mx.other()
+        out = out.then(blk)
+    return out

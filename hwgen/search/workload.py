@@ -124,7 +124,7 @@ def exact(cfg: AcceleratorConfig, wl: Workload) -> dict:
                 "host_beats": t["host_beats"],
                 "activity": timing_activity(cfg, block_timing(plan.block), chunks),
                 "layers": {lp.layer.name: lp.cycles for lp in plan.layers
-                           if lp.where == "array"}}
+                           if lp.where != "host"}}
     cycles = compute = macs = beats = 0
     per = {}
     act = dict.fromkeys(ACTIVITY, 0.0)

@@ -294,7 +294,7 @@ def test_pools_add_clamp_concat_linear_reshape():
              for o in range(fl.shape[1])] for row in fl]
     assert env["fc"].tolist() == want
     assert env["rs"].tolist() == np.asarray(want).reshape(2, 6, 4, 4).tolist()
-    assert [l.runs_on[0] for l in net.layers] == ["host", "array", "host", "output_path",
+    assert [l.runs_on[0] for l in net.layers] == ["pool", "array", "host", "output_path",
                                                   "host", "host", "array", "host"]
     assert net.run(x, keep="outputs").keys() == {"rs"}
 
