@@ -29,6 +29,7 @@ channel tiles with a block-diagonal kernel.
 """
 from __future__ import annotations
 
+import copy
 import functools
 import itertools
 from dataclasses import dataclass
@@ -135,6 +136,12 @@ class ConvNest(LoopNest):
     def _band_words(self) -> tuple[int, ...]:
         """Input words per channel unit of each band."""
         return _band_words(self.spec, self.band_rows, self.os, self.lanes, self.flat)
+
+    def with_order(self, order: tuple) -> "ConvNest":
+        """This nest visited in ``order`` (what does not depend on it is kept)."""
+        out = copy.copy(self)
+        object.__setattr__(out, "order", order)
+        return out
 
     def cts(self, l: int) -> int:  # noqa: E741
         """Channel units of K chunk l."""
@@ -535,17 +542,14 @@ def _conv_mapping(cfg, spec, raw, per_lane, clamp, preload) -> ConvMapping:
     cands = []
     for ct in _choices(ct_total, 1):
         for tn in _choices(spec.cout, C):
-            rows_fit = (r for r in _choices(spec.h_out, 1)
-                        if fits(cfg, conv_nest(cfg, spec, ConvMapping(r, ct, tn), quant,
-                                               preload)) is None)
-            for rows in itertools.islice(rows_fit, 2):
-                busy = None   # the engine's busy cycles: the same in both orders
+            nests = (conv_nest(cfg, spec, ConvMapping(r, ct, tn), quant, preload)
+                     for r in _choices(spec.h_out, 1))
+            for first in itertools.islice((n for n in nests if fits(cfg, n) is None), 2):
+                busy = compute_bound(cfg, first)   # the same in both orders
                 for order in (("m", "n", "k"), ("n", "m", "k")):
-                    mp = ConvMapping(rows, ct, tn, order)
-                    nest = conv_nest(cfg, spec, mp, quant, preload)
+                    mp = ConvMapping(first.band_rows, ct, tn, order)
+                    nest = first if order == first.order else first.with_order(order)
                     beats = sum(nest_beats(cfg, nest))
-                    if busy is None:
-                        busy = compute_bound(cfg, nest)
                     cands.append((nest_lower_bound(cfg, nest, beats, busy),
                                   (busy, len(cands)), mp, nest, beats))
     if not cands:
