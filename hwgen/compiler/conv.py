@@ -137,10 +137,16 @@ class ConvNest(LoopNest):
         """Input words per channel unit of each band."""
         return _band_words(self.spec, self.band_rows, self.os, self.lanes, self.flat)
 
-    def with_order(self, order: tuple) -> "ConvNest":
-        """This nest visited in ``order`` (what does not depend on it is kept)."""
+    def with_chunks(self, ct: int, tile_n: int, order: tuple) -> "ConvNest":
+        """This nest's bands with K chunks of ``ct`` channel units, N chunks of
+        ``tile_n`` output channels, visited in ``order`` (a copy: the mapping search
+        makes many of one band height)."""
+        sp = self.spec
+        ct = min(ct, ceil_div(sp.cin, self.R))
         out = copy.copy(self)
-        object.__setattr__(out, "order", order)
+        for name, v in (("tile_k", sp.kh * sp.kw * ct * self.R), ("ct_chunk", ct),
+                        ("tile_n", min(tile_n, sp.cout)), ("order", tuple(order))):
+            object.__setattr__(out, name, v)
         return out
 
     def cts(self, l: int) -> int:  # noqa: E741
@@ -249,12 +255,20 @@ def _is_os(cfg: AcceleratorConfig) -> bool:
 
 def conv_nest(cfg: AcceleratorConfig, spec: ConvSpec, mp: ConvMapping, quant: Quant = Quant(),
               preload: bool = False) -> ConvNest:
+    return _band_nest(cfg, spec, mp.rows, mp.flat, quant, preload).with_chunks(
+        mp.ct, mp.tile_n, mp.order)
+
+
+def _band_nest(cfg: AcceleratorConfig, spec: ConvSpec, rows: int, flat: Optional[bool],
+               quant: Quant, preload: bool) -> ConvNest:
+    """The nest of bands of ``rows`` output rows, with one channel unit per K chunk and
+    the array's columns per N chunk (:meth:`ConvNest.with_chunks` sets them)."""
     os = _is_os(cfg)
     unit = 1 if os else cfg.R
     ct_total = ceil_div(spec.cin, unit)
     K = spec.kh * spec.kw * ct_total * unit
-    rows = min(mp.rows, spec.h_out)
-    flat = os and (is_flat(spec, cfg.R) if mp.flat is None else mp.flat)
+    rows = min(rows, spec.h_out)
+    flat = os and (is_flat(spec, cfg.R) if flat is None else flat)
     if flat:   # M: every band's tiles
         full, last = divmod(spec.h_out, rows)
         tile_m = flat_geom(spec, cfg.R, rows).tiles * cfg.R
@@ -263,10 +277,9 @@ def conv_nest(cfg: AcceleratorConfig, spec: ConvSpec, mp: ConvMapping, quant: Qu
         row_px = xt_of(spec, cfg.R) * cfg.R if os else spec.w_out
         M, tile_m = spec.h_out * row_px, rows * row_px
     return ConvNest(M=M, K=K, N=spec.cout, tile_m=tile_m,
-                    tile_k=spec.kh * spec.kw * min(mp.ct, ct_total) * unit,
-                    tile_n=min(mp.tile_n, spec.cout), order=tuple(mp.order), raw=quant.raw,
-                    per_lane=quant.per_lane, clamp=quant.clamp, setup=conv_reg_count(os),
-                    preload=preload, spec=spec, ct_chunk=min(mp.ct, ct_total), R=unit,
+                    tile_k=spec.kh * spec.kw * unit, tile_n=min(cfg.C, spec.cout),
+                    raw=quant.raw, per_lane=quant.per_lane, clamp=quant.clamp,
+                    setup=conv_reg_count(os), preload=preload, spec=spec, ct_chunk=1, R=unit,
                     os=os, lanes=cfg.R, flat=flat, band_rows=rows)
 
 
@@ -540,15 +553,22 @@ def _conv_mapping(cfg, spec, raw, per_lane, clamp, preload) -> ConvMapping:
     C = cfg.C
     ct_total = ceil_div(spec.cin, unit)
     cands = []
+    bands: dict = {}
+
+    def band(rows: int) -> ConvNest:
+        if rows not in bands:
+            bands[rows] = _band_nest(cfg, spec, rows, None, quant, preload)
+        return bands[rows]
+
     for ct in _choices(ct_total, 1):
         for tn in _choices(spec.cout, C):
-            nests = (conv_nest(cfg, spec, ConvMapping(r, ct, tn), quant, preload)
+            nests = (band(r).with_chunks(ct, tn, ("m", "n", "k"))
                      for r in _choices(spec.h_out, 1))
             for first in itertools.islice((n for n in nests if fits(cfg, n) is None), 2):
                 busy = compute_bound(cfg, first)   # the same in both orders
                 for order in (("m", "n", "k"), ("n", "m", "k")):
                     mp = ConvMapping(first.band_rows, ct, tn, order)
-                    nest = first if order == first.order else first.with_order(order)
+                    nest = first if order == first.order else first.with_chunks(ct, tn, order)
                     beats = sum(nest_beats(cfg, nest))
                     cands.append((nest_lower_bound(cfg, nest, beats, busy),
                                   (busy, len(cands)), mp, nest, beats))

@@ -506,16 +506,17 @@ def nest_block(cfg: AcceleratorConfig, nest: LoopNest) -> mx.Block:
         return block_of(sig).times(count)
 
     inner_dim, outer_dim = ("n", "m") if m_outer else ("m", "n")
+    segments = {dim: nest.segments(dim) for dim in ("m", "k", "n")}   # asked for often
 
     def row_sig(a: int, b: int) -> tuple:
-        return tuple((step(a, b, f), step(a, b, la), c) for f, la, c in nest.segments("k"))
+        return tuple((step(a, b, f), step(a, b, la), c) for f, la, c in segments["k"])
 
     def row_block(sig: tuple) -> mx.Block:
         return mx.seq(*(step_block(s).times(c) for s, _, c in sig))
 
     def outer_sig(a: int) -> tuple:
         return tuple((row_sig(a, f), row_sig(a, la), c)
-                     for f, la, c in nest.segments(inner_dim))
+                     for f, la, c in segments[inner_dim])
 
     def outer_block(sig: tuple) -> mx.Block:
         return mx.seq(*(row_block(s).times(c) for s, _, c in sig))
@@ -523,6 +524,6 @@ def nest_block(cfg: AcceleratorConfig, nest: LoopNest) -> mx.Block:
     prologue = mx.other().times((0 if nest.raw or nest.per_lane else 1)
                                 + (2 if nest.clamp else 0))
     body = mx.seq(*(run(f, la, c, outer_sig, outer_block)
-                    for f, la, c in nest.segments(outer_dim)))
+                    for f, la, c in segments[outer_dim]))
     li, lj = ij(n_outer - 1, n_inner - 1)
     return mx.seq(prologue, body, read_out(nest.m(li), nest.n(lj), waits=True))
