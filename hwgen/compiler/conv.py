@@ -42,8 +42,8 @@ from ..lib.arith import ceil_div
 from ..lib.errors import WorkloadError
 from ..lib.protocol import (CONV_REGS, OS_CONV_REGS, ConvReg, OsConvReg, cmd_conv_set,
                             conv_reg_count, pack_fields)
-from ..models.perf import (LoopNest, block_timing, cached_nest_block, compute_bound, nest_beats,
-                           nest_lower_bound)
+from ..models.perf import (LoopNest, beat_totals, block_timing, cached_nest_block,
+                           compute_bound, nest_beats, nest_lower_bound)
 from .program import NestSource, Program, Quant, emit_nest, weight_words
 
 
@@ -566,10 +566,11 @@ def _conv_mapping(cfg, spec, raw, per_lane, clamp, preload) -> ConvMapping:
                      for r in _choices(spec.h_out, 1))
             for first in itertools.islice((n for n in nests if fits(cfg, n) is None), 2):
                 busy = compute_bound(cfg, first)   # the same in both orders
+                totals = beat_totals(cfg, first)    # likewise
                 for order in (("m", "n", "k"), ("n", "m", "k")):
                     mp = ConvMapping(first.band_rows, ct, tn, order)
                     nest = first if order == first.order else first.with_chunks(ct, tn, order)
-                    beats = sum(nest_beats(cfg, nest))
+                    beats = sum(nest_beats(cfg, nest, totals))
                     cands.append((nest_lower_bound(cfg, nest, beats, busy),
                                   (busy, len(cands)), mp, nest, beats))
     if not cands:

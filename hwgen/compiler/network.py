@@ -179,7 +179,7 @@ class NetworkPlan:
 def _quant(layer: QLayer, channels: slice, n: int) -> Quant:
     mult, shift = layer.mult_shift(n)
     bias = layer.bias if layer.bias is not None else np.zeros(n, dtype=np.int64)
-    ints = lambda v: tuple(int(x) for x in np.asarray(v)[channels].tolist())  # noqa: E731
+    ints = lambda v: tuple(map(int, np.asarray(v)[channels].tolist()))  # noqa: E731
     return Quant(raw=False, mult=ints(mult), shift=ints(shift), bias=ints(bias),
                  lo=layer.lo, hi=layer.hi)
 

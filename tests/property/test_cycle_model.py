@@ -12,8 +12,8 @@ from hwgen.config import MappingConfig, config_from_dict, load_config
 from hwgen.lib.protocol import OP_LOAD_IN, OP_LOAD_W, decode
 from hwgen.compiler.conv import ConvMapping, ConvSpec, conv_nest
 from hwgen.compiler.mapping import default_mapping_bound
-from hwgen.models.perf import (LoopNest, gemm_lower_bound, gemm_nest, gemm_timing, nest_beats,
-                               nest_lower_bound, nest_timing, program_timing)
+from hwgen.models.perf import (LoopNest, beat_totals, gemm_lower_bound, gemm_nest, gemm_timing,
+                               nest_beats, nest_lower_bound, nest_timing, program_timing)
 
 designs = st.fixed_dictionaries({
     "array": st.fixed_dictionaries({
@@ -87,6 +87,10 @@ def test_convolution_beats_and_bound(d, cin, hw, cout, k, stride, pad, mp, order
                      Quant() if raw else Quant(raw=False, mult=3), preload)
     t = nest_timing(cfg, nest)
     assert nest_beats(cfg, nest) == (t.in_beats, t.w_beats, t.out_beats)
+    # the order-independent counts, taken from the same nest in the other order
+    other = nest.with_chunks(nest.ct_chunk, nest.tile_n, (order[1], order[0], "k"))
+    assert nest_beats(cfg, nest, beat_totals(cfg, other)) == (t.in_beats, t.w_beats,
+                                                               t.out_beats)
     assert nest_lower_bound(cfg, nest) <= t.cycles
 
 
