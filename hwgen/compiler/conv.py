@@ -29,6 +29,7 @@ channel tiles with a block-diagonal kernel.
 """
 from __future__ import annotations
 
+import copy
 import functools
 import itertools
 from dataclasses import dataclass
@@ -41,8 +42,8 @@ from ..lib.arith import ceil_div
 from ..lib.errors import WorkloadError
 from ..lib.protocol import (CONV_REGS, OS_CONV_REGS, ConvReg, OsConvReg, cmd_conv_set,
                             conv_reg_count, pack_fields)
-from ..models.perf import (LoopNest, block_timing, cached_nest_block, compute_bound, nest_beats,
-                           nest_lower_bound)
+from ..models.perf import (LoopNest, beat_totals, block_timing, cached_nest_block,
+                           compute_bound, nest_beats, nest_lower_bound)
 from .program import NestSource, Program, Quant, emit_nest, weight_words
 
 
@@ -135,6 +136,18 @@ class ConvNest(LoopNest):
     def _band_words(self) -> tuple[int, ...]:
         """Input words per channel unit of each band."""
         return _band_words(self.spec, self.band_rows, self.os, self.lanes, self.flat)
+
+    def with_chunks(self, ct: int, tile_n: int, order: tuple) -> "ConvNest":
+        """This nest's bands with K chunks of ``ct`` channel units, N chunks of
+        ``tile_n`` output channels, visited in ``order`` (a copy: the mapping search
+        makes many of one band height)."""
+        sp = self.spec
+        ct = min(ct, ceil_div(sp.cin, self.R))
+        out = copy.copy(self)
+        for name, v in (("tile_k", sp.kh * sp.kw * ct * self.R), ("ct_chunk", ct),
+                        ("tile_n", min(tile_n, sp.cout)), ("order", tuple(order))):
+            object.__setattr__(out, name, v)
+        return out
 
     def cts(self, l: int) -> int:  # noqa: E741
         """Channel units of K chunk l."""
@@ -242,12 +255,20 @@ def _is_os(cfg: AcceleratorConfig) -> bool:
 
 def conv_nest(cfg: AcceleratorConfig, spec: ConvSpec, mp: ConvMapping, quant: Quant = Quant(),
               preload: bool = False) -> ConvNest:
+    return _band_nest(cfg, spec, mp.rows, mp.flat, quant, preload).with_chunks(
+        mp.ct, mp.tile_n, mp.order)
+
+
+def _band_nest(cfg: AcceleratorConfig, spec: ConvSpec, rows: int, flat: Optional[bool],
+               quant: Quant, preload: bool) -> ConvNest:
+    """The nest of bands of ``rows`` output rows, with one channel unit per K chunk and
+    the array's columns per N chunk (:meth:`ConvNest.with_chunks` sets them)."""
     os = _is_os(cfg)
     unit = 1 if os else cfg.R
     ct_total = ceil_div(spec.cin, unit)
     K = spec.kh * spec.kw * ct_total * unit
-    rows = min(mp.rows, spec.h_out)
-    flat = os and (is_flat(spec, cfg.R) if mp.flat is None else mp.flat)
+    rows = min(rows, spec.h_out)
+    flat = os and (is_flat(spec, cfg.R) if flat is None else flat)
     if flat:   # M: every band's tiles
         full, last = divmod(spec.h_out, rows)
         tile_m = flat_geom(spec, cfg.R, rows).tiles * cfg.R
@@ -256,10 +277,9 @@ def conv_nest(cfg: AcceleratorConfig, spec: ConvSpec, mp: ConvMapping, quant: Qu
         row_px = xt_of(spec, cfg.R) * cfg.R if os else spec.w_out
         M, tile_m = spec.h_out * row_px, rows * row_px
     return ConvNest(M=M, K=K, N=spec.cout, tile_m=tile_m,
-                    tile_k=spec.kh * spec.kw * min(mp.ct, ct_total) * unit,
-                    tile_n=min(mp.tile_n, spec.cout), order=tuple(mp.order), raw=quant.raw,
-                    per_lane=quant.per_lane, clamp=quant.clamp, setup=conv_reg_count(os),
-                    preload=preload, spec=spec, ct_chunk=min(mp.ct, ct_total), R=unit,
+                    tile_k=spec.kh * spec.kw * unit, tile_n=min(cfg.C, spec.cout),
+                    raw=quant.raw, per_lane=quant.per_lane, clamp=quant.clamp,
+                    setup=conv_reg_count(os), preload=preload, spec=spec, ct_chunk=1, R=unit,
                     os=os, lanes=cfg.R, flat=flat, band_rows=rows)
 
 
@@ -533,19 +553,24 @@ def _conv_mapping(cfg, spec, raw, per_lane, clamp, preload) -> ConvMapping:
     C = cfg.C
     ct_total = ceil_div(spec.cin, unit)
     cands = []
+    bands: dict = {}
+
+    def band(rows: int) -> ConvNest:
+        if rows not in bands:
+            bands[rows] = _band_nest(cfg, spec, rows, None, quant, preload)
+        return bands[rows]
+
     for ct in _choices(ct_total, 1):
         for tn in _choices(spec.cout, C):
-            rows_fit = (r for r in _choices(spec.h_out, 1)
-                        if fits(cfg, conv_nest(cfg, spec, ConvMapping(r, ct, tn), quant,
-                                               preload)) is None)
-            for rows in itertools.islice(rows_fit, 2):
-                busy = None   # the engine's busy cycles: the same in both orders
+            nests = (band(r).with_chunks(ct, tn, ("m", "n", "k"))
+                     for r in _choices(spec.h_out, 1))
+            for first in itertools.islice((n for n in nests if fits(cfg, n) is None), 2):
+                busy = compute_bound(cfg, first)   # the same in both orders
+                totals = beat_totals(cfg, first)    # likewise
                 for order in (("m", "n", "k"), ("n", "m", "k")):
-                    mp = ConvMapping(rows, ct, tn, order)
-                    nest = conv_nest(cfg, spec, mp, quant, preload)
-                    beats = sum(nest_beats(cfg, nest))
-                    if busy is None:
-                        busy = compute_bound(cfg, nest)
+                    mp = ConvMapping(first.band_rows, ct, tn, order)
+                    nest = first if order == first.order else first.with_chunks(ct, tn, order)
+                    beats = sum(nest_beats(cfg, nest, totals))
                     cands.append((nest_lower_bound(cfg, nest, beats, busy),
                                   (busy, len(cands)), mp, nest, beats))
     if not cands:

@@ -17,9 +17,32 @@ def default_mapping(cfg: AcceleratorConfig, M: int, K: int, N: int,
     return _default_mapping(cfg, int(M), int(K), int(N), int(exact))
 
 
+def default_mapping_bound(cfg: AcceleratorConfig, M: int, K: int, N: int,
+                          exact: int = 6) -> int:
+    """A lower bound on the cycles of the GEMM under :func:`default_mapping`'s choice
+    (the least :func:`nest_lower_bound` of the mappings it compares), without timing any:
+    what a caller comparing the GEMM with something faster needs to know to skip it."""
+    return _bounded(cfg, int(M), int(K), int(N), int(exact))[0][0]
+
+
 @functools.lru_cache(maxsize=4096)
 def _default_mapping(cfg: AcceleratorConfig, M: int, K: int, N: int,
                      exact: int) -> MappingConfig:
+    volume = lambda mp: mp.tile_m * mp.tile_k * mp.tile_n
+    best = None
+    for bound, _, mp in _bounded(cfg, M, K, N, exact):
+        if best is not None and bound > best[0][0]:
+            break   # this one and the rest are slower than the best found
+        cyc = gemm_timing(cfg, M, K, N, mp).cycles
+        key = (cyc, -volume(mp), mp.order)
+        if best is None or key < best[0]:
+            best = (key, mp)
+    return best[1]
+
+
+@functools.lru_cache(maxsize=4096)
+def _bounded(cfg: AcceleratorConfig, M: int, K: int, N: int, exact: int) -> tuple:
+    """(lower bound, rank, mapping) of the ``exact`` best ranked mappings, by bound."""
     R, C = cfg.R, cfg.C
 
     def candidates(full, unit):
@@ -51,14 +74,5 @@ def _default_mapping(cfg: AcceleratorConfig, M: int, K: int, N: int,
                      for order in (("m", "n", "k"), ("n", "m", "k"))),
                     key=lambda mp: (approx_cycles(cfg, M, K, N, mp), -volume(mp), mp.order,
                                     mp.tile_m, mp.tile_k))
-    best = None
-    bounded = sorted((nest_lower_bound(cfg, gemm_nest(M, K, N, mp)), rank, mp)
-                     for rank, mp in enumerate(ranked[:exact]))
-    for bound, _, mp in bounded:
-        if best is not None and bound > best[0][0]:
-            break   # this one and the rest are slower than the best found
-        cyc = gemm_timing(cfg, M, K, N, mp).cycles
-        key = (cyc, -volume(mp), mp.order)
-        if best is None or key < best[0]:
-            best = (key, mp)
-    return best[1]
+    return tuple(sorted((nest_lower_bound(cfg, gemm_nest(M, K, N, mp)), rank, mp)
+                        for rank, mp in enumerate(ranked[:exact])))

@@ -45,7 +45,7 @@ from ..models.network import QLayer, QNet, pool_as_conv
 from ..models.perf import (GemmTiming, LoopNest, block_timing, cached_nest_block,
                            gemm_lower_bound, gemm_nest)
 from .conv import ConvMapping, ConvNest, ConvSpec, conv_mapping, conv_nest, conv_output, emit_conv
-from .mapping import default_mapping
+from .mapping import default_mapping, default_mapping_bound
 from .pool import PoolSpec, band_rows, emit_pool, pool_block, pool_refusal
 from .program import GemmSource, Program, Quant, check_gemm, emit_nest, per_word_quant
 
@@ -196,7 +196,7 @@ class NetworkPlan:
 def _quant(layer: QLayer, channels: slice, n: int) -> Quant:
     mult, shift = layer.mult_shift(n)
     bias = layer.bias if layer.bias is not None else np.zeros(n, dtype=np.int64)
-    ints = lambda v: tuple(int(x) for x in np.asarray(v)[channels].tolist())  # noqa: E731
+    ints = lambda v: tuple(map(int, np.asarray(v)[channels].tolist()))  # noqa: E731
     return Quant(raw=False, mult=ints(mult), shift=ints(shift), bias=ints(bias),
                  lo=layer.lo, hi=layer.hi)
 
@@ -246,6 +246,9 @@ def _host_faster(cfg, spec: ConvSpec, raw: bool, per_lane: bool, clamp: bool,
     if gemm_lower_bound(cfg, M, K, N) >= HOST_IM2COL_GAIN * chip:
         return False   # no mapping of the GEMM could be fast enough
     try:
+        check_gemm(cfg, M, K, N)
+        if default_mapping_bound(cfg, M, K, N) >= HOST_IM2COL_GAIN * chip:
+            return False   # nor the one default_mapping would choose (not timed)
         host = _host_nest(cfg, spec, quant, residual)
     except WorkloadError:
         return False
@@ -456,7 +459,8 @@ def clear_caches() -> None:
     from ..config import schema
     from ..models import perf
     for cached in (conv._conv_mapping, conv._band_words, mapping._default_mapping,
-                   perf.cached_nest_block, _host_faster, schema._chunk_words):
+                   mapping._bounded, perf.cached_nest_block, _host_faster,
+                   schema._chunk_words):
         cached.cache_clear()
     perf._STEP_CACHES.clear()
 

@@ -293,25 +293,38 @@ def _resident(cfg: AcceleratorConfig, nest: LoopNest) -> tuple[bool, bool]:
     return _keeps(n_m * n_k, two_in), _keeps(n_k, two_w)
 
 
-def nest_beats(cfg: AcceleratorConfig, nest: LoopNest) -> tuple[int, int, int]:
+def nest_beats(cfg: AcceleratorConfig, nest: LoopNest,
+               totals: Optional[tuple] = None) -> tuple[int, int, int]:
     """The (in, weight, out) beats of :func:`nest_timing` for ``nest``, counted without
     timing it: operand chunks are loaded once, or once per pass when their stream does
     not stay resident (the rule of :func:`nest_block`); each output chunk is read once
-    per column tile."""
-    C = cfg.C
-    link = cfg.link
+    per column tile. ``totals``: :func:`beat_totals` of a nest that differs from this one
+    at most in its loop order, when known."""
     n_m, n_k, n_n = nest.counts
     a_keeps, w_keeps = _resident(cfg, nest)
-    in_beats = (1 if a_keeps else n_n) * nest.a_words_total(cfg) * link.in_word_beats
-    w_beats = (1 if w_keeps else n_m) * nest.w_words_total(cfg) * link.w_word_beats
+    a_total, w_total, out_beats, preload = beat_totals(cfg, nest) if totals is None else totals
+    in_beats = (1 if a_keeps else n_n) * a_total
+    w_beats = (1 if w_keeps else n_m) * w_total + preload
+    return in_beats, w_beats, out_beats
+
+
+def beat_totals(cfg: AcceleratorConfig, nest: LoopNest) -> tuple[int, int, int, int]:
+    """What :func:`nest_beats` counts independently of the loop order: the beats of every
+    input chunk once, of every weight chunk once, of the results, and of the preloads."""
+    C = cfg.C
+    link = cfg.link
+    n_m = nest.counts[0]
+    a_total = nest.a_words_total(cfg) * link.in_word_beats
+    w_total = nest.w_words_total(cfg) * link.w_word_beats
     tiles = sum(cn * ceil_div(n, C) for n, cn in _splits(nest.N, nest.tile_n))
     out_beats = sum(cm * cn * _out_words(cfg, m, n) for m, cm in _splits(nest.M, nest.tile_m)
                     for n, cn in _splits(nest.N, nest.tile_n)) * cfg.acc_word_beats
+    preload = 0
     if nest.preload and cfg.dataflow is Dataflow.IS:   # (one LOAD_ACC word per C^T word)
-        w_beats += out_beats
+        preload = out_beats
     elif nest.preload:
-        w_beats += sum(nest.acc_rows(cfg, i) for i in range(n_m)) * tiles * link.w_word_beats
-    return in_beats, w_beats, out_beats
+        preload = sum(nest.acc_rows(cfg, i) for i in range(n_m)) * tiles * link.w_word_beats
+    return a_total, w_total, out_beats, preload
 
 
 def nest_lower_bound(cfg: AcceleratorConfig, nest: LoopNest,
@@ -517,16 +530,17 @@ def nest_block(cfg: AcceleratorConfig, nest: LoopNest, alg=mx) -> mx.Block:
         return block_of(sig).times(count)
 
     inner_dim, outer_dim = ("n", "m") if m_outer else ("m", "n")
+    segments = {dim: nest.segments(dim) for dim in ("m", "k", "n")}   # asked for often
 
     def row_sig(a: int, b: int) -> tuple:
-        return tuple((step(a, b, f), step(a, b, la), c) for f, la, c in nest.segments("k"))
+        return tuple((step(a, b, f), step(a, b, la), c) for f, la, c in segments["k"])
 
     def row_block(sig: tuple) -> mx.Block:
         return alg.seq(*(step_block(s).times(c) for s, _, c in sig))
 
     def outer_sig(a: int) -> tuple:
         return tuple((row_sig(a, f), row_sig(a, la), c)
-                     for f, la, c in nest.segments(inner_dim))
+                     for f, la, c in segments[inner_dim])
 
     def outer_block(sig: tuple) -> mx.Block:
         return alg.seq(*(row_block(s).times(c) for s, _, c in sig))
@@ -534,7 +548,7 @@ def nest_block(cfg: AcceleratorConfig, nest: LoopNest, alg=mx) -> mx.Block:
     prologue = alg.other().times((0 if nest.raw or nest.per_lane else 1)
                                 + (2 if nest.clamp else 0))
     body = alg.seq(*(run(f, la, c, outer_sig, outer_block)
-                    for f, la, c in nest.segments(outer_dim)))
+                     for f, la, c in segments[outer_dim]))
     li, lj = ij(n_outer - 1, n_inner - 1)
     return alg.seq(prologue, body, read_out(nest.m(li), nest.n(lj), waits=True))
 

@@ -11,8 +11,9 @@ from hwgen.compiler import Quant, default_mapping, emit_gemm_program
 from hwgen.config import MappingConfig, config_from_dict, load_config
 from hwgen.lib.protocol import OP_LOAD_IN, OP_LOAD_W, decode
 from hwgen.compiler.conv import ConvMapping, ConvSpec, conv_nest
-from hwgen.models.perf import (LoopNest, gemm_lower_bound, gemm_timing, nest_beats,
-                               nest_lower_bound, nest_timing, program_timing)
+from hwgen.compiler.mapping import default_mapping_bound
+from hwgen.models.perf import (LoopNest, beat_totals, gemm_lower_bound, gemm_nest, gemm_timing,
+                               nest_beats, nest_lower_bound, nest_timing, program_timing)
 
 designs = st.fixed_dictionaries({
     "array": st.fixed_dictionaries({
@@ -86,7 +87,26 @@ def test_convolution_beats_and_bound(d, cin, hw, cout, k, stride, pad, mp, order
                      Quant() if raw else Quant(raw=False, mult=3), preload)
     t = nest_timing(cfg, nest)
     assert nest_beats(cfg, nest) == (t.in_beats, t.w_beats, t.out_beats)
+    # the order-independent counts, taken from the same nest in the other order
+    other = nest.with_chunks(nest.ct_chunk, nest.tile_n, (order[1], order[0], "k"))
+    assert nest_beats(cfg, nest, beat_totals(cfg, other)) == (t.in_beats, t.w_beats,
+                                                               t.out_beats)
     assert nest_lower_bound(cfg, nest) <= t.cycles
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(d=st.one_of(designs, is_designs), m=st.integers(1, 200), k=st.integers(1, 200),
+       n=st.integers(1, 200), per_lane=st.booleans(), clamp=st.booleans(),
+       preload=st.booleans())
+def test_default_mapping_bound_is_below_its_exact_cycles(d, m, k, n, per_lane, clamp,
+                                                         preload):
+    """The bound a network plan uses to skip timing the host's im2col GEMM never exceeds
+    the exact cycles of the GEMM under default_mapping's choice, with the output
+    treatment and preload of a convolution."""
+    cfg = config_from_dict(d, "random.yaml")
+    mp = default_mapping(cfg, m, k, n)
+    nest = gemm_nest(m, k, n, mp, raw=False, per_lane=per_lane, clamp=clamp, preload=preload)
+    assert default_mapping_bound(cfg, m, k, n) <= nest_timing(cfg, nest).cycles
 
 
 def test_huge_gemms_are_timed_in_milliseconds():
