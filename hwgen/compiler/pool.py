@@ -66,11 +66,28 @@ def band_rows(cfg: AcceleratorConfig, spec: PoolSpec) -> int:
     return max(0, min(ho, by_in, cfg.buffers.acc.depth // wo))
 
 
+def only_padding(spec: PoolSpec) -> bool:
+    """Whether a window holds no input pixel: with dilation, padding of at most half the
+    window can still surround an image narrower than the taps' spacing. The unit writes
+    an output from the taps inside the image only."""
+    ho, wo = spec.out_hw
+    (sy, sx), (dy, dx) = spec.stride, spec.dilation
+    t, l = spec.pad[:2]
+
+    def empty(n_out, step, pad, k, dil, size):
+        return any(not any(0 <= o * step - pad + i * dil < size for i in range(k))
+                   for o in range(n_out))
+    return empty(ho, sy, t, spec.kh, dy, spec.h) or empty(wo, sx, l, spec.kw, dx, spec.w)
+
+
 def pool_refusal(cfg: AcceleratorConfig, spec: PoolSpec, lo: int, hi: int) -> str | None:
     """Why the pooling unit cannot run this pooling, or None."""
     if not cfg.features.maxpool:
         return f"max pooling: {cfg.name} has no pooling unit (features.maxpool)"
     ho, wo = spec.out_hw
+    if only_padding(spec):
+        return ("max pooling on the host: a window holds only padding (the dilated taps "
+                "miss the image), which the pooling unit does not write")
     kmax = (1 << POOL_K_BITS) - 1
     if spec.kh > kmax or spec.kw > kmax:
         return (f"max pooling on the host: the {spec.kh}x{spec.kw} window exceeds the pooling "

@@ -17,9 +17,9 @@ from amaranth.hdl import Module, Signal, signed, unsigned
 from amaranth.lib import data, wiring
 from amaranth.lib.wiring import In, Out
 
-from ..config import AcceleratorConfig
+from ..config import AcceleratorConfig, Dataflow
 from ..lib.checks import check_type
-from ..lib.protocol import CONV_REG_BITS, CONV_REGS, DIM_BITS, POOL_K_BITS, PoolReg
+from ..lib.protocol import CONV_REG_BITS, DIM_BITS, POOL_K_BITS, PoolReg, conv_reg_count
 from ..lib.schedule import BUFFER_READ_LATENCY
 from ..mem import ReadPortSignature, WritePortSignature, acc_word, input_word
 
@@ -56,12 +56,14 @@ class PoolUnit(wiring.Component):
         self.cfg = cfg
         self.lanes = cfg.pool_lanes
         bufs = cfg.buffers
+        # the design's whole CONV_SET register file (the unit reads the first few)
+        n_regs = conv_reg_count(cfg.dataflow is Dataflow.OS)
         super().__init__({
             "start": In(1),
             "rows": In(DIM_BITS), "cols": In(DIM_BITS),
             "kh": In(POOL_K_BITS), "kw": In(POOL_K_BITS),
             "in_bank": In(1), "acc_bank": In(1),
-            "regs": In(data.ArrayLayout(signed(CONV_REG_BITS), CONV_REGS)),
+            "regs": In(data.ArrayLayout(signed(CONV_REG_BITS), n_regs)),
             "busy": Out(1), "cur_in_bank": Out(1), "cur_acc_bank": Out(1),
             "in_rd": Out(ReadPortSignature(bufs.input, input_word(cfg))),
             "acc_wr": Out(WritePortSignature(bufs.acc, acc_word(cfg))),

@@ -7,7 +7,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from hwgen.compiler.pool import PoolSpec, band_rows, emit_pool, pool_block, pool_refusal
+from hwgen.compiler.pool import (PoolSpec, band_rows, emit_pool, only_padding, pool_block,
+                                 pool_refusal)
 from hwgen.config import config_from_dict
 from hwgen.config.check import ConfigError
 from hwgen.lib.errors import WorkloadError
@@ -68,7 +69,7 @@ def test_random_max_pooling_bit_exact(c, hw, k, stride, pad, dil, arr, beat, dep
     if ho < 1 or wo < 1:
         return
     cfg = design(*arr, depth, beat, banks, dataflow)
-    if band_rows(cfg, spec) < 1:
+    if band_rows(cfg, spec) < 1 or only_padding(spec):
         with pytest.raises(WorkloadError, match="max pooling on the host"):
             emit_pool(cfg, spec, None, *clamp)
         return
@@ -80,6 +81,18 @@ def test_random_max_pooling_bit_exact(c, hw, k, stride, pad, dil, arr, beat, dep
     assert (prog.decode(cfg, res.dout) == direct_max_pool(x, spec, *clamp)).all(), spec
     assert res.cycles == program_timing(cfg, prog.cmds).cycles
     assert res.cycles == mx.finish(pool_block(cfg, spec, *clamp))
+
+
+def test_window_of_only_padding_stays_on_the_host():
+    """A 1x2 window with dilation 2 and one pixel of padding each side, over a one-pixel
+    image: its two taps miss the image (padding within half the window all the same), so
+    the unit, which writes an output from the taps inside the image, refuses it."""
+    spec = PoolSpec(1, 1, 1, 1, 2, (1, 1), (0, 1, 0, 1), (1, 2))
+    assert spec.out_hw == (1, 1) and valid_padding((1, 2), (1, 2), spec.pad)
+    assert only_padding(spec)
+    assert not only_padding(PoolSpec(1, 1, 3, 1, 2, (1, 1), (0, 1, 0, 1), (1, 2)))
+    with pytest.raises(WorkloadError, match="a window holds only padding"):
+        emit_pool(design(2, 2, 24, 1), spec, None, -128, 127)
 
 
 def test_bands_and_tiles_with_stalls():
