@@ -239,7 +239,7 @@ def _host_faster(cfg, spec: ConvSpec, raw: bool, per_lane: bool, clamp: bool,
     7x7 conv of 3 channels uses 3 of 16 rows on chip, 147 of 160 as a GEMM), since the
     host then sends kh*kw times the input instead."""
     quant = Quant(raw=raw, mult=(1,) if per_lane else 1, lo=0 if clamp else None)
-    t = lambda nest: block_timing(mx.seq(_nest_block(cfg, nest), mx.sync())).cycles  # noqa: E731
+    t = lambda nest: block_timing(mx.seq(cached_nest_block(cfg, nest), mx.sync())).cycles  # noqa: E731
     mp = conv_mapping(cfg, spec, quant, preload=residual)
     chip = t(conv_nest(cfg, spec, mp, quant, preload=residual))
     M, K, N = spec.h_out * spec.w_out, spec.cin * spec.kh * spec.kw, spec.cout
@@ -380,7 +380,7 @@ def pool_spec(qnet: QNet, layer: QLayer) -> PoolSpec:
                     tuple(layer.dilation))
 
 
-def _pool_plan(cfg, qnet, layer, n_images) -> Optional[LayerPlan]:
+def _pool_plan(cfg, qnet, layer, n_images) -> LayerPlan:
     """A maxpool on the pooling unit, one part per image, or (the unit cannot do it) a
     host layer saying why."""
     spec = pool_spec(qnet, layer)
@@ -408,7 +408,7 @@ def _pool_plan(cfg, qnet, layer, n_images) -> Optional[LayerPlan]:
 
 def plan_layer(cfg: AcceleratorConfig, qnet: QNet, layer: QLayer, n_images: int = 1) -> LayerPlan:
     op = layer.op
-    if op == "maxpool" and cfg.features.maxpool:
+    if op == "maxpool":   # on the pooling unit, or the host with the reason
         return _pool_plan(cfg, qnet, layer, n_images)
     if op == "avgpool":
         layer = pool_as_conv(layer, qnet.tensor(layer.inputs[0]).shape[0])
@@ -425,15 +425,10 @@ def plan_layer(cfg: AcceleratorConfig, qnet: QNet, layer: QLayer, n_images: int 
         lp = LayerPlan(layer, "array", "linear", (n_images, I, O), 1, n_images * I * O,
                        _linear_parts(cfg, qnet, layer, n_images))
     else:
-        why = {"maxpool": f"max pooling: {cfg.name} has no pooling unit (features.maxpool)",
-               "add": "an add the importer could not fuse into "
-               "a conv (residual preload)", "flatten": "layout", "reshape": "layout",
-               "concat": "layout", "clamp": "a clamp on its own"}[op]
-        macs = 0
-        if op == "maxpool":
-            C, Ho, Wo = qnet.tensor(layer.output).shape
-            macs = 0 * C * Ho * Wo   # comparisons, not MACs
-        return LayerPlan(layer, "host", why, macs=macs)
+        why = {"add": "an add the importer could not fuse into a conv (residual preload)",
+               "flatten": "layout", "reshape": "layout", "concat": "layout",
+               "clamp": "a clamp on its own"}[op]
+        return LayerPlan(layer, "host", why)
     if layer.residual is not None and not cfg.features.preload:
         raise WorkloadError(f"layer {layer.name}: its residual add needs features.preload, "
                             f"which {cfg.name} leaves out")
@@ -442,14 +437,9 @@ def plan_layer(cfg: AcceleratorConfig, qnet: QNet, layer: QLayer, n_images: int 
                             f"features.lane_quant, which {cfg.name} leaves out")
     blocks = []
     for p in lp.parts:
-        blocks += [_nest_block(cfg, p.nest), mx.sync()]
+        blocks += [cached_nest_block(cfg, p.nest), mx.sync()]   # alike parts timed once
     lp.block = mx.seq(*blocks)
     return lp
-
-
-def _nest_block(cfg: AcceleratorConfig, nest: LoopNest) -> mx.Block:
-    """Alike parts (images, channel tiles, repeated layers) are timed once."""
-    return cached_nest_block(cfg, nest)
 
 
 def clear_caches() -> None:

@@ -474,6 +474,16 @@ class AcceleratorConfig:
         """One pod of a multi-pod design (the design without ``pods:``)."""
         return dataclasses.replace(self, pods=None)
 
+    @property
+    def port_designs(self) -> list:
+        """The single-array design behind each port of the top: one per pod, one per
+        engine, or the design itself."""
+        if self.subaccelerators:
+            return [e for _, e in self.engines]
+        if self.pods is not None:
+            return [self.pod] * self.pods.count
+        return [self]
+
     def replace(self, **kw) -> "AcceleratorConfig":
         return dataclasses.replace(self, **kw)
 

@@ -28,16 +28,6 @@ DEFAULT_TIMEOUT = 2.0
 PYSERIAL_HINT = "pip install pyserial==3.5"
 
 
-def port_links(cfg: AcceleratorConfig) -> list:
-    """The frame sizes (:class:`hwgen.lib.framing.LinkShape`) of each port behind the
-    bridge: one for a single array, one per pod or engine otherwise."""
-    if cfg.subaccelerators:
-        return [e.link for _, e in cfg.engines]
-    if cfg.pods is not None:
-        return [cfg.pod.link] * cfg.pods.count
-    return [cfg.link]
-
-
 class LinkError(RuntimeError):
     """The board did not answer as expected (one-line message naming what was awaited)."""
 
@@ -128,7 +118,7 @@ class BoardLink:
         self.transport = transport
         self.timeout = timeout
         self.window = window
-        self.links = port_links(cfg)
+        self.links = [d.link for d in cfg.port_designs]   # frame sizes per port
         self.dec = fr.ReplyDecoder(max(link.dout_bytes for link in self.links))
         self._inflight: deque[int] = deque()  # sizes of unacknowledged frames, in order
         self._acked = 0                         # ACKs consumed from the decoder

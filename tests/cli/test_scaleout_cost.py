@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from hwgen.cli import main
+from tests.cli.test_scaleout_cli import run
 from hwgen.config.loader import load_config
 from hwgen.models import cost, cost_scaleout
 
@@ -32,12 +32,6 @@ HET = BASE + """subaccelerators:
   - {name: os, array: {rows: 4, cols: 2, dataflow: os}}
 """
 PDK = ("--pdk", "osu018", "--clock-ns", "10")
-
-
-def run(capsys, *argv):
-    code = main(list(argv))
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 @pytest.fixture

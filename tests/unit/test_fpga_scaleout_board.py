@@ -24,7 +24,7 @@ HET = {"name": "het", **SMALL, "subaccelerators": [
 
 
 def units(cfg):
-    return [e for _, e in cfg.engines] if cfg.subaccelerators else [cfg.pod] * cfg.pods.count
+    return cfg.port_designs
 
 
 def run_frames(cfg, parts, *, extra=()):

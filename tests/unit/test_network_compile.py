@@ -28,6 +28,23 @@ NO_IM2COL = {"name": "plain", "array": {"rows": 2, "cols": 3, "dataflow": "os"},
              "features": {"im2col": False}}
 
 
+def layers_on_amaranth(cfg, plan, env) -> list:
+    """Every layer's program of ``plan`` on the Amaranth simulator, each checked bit-exact
+    against ``env`` (the integer reference) and taking the plan's cycles; (layer
+    program, result) per layer."""
+    out = []
+    for lprog in network_programs(cfg, plan, env):
+        lp, prog = lprog.plan, lprog.program
+        res = run_program_amaranth(cfg, prog.cmds, prog.din, prog.n_dout, seed=1,
+                                   max_cycles=2_000_000)
+        assert not res.timed_out
+        got = lprog.decode(cfg, res.dout, env[lp.layer.output].shape)
+        assert (got == env[lp.layer.output]).all(), lp.layer.name
+        assert res.cycles == lp.cycles, lp.layer.name
+        out.append((lprog, res))
+    return out
+
+
 @pytest.mark.parametrize("cfg", [load_config("tiny"), config_from_dict(WS_TINY, "ws.yaml"),
                                  config_from_dict(NO_IM2COL, "plain.yaml")],
                          ids=["os-im2col-on-chip", "ws-im2col-on-chip", "os-host-im2col"])
@@ -46,14 +63,9 @@ def test_digits_cnn_bit_exact_layer_by_layer(cfg, digits):
             assert hows[name].endswith(", host im2col"), hows[name]
     assert "depthwise" in hows["pool"] and plan.totals()["host_ops"] == []
     total = 0
-    for lprog in network_programs(cfg, plan, env):
-        lp, prog = lprog.plan, lprog.program
-        res = run_program_amaranth(cfg, prog.cmds, prog.din, prog.n_dout, seed=1,
-                                   max_cycles=2_000_000)
-        assert not res.timed_out
-        got = lprog.decode(cfg, res.dout, env[lp.layer.output].shape)
-        assert (got == env[lp.layer.output]).all(), lp.layer.name
-        assert res.cycles == lp.cycles == program_timing(cfg, prog.cmds).cycles, lp.layer.name
+    for lprog, res in layers_on_amaranth(cfg, plan, env):
+        cmds, name = lprog.program.cmds, lprog.plan.layer.name
+        assert res.cycles == program_timing(cfg, cmds).cycles, name
         total += res.cycles
     assert total == plan.totals()["cycles"]
 
@@ -89,14 +101,7 @@ def test_digits_cnn_bit_exact_on_input_stationary(digits):
     x = digits.quantize_input(np.random.default_rng(3).normal(size=(1, 1, 8, 8)))
     env = digits.run(x)
     plan = plan_network(cfg, digits)
-    for lprog in network_programs(cfg, plan, env):
-        lp, prog = lprog.plan, lprog.program
-        res = run_program_amaranth(cfg, prog.cmds, prog.din, prog.n_dout, seed=1,
-                                   max_cycles=2_000_000)
-        assert not res.timed_out
-        got = lprog.decode(cfg, res.dout, env[lp.layer.output].shape)
-        assert (got == env[lp.layer.output]).all(), lp.layer.name
-        assert res.cycles == lp.cycles, lp.layer.name
+    layers_on_amaranth(cfg, plan, env)   # every layer bit-exact, in the plan's cycles
 
 
 def test_refusals(digits):
